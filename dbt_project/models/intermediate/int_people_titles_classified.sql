@@ -1,0 +1,56 @@
+{#- Title seniority and function from seeds/title_patterns.csv (lowest priority wins). -#}
+with
+
+people as (
+
+    select * from {{ ref('int_people_unified') }}
+
+),
+
+title_patterns as (
+
+    select * from {{ ref('title_patterns') }}
+
+),
+
+title_matches as (
+
+    select
+        people.person_id,
+        title_patterns.dimension,
+        title_patterns.derived_value,
+        row_number() over (
+            partition by people.person_id, title_patterns.dimension
+            order by title_patterns.priority, title_patterns.derived_value
+        ) as match_rank
+    from people
+    inner join title_patterns
+        on lower(trim(people.title)) like title_patterns.pattern
+
+),
+
+best_matches as (
+
+    select
+        person_id,
+        max(case when dimension = 'title_seniority' then derived_value end) as title_seniority,
+        max(case when dimension = 'title_function' then derived_value end) as title_function
+    from title_matches
+    where match_rank = 1
+    group by person_id
+
+),
+
+final as (
+
+    select
+        people.*,
+        best_matches.title_seniority,
+        best_matches.title_function
+    from people
+    left join best_matches
+        on people.person_id = best_matches.person_id
+
+)
+
+select * from final

@@ -1,0 +1,62 @@
+{#- scoring_model_version: the label var plus a hash of every scoring seed's content, so each
+    score can be traced to the exact rules that produced it. -#}
+{%- set seeds = {
+    'fit_rules': ['rule_id', 'attribute', 'operator', 'match_value', 'min_value', 'max_value', 'points'],
+    'title_patterns': ['dimension', 'pattern', 'derived_value', 'priority'],
+    'intent_signals': ['signal_id', 'event_type', 'url_pattern', 'priority', 'points', 'half_life_days', 'max_occurrences', 'expiry_days'],
+    'negative_rules': ['rule_id', 'rule_type', 'match_value', 'points', 'is_disqualifier'],
+    'scoring_parameters': ['parameter', 'value'],
+    'email_domain_lists': ['list_name', 'domain'],
+    'marketo_activity_types': ['activity_type_id', 'event_type'],
+} -%}
+with
+
+{% for seed_name, columns in seeds.items() %}
+{{ seed_name }} as (
+
+    select * from {{ ref(seed_name) }}
+
+),
+
+{{ seed_name }}_rows as (
+
+    {%- set cells = [] %}
+        {%- for column in columns -%}
+            {%- do cells.append("coalesce(cast(" ~ column ~ " as " ~ dbt.type_string() ~ "), '')") -%}
+            {%- if not loop.last %}{% do cells.append("'|'") %}{% endif -%}
+        {%- endfor %}
+    select
+        {{ dbt.concat(["'" ~ seed_name ~ ":'"] + cells) }} as row_text
+    from {{ seed_name }}
+
+),
+
+{% endfor %}
+all_rows as (
+
+    {% for seed_name in seeds %}
+    select row_text from {{ seed_name }}_rows
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {% endfor %}
+
+),
+
+hashed as (
+
+    select
+        {{ dbt.hash(lead_scoring.ordered_listagg('row_text', '\n', 'row_text')) }} as seeds_hash
+    from all_rows
+
+),
+
+final as (
+
+    select
+        {{ dbt.concat(["'" ~ var('scoring_model_label') ~ "-'", "substr(seeds_hash, 1, 10)"]) }} as scoring_model_version
+    from hashed
+
+)
+
+select * from final

@@ -1,0 +1,186 @@
+{#- One row per scored CRM person (Lead or Contact) as of var('as_of'): fit, intent,
+    negative, composite, grade, tier, MQL/SQL flags and the top reasons. Every number is a
+    sum of rows in intermediate.int_score_contributions_unioned. -#}
+with
+
+people as (
+
+    select * from {{ ref('int_people_titles_classified') }}
+
+),
+
+contributions as (
+
+    select * from {{ ref('int_score_contributions_unioned') }}
+
+),
+
+parameters as (
+
+    select * from {{ ref('int_scoring_parameters_pivoted') }}
+
+),
+
+model_version as (
+
+    select * from {{ ref('int_scoring_model_versioned') }}
+
+),
+
+component_totals as (
+
+    select
+        person_id,
+        sum(case when component = 'fit' then points else 0 end) as fit_points,
+        sum(case when component = 'intent' then points else 0 end) as intent_points,
+        sum(case when component = 'negative' then points else 0 end) as negative_points,
+        {{ dbt.bool_or('is_disqualifier') }} as has_disqualifier
+    from contributions
+    group by person_id
+
+),
+
+reason_candidates as (
+
+    select
+        contributions.person_id,
+        contributions.points,
+        contributions.rule_id,
+        {{ dbt.concat([
+            'contributions.label',
+            "' '",
+            "case when contributions.points >= 0 then '+' else '' end",
+            "cast(cast(round(cast(contributions.points as " ~ dbt.type_numeric() ~ "), 0) as " ~ dbt.type_int() ~ ") as " ~ dbt.type_string() ~ ")",
+            "coalesce(" ~ dbt.concat(["' ('", "cast(cast(floor(contributions.age_days) as " ~ dbt.type_int() ~ ") as " ~ dbt.type_string() ~ ")", "'d ago)'"]) ~ ", '')",
+        ]) }} as reason_text,
+        row_number() over (
+            partition by contributions.person_id
+            order by abs(contributions.points) desc, contributions.rule_id
+        ) as reason_rank
+    from contributions
+    where round(cast(contributions.points as {{ dbt.type_numeric() }}), 0) <> 0
+
+),
+
+reasons as (
+
+    select
+        reason_candidates.person_id,
+        {{ lead_scoring.ordered_listagg('reason_candidates.reason_text', '; ', 'reason_candidates.reason_rank') }} as score_reasons
+    from reason_candidates
+    cross join parameters
+    where reason_candidates.reason_rank <= parameters.reasons_count
+    group by reason_candidates.person_id
+
+),
+
+scored as (
+
+    select
+        people.person_id,
+        people.crm_object,
+        people.email,
+        people.account_id,
+        people.owner_id,
+        people.is_converted,
+        {{ lead_scoring.round_to(lead_scoring.clamp('coalesce(component_totals.fit_points, 0)', 0, 100), 0) }} as fit_score,
+        {{ lead_scoring.round_to(lead_scoring.clamp('coalesce(component_totals.intent_points, 0)', 0, 100), 0) }} as intent_score,
+        {{ lead_scoring.round_to('coalesce(component_totals.negative_points, 0)', 0) }} as negative_score,
+        coalesce(component_totals.has_disqualifier, false) as is_disqualified
+    from people
+    left join component_totals
+        on people.person_id = component_totals.person_id
+
+),
+
+composited as (
+
+    select
+        scored.*,
+        {{ lead_scoring.round_to(lead_scoring.clamp(
+            'parameters.fit_weight * scored.fit_score + parameters.intent_weight * scored.intent_score + scored.negative_score',
+            0, 100), 0) }} as composite_score
+    from scored
+    cross join parameters
+
+),
+
+tiered as (
+
+    select
+        composited.*,
+        case
+            when composited.is_disqualified then 4
+            when composited.composite_score >= parameters.tier1_threshold
+                and composited.fit_score >= parameters.tier1_min_fit then 1
+            when composited.composite_score >= parameters.tier2_threshold then 2
+            when composited.composite_score >= parameters.tier3_threshold then 3
+            else 4
+        end as tier,
+        case
+            when composited.fit_score >= parameters.grade_a_min_fit then 'A'
+            when composited.fit_score >= parameters.grade_b_min_fit then 'B'
+            when composited.fit_score >= parameters.grade_c_min_fit then 'C'
+            else 'D'
+        end as grade_letter,
+        case
+            when composited.intent_score >= parameters.engagement_1_min_intent then '1'
+            when composited.intent_score >= parameters.engagement_2_min_intent then '2'
+            when composited.intent_score >= parameters.engagement_3_min_intent then '3'
+            else '4'
+        end as engagement_digit,
+        not composited.is_disqualified
+            and composited.composite_score >= parameters.mql_threshold as is_mql,
+        not composited.is_disqualified
+            and composited.composite_score >= parameters.sql_threshold
+            and composited.fit_score >= parameters.tier1_min_fit as is_sql
+    from composited
+    cross join parameters
+
+),
+
+final as (
+
+    select
+        -- ids
+        tiered.person_id as crm_id,
+        tiered.crm_object,
+        tiered.account_id,
+        tiered.owner_id,
+
+        -- strings
+        tiered.email,
+        {{ dbt.concat(['tiered.grade_letter', 'tiered.engagement_digit']) }} as grade,
+        case tiered.tier
+            when 1 then 'Hot'
+            when 2 then 'Warm'
+            when 3 then 'Nurture'
+            else 'Disqualified'
+        end as tier_label,
+        coalesce(reasons.score_reasons, '') as score_reasons,
+        model_version.scoring_model_version,
+
+        -- numerics
+        tiered.fit_score,
+        tiered.intent_score,
+        tiered.negative_score,
+        tiered.composite_score,
+        tiered.tier,
+
+        -- booleans
+        tiered.is_mql,
+        tiered.is_sql,
+        tiered.is_disqualified,
+        tiered.is_converted,
+
+        -- timestamps
+        {{ lead_scoring.as_of() }} as scored_at
+
+    from tiered
+    cross join model_version
+    left join reasons
+        on tiered.person_id = reasons.person_id
+
+)
+
+select * from final

@@ -1,0 +1,1 @@
+"""Talking to the CRM: the simple-salesforce client and the file (Data Loader) source."""

@@ -1,0 +1,156 @@
+"""Build a simple-salesforce client from an Airflow connection, environment or the sandbox.
+
+The same code path serves a real org and the local CRM sandbox: only the instance URL,
+credentials and (for the sandbox's self-signed certificate) the CA bundle differ.
+Credentials are never logged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+API_VERSION = "59.0"
+
+
+@dataclass(frozen=True)
+class CrmConnection:
+    """Where the CRM is and how to authenticate. ``repr`` hides the secrets."""
+
+    instance_url: str = ""
+    session_id: str = field(default="", repr=False)
+    username: str = ""
+    password: str = field(default="", repr=False)
+    security_token: str = field(default="", repr=False)
+    consumer_key: str = field(default="", repr=False)
+    consumer_secret: str = field(default="", repr=False)
+    domain: str = "login"
+    ca_bundle: str = ""
+    api_version: str = API_VERSION
+
+
+def connection_from_env() -> CrmConnection | None:
+    """``LEADSCORE_SF_*`` variables, or None when ``LEADSCORE_SF_INSTANCE_URL`` is unset."""
+    url = os.environ.get("LEADSCORE_SF_INSTANCE_URL", "")
+    user = os.environ.get("LEADSCORE_SF_USERNAME", "")
+    if not url and not user:
+        return None
+    return CrmConnection(
+        instance_url=url,
+        session_id=os.environ.get("LEADSCORE_SF_SESSION_ID", ""),
+        username=user,
+        password=os.environ.get("LEADSCORE_SF_PASSWORD", ""),
+        security_token=os.environ.get("LEADSCORE_SF_SECURITY_TOKEN", ""),
+        consumer_key=os.environ.get("LEADSCORE_SF_CONSUMER_KEY", ""),
+        consumer_secret=os.environ.get("LEADSCORE_SF_CONSUMER_SECRET", ""),
+        domain=os.environ.get("LEADSCORE_SF_DOMAIN", "login"),
+        ca_bundle=os.environ.get("LEADSCORE_SF_CA_BUNDLE", ""),
+        api_version=os.environ.get("LEADSCORE_SF_API_VERSION", API_VERSION),
+    )
+
+
+def connection_from_airflow(conn_id: str = "salesforce_default") -> CrmConnection | None:
+    """The Airflow connection ``conn_id`` (host = instance URL, password = session id or
+    password; extras: ``security_token``, ``consumer_key``, ``consumer_secret``, ``domain``,
+    ``ca_bundle``, ``session_id``), or None if Airflow or the connection is absent."""
+    env_name = f"AIRFLOW_CONN_{conn_id.upper()}"
+    try:
+        from airflow.sdk import BaseHook  # noqa: PLC0415 - optional dependency at runtime
+    except ImportError:
+        return None
+    if env_name not in os.environ:
+        try:
+            conn = BaseHook.get_connection(conn_id)
+        except Exception:  # noqa: BLE001 - absent connection, no metadata DB: fall back
+            return None
+    else:
+        conn = BaseHook.get_connection(conn_id)
+    extra = conn.extra_dejson or {}
+    host = conn.host or ""
+    if host and not host.startswith("http"):
+        host = f"https://{host}" + (f":{conn.port}" if conn.port else "")
+    session_id = extra.get("session_id", "")
+    password = conn.password or ""
+    if conn.login:
+        return CrmConnection(
+            instance_url=host,
+            username=conn.login,
+            password=password,
+            security_token=extra.get("security_token", ""),
+            consumer_key=extra.get("consumer_key", ""),
+            consumer_secret=extra.get("consumer_secret", ""),
+            domain=extra.get("domain", "login"),
+            ca_bundle=extra.get("ca_bundle", ""),
+            api_version=extra.get("api_version", API_VERSION),
+        )
+    return CrmConnection(
+        instance_url=host,
+        session_id=session_id or password,
+        ca_bundle=extra.get("ca_bundle", ""),
+        api_version=extra.get("api_version", API_VERSION),
+    )
+
+
+def sandbox_connection(sandbox_dir: Path) -> CrmConnection | None:
+    """The local CRM sandbox started by ``leadscore sandbox serve``, if it is running."""
+    info_file = sandbox_dir / "sandbox.json"
+    if not info_file.exists():
+        return None
+    info = json.loads(info_file.read_text())
+    token = Path(info["token_file"]).read_text().strip()
+    return CrmConnection(instance_url=info["url"], session_id=token, ca_bundle=info["cert"])
+
+
+def resolve_connection(sandbox_dir: Path, conn_id: str = "salesforce_default") -> CrmConnection:
+    """Airflow connection, then ``LEADSCORE_SF_*`` environment, then the running sandbox."""
+    for candidate in (
+        connection_from_airflow(conn_id),
+        connection_from_env(),
+        sandbox_connection(sandbox_dir),
+    ):
+        if candidate is not None:
+            return candidate
+    raise RuntimeError(
+        "No CRM connection: set the Airflow connection 'salesforce_default', or "
+        "LEADSCORE_SF_INSTANCE_URL + LEADSCORE_SF_SESSION_ID, or start the local sandbox "
+        "with `leadscore sandbox serve`."
+    )
+
+
+def salesforce(conn: CrmConnection, timeout: float = 60.0):
+    """A ``simple_salesforce.Salesforce`` for ``conn`` (a real org or the sandbox)."""
+    from simple_salesforce import Salesforce  # noqa: PLC0415 - heavy import, keep it lazy
+
+    session = requests.Session()
+    if conn.ca_bundle:
+        session.verify = conn.ca_bundle
+    common = {"session": session, "version": conn.api_version}
+    if conn.session_id:
+        instance = conn.instance_url.removeprefix("https://").removeprefix("http://").rstrip("/")
+        sf = Salesforce(instance=instance, session_id=conn.session_id, **common)
+    elif conn.consumer_key and conn.consumer_secret and not conn.username:
+        sf = Salesforce(
+            consumer_key=conn.consumer_key,
+            consumer_secret=conn.consumer_secret,
+            domain=conn.domain,
+            **common,
+        )
+    elif conn.username:
+        sf = Salesforce(
+            username=conn.username,
+            password=conn.password,
+            security_token=conn.security_token,
+            domain=conn.domain,
+            **common,
+        )
+    else:
+        raise RuntimeError(
+            "CRM connection has neither a session id nor a username: see the README, "
+            "'Pointing at a real Salesforce org'."
+        )
+    sf.timeout = timeout
+    return sf

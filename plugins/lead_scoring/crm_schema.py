@@ -1,0 +1,173 @@
+"""The Salesforce objects and fields leadscore reads and writes.
+
+One source of truth shared by the synthetic generator, the CRM sandbox, the extractor and the
+raw DuckDB tables. Types are the Salesforce field types we rely on:
+``id``, ``string``, ``int``, ``double``, ``boolean``, ``date``, ``datetime``.
+Field names are Salesforce API names, exactly as a Data Loader export or SOQL returns them.
+"""
+
+from __future__ import annotations
+
+# Fields leadscore writes back to people (Lead and Contact). They exist in the sandbox and
+# must be created in a real org (see the README, "Pointing at a real Salesforce org").
+PERSON_SCORE_FIELDS: dict[str, str] = {
+    "Lead_Score__c": "double",
+    "Fit_Score__c": "double",
+    "Intent_Score__c": "double",
+    "Lead_Tier__c": "string",
+    "Lead_Grade__c": "string",
+    "Score_Reasons__c": "string",
+    "Score_Model_Version__c": "string",
+    "Scored_At__c": "datetime",
+    "SLA_Due_At__c": "datetime",
+    "SLA_Status__c": "string",
+}
+
+ACCOUNT_SCORE_FIELDS: dict[str, str] = {
+    "Account_Score__c": "double",
+    "Account_Fit_Score__c": "double",
+    "Account_Engagement_Score__c": "double",
+    "Engaged_People__c": "int",
+    "Score_Model_Version__c": "string",
+    "Scored_At__c": "datetime",
+}
+
+_AUDIT: dict[str, str] = {
+    "IsDeleted": "boolean",
+    "CreatedDate": "datetime",
+    "LastModifiedDate": "datetime",
+    "SystemModstamp": "datetime",
+}
+
+OBJECTS: dict[str, dict[str, str]] = {
+    "User": {
+        "Id": "id",
+        "Name": "string",
+        "Email": "string",
+        "IsActive": "boolean",
+        "Department": "string",
+        "TimeZoneSidKey": "string",
+        "ManagerId": "id",
+        "CreatedDate": "datetime",
+        "LastModifiedDate": "datetime",
+        "SystemModstamp": "datetime",
+    },
+    "Account": {
+        "Id": "id",
+        "Name": "string",
+        "Website": "string",
+        "Industry": "string",
+        "NumberOfEmployees": "int",
+        "AnnualRevenue": "double",
+        "BillingCountry": "string",
+        "BillingState": "string",
+        "Type": "string",
+        "Technologies__c": "string",
+        "OwnerId": "id",
+        **_AUDIT,
+        **ACCOUNT_SCORE_FIELDS,
+    },
+    "Lead": {
+        "Id": "id",
+        "FirstName": "string",
+        "LastName": "string",
+        "Email": "string",
+        "Company": "string",
+        "Title": "string",
+        "Industry": "string",
+        "NumberOfEmployees": "int",
+        "AnnualRevenue": "double",
+        "Country": "string",
+        "State": "string",
+        "Website": "string",
+        "Technologies__c": "string",
+        "LeadSource": "string",
+        "Status": "string",
+        "OwnerId": "id",
+        "HasOptedOutOfEmail": "boolean",
+        "EmailBouncedDate": "datetime",
+        "EmailBouncedReason": "string",
+        "IsConverted": "boolean",
+        "ConvertedDate": "date",
+        "ConvertedAccountId": "id",
+        "ConvertedContactId": "id",
+        "ConvertedOpportunityId": "id",
+        **_AUDIT,
+        **PERSON_SCORE_FIELDS,
+    },
+    "Contact": {
+        "Id": "id",
+        "AccountId": "id",
+        "FirstName": "string",
+        "LastName": "string",
+        "Email": "string",
+        "Title": "string",
+        "MailingCountry": "string",
+        "MailingState": "string",
+        "LeadSource": "string",
+        "OwnerId": "id",
+        "HasOptedOutOfEmail": "boolean",
+        "EmailBouncedDate": "datetime",
+        "EmailBouncedReason": "string",
+        **_AUDIT,
+        **PERSON_SCORE_FIELDS,
+    },
+    "Opportunity": {
+        "Id": "id",
+        "AccountId": "id",
+        "ContactId": "id",
+        "Name": "string",
+        "StageName": "string",
+        "Amount": "double",
+        "CloseDate": "date",
+        "IsClosed": "boolean",
+        "IsWon": "boolean",
+        "LeadSource": "string",
+        "OwnerId": "id",
+        **_AUDIT,
+    },
+    "Task": {
+        "Id": "id",
+        "WhoId": "id",
+        "WhatId": "id",
+        "OwnerId": "id",
+        "Subject": "string",
+        "Type": "string",
+        "Status": "string",
+        "ActivityDate": "date",
+        **_AUDIT,
+    },
+}
+
+# Salesforce key prefixes (the first three characters of an Id) per object.
+ID_PREFIX: dict[str, str] = {
+    "User": "005",
+    "Account": "001",
+    "Lead": "00Q",
+    "Contact": "003",
+    "Opportunity": "006",
+    "Task": "00T",
+}
+
+# Objects whose score fields leadscore writes back.
+WRITABLE_FIELDS: dict[str, dict[str, str]] = {
+    "Lead": {**PERSON_SCORE_FIELDS, "OwnerId": "id"},
+    "Contact": {**PERSON_SCORE_FIELDS, "OwnerId": "id"},
+    "Account": dict(ACCOUNT_SCORE_FIELDS),
+}
+
+# Extraction order: parents before children, so a run sees accounts before their people.
+EXTRACT_ORDER: tuple[str, ...] = ("User", "Account", "Lead", "Contact", "Opportunity", "Task")
+
+
+def fields(obj: str) -> list[str]:
+    """Field names of ``obj`` in declaration order; a clear error for an unknown object."""
+    try:
+        return list(OBJECTS[obj])
+    except KeyError:
+        raise KeyError(f"unknown CRM object {obj!r}; known: {', '.join(OBJECTS)}") from None
+
+
+def has_soft_delete(obj: str) -> bool:
+    """Whether the object carries IsDeleted (User does not, as in Salesforce)."""
+    return "IsDeleted" in OBJECTS[obj]

@@ -1,0 +1,123 @@
+"""The DuckDB warehouse: connection, and the tables Python writes (raw_* and ops).
+
+dbt owns staging/intermediate/marts/reporting; everything here is created idempotently
+by ``ensure_schema`` before a load. DuckDB takes one writer process: callers open a
+connection for one task and close it at the end (``with connect(...) as con``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from lead_scoring import crm_schema
+
+SQL_TYPES = {
+    "id": "VARCHAR",
+    "string": "VARCHAR",
+    "int": "BIGINT",
+    "double": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "datetime": "TIMESTAMP",
+}
+
+LOAD_STAMPS = '"_batch_id" VARCHAR, "_loaded_at" TIMESTAMP, "_source" VARCHAR'
+
+MAP_TABLES: dict[str, dict[str, str]] = {
+    "marketo_activities": {
+        "marketoguid": "VARCHAR",
+        "leadid": "BIGINT",
+        "activitydate": "TIMESTAMP",
+        "activitytypeid": "INTEGER",
+        "primaryattributevalue": "VARCHAR",
+        "attributes": "VARCHAR",
+    },
+    "marketo_leads": {
+        "id": "BIGINT",
+        "email": "VARCHAR",
+        "sfdcleadid": "VARCHAR",
+        "sfdccontactid": "VARCHAR",
+        "updatedat": "TIMESTAMP",
+    },
+    "events": {
+        "event_id": "VARCHAR",
+        "occurred_at": "TIMESTAMP",
+        "email": "VARCHAR",
+        "crm_id": "VARCHAR",
+        "event_type": "VARCHAR",
+        "url": "VARCHAR",
+        "properties": "VARCHAR",
+    },
+}
+
+OPS_DDL = [
+    """create table if not exists ops.batches (
+        batch_id varchar primary key, source varchar, object varchar, file varchar,
+        content_hash varchar, window_start timestamp, window_end timestamp,
+        rows_read bigint, rows_loaded bigint, rows_quarantined bigint,
+        status varchar, run_id varchar, loaded_at timestamp)""",
+    """create table if not exists ops.quarantine (
+        source varchar, file varchar, line bigint, record varchar, reason varchar,
+        _batch_id varchar, quarantined_at timestamp)""",
+    """create table if not exists ops.watermarks (
+        object varchar primary key, watermark timestamp, batch_id varchar, updated_at timestamp)""",
+    """create table if not exists ops.crm_sync_state (
+        object varchar, crm_id varchar, payload_hash varchar, synced_at timestamp,
+        run_id varchar, primary key (object, crm_id))""",
+    """create table if not exists ops.crm_sync_log (
+        object varchar, crm_id varchar, operation varchar, status varchar, error varchar,
+        payload_hash varchar, job_id varchar, attempt_at timestamp, run_id varchar)""",
+    """create table if not exists ops.gx_results (
+        run_id varchar, suite varchar, expectation varchar, column_name varchar,
+        severity varchar, success boolean, unexpected_count bigint, sample varchar,
+        validated_at timestamp)""",
+    """create table if not exists ops.alerts (
+        alert_id varchar primary key, kind varchar, crm_id varchar, message varchar,
+        run_id varchar, raised_at timestamp)""",
+    """create table if not exists ops.runs (
+        run_id varchar primary key, as_of timestamp, status varchar, summary varchar,
+        started_at timestamp, finished_at timestamp)""",
+]
+
+
+def raw_table(obj: str) -> str:
+    """The raw table of a CRM object: ``raw_salesforce.<object>`` (User → ``users``)."""
+    name = "users" if obj == "User" else obj.lower()
+    return f"raw_salesforce.{name}"
+
+
+def crm_columns(obj: str) -> dict[str, str]:
+    """Lower-cased column name → DuckDB type for a CRM object's raw table."""
+    return {name.lower(): SQL_TYPES[kind] for name, kind in crm_schema.OBJECTS[obj].items()}
+
+
+@contextmanager
+def connect(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One read-write connection for the duration of a task; always closed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw and ops schemas and tables if they do not exist (idempotent)."""
+    for schema in ("raw_salesforce", "raw_map", "ops"):
+        con.execute(f"create schema if not exists {schema}")
+    for obj in crm_schema.OBJECTS:
+        cols = ", ".join(f'"{c}" {t}' for c, t in crm_columns(obj).items())
+        con.execute(f"create table if not exists {raw_table(obj)} ({cols}, {LOAD_STAMPS})")
+    for table, columns in MAP_TABLES.items():
+        cols = ", ".join(f'"{c}" {t}' for c, t in columns.items())
+        con.execute(
+            f"create table if not exists raw_map.{table} ({cols}, "
+            f'"_file" VARCHAR, "_line" BIGINT, {LOAD_STAMPS})'
+        )
+    for ddl in OPS_DDL:
+        con.execute(ddl)
