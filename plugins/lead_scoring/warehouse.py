@@ -100,6 +100,7 @@ def connect(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """One read-write connection for the duration of a task; always closed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))
+    con.execute("set TimeZone = 'UTC'")
     try:
         yield con
     finally:

@@ -1,0 +1,103 @@
+"""
+### lead_scoring_hourly
+
+Every hour: extract changed CRM records (Salesforce through simple-salesforce, or Data
+Loader files) and new MAP activity files, load them into the DuckDB warehouse, check them
+with Great Expectations, score with dbt (through cosmos, from the manifest), check the
+scores, and write the changed scores back to the CRM.
+
+Everything is computed as of the run's `data_interval_end`: re-running an hour gives that
+hour's scores and writes nothing twice. All tasks that touch DuckDB run in the one-slot
+`duckdb_writer` pool (DuckDB takes one writer). Logic lives in `plugins/lead_scoring`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from airflow.sdk import Asset, dag, task
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+from lead_scoring.airflow_support import dbt_task_group, run_context
+
+DUCKDB_POOL = "duckdb_writer"
+LEAD_SCORES = Asset("duckdb://warehouse/marts/lead_scores")
+
+
+@dag(
+    dag_id="lead_scoring_hourly",
+    schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
+    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    catchup=False,
+    max_active_runs=1,
+    default_args={
+        "owner": "revops-analytics",
+        "retries": 2,
+        "retry_delay": timedelta(minutes=1),
+        "pool": DUCKDB_POOL,
+    },
+    tags=["leadscore", "hourly", "scoring"],
+    doc_md=__doc__,
+)
+def lead_scoring_hourly():
+    @task
+    def extract_crm(**context) -> dict:
+        from lead_scoring import pipeline
+
+        return pipeline.extract_crm(run_context(context))
+
+    @task
+    def extract_map(**context) -> dict:
+        from lead_scoring import pipeline
+
+        return pipeline.extract_map(run_context(context))
+
+    @task
+    def load_raw(crm: dict, map_files: dict, **context) -> dict:
+        from lead_scoring import pipeline
+
+        return pipeline.load_raw(run_context(context), crm, map_files)
+
+    @task
+    def validate_raw(load: dict, **context) -> dict:
+        from lead_scoring import pipeline
+
+        return pipeline.validate_raw(run_context(context), load)
+
+    @task
+    def validate_scores(**context) -> dict:
+        from lead_scoring import pipeline
+
+        return pipeline.validate_scores(run_context(context))
+
+    @task(retries=0)
+    def write_back_crm(**context) -> dict:
+        from lead_scoring import pipeline
+
+        return pipeline.write_back_crm(run_context(context))
+
+    @task(outlets=[LEAD_SCORES])
+    def publish_summary(load: dict, raw_checks: dict, score_checks: dict, write: dict, **context) -> dict:
+        from lead_scoring import pipeline
+
+        stages = {
+            "load_raw": load,
+            "validate_raw": raw_checks,
+            "validate_scores": score_checks,
+            "write_back": write,
+        }
+        start = context["dag_run"].start_date
+        return pipeline.summarize(run_context(context), stages, start.timestamp() if start else None)
+
+    crm = extract_crm()
+    map_files = extract_map()
+    loaded = load_raw(crm, map_files)
+    raw_checks = validate_raw(loaded)
+    dbt_build = dbt_task_group(pool=DUCKDB_POOL)
+    score_checks = validate_scores()
+    write = write_back_crm()
+    raw_checks >> dbt_build >> score_checks >> write
+    publish_summary(loaded, raw_checks, score_checks, write)
+
+
+lead_scoring_hourly()

@@ -1,0 +1,61 @@
+"""Glue between the DAG files and the package: run context from a task's Airflow context,
+and the cosmos task group that runs the dbt project from its manifest."""
+
+from __future__ import annotations
+
+from lead_scoring.config import load_settings
+from lead_scoring.pipeline import RunContext, make_context
+
+AS_OF_TEMPLATE = "{{ data_interval_end.strftime('%Y-%m-%dT%H:%M:%S') }}"
+
+
+def run_context(context: dict) -> RunContext:
+    """The run's id and as_of (= data_interval_end) from an Airflow task context."""
+    return make_context(context["run_id"], context["data_interval_end"])
+
+
+def dbt_task_group(pool: str, group_id: str = "dbt_build", select: str = "tag:hourly"):
+    """A cosmos DbtTaskGroup rendered from ``dbt_project/target/manifest.json``
+    (``LoadMode.DBT_MANIFEST``: no dbt call at parse time), executed in-process with one
+    ``dbt build`` (``ExecutionMode.WATCHER``), as of the run's data_interval_end."""
+    from cosmos import (  # noqa: PLC0415 - only needed when a DAG is parsed
+        DbtTaskGroup,
+        ExecutionConfig,
+        ProfileConfig,
+        ProjectConfig,
+        RenderConfig,
+    )
+    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode  # noqa: PLC0415
+
+    settings = load_settings()
+    manifest = settings.dbt_project_dir / "target" / "manifest.json"
+    if not manifest.exists():
+        raise FileNotFoundError(
+            f"{manifest} is missing: run `make manifest` (dbt parse) before loading the DAGs"
+        )
+    return DbtTaskGroup(
+        group_id=group_id,
+        project_config=ProjectConfig(
+            dbt_project_path=settings.dbt_project_dir,
+            manifest_path=manifest,
+            env_vars={"LEADSCORE_WAREHOUSE": str(settings.warehouse)},
+        ),
+        profile_config=ProfileConfig(
+            profile_name="lead_scoring",
+            target_name="duckdb",
+            profiles_yml_filepath=settings.dbt_project_dir / "profiles.yml",
+        ),
+        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, select=[select]),
+        execution_config=ExecutionConfig(
+            execution_mode=ExecutionMode.WATCHER,
+            invocation_mode=InvocationMode.DBT_RUNNER,
+        ),
+        operator_args={
+            "vars": {"as_of": AS_OF_TEMPLATE},
+            "install_deps": False,
+            "pool": pool,
+            "retries": 0,
+            "deferrable": False,
+            "poke_interval": 1,
+        },
+    )

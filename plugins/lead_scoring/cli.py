@@ -1,0 +1,101 @@
+"""The ``leadscore`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import uuid
+from datetime import datetime, timezone
+
+from lead_scoring.config import load_settings
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("great_expectations", "urllib3", "simple_salesforce"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def format_summary(summary: dict) -> str:
+    """The run summary as an aligned two-column table."""
+    rows = [
+        ("run_id", summary["run_id"]),
+        ("as_of", summary["as_of"]),
+        ("leads_scored", summary["leads_scored"]),
+        *[(f"  tier {label}", count) for label, count in summary["tier_counts"].items()],
+        ("crm_records_changed", summary["crm_records_changed"]),
+        ("crm_records_written", summary["crm_records_written"]),
+        ("crm_write_failures", summary["crm_write_failures"]),
+        ("rows_loaded", summary.get("rows_loaded", 0)),
+        ("quarantined_rows", summary["quarantined_rows"]),
+        *[(f"  gx {suite}", status) for suite, status in summary["gx"].items()],
+        ("dry_run", summary.get("dry_run", False)),
+        ("duration_s", summary.get("duration_s")),
+    ]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from lead_scoring.pipeline import make_context, run_all  # noqa: PLC0415
+
+    as_of = args.as_of or datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0).isoformat()
+    run_id = args.run_id or f"cli_{as_of[:16].replace(':', '')}_{uuid.uuid4().hex[:6]}"
+    summary = run_all(make_context(run_id, as_of))
+    print(format_summary(summary))
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    path = settings.runs_dir / (args.run_id or "latest") / "summary.json"
+    if not path.exists():
+        print(f"no run summary at {path}: run `make demo` or `leadscore run` first", file=sys.stderr)
+        return 1
+    summary = json.loads(path.read_text())
+    print(json.dumps(summary, indent=2) if args.json else format_summary(summary))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="leadscore",
+        description="Lead and account scoring, routing and SLAs on Airflow + dbt + DuckDB.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    from lead_scoring.generate.synthetic import add_subparser as add_generate  # noqa: PLC0415
+    from lead_scoring.sandbox.cli import add_subparser as add_sandbox  # noqa: PLC0415
+
+    from lead_scoring.demo import add_subparser as add_demo  # noqa: PLC0415
+
+    add_generate(sub)
+    add_sandbox(sub)
+    add_demo(sub)
+
+    run = sub.add_parser("run", help="one pipeline run outside Airflow (extract → write-back)")
+    run.add_argument("--as-of", help="score as of this instant (ISO, UTC); default: this hour")
+    run.add_argument("--run-id", help="run id (default: cli_<as_of>_<random>)")
+    run.set_defaults(func=cmd_run)
+
+    summary = sub.add_parser("summary", help="print a run's summary (default: the latest)")
+    summary.add_argument("--run-id")
+    summary.add_argument("--json", action="store_true", help="print the raw JSON")
+    summary.set_defaults(func=cmd_summary)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _configure_logging(args.verbose)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

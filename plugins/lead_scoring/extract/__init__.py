@@ -1,0 +1,1 @@
+"""Extract: CRM records (Salesforce API or Data Loader files) and MAP files, to Parquet."""

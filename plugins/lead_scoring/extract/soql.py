@@ -1,0 +1,32 @@
+"""Build SOQL from configuration and watermarks, never by pasting untrusted text.
+
+Object and field names are checked against ``crm_schema``; datetimes are formatted from
+``datetime`` objects. Anything else is refused with a clear error.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from lead_scoring import crm_schema
+
+
+def soql_datetime(value: datetime) -> str:
+    """A SOQL datetime literal (UTC) from a ``datetime``; naive values are taken as UTC."""
+    if not isinstance(value, datetime):
+        raise TypeError(f"expected a datetime for a SOQL literal, got {type(value).__name__}")
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def incremental_query(obj: str, window_start: datetime | None, window_end: datetime) -> str:
+    """``SELECT <all known fields> FROM obj`` for ``window_start < SystemModstamp <= window_end``."""
+    field_names = crm_schema.fields(obj)  # raises on an unknown object
+    where = [f"SystemModstamp <= {soql_datetime(window_end)}"]
+    if window_start is not None:
+        where.insert(0, f"SystemModstamp > {soql_datetime(window_start)}")
+    return (
+        f"SELECT {', '.join(field_names)} FROM {obj} "
+        f"WHERE {' AND '.join(where)} ORDER BY SystemModstamp, Id"
+    )

@@ -1,0 +1,1 @@
+"""Load: typed, validated, idempotent inserts into the raw DuckDB schemas."""

@@ -1,0 +1,162 @@
+"""Load text rows into a typed raw table: every row is either loaded or quarantined with a
+reason, the batch is recorded in ``ops.batches``, and a batch already loaded is skipped.
+
+All of a batch's writes (rows, quarantine, ledger, watermark) happen in one transaction, so
+a crash never leaves half a batch behind and a retry starts clean.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One unit of loading: a CRM extract window or one landing file."""
+
+    batch_id: str
+    source: str  # salesforce | files | marketo | events
+    object: str  # CRM object or MAP table
+    file: str
+    run_id: str
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    content_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    batch_id: str
+    object: str
+    rows_read: int
+    rows_loaded: int
+    rows_quarantined: int
+    skipped: bool
+
+    def as_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def already_loaded(con: duckdb.DuckDBPyConnection, batch_id: str) -> LoadResult | None:
+    row = con.execute(
+        "select object, rows_read, rows_loaded, rows_quarantined from ops.batches "
+        "where batch_id = ? and status = 'loaded'",
+        [batch_id],
+    ).fetchall()
+    if not row:
+        return None
+    obj, read, loaded, quarantined = row[0]
+    return LoadResult(batch_id, obj, read, loaded, quarantined, skipped=True)
+
+
+def _typed(column: str, sql_type: str) -> str:
+    value = f"nullif(trim(\"{column}\"), '')"
+    if sql_type == "TIMESTAMP":
+        return f"cast(try_cast({value} as timestamptz) at time zone 'UTC' as timestamp)"
+    return f"try_cast({value} as {sql_type})"
+
+
+def load_text_relation(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    relation_sql: str,
+    target_table: str,
+    columns: dict[str, str],
+    required: list[str],
+    batch: Batch,
+    extra_reasons: list[str] | None = None,
+    watermark_object: str | None = None,
+) -> LoadResult:
+    """Load ``relation_sql`` (text columns named as ``columns``' keys, plus ``_line`` and
+    ``_raw``, the original line text when there is one, and ``_parse_error``, why the line
+    could not be parsed, or NULL) into
+    ``target_table``; rows with a missing required value or a value that does not parse as
+    its column's type go to ``ops.quarantine`` with the reason. ``extra_reasons`` are SQL
+    expressions yielding a reason (or NULL) evaluated on the text row."""
+    previous = already_loaded(con, batch.batch_id)
+    if previous is not None:
+        log.info("batch %s already loaded: skipped", batch.batch_id)
+        return previous
+
+    reasons = [f"case when nullif(trim(\"{c}\"), '') is null then 'missing {c}' end" for c in required]
+    for column, sql_type in columns.items():
+        reasons.append(
+            f"case when nullif(trim(\"{column}\"), '') is not null and {_typed(column, sql_type)} is null "
+            f"then 'bad {sql_type.lower()} in {column}: ' || left(\"{column}\", 80) end"
+        )
+    reasons.extend(extra_reasons or [])
+    # A line that did not parse has one reason; otherwise list every problem of the row.
+    reason_sql = f"coalesce(_parse_error, nullif(concat_ws('; ', {', '.join(reasons)}), ''))"
+    typed_columns = ", ".join(f'{_typed(c, t)} as "{c}"' for c, t in columns.items())
+    now = utc_now()
+
+    con.execute("begin transaction")
+    try:
+        con.execute(
+            f"create or replace temp table _incoming as "
+            f"select *, {reason_sql} as _reason from ({relation_sql})"
+        )
+        rows_read = con.execute("select count(*) from _incoming").fetchall()[0][0]
+        record_json = "struct_pack(" + ", ".join(f'"{c}" := "{c}"' for c in columns) + ")"
+        con.execute(
+            "insert into ops.quarantine (source, file, line, record, reason, _batch_id, "
+            f"quarantined_at) select ?, ?, _line, left(coalesce(_raw, cast(to_json({record_json}) "
+            "as varchar)), 2000), _reason, ?, ? from _incoming where _reason is not null",
+            [batch.source, batch.file, batch.batch_id, now],
+        )
+        quarantined = con.execute(
+            "select count(*) from _incoming where _reason is not null"
+        ).fetchall()[0][0]
+        stamp_columns = '"_batch_id", "_loaded_at", "_source"'
+        has_line = target_table.startswith("raw_map.")
+        target_columns = ", ".join(f'"{c}"' for c in columns)
+        line_columns = ', "_file", "_line"' if has_line else ""
+        line_values = ", ?, _line" if has_line else ""
+        params: list = [batch.file] if has_line else []
+        con.execute(
+            f"insert into {target_table} ({target_columns}{line_columns}, {stamp_columns}) "
+            f"select {typed_columns}{line_values}, ?, ?, ? from _incoming where _reason is null",
+            [*params, batch.batch_id, now, batch.source],
+        )
+        loaded = rows_read - quarantined
+        con.execute(
+            "insert into ops.batches values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', ?, ?)",
+            [
+                batch.batch_id, batch.source, batch.object, batch.file, batch.content_hash,
+                batch.window_start, batch.window_end, rows_read, loaded, quarantined,
+                batch.run_id, now,
+            ],
+        )
+        if watermark_object and batch.window_end is not None:
+            con.execute(
+                "insert or replace into ops.watermarks values (?, ?, ?, ?)",
+                [watermark_object, batch.window_end, batch.batch_id, now],
+            )
+        con.execute("drop table _incoming")
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    if quarantined:
+        log.warning("batch %s: %s of %s rows quarantined", batch.batch_id, quarantined, rows_read)
+    return LoadResult(batch.batch_id, batch.object, rows_read, loaded, quarantined, skipped=False)

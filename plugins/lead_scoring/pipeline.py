@@ -1,0 +1,305 @@
+"""The stages of one scoring run. The Airflow DAG calls each as a task; ``leadscore run``
+calls them in sequence. Each takes the run's context and returns a small JSON-able dict
+(what Airflow passes between tasks as XCom); data itself moves through files and DuckDB.
+
+Every stage scores and extracts "as of" the run's ``as_of`` (the DAG's data_interval_end),
+never the wall clock, and re-running a stage for the same interval changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from lead_scoring import crm_schema, warehouse
+from lead_scoring.config import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunContext:
+    run_id: str
+    as_of: datetime  # naive UTC
+    settings: Settings
+
+    @property
+    def run_dir(self) -> Path:
+        return self.settings.runs_dir / self.run_id
+
+
+def parse_as_of(value: str | datetime) -> datetime:
+    """A naive-UTC datetime from an ISO string or datetime (aware values are converted)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def safe_run_id(raw: str) -> str:
+    """A run id usable as a folder name (Airflow's contain ':' and '+')."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", raw).strip("_")
+
+
+def make_context(run_id: str, as_of: str | datetime, settings: Settings | None = None) -> RunContext:
+    return RunContext(safe_run_id(run_id), parse_as_of(as_of), settings or load_settings())
+
+
+# ----------------------------------------------------------------------------- extract
+
+
+def read_watermarks(ctx: RunContext) -> dict[str, datetime]:
+    with warehouse.connect(ctx.settings.warehouse) as con:
+        warehouse.ensure_schema(con)
+        rows = con.execute("select object, watermark from ops.watermarks").fetchall()
+    return {obj: mark for obj, mark in rows}
+
+
+def extract_crm(ctx: RunContext) -> dict:
+    """CRM records changed since each object's watermark, up to as_of, to Parquet files
+    (API source), or the Data Loader CSVs present in the landing folder (files source)."""
+    settings = ctx.settings
+    if settings.crm_source == "files":
+        entries = []
+        for obj in crm_schema.EXTRACT_ORDER:
+            for path in sorted((settings.crm_landing / obj).glob("*.csv")):
+                entries.append({"object": obj, "path": str(path), "source": "files"})
+        return {"source": "files", "extracts": entries}
+
+    from lead_scoring.crm.client import resolve_connection, salesforce  # noqa: PLC0415
+    from lead_scoring.extract.salesforce import extract_object  # noqa: PLC0415
+
+    watermarks = read_watermarks(ctx)
+    sf = salesforce(resolve_connection(settings.sandbox_dir))
+    out_dir = settings.extracts_dir / ctx.run_id
+    entries = []
+    for obj in crm_schema.EXTRACT_ORDER:
+        start = watermarks.get(obj)
+        if start is not None and start >= ctx.as_of:
+            log.info("%s: watermark %s is at or past as_of %s, nothing to extract", obj, start, ctx.as_of)
+            continue
+        entries.append(extract_object(sf, obj, start, ctx.as_of, out_dir))
+    return {"source": "salesforce", "extracts": entries}
+
+
+def extract_map(ctx: RunContext) -> dict:
+    """The MAP files waiting in the landing folder (the loader skips those already loaded)."""
+    folder = ctx.settings.map_landing
+    files = sorted(str(p) for p in folder.glob("*") if p.is_file() and not p.name.startswith("."))
+    return {"files": files}
+
+
+# -------------------------------------------------------------------------------- load
+
+
+def load_raw(ctx: RunContext, crm: dict, map_files: dict) -> dict:
+    """Load the run's CRM extracts and MAP files into raw_*; returns per-batch counts."""
+    from lead_scoring.load.files import load_crm_text, load_map_file  # noqa: PLC0415
+    from lead_scoring.load.raw import Batch, file_sha256  # noqa: PLC0415
+
+    results = []
+    with warehouse.connect(ctx.settings.warehouse) as con:
+        warehouse.ensure_schema(con)
+        for entry in crm["extracts"]:
+            path = Path(entry["path"])
+            obj = entry["object"]
+            if entry["source"] == "salesforce":
+                start = entry["window_start"] or "beginning"
+                batch = Batch(
+                    batch_id=f"salesforce:{obj}:{start}:{entry['window_end']}",
+                    source="salesforce",
+                    object=obj,
+                    file=str(path),
+                    run_id=ctx.run_id,
+                    window_start=parse_as_of(entry["window_start"]) if entry["window_start"] else None,
+                    window_end=parse_as_of(entry["window_end"]),
+                )
+                results.append(load_crm_text(con, obj, path, batch, watermark=True))
+            else:
+                digest = file_sha256(path)
+                batch = Batch(
+                    batch_id=f"files:{obj}:{path.name}:{digest[:16]}",
+                    source="files",
+                    object=obj,
+                    file=str(path),
+                    run_id=ctx.run_id,
+                    content_hash=digest,
+                )
+                results.append(load_crm_text(con, obj, path, batch, watermark=False))
+        for name in map_files["files"]:
+            results.append(load_map_file(con, Path(name), ctx.run_id))
+    new = [r for r in results if not r.skipped]
+    return {
+        "batches": [r.as_dict() for r in results],
+        "new_batch_ids": [r.batch_id for r in new],
+        "rows_read": sum(r.rows_read for r in new),
+        "rows_loaded": sum(r.rows_loaded for r in new),
+        "rows_quarantined": sum(r.rows_quarantined for r in new),
+    }
+
+
+# ---------------------------------------------------------------------------- validate
+
+
+def _suites(ctx: RunContext, prefix: str) -> list[Path]:
+    return sorted(ctx.settings.expectations_dir.glob(f"{prefix}*.json"))
+
+
+def validate(ctx: RunContext, prefix: str, batch_ids: list[str] | None = None) -> dict:
+    """Run the GX suites whose file name starts with ``prefix``; raise on a critical failure."""
+    from lead_scoring.quality.gx_checks import raise_on_critical, run_suites  # noqa: PLC0415
+
+    with warehouse.connect(ctx.settings.warehouse) as con:
+        warehouse.ensure_schema(con)
+        results = run_suites(con, _suites(ctx, prefix), ctx.run_id, ctx.run_dir / "gx", batch_ids)
+    summary = {
+        "suites": {r.suite: r.status for r in results},
+        "warnings": [w.describe() for r in results for w in r.warnings],
+    }
+    raise_on_critical(results)
+    return summary
+
+
+def validate_raw(ctx: RunContext, load: dict) -> dict:
+    return validate(ctx, "raw_", load["new_batch_ids"])
+
+
+def validate_scores(ctx: RunContext) -> dict:
+    return validate(ctx, "lead_scores")
+
+
+# ------------------------------------------------------------------------------- score
+
+
+def build_scores(ctx: RunContext) -> dict:
+    """``dbt build`` of the hourly models as of the run (outside Airflow; the DAG uses cosmos)."""
+    from lead_scoring.dbt_runner import run_dbt  # noqa: PLC0415
+
+    nodes = run_dbt(ctx.settings, ["build", "--select", "tag:hourly"], ctx.as_of)
+    return {"nodes": len(nodes), "failed": [n["node"] for n in nodes if n["status"] in {"error", "fail"}]}
+
+
+# --------------------------------------------------------------------------- write back
+
+
+def write_back_crm(ctx: RunContext, force: bool | None = None) -> dict:
+    """Send the changed payload rows of each synced object to the CRM (or to a file when
+    LEADSCORE_DRY_RUN is set)."""
+    import os  # noqa: PLC0415
+
+    from lead_scoring.reverse_etl.diff import PAYLOAD_MODELS, diff_payload  # noqa: PLC0415
+    from lead_scoring.reverse_etl.writer import (  # noqa: PLC0415
+        check_circuit_breaker,
+        send_bulk,
+        write_dry_run,
+    )
+
+    max_share = float(os.environ.get("LEADSCORE_MAX_CHANGE_SHARE", "0.5"))
+    if force is None:
+        force = os.environ.get("LEADSCORE_FORCE_SYNC", "").lower() in {"1", "true", "yes"}
+    results = []
+    sf = None
+    with warehouse.connect(ctx.settings.warehouse) as con:
+        warehouse.ensure_schema(con)
+        for obj in PAYLOAD_MODELS:
+            diff = diff_payload(con, obj)
+            if ctx.settings.dry_run:
+                results.append(write_dry_run(diff, ctx.run_dir / "dry_run"))
+                continue
+            synced_before = con.execute(
+                "select count(*) from ops.crm_sync_state where object = ?", [obj]
+            ).fetchall()[0][0]
+            check_circuit_breaker(diff, synced_before, max_share, force)
+            if diff.changed_count and sf is None:
+                from lead_scoring.crm.client import resolve_connection, salesforce  # noqa: PLC0415
+
+                sf = salesforce(resolve_connection(ctx.settings.sandbox_dir))
+            results.append(send_bulk(sf, diff, ctx.run_id, con))
+    return {
+        "objects": [r.as_dict() for r in results],
+        "crm_records_changed": sum(r.changed for r in results),
+        "crm_records_written": sum(r.written for r in results),
+        "crm_write_failures": sum(r.failed for r in results),
+        "dry_run": ctx.settings.dry_run,
+    }
+
+
+# ----------------------------------------------------------------------------- summary
+
+
+def summarize(ctx: RunContext, stages: dict, started: float | None = None) -> dict:
+    """Write ``runs/<run_id>/summary.json`` and ``runs/latest/summary.json`` and record the
+    run in ``ops.runs``; returns the summary."""
+    with warehouse.connect(ctx.settings.warehouse) as con:
+        warehouse.ensure_schema(con)
+        tiers = con.execute(
+            "select tier_label, count(*) from marts.lead_scores group by tier_label"
+        ).fetchall() if _table_exists(con, "marts", "lead_scores") else []
+        quarantined = con.execute(
+            "select coalesce(sum(rows_quarantined), 0) from ops.batches where run_id = ?", [ctx.run_id]
+        ).fetchall()[0][0]
+    write = stages.get("write_back") or {}
+    gx = {**(stages.get("validate_raw") or {}).get("suites", {}),
+          **(stages.get("validate_scores") or {}).get("suites", {})}
+    tier_counts = {label: 0 for label in ("Hot", "Warm", "Nurture", "Disqualified")}
+    tier_counts.update({label: count for label, count in tiers})
+    summary = {
+        "run_id": ctx.run_id,
+        "as_of": ctx.as_of.isoformat(),
+        "leads_scored": sum(tier_counts.values()),
+        "tier_counts": tier_counts,
+        "crm_records_changed": write.get("crm_records_changed", 0),
+        "crm_records_written": write.get("crm_records_written", 0),
+        "crm_write_failures": write.get("crm_write_failures", 0),
+        "quarantined_rows": int(quarantined),
+        "rows_loaded": (stages.get("load_raw") or {}).get("rows_loaded", 0),
+        "gx": gx,
+        "gx_warnings": [
+            *(stages.get("validate_raw") or {}).get("warnings", []),
+            *(stages.get("validate_scores") or {}).get("warnings", []),
+        ],
+        "dry_run": write.get("dry_run", ctx.settings.dry_run),
+        "duration_s": round(time.time() - started, 1) if started else None,
+    }
+    text = json.dumps(summary, indent=2, default=str)
+    for folder in (ctx.run_dir, ctx.settings.runs_dir / "latest"):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "summary.json").write_text(text)
+    with warehouse.connect(ctx.settings.warehouse) as con:
+        con.execute(
+            "insert or replace into ops.runs values (?, ?, 'success', ?, ?, ?)",
+            [ctx.run_id, ctx.as_of, text,
+             datetime.fromtimestamp(started, timezone.utc).replace(tzinfo=None) if started else None,
+             datetime.now(timezone.utc).replace(tzinfo=None)],
+        )
+    return summary
+
+
+def _table_exists(con, schema: str, table: str) -> bool:
+    return bool(
+        con.execute(
+            "select 1 from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()
+    )
+
+
+def run_all(ctx: RunContext) -> dict:
+    """One complete run outside Airflow: extract, load, validate, dbt build, validate,
+    write back, summarize."""
+    started = time.time()
+    stages: dict = {}
+    stages["extract_crm"] = extract_crm(ctx)
+    stages["extract_map"] = extract_map(ctx)
+    stages["load_raw"] = load_raw(ctx, stages["extract_crm"], stages["extract_map"])
+    stages["validate_raw"] = validate_raw(ctx, stages["load_raw"])
+    stages["dbt_build"] = build_scores(ctx)
+    stages["validate_scores"] = validate_scores(ctx)
+    stages["write_back"] = write_back_crm(ctx)
+    return summarize(ctx, stages, started)

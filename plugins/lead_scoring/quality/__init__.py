@@ -1,0 +1,1 @@
+"""Data quality: Great Expectations suites (JSON in expectations/) run on DataFrames."""

@@ -1,0 +1,190 @@
+"""Run the Great Expectations suites in ``expectations/`` on DataFrames read from DuckDB.
+
+A suite file is GX 1.x JSON (``name``, ``expectations`` with ``type``/``kwargs``/``meta``)
+plus ``meta.leadscore``: the ``table`` it validates and, for raw suites, ``scope: run`` (only
+the rows loaded by this run's batches). Every expectation carries ``meta.severity``
+``critical`` (blocks the write-back) or ``warning`` (reported). GX's SQL datasource returns
+empty metrics on DuckDB (GX issues 10738, 11579), hence DataFrames.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from lead_scoring.load.raw import utc_now
+
+log = logging.getLogger(__name__)
+
+SEVERITIES = {"critical", "warning"}
+
+
+class CriticalDataQualityError(RuntimeError):
+    """A critical expectation failed: the write-back must not run."""
+
+
+@dataclass
+class ExpectationOutcome:
+    suite: str
+    expectation: str
+    column: str | None
+    severity: str
+    success: bool
+    unexpected_count: int | None
+    sample: list = field(default_factory=list)
+
+    def describe(self) -> str:
+        where = f" on {self.column}" if self.column else ""
+        sample = f"; sample bad values: {self.sample[:5]}" if self.sample else ""
+        count = f" ({self.unexpected_count} unexpected)" if self.unexpected_count else ""
+        return f"[{self.suite}] {self.expectation}{where}{count}{sample}"
+
+
+@dataclass
+class SuiteResult:
+    suite: str
+    table: str
+    rows: int
+    outcomes: list[ExpectationOutcome]
+
+    @property
+    def critical_failures(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.success and o.severity == "critical"]
+
+    @property
+    def warnings(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.success and o.severity == "warning"]
+
+    @property
+    def status(self) -> str:
+        return "fail" if self.critical_failures else ("warn" if self.warnings else "pass")
+
+
+def load_suite_spec(path: Path) -> dict:
+    """Read and check a suite file; clear errors for a missing table or severity."""
+    spec = json.loads(path.read_text())
+    target = spec.get("meta", {}).get("leadscore", {})
+    if "table" not in target:
+        raise ValueError(f"{path}: meta.leadscore.table is required (the DuckDB table to validate)")
+    for i, expectation in enumerate(spec.get("expectations", [])):
+        severity = expectation.get("meta", {}).get("severity")
+        if severity not in SEVERITIES:
+            raise ValueError(
+                f"{path}: expectation #{i} ({expectation.get('type')}) needs meta.severity "
+                f"critical or warning, got {severity!r}"
+            )
+    return spec
+
+
+def read_frame(con: duckdb.DuckDBPyConnection, spec: dict, batch_ids: list[str] | None) -> pd.DataFrame:
+    target = spec["meta"]["leadscore"]
+    table = target["table"]
+    if target.get("scope") == "run":
+        if not batch_ids:
+            return con.execute(f"select * from {table} limit 0").df()
+        marks = ", ".join("?" for _ in batch_ids)
+        return con.execute(f"select * from {table} where _batch_id in ({marks})", batch_ids).df()
+    return con.execute(f"select * from {table}").df()
+
+
+def _gx_context():
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    import great_expectations as gx  # noqa: PLC0415 - slow import, only when validating
+    from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: PLC0415
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return gx, context
+
+
+def validate_frame(spec: dict, frame: pd.DataFrame) -> SuiteResult:
+    """Validate ``frame`` against the suite ``spec`` with GX; one outcome per expectation."""
+    gx, context = _gx_context()
+    from great_expectations.expectations.registry import get_expectation_impl  # noqa: PLC0415
+
+    expectations = [
+        get_expectation_impl(e["type"])(**e["kwargs"], meta=e.get("meta", {}))
+        for e in spec["expectations"]
+    ]
+    suite = context.suites.add(gx.ExpectationSuite(name=spec["name"], expectations=expectations))
+    asset = context.data_sources.add_pandas("leadscore").add_dataframe_asset(name=spec["name"])
+    batch = asset.add_batch_definition_whole_dataframe("whole")
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(data=batch, suite=suite, name=spec["name"])
+    )
+    result = definition.run(batch_parameters={"dataframe": frame}, result_format="SUMMARY")
+    outcomes = []
+    for item in result.results:
+        config = item.expectation_config
+        details = item.result or {}
+        outcomes.append(
+            ExpectationOutcome(
+                suite=spec["name"],
+                expectation=config.type,
+                column=config.kwargs.get("column"),
+                severity=config.meta.get("severity", "critical"),
+                success=bool(item.success),
+                unexpected_count=details.get("unexpected_count"),
+                sample=[str(v) for v in details.get("partial_unexpected_list", [])[:10]],
+            )
+        )
+    return SuiteResult(spec["name"], spec["meta"]["leadscore"]["table"], len(frame), outcomes)
+
+
+def run_suites(
+    con: duckdb.DuckDBPyConnection,
+    suite_paths: list[Path],
+    run_id: str,
+    out_dir: Path,
+    batch_ids: list[str] | None = None,
+) -> list[SuiteResult]:
+    """Run each suite, store outcomes in ``ops.gx_results`` and ``out_dir/<suite>.json``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results = []
+    for path in suite_paths:
+        spec = load_suite_spec(path)
+        frame = read_frame(con, spec, batch_ids)
+        suite_result = validate_frame(spec, frame)
+        results.append(suite_result)
+        now = utc_now()
+        con.executemany(
+            "insert into ops.gx_results values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (run_id, o.suite, o.expectation, o.column, o.severity, o.success,
+                 o.unexpected_count, json.dumps(o.sample), now)
+                for o in suite_result.outcomes
+            ],
+        )
+        (out_dir / f"{spec['name']}.json").write_text(
+            json.dumps(
+                {
+                    "suite": suite_result.suite,
+                    "table": suite_result.table,
+                    "rows": suite_result.rows,
+                    "status": suite_result.status,
+                    "outcomes": [o.__dict__ for o in suite_result.outcomes],
+                },
+                indent=2,
+            )
+        )
+        for warning in suite_result.warnings:
+            log.warning("GX warning: %s", warning.describe())
+    return results
+
+
+def raise_on_critical(results: list[SuiteResult]) -> None:
+    """Stop the pipeline, naming each failed critical expectation and sample bad values."""
+    failures = [f for r in results for f in r.critical_failures]
+    if failures:
+        lines = "\n  ".join(f.describe() for f in failures)
+        raise CriticalDataQualityError(
+            f"{len(failures)} critical data-quality check(s) failed; the CRM write-back is "
+            f"blocked:\n  {lines}\nFix the data or the model, then re-run this hour."
+        )

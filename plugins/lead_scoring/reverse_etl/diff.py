@@ -1,0 +1,92 @@
+"""Which payload rows changed since the last confirmed sync.
+
+The payload is a dbt model whose columns are CRM field names (``Id``, ``Lead_Score__c``,
+...). Only allow-listed fields may appear; ``Scored_At__c`` is sent but not hashed, so a
+re-score that changes nothing else writes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from lead_scoring import crm_schema
+
+# Sent with every changed row, but a change in them alone is not a change.
+UNHASHED_FIELDS = {"Scored_At__c"}
+
+PAYLOAD_MODELS = {
+    "Lead": "marts.sync_salesforce__leads",
+    "Contact": "marts.sync_salesforce__contacts",
+}
+
+
+class PayloadError(ValueError):
+    """The payload model does not match the CRM allow-list."""
+
+
+@dataclass
+class PayloadDiff:
+    object: str
+    total: int
+    changed: pd.DataFrame  # CRM field columns + payload_hash
+
+    @property
+    def changed_count(self) -> int:
+        return len(self.changed)
+
+
+def payload_columns(con: duckdb.DuckDBPyConnection, obj: str, table: str) -> dict[str, str]:
+    """Model column → CRM field name, checked against the allow-list (case-insensitive, since
+    some engines fold identifiers to lower case)."""
+    allowed = {name.lower(): name for name in ["Id", *crm_schema.WRITABLE_FIELDS[obj]]}
+    schema, name = table.split(".")
+    columns = [
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = ? and table_name = ? order by ordinal_position",
+            [schema, name],
+        ).fetchall()
+    ]
+    if not columns:
+        raise PayloadError(f"payload model {table} does not exist: run dbt build first")
+    unknown = [c for c in columns if c.lower() not in allowed]
+    if unknown:
+        raise PayloadError(
+            f"{table} has column(s) {', '.join(unknown)} that are not writable {obj} fields; "
+            f"allowed: {', '.join(sorted(allowed.values()))}"
+        )
+    if "id" not in {c.lower() for c in columns}:
+        raise PayloadError(f"{table} has no Id column")
+    return {c: allowed[c.lower()] for c in columns}
+
+
+def diff_payload(con: duckdb.DuckDBPyConnection, obj: str, table: str | None = None) -> PayloadDiff:
+    """Rows of the payload model whose hash differs from ``ops.crm_sync_state``."""
+    table = table or PAYLOAD_MODELS[obj]
+    mapping = payload_columns(con, obj, table)
+    hashed = [c for c, field in mapping.items() if field not in UNHASHED_FIELDS and field != "Id"]
+    id_column = next(c for c, field in mapping.items() if field == "Id")
+    hash_sql = (
+        "md5(cast(to_json(struct_pack("
+        + ", ".join(f'"{mapping[c]}" := "{c}"' for c in hashed)
+        + ")) as varchar))"
+    )
+    select = ", ".join(f'payload."{c}" as "{field}"' for c, field in mapping.items())
+    total = con.execute(f"select count(*) from {table}").fetchall()[0][0]
+    changed = con.execute(
+        f"""
+        with payload as (select *, {hash_sql} as payload_hash from {table})
+        select {select}, payload.payload_hash
+        from payload
+        left join ops.crm_sync_state state
+            on state.object = ? and state.crm_id = payload."{id_column}"
+        where state.payload_hash is distinct from payload.payload_hash
+        order by payload."{id_column}"
+        """,
+        [obj],
+    ).df()
+    return PayloadDiff(object=obj, total=total, changed=changed)
