@@ -1,0 +1,173 @@
+"""dbt build on hand-made fixture rows: every score is checked against a hand computation
+from the seeds, so a change to a formula or a seed shows up here."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+import pytest
+
+from lead_scoring import warehouse
+from lead_scoring.dbt_runner import run_dbt
+
+AS_OF = datetime(2026, 11, 1, 0, 0, 0)
+
+
+def insert(con, table: str, rows: list[dict]) -> None:
+    for row in rows:
+        row = {**row, "_batch_id": "fixture", "_loaded_at": AS_OF, "_source": "test"}
+        cols = ", ".join(f'"{c}"' for c in row)
+        marks = ", ".join("?" for _ in row)
+        con.execute(f"insert into {table} ({cols}) values ({marks})", list(row.values()))
+
+
+def ts(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory):
+    import os
+
+    from lead_scoring.config import load_settings
+
+    root = tmp_path_factory.mktemp("dbt_fixture")
+    os.environ["LEADSCORE_WAREHOUSE"] = str(root / "w.duckdb")
+    settings = load_settings()
+    with warehouse.connect(settings.warehouse) as con:
+        warehouse.ensure_schema(con)
+        insert(con, "raw_salesforce.account", [
+            {"id": "001000000000001AAA", "name": "Beta Corp", "industry": "Software",
+             "numberofemployees": 1500, "billingcountry": "United States", "isdeleted": False,
+             "createddate": ts("2026-01-01"), "systemmodstamp": ts("2026-01-01")},
+        ])
+        insert(con, "raw_salesforce.lead", [
+            # an older version of L1 with another title: the newest version at as_of wins
+            {"id": "00Q000000000001AAA", "email": " L1@Acme.io ", "title": "Analyst",
+             "industry": "Software", "numberofemployees": 500, "country": "United States",
+             "technologies__c": "Salesforce;Snowflake", "isconverted": False, "isdeleted": False,
+             "createddate": ts("2026-09-01"), "systemmodstamp": ts("2026-09-01")},
+            {"id": "00Q000000000001AAA", "email": " L1@Acme.io ", "title": "VP Marketing",
+             "industry": "Software", "numberofemployees": 500, "country": "United States",
+             "technologies__c": "Salesforce;Snowflake", "isconverted": False, "isdeleted": False,
+             "createddate": ts("2026-09-01"), "systemmodstamp": ts("2026-10-01")},
+            # a version from after as_of must not be seen
+            {"id": "00Q000000000001AAA", "email": "l1@acme.io", "title": "Student",
+             "isconverted": False, "isdeleted": False,
+             "createddate": ts("2026-09-01"), "systemmodstamp": ts("2026-11-05")},
+            {"id": "00Q000000000002AAA", "email": "someone@gmail.com", "title": "Student",
+             "isconverted": False, "isdeleted": False,
+             "createddate": ts("2026-04-01"), "systemmodstamp": ts("2026-04-01")},
+            {"id": "00Q000000000003AAA", "email": "spy@rivalscore.io", "title": "VP Marketing",
+             "industry": "Software", "numberofemployees": 500, "country": "United States",
+             "isconverted": False, "isdeleted": False,
+             "createddate": ts("2026-10-01"), "systemmodstamp": ts("2026-10-01")},
+            {"id": "00Q000000000004AAA", "email": "gone@acme.io", "title": "CEO",
+             "isconverted": False, "isdeleted": True,
+             "createddate": ts("2026-10-01"), "systemmodstamp": ts("2026-10-02")},
+        ])
+        insert(con, "raw_salesforce.contact", [
+            {"id": "003000000000001AAA", "accountid": "001000000000001AAA", "email": "c1@beta.com",
+             "title": "Director of Revenue Operations", "isdeleted": False,
+             "createddate": ts("2026-08-01"), "systemmodstamp": ts("2026-08-01")},
+        ])
+        insert(con, "raw_map.marketo_leads", [
+            {"id": 501, "email": "l1@acme.io", "sfdcleadid": "00Q000000000001AAA", "updatedat": ts("2026-10-01")},
+        ])
+        insert(con, "raw_map.marketo_activities", [
+            {"marketoguid": "m1", "leadid": 501, "activitydate": ts("2026-10-30"), "activitytypeid": 1,
+             "primaryattributevalue": "https://www.example-saas.com/pricing", "_file": "f", "_line": 2},
+            # the same activity re-exported in a later file counts once
+            {"marketoguid": "m1", "leadid": 501, "activitydate": ts("2026-10-30"), "activitytypeid": 1,
+             "primaryattributevalue": "https://www.example-saas.com/pricing", "_file": "g", "_line": 2},
+            # after as_of: ignored
+            {"marketoguid": "m2", "leadid": 501, "activitydate": ts("2026-11-02"), "activitytypeid": 100004,
+             "primaryattributevalue": "Demo", "_file": "f", "_line": 3},
+        ])
+        insert(con, "raw_map.events", [
+            {"event_id": "e1", "occurred_at": ts("2026-10-31"), "email": "L1@acme.io",
+             "event_type": "demo_request", "_file": "f", "_line": 1},
+            {"event_id": "e2", "occurred_at": ts("2026-10-22"), "crm_id": "003000000000001AAA",
+             "event_type": "webinar_attended", "_file": "f", "_line": 2},
+        ])
+    run_dbt(settings, ["build"], AS_OF)
+    with warehouse.connect(settings.warehouse) as con:
+        scores = {
+            row["crm_id"]: row
+            for row in con.execute("select * from marts.lead_scores").df().to_dict("records")
+        }
+        contributions = con.execute(
+            "select person_id, component, sum(points) from intermediate.int_score_contributions_unioned "
+            "group by all"
+        ).fetchall()
+        payload = con.execute("select * from marts.sync_salesforce__leads order by Id").df()
+    return scores, contributions, payload
+
+
+def test_only_live_records_are_scored(scored):
+    scores, _, _ = scored
+    assert set(scores) == {
+        "00Q000000000001AAA", "00Q000000000002AAA", "00Q000000000003AAA", "003000000000001AAA",
+    }
+
+
+def test_hot_lead_matches_a_hand_computation_from_the_seeds(scored):
+    scores, _, _ = scored
+    lead = scores["00Q000000000001AAA"]
+    # fit: Software 20 + 200-999 employees 20 + US 10 + VP 15 + Marketing 10 + Salesforce 6 + Snowflake 5
+    assert lead["fit_score"] == 86
+    # intent: pricing 15·0.5^(2/7) + demo 30·0.5^(1/21) + recency bonus 5
+    intent = 15 * 0.5 ** (2 / 7) + 30 * 0.5 ** (1 / 21) + 5
+    assert lead["intent_score"] == round(intent)
+    assert lead["composite_score"] == round(0.5 * 86 + 0.5 * round(intent))
+    assert (lead["tier"], lead["tier_label"], lead["grade"]) == (1, "Hot", "A2")
+    assert lead["is_mql"] and lead["is_sql"] and not lead["is_disqualified"]
+    assert lead["email"] == "l1@acme.io"
+    assert lead["score_reasons"] == (
+        "Demo request +29 (1d ago); Employees 200-999 +20; Industry: Software +20; "
+        "Seniority: VP +15; Pricing page visit +12 (2d ago)"
+    )
+
+
+def test_contact_scores_from_its_account(scored):
+    scores, _, _ = scored
+    contact = scores["003000000000001AAA"]
+    # Software 20 + 1000-4999 18 + US 10 + Director 12 + Revenue Operations 12
+    assert contact["fit_score"] == 72
+    assert contact["intent_score"] == round(12 * 0.5 ** (10 / 30))
+    assert contact["composite_score"] == 41
+    assert contact["tier"] == 2
+
+
+def test_negatives_and_disqualifiers(scored):
+    scores, _, _ = scored
+    student = scores["00Q000000000002AAA"]
+    assert student["negative_score"] == -10 - 25 - 10  # personal e-mail, student, inactive
+    assert (student["composite_score"], student["tier"], student["is_disqualified"]) == (0, 4, False)
+    competitor = scores["00Q000000000003AAA"]
+    assert competitor["is_disqualified"] and competitor["tier"] == 4
+    assert competitor["score_reasons"].startswith("Competitor email domain -100")
+
+
+def test_scores_are_sums_of_contributions(scored):
+    scores, contributions, _ = scored
+    for person_id, component, points in contributions:
+        column = {"fit": "fit_score", "intent": "intent_score", "negative": "negative_score"}[component]
+        expected = min(max(points, 0), 100) if component != "negative" else points
+        assert scores[person_id][column] == round(expected), (person_id, component)
+
+
+def test_payload_is_the_allow_listed_crm_fields_of_open_leads(scored):
+    scores, _, payload = scored
+    assert list(payload.columns) == [
+        "Id", "Lead_Score__c", "Fit_Score__c", "Intent_Score__c", "Lead_Tier__c", "Lead_Grade__c",
+        "Score_Reasons__c", "Score_Model_Version__c", "Scored_At__c",
+    ]
+    assert list(payload["Id"]) == ["00Q000000000001AAA", "00Q000000000002AAA", "00Q000000000003AAA"]
+    hot = payload.iloc[0]
+    assert hot["Lead_Tier__c"] == "1 - Hot"
+    assert hot["Lead_Score__c"] == scores["00Q000000000001AAA"]["composite_score"]
+    assert not math.isnan(hot["Fit_Score__c"])
+    assert hot["Score_Model_Version__c"].startswith("v1-")
+    assert hot["Scored_At__c"] == AS_OF
