@@ -1,0 +1,87 @@
+"""Reverse-ETL diff, payload allow-list, circuit breaker and dry run (no CRM needed)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+
+from lead_scoring import warehouse
+from lead_scoring.reverse_etl.diff import PayloadError, diff_payload
+from lead_scoring.reverse_etl.writer import (
+    BULK_NULL,
+    CircuitBreakerOpen,
+    check_circuit_breaker,
+    payload_records,
+    write_dry_run,
+)
+
+
+@pytest.fixture
+def con(settings):
+    with warehouse.connect(settings.warehouse) as connection:
+        warehouse.ensure_schema(connection)
+        connection.execute("create schema marts")
+        connection.execute(
+            "create table marts.sync_salesforce__leads as select * from (values "
+            "('00Q1', 70.0, 'a; b', timestamp '2026-11-01 10:00:00'), "
+            "('00Q2', 20.0, '', timestamp '2026-11-01 10:00:00')) "
+            "as t(Id, Lead_Score__c, Score_Reasons__c, Scored_At__c)"
+        )
+        yield connection
+
+
+def mark_synced(con, diff):
+    for crm_id, payload_hash in zip(diff.changed["Id"], diff.changed["payload_hash"]):
+        con.execute(
+            "insert or replace into ops.crm_sync_state values ('Lead', ?, ?, ?, 'r')",
+            [crm_id, payload_hash, datetime(2026, 11, 1)],
+        )
+
+
+def test_first_diff_sends_everything_then_nothing(con):
+    first = diff_payload(con, "Lead")
+    assert (first.total, first.changed_count) == (2, 2)
+    mark_synced(con, first)
+    assert diff_payload(con, "Lead").changed_count == 0
+
+
+def test_scored_at_alone_is_not_a_change_but_a_score_is(con):
+    mark_synced(con, diff_payload(con, "Lead"))
+    con.execute("update marts.sync_salesforce__leads set Scored_At__c = timestamp '2026-11-01 11:00:00'")
+    assert diff_payload(con, "Lead").changed_count == 0
+    con.execute("update marts.sync_salesforce__leads set Lead_Score__c = 71 where Id = '00Q1'")
+    changed = diff_payload(con, "Lead").changed
+    assert list(changed["Id"]) == ["00Q1"]
+
+
+def test_columns_outside_the_allow_list_are_refused(con):
+    con.execute("alter table marts.sync_salesforce__leads add column Email varchar")
+    with pytest.raises(PayloadError, match="Email"):
+        diff_payload(con, "Lead")
+
+
+def test_bulk_cells_use_salesforce_null_and_iso_datetimes(con):
+    records = payload_records(diff_payload(con, "Lead").changed)
+    assert records[0] == {"Id": "00Q1", "Lead_Score__c": "70", "Score_Reasons__c": "a; b",
+                          "Scored_At__c": "2026-11-01T10:00:00.000Z"}
+    assert records[1]["Score_Reasons__c"] == BULK_NULL
+
+
+def test_circuit_breaker(con):
+    diff = diff_payload(con, "Lead")
+    check_circuit_breaker(diff, synced_before=0, max_share=0.1, force=False)  # first sync is exempt
+    with pytest.raises(CircuitBreakerOpen, match="LEADSCORE_FORCE_SYNC"):
+        check_circuit_breaker(diff, synced_before=2, max_share=0.5 - 0.01, force=False)
+    check_circuit_breaker(diff, synced_before=2, max_share=0.1, force=True)
+
+
+def test_dry_run_writes_payload_and_summary_only(con, tmp_path):
+    result = write_dry_run(diff_payload(con, "Lead"), tmp_path / "dry")
+    assert result.dry_run and result.written == 0 and result.changed == 2
+    assert (tmp_path / "dry" / "Lead_payload.csv").read_text().splitlines()[0] == (
+        "Id,Lead_Score__c,Score_Reasons__c,Scored_At__c"
+    )
+    assert json.loads((tmp_path / "dry" / "Lead_diff.json").read_text())["changed"] == 2
+    assert con.execute("select count(*) from ops.crm_sync_state").fetchall() == [(0,)]
