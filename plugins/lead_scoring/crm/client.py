@@ -7,6 +7,7 @@ Credentials are never logged.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import dataclass, field
@@ -125,9 +126,7 @@ def salesforce(conn: CrmConnection, timeout: float = 60.0):
     """A ``simple_salesforce.Salesforce`` for ``conn`` (a real org or the sandbox)."""
     from simple_salesforce import Salesforce  # noqa: PLC0415 - heavy import, keep it lazy
 
-    session = requests.Session()
-    if conn.ca_bundle:
-        session.verify = conn.ca_bundle
+    session = pinned_session(conn.ca_bundle, timeout)
     common = {"session": session, "version": conn.api_version}
     if conn.session_id:
         instance = conn.instance_url.removeprefix("https://").removeprefix("http://").rstrip("/")
@@ -152,5 +151,24 @@ def salesforce(conn: CrmConnection, timeout: float = 60.0):
             "CRM connection has neither a session id nor a username: see the README, "
             "'Pointing at a real Salesforce org'."
         )
-    sf.timeout = timeout
     return sf
+
+
+def pinned_session(ca_bundle: str, timeout: float) -> requests.Session:
+    """A requests session with a default timeout on every call and, when ``ca_bundle`` is
+    set, that bundle trusted even if REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE are set (requests
+    lets those variables override ``session.verify``)."""
+    session = requests.Session()
+    session.request = functools.partial(session.request, timeout=timeout)  # type: ignore[method-assign]
+    if ca_bundle:
+        session.verify = ca_bundle
+        merge = session.merge_environment_settings
+
+        def merge_keeping_bundle(url, proxies, stream, verify, cert):
+            settings = merge(url, proxies, stream, verify, cert)
+            if verify is None or verify is True:
+                settings["verify"] = ca_bundle
+            return settings
+
+        session.merge_environment_settings = merge_keeping_bundle  # type: ignore[method-assign]
+    return session

@@ -1,0 +1,683 @@
+"""Tests of the local CRM sandbox through the real simple-salesforce client.
+
+A module-scoped sandbox server runs on a free port in a temporary folder, seeded from small
+parquet files; every API test goes through ``lead_scoring.crm.client.salesforce`` (the
+production code path). The SOQL parser/compiler is also tested without a server.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import (
+    SalesforceExpiredSession,
+    SalesforceGeneralError,
+    SalesforceMalformedRequest,
+    SalesforceResourceNotFound,
+)
+
+from lead_scoring.crm import client as crm_client
+from lead_scoring.crm.client import pinned_session
+from lead_scoring.sandbox import cli, runtime, soql, store
+from lead_scoring.sandbox.faults import FaultInjector, parse_spec
+
+N_LEADS = 520
+DELETED = {3, 7}  # lead numbers loaded with IsDeleted = true
+NULL_EMAIL = 10  # lead number loaded without an email
+NOT_FOUND_CODES = ("INVALID_CROSS_REFERENCE_KEY", "ENTITY_IS_DELETED")
+
+
+def lead_id(i: int) -> str:
+    return store.id18(f"00Q{i:012d}")
+
+
+# --------------------------------------------------------------------------------------------
+# SOQL without a server
+# --------------------------------------------------------------------------------------------
+def test_soql_parse_resolves_names_and_literals() -> None:
+    q = soql.parse_soql(
+        "select id, EMAIL from lead where systemmodstamp > 2026-11-01T10:00:00+01:00 "
+        "and (Email like 'a%' or NumberOfEmployees in (1, 2.5)) "
+        "order by SystemModstamp desc nulls last, id limit 10 offset 5"
+    )
+    assert q.object == "Lead"
+    assert q.fields == ["Id", "Email"]
+    assert [o.field for o in q.order_by] == ["SystemModstamp", "Id"]
+    sql, params = soql.compile_rowids(q)
+    assert params[0] == "2026-11-01T09:00:00.000+0000"  # normalised to UTC
+    assert "?" in sql and "2026" not in sql and "a%" not in sql  # literals are bound
+    assert '"IsDeleted" = 0' in sql
+    assert params[-2:] == [10, 5]
+    assert soql.compile_rowids(q, include_deleted=True)[0].count("IsDeleted") == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("SELECT Nope FROM Lead", "INVALID_FIELD"),
+        ("SELECT Id FROM Leed", "INVALID_TYPE"),
+        ("SELECT Owner.Name FROM Lead", "INVALID_FIELD"),
+        ("SELECT Id FROM Lead GROUP BY Id", "MALFORMED_QUERY"),
+        ("SELECT Id FROM Lead WHERE Email = 'a' AND Title = 'b' OR Title = 'c'", "MALFORMED_QUERY"),
+        ("SELECT Id FROM Lead WHERE SystemModstamp > 2026-11-01T10:00:00", "MALFORMED_QUERY"),
+        ("SELECT Id FROM Lead WHERE Email = 5", "MALFORMED_QUERY"),
+        ("SELECT Id FROM Lead WHERE NumberOfEmployees = '5'", "MALFORMED_QUERY"),
+        ("SELECT Id FROM Lead WHERE Email = 'x'' OR 1=1'", "MALFORMED_QUERY"),
+        ("SELECT Id FROM Lead WHERE Email = 'open", "MALFORMED_QUERY"),
+        ("SELECT Id, id FROM Lead", "MALFORMED_QUERY"),
+        ("SELECT COUNT(Id) FROM Lead", "MALFORMED_QUERY"),
+        ("DELETE FROM Lead", "MALFORMED_QUERY"),
+        ("", "MALFORMED_QUERY"),
+    ],
+)
+def test_soql_errors(text: str, code: str) -> None:
+    with pytest.raises(soql.SoqlError) as info:
+        soql.parse_soql(text)
+    assert info.value.error_code == code
+
+
+def _memory_db() -> sqlite3.Connection:
+    conn = sqlite3.connect(":memory:")
+    store.ensure_schema(conn)
+    rows = [
+        (lead_id(1), "a@x.com", "Alpha", 0),
+        (lead_id(2), "B@X.COM", None, 0),
+        (lead_id(3), None, "Gamma", 0),
+        (lead_id(4), "50%_off@x.com", "Delta", 1),
+    ]
+    conn.executemany(
+        'INSERT INTO "Lead" ("Id", "Email", "Company", "IsDeleted") VALUES (?, ?, ?, ?)', rows
+    )
+    return conn
+
+
+def _ids(conn: sqlite3.Connection, text: str, include_deleted: bool = False) -> set[str]:
+    q = soql.parse_soql(text)
+    sql, params = soql.compile_rowids(q, include_deleted)
+    rowids = [r[0] for r in conn.execute(sql, params)]
+    return {r[0] for r in conn.execute(
+        f'SELECT "Id" FROM "Lead" WHERE rowid IN ({",".join("?" * len(rowids))})', rowids
+    )} if rowids else set()
+
+
+def test_soql_semantics_on_sqlite() -> None:
+    conn = _memory_db()
+    # text comparisons are case-insensitive, like SOQL
+    assert _ids(conn, "SELECT Id FROM Lead WHERE Email = 'b@x.com'") == {lead_id(2)}
+    # != and NOT IN keep rows whose value is null (SOQL semantics)
+    assert _ids(conn, "SELECT Id FROM Lead WHERE Company != 'Alpha'") == {lead_id(2), lead_id(3)}
+    not_in = "SELECT Id FROM Lead WHERE Company NOT IN ('Gamma')"
+    assert _ids(conn, not_in) == {lead_id(1), lead_id(2)}
+    assert _ids(conn, "SELECT Id FROM Lead WHERE NOT Company = 'Alpha'") == {lead_id(2), lead_id(3)}
+    assert _ids(conn, "SELECT Id FROM Lead WHERE Email = null") == {lead_id(3)}
+    in_null = "SELECT Id FROM Lead WHERE Email IN ('a@x.com', null)"
+    assert _ids(conn, in_null) == {lead_id(1), lead_id(3)}
+    # LIKE wildcards and escaped wildcards
+    assert _ids(conn, "SELECT Id FROM Lead WHERE Email LIKE '%x.com'") == {lead_id(1), lead_id(2)}
+    assert _ids(conn, r"SELECT Id FROM Lead WHERE Email LIKE '50\%\_off%'", True) == {lead_id(4)}
+    assert _ids(conn, r"SELECT Id FROM Lead WHERE Email LIKE '5\%%'", True) == set()
+    # deleted rows only with queryAll
+    assert lead_id(4) not in _ids(conn, "SELECT Id FROM Lead")
+    assert lead_id(4) in _ids(conn, "SELECT Id FROM Lead", include_deleted=True)
+    # a quote escaped with a backslash stays inside the literal
+    assert _ids(conn, r"SELECT Id FROM Lead WHERE Email = 'x\' OR Email != \'y'") == set()
+    # 15-character Ids match their 18-character form
+    assert _ids(conn, f"SELECT Id FROM Lead WHERE Id = '{lead_id(1)[:15]}'") == {lead_id(1)}
+
+
+def test_store_values_and_ids() -> None:
+    assert store.parse_datetime("2026-11-01T10:00:00Z") == "2026-11-01T10:00:00.000+0000"
+    moment = store.parse_datetime("2026-11-01T12:00:00.123456+02:00")
+    assert moment == "2026-11-01T10:00:00.123+0000"
+    assert store.coerce_value("Lead", "HasOptedOutOfEmail", "true") == 1
+    assert store.coerce_value("Lead", "NumberOfEmployees", "12") == 12
+    with pytest.raises(store.RowError) as info:
+        store.coerce_value("Lead", "Lead_Score__c", "high")
+    assert info.value.status_code == "INVALID_TYPE_ON_FIELD_IN_RECORD"
+    assert "Lead_Score__c" in info.value.message
+    with pytest.raises(store.RowError):
+        store.coerce_value("Lead", "Scored_At__c", "2026-11-01 10:00")
+    new = store.new_id("Lead")
+    assert new.startswith("00Q") and len(new) == 18 and store.id18(new[:15]) == new
+    assert store.id18("001000000000001") == "001000000000001AAA"
+
+
+def test_fault_spec_parsing() -> None:
+    assert parse_spec("429:0.1,500:0.05,timeout:0.02,row_error:0.01") == {
+        "429": 0.1, "500": 0.05, "timeout": 0.02, "row_error": 0.01,
+    }
+    for bad in ("429", "404:0.1", "429:2", "429:0.7,500:0.6"):
+        with pytest.raises(ValueError):
+            parse_spec(bad)
+    a, b = FaultInjector("429:0.3", seed=5), FaultInjector("429:0.3", seed=5)
+    assert [a.draw_request() for _ in range(50)] == [b.draw_request() for _ in range(50)]
+
+
+# --------------------------------------------------------------------------------------------
+# The sandbox server
+# --------------------------------------------------------------------------------------------
+def _write_parquet(folder: Path) -> None:
+    import duckdb
+
+    folder.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    deleted = ", ".join(str(i) for i in DELETED)
+    con.execute(f"""
+        COPY (
+          SELECT '00Q' || lpad(CAST(i AS VARCHAR), 12, '0') AS Id,
+                 'First' || i AS FirstName, 'Last' || i AS LastName,
+                 CASE WHEN i = {NULL_EMAIL} THEN NULL
+                      ELSE 'user' || i || '@example.com' END AS Email,
+                 'Company ' || (i % 7) AS Company,
+                 CAST(i % 500 AS INTEGER) AS NumberOfEmployees,
+                 CAST(i * 1.5 AS DOUBLE) AS AnnualRevenue,
+                 i % 2 = 0 AS HasOptedOutOfEmail,
+                 DATE '2026-01-01' + CAST(i AS INTEGER) AS ConvertedDate,
+                 i IN ({deleted}) AS IsDeleted,
+                 TIMESTAMPTZ '2026-10-01 00:00:00+00' + to_minutes(CAST(i AS BIGINT))
+                   AS SystemModstamp,
+                 TIMESTAMP '2026-09-01 00:00:00' AS CreatedDate
+          FROM range(1, {N_LEADS + 1}) t(i)
+        ) TO '{folder / "Lead.parquet"}' (FORMAT parquet)""")
+    con.execute(f"""
+        COPY (SELECT '001' || lpad(CAST(i AS VARCHAR), 12, '0') AS Id, 'Acme ' || i AS Name,
+                     '2026-10-01T00:00:00Z' AS SystemModstamp
+              FROM range(1, 4) t(i)) TO '{folder / "Account.parquet"}' (FORMAT parquet)""")
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[runtime.SandboxInfo]:
+    folder = tmp_path_factory.mktemp("sandbox")
+    _write_parquet(folder / "parquet")
+    counts = store.load_parquet_dir(folder / "crm.sqlite", folder / "parquet")
+    assert counts == {"Lead": N_LEADS, "Account": 3}
+    info = runtime.start(folder, port=0)
+    try:
+        yield info
+    finally:
+        assert runtime.stop(folder)
+        assert not (folder / "sandbox.json").exists()
+
+
+@pytest.fixture(scope="module")
+def sf(sandbox: runtime.SandboxInfo) -> Salesforce:
+    conn = crm_client.sandbox_connection(sandbox.token_file.parent)
+    assert conn is not None
+    return crm_client.salesforce(conn)
+
+
+class Raw:
+    """Direct HTTP access to the sandbox (sandbox endpoints, headers, bad tokens)."""
+
+    def __init__(self, info: runtime.SandboxInfo) -> None:
+        self.info = info
+        self.session = requests.Session()
+
+    def request(self, method: str, path: str, token: str | None = "default", **kw: Any):
+        headers = kw.pop("headers", {})
+        if token is not None:
+            headers["Authorization"] = f"Bearer {self.info.token if token == 'default' else token}"
+        return self.session.request(
+            method, self.info.url + path, headers=headers, verify=str(self.info.cert), **kw
+        )
+
+    def faults(self, spec: str, seed: int = 1, **extra: Any) -> None:
+        r = self.request("POST", "/_sandbox/faults", json={"spec": spec, "seed": seed, **extra})
+        assert r.status_code == 200, r.text
+
+    def stats(self) -> dict[str, int]:
+        return self.request("GET", "/_sandbox/stats").json()["counts"]
+
+    def reset_stats(self) -> None:
+        assert self.request("POST", "/_sandbox/stats/reset").status_code == 200
+
+
+@pytest.fixture(scope="module")
+def raw(sandbox: runtime.SandboxInfo) -> Raw:
+    return Raw(sandbox)
+
+
+@contextmanager
+def faults(raw: Raw, spec: str, seed: int = 1, **extra: Any) -> Iterator[None]:
+    raw.faults(spec, seed, **extra)
+    try:
+        yield
+    finally:
+        raw.faults("")
+
+
+def test_start_is_idempotent_and_info(sandbox: runtime.SandboxInfo) -> None:
+    folder = sandbox.token_file.parent
+    assert runtime.start(folder, port=0).pid == sandbox.pid
+    assert runtime.info(folder) == sandbox
+    info_file = json.loads((folder / "sandbox.json").read_text())
+    assert set(info_file) == {"pid", "port", "url", "cert", "token_file", "db"}
+    assert info_file["url"] == f"https://localhost:{sandbox.port}"
+    assert (sandbox.token_file.stat().st_mode & 0o777) == 0o600
+    with pytest.raises(RuntimeError, match="already runs"):
+        runtime.start(folder, port=0, db=folder / "other.sqlite")
+
+
+def test_health_needs_no_auth_and_bad_token_is_401(sandbox, raw: Raw) -> None:
+    assert raw.request("GET", "/_sandbox/health", token=None).json()["pid"] == sandbox.pid
+    r = raw.request("GET", "/services/data/v59.0/query/?q=SELECT+Id+FROM+Lead", token="wrong")
+    assert r.status_code == 401
+    assert r.json() == [
+        {"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}
+    ]
+    assert raw.request("GET", "/services/data/v59.0/limits/", token=None).status_code == 401
+    assert raw.request("GET", "/_sandbox/stats", token=None).status_code == 401
+    session = pinned_session(str(sandbox.cert), timeout=10)
+    bad = Salesforce(instance=f"localhost:{sandbox.port}", session_id="wrong", session=session)
+    with pytest.raises(SalesforceExpiredSession) as info:
+        bad.query("SELECT Id FROM Lead")
+    assert info.value.content[0]["errorCode"] == "INVALID_SESSION_ID"
+
+
+def test_query_where_datetime_order_limit(sf: Salesforce) -> None:
+    result = sf.query(
+        "SELECT Id, Email, SystemModstamp, IsDeleted, HasOptedOutOfEmail, NumberOfEmployees, "
+        "AnnualRevenue, ConvertedDate FROM Lead WHERE SystemModstamp > 2026-10-01T05:00:00Z "
+        "ORDER BY SystemModstamp DESC LIMIT 5"
+    )
+    assert result["totalSize"] == 5 and result["done"] is True
+    records = result["records"]
+    stamps = [r["SystemModstamp"] for r in records]
+    assert stamps == sorted(stamps, reverse=True)
+    assert stamps[0] == "2026-10-01T08:40:00.000+0000"  # lead 520: +520 minutes
+    first = records[0]
+    assert first["attributes"] == {
+        "type": "Lead", "url": f"/services/data/v59.0/sobjects/Lead/{lead_id(N_LEADS)}"
+    }
+    assert list(first)[1:] == [
+        "Id", "Email", "SystemModstamp", "IsDeleted", "HasOptedOutOfEmail", "NumberOfEmployees",
+        "AnnualRevenue", "ConvertedDate",
+    ]
+    assert first["IsDeleted"] is False and first["HasOptedOutOfEmail"] is True
+    assert first["NumberOfEmployees"] == 20 and first["AnnualRevenue"] == 780.0
+    assert first["ConvertedDate"] == "2027-06-05"
+    # the boundary is exclusive, the time zone offset is honoured, nulls come back as null
+    n = sf.query(
+        "SELECT COUNT() FROM Lead WHERE SystemModstamp >= 2026-10-01T10:00:00.000+02:00 "
+        "AND SystemModstamp <= 2026-10-01T08:10:00Z"
+    )
+    assert n["totalSize"] == 11 and n["records"] == []
+    null_email = sf.query(f"SELECT Email, Company FROM Lead WHERE Id = '{lead_id(NULL_EMAIL)}'")
+    assert null_email["records"][0]["Email"] is None
+
+
+def test_paging_batch_size_200_with_query_all(sf: Salesforce, raw: Raw) -> None:
+    raw.reset_stats()
+    live = N_LEADS - len(DELETED)
+    headers = {"Sforce-Query-Options": "batchSize=200"}
+    first = sf.query("SELECT Id, Email FROM Lead ORDER BY Id", headers=headers)
+    assert first["totalSize"] == live and first["done"] is False and len(first["records"]) == 200
+    assert re.fullmatch(r"/services/data/v59\.0/query/[A-Za-z0-9]+-200", first["nextRecordsUrl"])
+    records = sf.query_all("SELECT Id, Email FROM Lead ORDER BY Id", headers=headers)["records"]
+    ids = [r["Id"] for r in records]
+    assert len(ids) == live and len(set(ids)) == live and ids == sorted(ids)
+    counts = raw.stats()
+    assert counts["query"] == 2 and counts["query_more"] == 2  # 518 rows = 3 pages of <= 200
+    # query_all_iter with the default page size: one call
+    assert sum(1 for _ in sf.query_all_iter("SELECT Id FROM Lead")) == live
+
+
+def test_paging_is_a_consistent_snapshot(sf: Salesforce) -> None:
+    headers = {"Sforce-Query-Options": "batchSize=200"}
+    text = "SELECT Id, Title FROM Lead WHERE Title = null ORDER BY Id"
+    page = sf.query(text, headers=headers)
+    total = page["totalSize"]
+    # a new matching record appears while the cursor is open: it is not in the snapshot
+    created = sf.Lead.create({"LastName": "Late", "Company": "Late Co"})["id"]
+    seen = [r["Id"] for r in page["records"]]
+    while not page["done"]:
+        page = sf.query_more(page["nextRecordsUrl"], identifier_is_url=True, headers=headers)
+        seen.extend(r["Id"] for r in page["records"])
+    assert len(seen) == total and created not in seen
+    sf.Lead.delete(created)
+
+
+def test_query_all_returns_deleted_rows(sf: Salesforce) -> None:
+    live = sf.query("SELECT Id FROM Lead WHERE IsDeleted = true")
+    assert live["totalSize"] == 0
+    deleted = sf.query_all(
+        "SELECT Id, IsDeleted FROM Lead WHERE IsDeleted = true", include_deleted=True
+    )
+    deleted_ids = {r["Id"] for r in deleted["records"]}
+    assert deleted_ids >= {lead_id(i) for i in DELETED}  # plus any deleted by earlier tests
+    assert all(r["IsDeleted"] is True for r in deleted["records"])
+    live_count = sf.query("SELECT COUNT() FROM Lead")["totalSize"]
+    all_count = sf.query("SELECT COUNT() FROM Lead", include_deleted=True)["totalSize"]
+    assert all_count - live_count == len(deleted_ids)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("SELECT Id FROM Lead GROUP BY Id", "MALFORMED_QUERY"),
+        ("SELECT Id FROM Lead WHERE", "MALFORMED_QUERY"),
+        ("SELECT Id, Favourite_Colour__c FROM Lead", "INVALID_FIELD"),
+        ("SELECT Id FROM Lead ORDER BY Nope", "INVALID_FIELD"),
+        ("SELECT Id FROM Widget__c", "INVALID_TYPE"),
+    ],
+)
+def test_query_errors_are_salesforce_errors(sf: Salesforce, text: str, code: str) -> None:
+    with pytest.raises(SalesforceMalformedRequest) as info:
+        sf.query(text)
+    assert info.value.status == 400
+    assert info.value.content[0]["errorCode"] == code
+    assert "Traceback" not in info.value.content[0]["message"]
+
+
+def test_soql_injection_attempts_match_nothing_extra(sf: Salesforce) -> None:
+    with pytest.raises(SalesforceMalformedRequest) as info:
+        sf.query("SELECT Id FROM Lead WHERE Email = 'x'' OR 1=1'")
+    assert info.value.content[0]["errorCode"] == "MALFORMED_QUERY"
+    escaped = "SELECT Id FROM Lead WHERE Email = 'x\\' OR Email != \\'y'"
+    assert sf.query(escaped)["totalSize"] == 0
+    assert sf.query("SELECT Id FROM Lead WHERE Email = 'user1@example.com\\' --'")["totalSize"] == 0
+    assert sf.query("SELECT Id FROM Lead WHERE Email LIKE '\\%'")["totalSize"] == 0
+    assert sf.query("SELECT Id FROM Lead WHERE Email = 'USER1@example.com'")["totalSize"] == 1
+
+
+def test_sobject_get_update_changes_systemmodstamp(sf: Salesforce) -> None:
+    rid = lead_id(42)
+    before = sf.Lead.get(rid)
+    assert before["Id"] == rid and before["attributes"]["type"] == "Lead"
+    assert sf.Lead.update(rid, {"Lead_Score__c": 87.5, "Lead_Tier__c": "1",
+                                "Scored_At__c": "2026-11-01T10:00:00Z"}) == 204
+    after = sf.Lead.get(rid)
+    assert after["Lead_Score__c"] == 87.5 and after["Lead_Tier__c"] == "1"
+    assert after["Scored_At__c"] == "2026-11-01T10:00:00.000+0000"
+    assert after["SystemModstamp"] > before["SystemModstamp"]
+    assert after["LastModifiedDate"] == after["SystemModstamp"]
+    assert after["CreatedDate"] == before["CreatedDate"]
+    assert sf.Lead.get(rid, params={"fields": "Id,Lead_Score__c"}) is not None
+    with pytest.raises(SalesforceMalformedRequest) as info:
+        sf.Lead.update(rid, {"SystemModstamp": "2020-01-01T00:00:00Z"})
+    assert info.value.content[0]["errorCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
+    with pytest.raises(SalesforceMalformedRequest) as info:
+        sf.Lead.update(rid, {"Lead_Score__c": "very high"})
+    assert info.value.content[0]["errorCode"] == "INVALID_TYPE_ON_FIELD_IN_RECORD"
+    assert "Lead_Score__c" in info.value.content[0]["message"]
+    with pytest.raises(SalesforceResourceNotFound):
+        sf.Lead.update(store.id18("00Q999999999999"), {"Lead_Score__c": 1})
+    with pytest.raises(SalesforceResourceNotFound):
+        sf.Lead.get(store.id18("00Q999999999999"))
+
+
+def test_create_upsert_delete(sf: Salesforce) -> None:
+    created = sf.Lead.create({"LastName": "New", "Company": "NewCo", "Email": "new@lead.io"})
+    assert created["success"] is True
+    assert created["id"].startswith("00Q") and len(created["id"]) == 18
+    response = sf.Lead.upsert("Email/new@lead.io", {"Title": "CTO"}, raw_response=True)
+    assert response.status_code == 200 and response.json()["id"] == created["id"]
+    response = sf.Lead.upsert("Email/other@lead.io", {"LastName": "Other", "Company": "O"},
+                              raw_response=True)
+    assert response.status_code == 201 and response.json()["created"] is True
+    assert sf.Lead.get_by_custom_id("Email", "new@lead.io")["Title"] == "CTO"
+    assert sf.Lead.delete(created["id"]) == 204
+    assert sf.query(f"SELECT Id FROM Lead WHERE Id = '{created['id']}'")["totalSize"] == 0
+    gone = sf.query(
+        f"SELECT IsDeleted FROM Lead WHERE Id = '{created['id']}'", include_deleted=True
+    )
+    assert gone["records"][0]["IsDeleted"] is True
+    with pytest.raises(SalesforceResourceNotFound) as info:
+        sf.Lead.delete(created["id"])
+    assert info.value.content[0]["errorCode"] == "ENTITY_IS_DELETED"
+    described = sf.Lead.describe()
+    fields = {f["name"]: f for f in described["fields"]}
+    assert fields["Lead_Score__c"]["type"] == "double" and fields["Lead_Score__c"]["updateable"]
+    assert fields["SystemModstamp"]["updateable"] is False
+    assert {o["name"] for o in sf.describe()["sobjects"]} >= {"Lead", "Contact", "Account"}
+
+
+def test_collections_update_with_a_bad_id(sf: Salesforce) -> None:
+    good1, good2, missing = lead_id(50), lead_id(51), store.id18("00Q999999999998")
+    body = {"allOrNone": False, "records": [
+        {"attributes": {"type": "Lead"}, "Id": good1, "Lead_Tier__c": "2"},
+        {"attributes": {"type": "Lead"}, "Id": missing, "Lead_Tier__c": "2"},
+        {"attributes": {"type": "Lead"}, "Id": good2, "Lead_Tier__c": "3"},
+        {"attributes": {"type": "Lead"}, "Id": lead_id(52), "Fit_Score__c": "abc"},
+    ]}
+    result = sf.restful("composite/sobjects", method="PATCH", json=body)
+    assert [r["success"] for r in result] == [True, False, True, False]
+    assert result[0]["id"] == good1 and result[1]["id"] == missing
+    assert result[1]["errors"][0]["statusCode"] in NOT_FOUND_CODES
+    assert result[3]["errors"][0]["statusCode"] == "INVALID_TYPE_ON_FIELD_IN_RECORD"
+    assert result[3]["errors"][0]["fields"] == ["Fit_Score__c"]
+    assert sf.Lead.get(good2)["Lead_Tier__c"] == "3"
+    # allOrNone: one failure rolls everything back
+    body["allOrNone"] = True
+    body["records"][0]["Lead_Tier__c"] = "9"
+    result = sf.restful("composite/sobjects", method="PATCH", json=body)
+    assert not any(r["success"] for r in result)
+    assert result[0]["errors"][0]["statusCode"] == "ALL_OR_NONE_OPERATION_ROLLED_BACK"
+    assert sf.Lead.get(good1)["Lead_Tier__c"] == "2"
+    # create, upsert by external id and delete through Collections
+    made = sf.restful("composite/sobjects", method="POST", json={"records": [
+        {"attributes": {"type": "Contact"}, "LastName": "C1", "Email": "c1@x.io"},
+        {"attributes": {"type": "Contact"}, "LastName": "C2", "IsDeleted": True},
+    ]})
+    assert made[0]["success"] and made[0]["id"].startswith("003")
+    assert made[1]["errors"][0]["statusCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
+    upserted = sf.restful("composite/sobjects/Contact/Email", method="PATCH", json={"records": [
+        {"attributes": {"type": "Contact"}, "Email": "c1@x.io", "Title": "VP"},
+        {"attributes": {"type": "Contact"}, "Email": "c3@x.io", "LastName": "C3"},
+    ]})
+    assert [u["created"] for u in upserted] == [False, True]
+    assert upserted[0]["id"] == made[0]["id"]
+    deleted = sf.restful("composite/sobjects", method="DELETE",
+                         params={"ids": f"{made[0]['id']},{missing}"})
+    assert [d["success"] for d in deleted] == [True, False]
+    # more than 200 records is a request error
+    with pytest.raises(SalesforceMalformedRequest) as info:
+        sf.restful("composite/sobjects", method="PATCH", json={"records": [
+            {"attributes": {"type": "Lead"}, "Id": good1} for _ in range(201)
+        ]})
+    assert info.value.content[0]["errorCode"] == "EXCEEDED_ID_LIMIT"
+
+
+def _csv_rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_bulk2_update_results_and_job_list(sf: Salesforce, raw: Raw, tmp_path: Path) -> None:
+    good1, good2, missing = lead_id(60), lead_id(61), store.id18("00Q999999999997")
+    results = sf.bulk2.Lead.update(records=[
+        {"Id": good1, "Lead_Score__c": "55.5", "Lead_Tier__c": "2"},
+        {"Id": missing, "Lead_Score__c": "10", "Lead_Tier__c": "4"},
+        {"Id": good2, "Lead_Score__c": "66", "Lead_Tier__c": "1"},
+    ], wait=0.05)
+    assert len(results) == 1
+    outcome = results[0]
+    assert outcome["numberRecordsProcessed"] == 3 and outcome["numberRecordsFailed"] == 1
+    job_id = outcome["job_id"]
+    ok = _csv_rows(sf.bulk2.Lead.get_successful_records(job_id))
+    assert [(r["sf__Id"], r["sf__Created"]) for r in ok] == [(good1, "false"), (good2, "false")]
+    assert ok[0]["Lead_Score__c"] == "55.5"
+    failed = _csv_rows(sf.bulk2.Lead.get_failed_records(job_id))
+    assert len(failed) == 1 and failed[0]["sf__Id"] == missing
+    assert failed[0]["sf__Error"].split(":")[0] in NOT_FOUND_CODES
+    assert _csv_rows(sf.bulk2.Lead.get_unprocessed_records(job_id)) == []
+    assert sf.Lead.get(good2)["Lead_Score__c"] == 66.0
+    # the job is listed, so a writer that crashed can reconcile by job id
+    listed = sf.restful("jobs/ingest")
+    assert job_id in {j["id"] for j in listed["records"]}
+    job = sf.restful(f"jobs/ingest/{job_id}")
+    assert (job["state"], job["object"], job["operation"]) == ("JobComplete", "Lead", "update")
+    # CSV semantics: an empty cell leaves the field unchanged, #N/A sets it to null
+    sf.Lead.update(good1, {"Title": "Head of Data"})
+    path = tmp_path / "update.csv"
+    path.write_text(f"Id,Title,Lead_Tier__c\n{good1},,#N/A\n")
+    sf.bulk2.Lead.update(csv_file=str(path), wait=0.05)
+    record = sf.Lead.get(good1)
+    assert record["Title"] == "Head of Data" and record["Lead_Tier__c"] is None
+    # insert: sf__Created is true
+    inserted = sf.bulk2.Account.insert(records=[{"Name": "Bulk Co", "NumberOfEmployees": "12"}],
+                                       wait=0.05)
+    ok = _csv_rows(sf.bulk2.Account.get_successful_records(inserted[0]["job_id"]))
+    assert ok[0]["sf__Created"] == "true" and ok[0]["sf__Id"].startswith("001")
+
+
+def test_bulk2_low_level_client_abort_and_errors(sf: Salesforce) -> None:
+    from simple_salesforce.bulk2 import Operation, _Bulk2Client
+
+    client = _Bulk2Client("Lead", sf.bulk2_url, sf.bulk2.headers, sf.session)
+    job = client.create_job(Operation.upsert, external_id_field="Email")
+    assert job["state"] == "Open" and job["externalIdFieldName"] == "Email"
+    client.upload_job_data(job["id"], "Email,LastName,Company\nbulk-up@x.io,Up,UpCo\n")
+    assert client.abort_job(job["id"], False)["state"] == "Aborted"
+    unprocessed = _csv_rows(sf.bulk2.Lead.get_unprocessed_records(job["id"]))
+    assert unprocessed == [{"Email": "bulk-up@x.io", "LastName": "Up", "Company": "UpCo"}]
+    bad = client.create_job(Operation.update)
+    client.upload_job_data(bad["id"], "Id,Colour__c\n00Q000000000001,red\n")
+    client.close_job(bad["id"])
+    with pytest.raises(Exception, match="Field name not found"):
+        client.wait_for_job(bad["id"], False, 0.05)
+    with pytest.raises(SalesforceResourceNotFound):
+        client.get_job("750SB0000000000AAA", False)
+
+
+def test_fault_injection_429_and_500(sf: Salesforce, raw: Raw) -> None:
+    with faults(raw, "429:1.0"):
+        with pytest.raises(SalesforceGeneralError) as info:
+            sf.query("SELECT Id FROM Lead LIMIT 1")
+        assert info.value.status == 429
+        assert info.value.content[0]["errorCode"] == "REQUEST_LIMIT_EXCEEDED"
+        r = raw.request("GET", "/services/data/v59.0/limits/")
+        assert r.status_code == 429 and r.headers["Retry-After"] == "1"
+        # never on the sandbox's own endpoints
+        assert raw.request("GET", "/_sandbox/stats").status_code == 200
+    with faults(raw, "500:1.0"):
+        with pytest.raises(SalesforceGeneralError) as info:
+            sf.Lead.get(lead_id(1))
+        assert info.value.status == 500
+        assert info.value.content[0]["errorCode"] == "SERVER_ERROR"
+    assert sf.query("SELECT Id FROM Lead LIMIT 1")["totalSize"] == 1
+    # seeded draws: the same seed gives the same sequence of outcomes
+    outcomes = []
+    for _ in range(2):
+        with faults(raw, "429:0.5", seed=7):
+            statuses = []
+            for _ in range(8):
+                r = raw.request("GET", "/services/data/v59.0/limits/")
+                statuses.append(r.status_code)
+            outcomes.append(statuses)
+    assert outcomes[0] == outcomes[1] and 429 in outcomes[0] and 200 in outcomes[0]
+
+
+def test_fault_injection_row_error(sf: Salesforce, raw: Raw) -> None:
+    ids = [lead_id(i) for i in range(70, 80)]
+    with faults(raw, "row_error:1.0"):
+        result = sf.restful("composite/sobjects", method="PATCH", json={"records": [
+            {"attributes": {"type": "Lead"}, "Id": rid, "Lead_Tier__c": "1"} for rid in ids
+        ]})
+        assert all(r["errors"][0]["statusCode"] == "UNABLE_TO_LOCK_ROW" for r in result)
+        bulk = sf.bulk2.Lead.update(records=[{"Id": rid, "Lead_Tier__c": "1"} for rid in ids],
+                                    wait=0.05)
+        assert bulk[0]["numberRecordsFailed"] == len(ids)
+        failed = _csv_rows(sf.bulk2.Lead.get_failed_records(bulk[0]["job_id"]))
+        assert all(f["sf__Error"].startswith("UNABLE_TO_LOCK_ROW") for f in failed)
+    with faults(raw, "row_error:0.5", seed=3):
+        result = sf.restful("composite/sobjects", method="PATCH", json={"records": [
+            {"attributes": {"type": "Lead"}, "Id": rid, "Lead_Tier__c": "2"} for rid in ids
+        ]})
+        outcome = [r["success"] for r in result]
+        assert True in outcome and False in outcome
+    tiers = {r["Id"]: r["Lead_Tier__c"] for r in sf.query_all(
+        "SELECT Id, Lead_Tier__c FROM Lead WHERE Id IN ('" + "','".join(ids) + "')")["records"]}
+    assert {rid for rid, ok in zip(ids, outcome, strict=True) if ok} == {
+        rid for rid, tier in tiers.items() if tier == "2"
+    }
+
+
+def test_fault_injection_timeout(raw: Raw) -> None:
+    with faults(raw, "timeout:1.0", timeout_s=0.2):
+        started = time.monotonic()
+        with pytest.raises(requests.exceptions.ReadTimeout):
+            raw.request("GET", "/services/data/v59.0/limits/", timeout=0.4)
+        assert time.monotonic() - started < 2
+
+
+def test_limits_header_and_stats(sf: Salesforce, raw: Raw) -> None:
+    raw.reset_stats()
+    sf.query("SELECT Id FROM Lead LIMIT 1")
+    sf.Lead.get(lead_id(1))
+    sf.restful("composite/sobjects", method="PATCH", json={"records": [
+        {"attributes": {"type": "Lead"}, "Id": lead_id(1), "Lead_Tier__c": "3"}]})
+    limits = sf.limits()
+    assert limits["DailyApiRequests"]["Max"] == 100000
+    assert 0 < limits["DailyApiRequests"]["Remaining"] < 100000
+    usage = sf.api_usage["api-usage"]
+    assert usage.total == 100000 and usage.used >= 4
+    r = raw.request("GET", "/services/data/v59.0/sobjects/")
+    assert re.fullmatch(r"api-usage=\d+/100000", r.headers["Sforce-Limit-Info"])
+    bad = raw.request("GET", "/services/data/v59.0/query/?q=SELEC")
+    assert bad.status_code == 400 and "Sforce-Limit-Info" in bad.headers
+    counts = raw.stats()
+    assert counts == {"query": 2, "sobject": 1, "collections": 1, "limits": 1, "describe": 1}
+    raw.reset_stats()
+    assert raw.stats() == {}
+
+
+def test_cli_soql_and_status(sandbox, monkeypatch, capsys) -> None:
+    folder = sandbox.token_file.parent
+    monkeypatch.setenv("LEADSCORE_SANDBOX_DIR", str(folder))
+    monkeypatch.setattr(crm_client, "connection_from_airflow", lambda conn_id="": None)
+    monkeypatch.delenv("LEADSCORE_SF_INSTANCE_URL", raising=False)
+    monkeypatch.delenv("LEADSCORE_SF_USERNAME", raising=False)
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    cli.add_subparser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(
+        ["sandbox", "soql", "SELECT Id, Email FROM Lead ORDER BY Id", "--limit", "3"]
+    )
+    assert args.func(args) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["Id", "Email"] and len(out) == 6 and "(3 of" in out[-1]
+    args = parser.parse_args(["sandbox", "soql", "SELECT COUNT() FROM Lead", "--format", "json"])
+    assert args.func(args) == 0
+    args = parser.parse_args(["sandbox", "soql", "SELECT Nope FROM Lead"])
+    assert args.func(args) == 2
+    assert "INVALID_FIELD" in capsys.readouterr().err
+    args = parser.parse_args(["sandbox", "status"])
+    assert args.func(args) == 0
+    assert json.loads(capsys.readouterr().out)["pid"] == sandbox.pid
+
+
+def test_bulk_jobs_survive_a_restart(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    info = runtime.start(tmp_path, port=0)
+    try:
+        sf = crm_client.salesforce(crm_client.sandbox_connection(tmp_path))
+        job_id = sf.bulk2.Account.insert(records=[{"Name": "Persisted"}], wait=0.05)[0]["job_id"]
+        assert runtime.stop(tmp_path)
+        assert runtime.info(tmp_path) is None
+        info = runtime.start(tmp_path, port=0)
+        sf = crm_client.salesforce(crm_client.sandbox_connection(tmp_path))
+        assert job_id in {j["id"] for j in sf.restful("jobs/ingest")["records"]}
+        ok = _csv_rows(sf.bulk2.Account.get_successful_records(job_id))
+        assert ok[0]["Name"] == "Persisted"
+        assert store.query_sql(info.db, "SELECT count(*) FROM Account") == [(1,)]
+    finally:
+        runtime.stop(tmp_path)
+    # nothing in the log holds the token or record contents
+    log = (tmp_path / "sandbox.log").read_text()
+    assert info.token not in log and "Persisted" not in log
