@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,18 +59,18 @@ def connection_from_airflow(conn_id: str = "salesforce_default") -> CrmConnectio
     """The Airflow connection ``conn_id`` (host = instance URL, password = session id or
     password; extras: ``security_token``, ``consumer_key``, ``consumer_secret``, ``domain``,
     ``ca_bundle``, ``session_id``), or None if Airflow or the connection is absent."""
-    env_name = f"AIRFLOW_CONN_{conn_id.upper()}"
-    try:
-        from airflow.sdk import BaseHook  # noqa: PLC0415 - optional dependency at runtime
-    except ImportError:
+    in_env = f"AIRFLOW_CONN_{conn_id.upper()}" in os.environ
+    in_airflow = "airflow" in sys.modules  # inside a task; `leadscore run` never imports it
+    if not in_env and not in_airflow:
         return None
-    if env_name not in os.environ:
-        try:
-            conn = BaseHook.get_connection(conn_id)
-        except Exception:  # noqa: BLE001 - absent connection, no metadata DB: fall back
-            return None
-    else:
+    from airflow.sdk import BaseHook  # noqa: PLC0415 - optional dependency at runtime
+
+    try:
         conn = BaseHook.get_connection(conn_id)
+    except Exception:  # noqa: BLE001 - not defined in the metadata DB either: fall back
+        if in_env:
+            raise  # a connection that is set but unreadable must not be silently replaced
+        return None
     extra = conn.extra_dejson or {}
     host = conn.host or ""
     if host and not host.startswith("http"):
