@@ -77,7 +77,9 @@ def lead_scoring_hourly():
         return pipeline.write_back_crm(run_context(context))
 
     @task(outlets=[LEAD_SCORES])
-    def publish_summary(load: dict, raw_checks: dict, score_checks: dict, write: dict, **context) -> dict:
+    def publish_summary(
+        map_files: dict, load: dict, raw_checks: dict, score_checks: dict, write: dict, **context
+    ) -> dict:
         from lead_scoring import pipeline
 
         stages = {
@@ -86,8 +88,7 @@ def lead_scoring_hourly():
             "validate_scores": score_checks,
             "write_back": write,
         }
-        start = context["dag_run"].start_date
-        return pipeline.summarize(run_context(context), stages, start.timestamp() if start else None)
+        return pipeline.summarize(run_context(context), stages, map_files["started_at"])
 
     crm = extract_crm()
     map_files = extract_map()
@@ -97,7 +98,7 @@ def lead_scoring_hourly():
     score_checks = validate_scores()
     write = write_back_crm()
     raw_checks >> dbt_build >> score_checks >> write
-    publish_summary(loaded, raw_checks, score_checks, write)
+    publish_summary(map_files, loaded, raw_checks, score_checks, write)
 
 
 lead_scoring_hourly()

@@ -54,7 +54,7 @@ def test_task_order(dagbag):
         return dag.get_task(task_id).get_flat_relative_ids(upstream=True)
 
     assert {"extract_crm", "extract_map"} <= upstream("load_raw")
-    assert "validate_raw" in upstream("dbt_build.dbt_producer_watcher")
+    assert "validate_raw" in upstream("dbt_build.stg_salesforce__leads_run")
     assert "dbt_build.lead_scores.run" in upstream("validate_scores")
     assert "validate_scores" in upstream("write_back_crm")
     assert "write_back_crm" in upstream("publish_summary")

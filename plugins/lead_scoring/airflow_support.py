@@ -17,7 +17,9 @@ def run_context(context: dict) -> RunContext:
 def dbt_task_group(pool: str, group_id: str = "dbt_build", select: str = "tag:hourly"):
     """A cosmos DbtTaskGroup rendered from ``dbt_project/target/manifest.json``
     (``LoadMode.DBT_MANIFEST``: no dbt call at parse time), executed in-process with one
-    ``dbt build`` (``ExecutionMode.WATCHER``), as of the run's data_interval_end."""
+    dbt runner per node (``ExecutionMode.LOCAL`` + ``InvocationMode.DBT_RUNNER``; the watcher
+    mode's sensors wait forever under ``airflow dags test``, which runs tasks one by one),
+    data tests after all models, as of the run's data_interval_end."""
     from cosmos import (  # noqa: PLC0415 - only needed when a DAG is parsed
         DbtTaskGroup,
         ExecutionConfig,
@@ -25,7 +27,7 @@ def dbt_task_group(pool: str, group_id: str = "dbt_build", select: str = "tag:ho
         ProjectConfig,
         RenderConfig,
     )
-    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode  # noqa: PLC0415
+    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior  # noqa: PLC0415
 
     settings = load_settings()
     manifest = settings.dbt_project_dir / "target" / "manifest.json"
@@ -45,9 +47,13 @@ def dbt_task_group(pool: str, group_id: str = "dbt_build", select: str = "tag:ho
             target_name="duckdb",
             profiles_yml_filepath=settings.dbt_project_dir / "profiles.yml",
         ),
-        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, select=[select]),
+        render_config=RenderConfig(
+            load_method=LoadMode.DBT_MANIFEST,
+            select=[select],
+            test_behavior=TestBehavior.AFTER_ALL,
+        ),
         execution_config=ExecutionConfig(
-            execution_mode=ExecutionMode.WATCHER,
+            execution_mode=ExecutionMode.LOCAL,
             invocation_mode=InvocationMode.DBT_RUNNER,
         ),
         operator_args={
@@ -55,7 +61,5 @@ def dbt_task_group(pool: str, group_id: str = "dbt_build", select: str = "tag:ho
             "install_deps": False,
             "pool": pool,
             "retries": 0,
-            "deferrable": False,
-            "poke_interval": 1,
         },
     )

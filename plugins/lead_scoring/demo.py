@@ -12,7 +12,7 @@ import argparse
 import json
 import logging
 import subprocess
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from lead_scoring.airflow_env import airflow, airflow_environment, prepare_metadata
 from lead_scoring.config import Settings, load_settings
@@ -39,9 +39,11 @@ def ensure_data(settings: Settings, leads: int, days: int, seed: int) -> dict:
 
 
 def logical_date_for(end: str) -> str:
-    """The logical date whose hourly data interval ends at ``end`` (floored to the hour)."""
+    """The date to give ``airflow dags test`` so the hourly run's data interval ends at
+    ``end`` floored to the hour (for a manual/test run, Airflow 3 infers the interval that
+    ends at the given date)."""
     as_of = datetime.fromisoformat(end.replace("Z", "+00:00")).replace(minute=0, second=0, microsecond=0)
-    return (as_of - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    return as_of.strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
 def run_demo(settings: Settings, leads: int, days: int, seed: int) -> int:

@@ -92,7 +92,7 @@ def extract_map(ctx: RunContext) -> dict:
     """The MAP files waiting in the landing folder (the loader skips those already loaded)."""
     folder = ctx.settings.map_landing
     files = sorted(str(p) for p in folder.glob("*") if p.is_file() and not p.name.startswith("."))
-    return {"files": files}
+    return {"files": files, "started_at": time.time()}
 
 
 # -------------------------------------------------------------------------------- load
