@@ -1,0 +1,105 @@
+"""End to end on real parts: the generator, the CRM sandbox over HTTPS, simple-salesforce,
+DuckDB, dbt, GX, and the real Airflow running the hourly DAG (`airflow dags test`)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+
+from conftest import isolated_env
+from lead_scoring.config import load_settings
+
+END = datetime(2026, 11, 1, 10, 0, 0)
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """Synthetic data in a fresh sandbox and landing folder, all under a temp dir."""
+    from lead_scoring.generate.synthetic import generate
+    from lead_scoring.sandbox import runtime
+    from lead_scoring.sandbox.store import load_parquet_dir
+
+    root = tmp_path_factory.mktemp("e2e")
+    with pytest.MonkeyPatch.context() as mp:
+        isolated_env(root, mp)
+        settings = load_settings()
+        generate(settings.var_dir / "generated", settings.landing, leads=800, days=60, seed=7,
+                 end=END, crm_files=True)
+        load_parquet_dir(settings.sandbox_dir / "crm.sqlite", settings.var_dir / "generated" / "crm")
+        sandbox = runtime.start(settings.sandbox_dir, port=0)
+        try:
+            yield settings, sandbox
+        finally:
+            runtime.stop(settings.sandbox_dir)
+
+
+def dags_test(settings, sandbox) -> dict:
+    import subprocess
+
+    from lead_scoring.airflow_env import airflow, airflow_environment, prepare_metadata
+    from lead_scoring.demo import logical_date_for
+
+    env = airflow_environment(settings, sandbox)
+    log = settings.var_dir / "dags_test.log"
+    with log.open("a") as handle:
+        prepare_metadata(env, stdout=handle, stderr=subprocess.STDOUT)
+        done = airflow(["dags", "test", "lead_scoring_hourly", logical_date_for(END.isoformat())],
+                       env, check=False, stdout=handle, stderr=subprocess.STDOUT)
+    assert done.returncode == 0, log.read_text()[-5000:]
+    return json.loads((settings.runs_dir / "latest" / "summary.json").read_text())
+
+
+def test_hourly_dag_scores_land_in_the_crm_and_a_rerun_writes_nothing(world):
+    from lead_scoring import warehouse
+    from lead_scoring.sandbox.store import query_sql
+
+    settings, sandbox = world
+    first = dags_test(settings, sandbox)
+    assert first["as_of"] == END.isoformat()
+    assert all(count > 0 for count in first["tier_counts"].values()), first["tier_counts"]
+    assert first["gx"] and set(first["gx"].values()) == {"pass"}
+    assert first["crm_write_failures"] == 0
+    assert first["crm_records_written"] == first["crm_records_changed"] > 0
+
+    with warehouse.connect(settings.warehouse) as con:
+        expected = dict(con.execute('select Id, Lead_Score__c from marts.sync_salesforce__leads').fetchall())
+        tiers = dict(con.execute('select Id, Lead_Tier__c from marts.sync_salesforce__leads').fetchall())
+    crm = {
+        row[0]: row[1:]
+        for row in query_sql(sandbox.db, "select Id, Lead_Score__c, Lead_Tier__c, Score_Model_Version__c "
+                                         "from Lead where Lead_Score__c is not null")
+    }
+    assert set(crm) == set(expected)  # every open Lead written, converted ones untouched
+    for crm_id, (score, tier, version) in crm.items():
+        assert score == expected[crm_id] and tier == tiers[crm_id]
+        assert version.startswith("v1-")
+
+    again = dags_test(settings, sandbox)
+    assert again["crm_records_changed"] == 0 and again["crm_records_written"] == 0
+    assert again["rows_loaded"] == 0
+    assert again["tier_counts"] == first["tier_counts"]
+
+
+def test_files_source_with_dry_run_calls_nothing(world, tmp_path, monkeypatch):
+    """Data Loader CSVs as the CRM source, dry run: payload to a file, the CRM untouched."""
+    from lead_scoring import pipeline
+    from lead_scoring.sandbox.store import query_sql
+
+    settings, sandbox = world
+    isolated_env(tmp_path, monkeypatch)
+    monkeypatch.setenv("LEADSCORE_LANDING", str(settings.landing))
+    monkeypatch.setenv("LEADSCORE_CRM_SOURCE", "files")
+    monkeypatch.setenv("LEADSCORE_DRY_RUN", "true")
+    monkeypatch.setenv("LEADSCORE_SANDBOX_DIR", str(tmp_path / "no-sandbox"))
+    before = query_sql(sandbox.db, "select max(SystemModstamp) from Lead")
+    summary = pipeline.run_all(pipeline.make_context("files_dry_run", END))
+    assert summary["dry_run"] and summary["crm_records_written"] == 0
+    assert summary["crm_records_changed"] > 0 and summary["leads_scored"] > 0
+    payload = (tmp_path / "runs" / "files_dry_run" / "dry_run" / "Lead_payload.csv").read_text()
+    assert payload.splitlines()[0].startswith("Id,Lead_Score__c,")
+    assert len(payload.splitlines()) - 1 == json.loads(
+        (tmp_path / "runs" / "files_dry_run" / "dry_run" / "Lead_diff.json").read_text())["changed"]
+    assert query_sql(sandbox.db, "select max(SystemModstamp) from Lead") == before
