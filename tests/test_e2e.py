@@ -26,8 +26,15 @@ def world(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         isolated_env(root, mp)
         settings = load_settings()
-        generate(settings.var_dir / "generated", settings.landing, leads=800, days=60, seed=7,
-                 end=END, crm_files=True)
+        generate(
+            settings.var_dir / "generated",
+            settings.landing,
+            leads=800,
+            days=60,
+            seed=7,
+            end=END,
+            crm_files=True,
+        )
         load_parquet_dir(settings.sandbox_dir / "crm.sqlite", settings.var_dir / "generated" / "crm")
         sandbox = runtime.start(settings.sandbox_dir, port=0)
         try:
@@ -46,8 +53,13 @@ def dags_test(settings, sandbox) -> dict:
     log = settings.var_dir / "dags_test.log"
     with log.open("a") as handle:
         prepare_metadata(env, stdout=handle, stderr=subprocess.STDOUT)
-        done = airflow(["dags", "test", "lead_scoring_hourly", logical_date_for(END.isoformat())],
-                       env, check=False, stdout=handle, stderr=subprocess.STDOUT)
+        done = airflow(
+            ["dags", "test", "lead_scoring_hourly", logical_date_for(END.isoformat())],
+            env,
+            check=False,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
     assert done.returncode == 0, log.read_text()[-5000:]
     return json.loads((settings.runs_dir / "latest" / "summary.json").read_text())
 
@@ -65,12 +77,15 @@ def test_hourly_dag_scores_land_in_the_crm_and_a_rerun_writes_nothing(world):
     assert first["crm_records_written"] == first["crm_records_changed"] > 0
 
     with warehouse.connect(settings.warehouse) as con:
-        expected = dict(con.execute('select Id, Lead_Score__c from marts.sync_salesforce__leads').fetchall())
-        tiers = dict(con.execute('select Id, Lead_Tier__c from marts.sync_salesforce__leads').fetchall())
+        expected = dict(con.execute("select Id, Lead_Score__c from marts.sync_salesforce__leads").fetchall())
+        tiers = dict(con.execute("select Id, Lead_Tier__c from marts.sync_salesforce__leads").fetchall())
     crm = {
         row[0]: row[1:]
-        for row in query_sql(sandbox.db, "select Id, Lead_Score__c, Lead_Tier__c, Score_Model_Version__c "
-                                         "from Lead where Lead_Score__c is not null")
+        for row in query_sql(
+            sandbox.db,
+            "select Id, Lead_Score__c, Lead_Tier__c, Score_Model_Version__c "
+            "from Lead where Lead_Score__c is not null",
+        )
     }
     assert set(crm) == set(expected)  # every open Lead written, converted ones untouched
     for crm_id, (score, tier, version) in crm.items():
@@ -100,6 +115,10 @@ def test_files_source_with_dry_run_calls_nothing(world, tmp_path, monkeypatch):
     assert summary["crm_records_changed"] > 0 and summary["leads_scored"] > 0
     payload = (tmp_path / "runs" / "files_dry_run" / "dry_run" / "Lead_payload.csv").read_text()
     assert payload.splitlines()[0].startswith("Id,Lead_Score__c,")
-    assert len(payload.splitlines()) - 1 == json.loads(
-        (tmp_path / "runs" / "files_dry_run" / "dry_run" / "Lead_diff.json").read_text())["changed"]
+    assert (
+        len(payload.splitlines()) - 1
+        == json.loads((tmp_path / "runs" / "files_dry_run" / "dry_run" / "Lead_diff.json").read_text())[
+            "changed"
+        ]
+    )
     assert query_sql(sandbox.db, "select max(SystemModstamp) from Lead") == before

@@ -30,22 +30,32 @@ LEADS, DAYS, SEED, APL = 2000, 60, 11, 20.0
 END = datetime(2026, 11, 1, 10, 0, 0)
 START = END - timedelta(days=DAYS)
 MARKETO_HEADER = [
-    "marketoGUID", "leadId", "activityDate", "activityTypeId", "primaryAttributeValue",
+    "marketoGUID",
+    "leadId",
+    "activityDate",
+    "activityTypeId",
+    "primaryAttributeValue",
     "attributes",
 ]
 MARKETO_TYPES = {1, 2, 6, 8, 27, 9, 10, 11, 100001, 100002, 100003, 100004, 100005, 100006}
 JSONL_KEYS = ["event_id", "occurred_at", "email", "crm_id", "event_type", "url", "properties"]
 DUCK_TYPES = {
-    "id": "VARCHAR", "string": "VARCHAR", "int": "BIGINT", "double": "DOUBLE",
-    "boolean": "BOOLEAN", "date": "DATE", "datetime": "TIMESTAMP",
+    "id": "VARCHAR",
+    "string": "VARCHAR",
+    "int": "BIGINT",
+    "double": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "datetime": "TIMESTAMP",
 }
 
 
 def _run(base: Path, seed: int = SEED, **kw) -> tuple[Path, Path, dict]:
     out, landing = base / "out", base / "landing"
     kw.setdefault("crm_files", True)
-    summary = generate(out, landing, leads=LEADS, days=DAYS, seed=seed, end=END,
-                       activities_per_lead=APL, **kw)
+    summary = generate(
+        out, landing, leads=LEADS, days=DAYS, seed=seed, end=END, activities_per_lead=APL, **kw
+    )
     return out, landing, summary
 
 
@@ -112,11 +122,7 @@ def one(world, sql):
 
 
 def _files(root: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(root)): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 # --- summary, determinism ---------------------------------------------------------------------
@@ -152,7 +158,7 @@ def test_same_seed_is_byte_identical_and_other_seed_differs(world, tmp_path):
 # --- CRM objects -----------------------------------------------------------------------------
 @pytest.mark.parametrize("obj", list(crm_schema.OBJECTS))
 def test_columns_and_types_match_crm_schema(world, obj):
-    cols = q(world, f"DESCRIBE SELECT * FROM \"{obj}\"")
+    cols = q(world, f'DESCRIBE SELECT * FROM "{obj}"')
     assert [c[0] for c in cols] == crm_schema.fields(obj)
     expected = [DUCK_TYPES[t] for t in crm_schema.OBJECTS[obj].values()]
     assert [c[1] for c in cols] == expected
@@ -161,10 +167,13 @@ def test_columns_and_types_match_crm_schema(world, obj):
 @pytest.mark.parametrize("obj", list(crm_schema.OBJECTS))
 def test_ids_are_unique_18_chars_with_prefix(world, obj):
     prefix = crm_schema.ID_PREFIX[obj]
-    n, distinct, good = q(world, f"""
+    n, distinct, good = q(
+        world,
+        f"""
         SELECT count(*), count(DISTINCT Id),
           count(*) FILTER (WHERE length(Id) = 18 AND Id[1:3] = '{prefix}')
-        FROM "{obj}" """)[0]
+        FROM "{obj}" """,
+    )[0]
     assert n == distinct == good
 
 
@@ -178,33 +187,58 @@ def test_references_point_at_existing_records(world):
         "Task.OwnerId": 'SELECT OwnerId FROM "Task"',
     }
     for name, sql in checks.items():
-        assert one(world, f'SELECT count(*) FROM ({sql}) t(x) WHERE x IS NOT NULL '
-                          f'AND x NOT IN (SELECT Id FROM "User")') == 0, name
+        assert (
+            one(
+                world,
+                f'SELECT count(*) FROM ({sql}) t(x) WHERE x IS NOT NULL AND x NOT IN (SELECT Id FROM "User")',
+            )
+            == 0
+        ), name
     refs = [
-        ("Contact", "AccountId", "Account"), ("Opportunity", "AccountId", "Account"),
-        ("Opportunity", "ContactId", "Contact"), ("Lead", "ConvertedAccountId", "Account"),
+        ("Contact", "AccountId", "Account"),
+        ("Opportunity", "AccountId", "Account"),
+        ("Opportunity", "ContactId", "Contact"),
+        ("Lead", "ConvertedAccountId", "Account"),
         ("Lead", "ConvertedContactId", "Contact"),
         ("Lead", "ConvertedOpportunityId", "Opportunity"),
     ]
     for obj, col, target in refs:
-        assert one(world, f'SELECT count(*) FROM "{obj}" WHERE {col} IS NOT NULL '
-                          f'AND {col} NOT IN (SELECT Id FROM "{target}")') == 0, (obj, col)
+        assert (
+            one(
+                world,
+                f'SELECT count(*) FROM "{obj}" WHERE {col} IS NOT NULL '
+                f'AND {col} NOT IN (SELECT Id FROM "{target}")',
+            )
+            == 0
+        ), (obj, col)
     assert one(world, 'SELECT count(*) FROM "Contact" WHERE AccountId IS NULL') == 0
-    assert one(world, """SELECT count(*) FROM "Task" WHERE WhoId NOT IN
-        (SELECT Id FROM "Lead" UNION ALL SELECT Id FROM "Contact")""") == 0
+    assert (
+        one(
+            world,
+            """SELECT count(*) FROM "Task" WHERE WhoId NOT IN
+        (SELECT Id FROM "Lead" UNION ALL SELECT Id FROM "Contact")""",
+        )
+        == 0
+    )
 
 
 def test_users_reps_teams_and_managers(world):
-    active_reps = one(world, """SELECT count(*) FROM "User" WHERE IsActive
+    active_reps = one(
+        world,
+        """SELECT count(*) FROM "User" WHERE IsActive
         AND Department IN ('Sales - NA', 'Sales - EMEA', 'Sales - APAC', 'SDR')
-        AND ManagerId IS NOT NULL""")
+        AND ManagerId IS NOT NULL""",
+    )
     assert active_reps >= max(8, LEADS // 250)
     assert one(world, 'SELECT count(*) FROM "User" WHERE NOT IsActive') >= 2
     depts = {r[0] for r in q(world, 'SELECT DISTINCT Department FROM "User"')}
     assert {"Sales - NA", "Sales - EMEA", "Sales - APAC", "SDR"} <= depts
     # every manager is a User in the same team, managed by the VP
-    bad = one(world, """SELECT count(*) FROM "User" u JOIN "User" m ON m.Id = u.ManagerId
-        WHERE u.Department <> m.Department AND m.Department <> 'Sales Leadership'""")
+    bad = one(
+        world,
+        """SELECT count(*) FROM "User" u JOIN "User" m ON m.Id = u.ManagerId
+        WHERE u.Department <> m.Department AND m.Department <> 'Sales Leadership'""",
+    )
     assert bad == 0
     assert one(world, 'SELECT count(*) FROM "User" WHERE TimeZoneSidKey IS NULL') == 0
 
@@ -214,26 +248,43 @@ def test_accounts_and_leads_look_like_b2b(world):
     assert abs(n_acc - LEADS / 4) <= 2
     n_con = one(world, 'SELECT count(*) FROM "Contact"')
     assert n_con >= LEADS // 3
-    emp = q(world, 'SELECT min(NumberOfEmployees), max(NumberOfEmployees), '
-                   'median(NumberOfEmployees) FROM "Account"')[0]
+    emp = q(
+        world,
+        'SELECT min(NumberOfEmployees), max(NumberOfEmployees), median(NumberOfEmployees) FROM "Account"',
+    )[0]
     assert emp[0] >= 1 and emp[1] <= 200000 and emp[2] < 1000
-    assert one(world, """SELECT count(*) FROM "Account" WHERE BillingCountry IN
-        ('United States', 'Canada') AND BillingState IS NULL""") < 0.1 * n_acc
-    assert one(world, """SELECT count(*) FROM "Account" WHERE BillingState IS NOT NULL
-        AND BillingCountry NOT IN ('United States', 'Canada')""") == 0
+    assert (
+        one(
+            world,
+            """SELECT count(*) FROM "Account" WHERE BillingCountry IN
+        ('United States', 'Canada') AND BillingState IS NULL""",
+        )
+        < 0.1 * n_acc
+    )
+    assert (
+        one(
+            world,
+            """SELECT count(*) FROM "Account" WHERE BillingState IS NOT NULL
+        AND BillingCountry NOT IN ('United States', 'Canada')""",
+        )
+        == 0
+    )
     websites = [r[0] for r in q(world, 'SELECT Website FROM "Account" WHERE Website IS NOT NULL')]
     assert any(w.startswith("https://www.") for w in websites)
     assert any(w.startswith("http://") for w in websites)
     assert any(not w.startswith("http") for w in websites)
     assert any(w != w.lower() for w in websites)
-    tech = one(world, 'SELECT count(*) FROM "Account" WHERE Technologies__c LIKE \'%;%\'')
+    tech = one(world, "SELECT count(*) FROM \"Account\" WHERE Technologies__c LIKE '%;%'")
     assert tech > 0.3 * n_acc
     assert one(world, 'SELECT count(*) FROM "Lead" WHERE Technologies__c IS NOT NULL') > 0
     # most leads at an account's domain, company data copied from it
-    at_account = one(world, """SELECT count(*) FROM "Lead" l JOIN "Account" a
+    at_account = one(
+        world,
+        """SELECT count(*) FROM "Lead" l JOIN "Account" a
         ON lower(split_part(trim(l.Email), '@', 2)) = regexp_extract(lower(coalesce(a.Website, '')),
            '^(?:https?://)?(?:www\\.)?(.*)$', 1)
-        WHERE l.Company = a.Name""")
+        WHERE l.Company = a.Name""",
+    )
     assert at_account > 0.6 * LEADS
     titles = {r[0] for r in q(world, 'SELECT DISTINCT Title FROM "Lead"')}
     assert {"VP Marketing", "Director of Revenue Operations", "Head of Growth", "CEO"} <= titles
@@ -249,41 +300,65 @@ def test_score_fields_are_null(world):
 
 def test_time_ordering(world):
     for obj in crm_schema.OBJECTS:
-        bad = one(world, f"""SELECT count(*) FROM "{obj}" WHERE NOT (
+        bad = one(
+            world,
+            f"""SELECT count(*) FROM "{obj}" WHERE NOT (
             CreatedDate <= LastModifiedDate AND LastModifiedDate <= SystemModstamp
-            AND SystemModstamp <= TIMESTAMP '{END}')""")
+            AND SystemModstamp <= TIMESTAMP '{END}')""",
+        )
         assert bad == 0, obj
     # tasks come after the record they are about
-    assert one(world, """SELECT count(*) FROM "Task" t JOIN
+    assert (
+        one(
+            world,
+            """SELECT count(*) FROM "Task" t JOIN
         (SELECT Id, CreatedDate FROM "Lead" UNION ALL SELECT Id, CreatedDate FROM "Contact") w
-        ON w.Id = t.WhoId WHERE t.CreatedDate < w.CreatedDate""") == 0
+        ON w.Id = t.WhoId WHERE t.CreatedDate < w.CreatedDate""",
+        )
+        == 0
+    )
     # response delays vary from minutes to days
-    delays = q(world, """SELECT quantile_cont(epoch(t.first) - epoch(l.CreatedDate), [0.1, 0.9])
+    delays = q(
+        world,
+        """SELECT quantile_cont(epoch(t.first) - epoch(l.CreatedDate), [0.1, 0.9])
         FROM "Lead" l JOIN (SELECT WhoId, min(CreatedDate) AS first FROM "Task" GROUP BY 1) t
-        ON t.WhoId = l.Id WHERE NOT l.IsConverted""")[0][0]
+        ON t.WhoId = l.Id WHERE NOT l.IsConverted""",
+    )[0][0]
     assert delays[0] < 3 * 3600 and delays[1] > 86400
     # activities inside the window
     lo, hi = q(world, "SELECT min(ts), max(ts) FROM acts")[0]
     assert START <= lo and hi <= END
     # conversions: after the lead was created, with opportunity and contact created then
-    assert one(world, """SELECT count(*) FROM "Lead" l JOIN "Opportunity" o
+    assert (
+        one(
+            world,
+            """SELECT count(*) FROM "Lead" l JOIN "Opportunity" o
         ON o.Id = l.ConvertedOpportunityId JOIN "Contact" c ON c.Id = l.ConvertedContactId
         WHERE NOT (l.IsConverted AND l.ConvertedDate = o.CreatedDate::DATE
                    AND o.CreatedDate = c.CreatedDate AND l.CreatedDate <= o.CreatedDate
-                   AND lower(trim(c.Email)) = lower(trim(l.Email)))""") == 0
-    closed = q(world, """SELECT count(*) FILTER (WHERE IsWon),
+                   AND lower(trim(c.Email)) = lower(trim(l.Email)))""",
+        )
+        == 0
+    )
+    closed = q(
+        world,
+        """SELECT count(*) FILTER (WHERE IsWon),
         count(*) FILTER (WHERE IsClosed AND NOT IsWon),
         count(*) FILTER (WHERE NOT IsClosed), count(*) FILTER (WHERE IsWon AND NOT IsClosed)
-        FROM "Opportunity" """)[0]
+        FROM "Opportunity" """,
+    )[0]
     assert closed[0] > 0 and closed[1] > 0 and closed[2] > 0 and closed[3] == 0
 
 
 def test_conversion_follows_the_signals(world):
     # every converted lead had a demo request or trial sign-up and a pricing visit before it
-    missing = one(world, """SELECT count(*) FROM "Lead" l WHERE l.IsConverted AND NOT EXISTS (
+    missing = one(
+        world,
+        """SELECT count(*) FROM "Lead" l WHERE l.IsConverted AND NOT EXISTS (
         SELECT 1 FROM acts a JOIN "Opportunity" o ON o.Id = l.ConvertedOpportunityId
         WHERE a.crm_id = l.Id AND a.event_type IN ('demo_request', 'free_trial_signup')
-          AND a.ts <= o.CreatedDate)""")
+          AND a.ts <= o.CreatedDate)""",
+    )
     n_conv = one(world, 'SELECT count(*) FROM "Lead" WHERE IsConverted')
     assert n_conv > 0.02 * LEADS
     # a few have their Marketo link only by email (not mapped here) or a JSONL crm_id after
@@ -291,7 +366,9 @@ def test_conversion_follows_the_signals(world):
 
 
 def test_converters_show_more_pricing_and_demo_signals(world):
-    rows = q(world, """
+    rows = q(
+        world,
+        """
       WITH t AS (SELECT crm_id, converted FROM truth WHERE crm_object = 'Lead'),
       per AS (
         SELECT t.crm_id, t.converted,
@@ -301,31 +378,53 @@ def test_converters_show_more_pricing_and_demo_signals(world):
                    THEN 1 ELSE 0 END) AS hits, count(*) AS n
         FROM acts a JOIN t USING (crm_id) GROUP BY ALL
       )
-      SELECT converted, avg(share), sum(hits) / sum(n) FROM per GROUP BY 1 ORDER BY 1""")
+      SELECT converted, avg(share), sum(hits) / sum(n) FROM per GROUP BY 1 ORDER BY 1""",
+    )
     (_, person_no, pooled_no), (_, person_yes, pooled_yes) = rows
     assert person_yes > 2.5 * person_no, rows
     assert pooled_yes > 1.8 * pooled_no, rows
     # and the hidden propensity is what drives conversion
-    p_no, p_yes = [r[1] for r in q(world, """SELECT converted, avg(propensity) FROM truth
-        WHERE crm_object = 'Lead' GROUP BY 1 ORDER BY 1""")]
+    p_no, p_yes = [
+        r[1]
+        for r in q(
+            world,
+            """SELECT converted, avg(propensity) FROM truth
+        WHERE crm_object = 'Lead' GROUP BY 1 ORDER BY 1""",
+        )
+    ]
     assert p_yes > 1.8 * p_no
     # low-propensity people read the blog and careers pages more
-    blog = q(world, """SELECT t.propensity > 0.3, avg(CASE WHEN a.path LIKE '/blog/%'
+    blog = q(
+        world,
+        """SELECT t.propensity > 0.3, avg(CASE WHEN a.path LIKE '/blog/%'
         OR a.path LIKE '/careers%' THEN 1.0 ELSE 0.0 END)
         FROM acts a JOIN truth t USING (crm_id) WHERE a.event_type = 'page_view'
-        GROUP BY 1 ORDER BY 1""")
+        GROUP BY 1 ORDER BY 1""",
+    )
     assert blog[0][1] > 1.5 * blog[1][1]
 
 
 def test_truth_covers_every_person(world):
-    assert one(world, """SELECT count(*) FROM
+    assert (
+        one(
+            world,
+            """SELECT count(*) FROM
         (SELECT Id FROM "Lead" UNION ALL SELECT Id FROM "Contact")
-        WHERE Id NOT IN (SELECT crm_id FROM truth)""") == 0
+        WHERE Id NOT IN (SELECT crm_id FROM truth)""",
+        )
+        == 0
+    )
     assert one(world, "SELECT count(*) - count(DISTINCT crm_id) FROM truth") == 0
     cols = [c[0] for c in q(world, "DESCRIBE SELECT * FROM truth")]
     assert cols == ["crm_id", "crm_object", "propensity", "converted", "won"]
-    assert one(world, """SELECT count(*) FROM truth t JOIN "Lead" l ON l.Id = t.crm_id
-        WHERE t.converted <> l.IsConverted""") == 0
+    assert (
+        one(
+            world,
+            """SELECT count(*) FROM truth t JOIN "Lead" l ON l.Id = t.crm_id
+        WHERE t.converted <> l.IsConverted""",
+        )
+        == 0
+    )
     assert one(world, "SELECT count(*) FROM truth WHERE won AND NOT converted") == 0
 
 
@@ -337,30 +436,44 @@ def test_messiness_is_present(world):
     competitor = one(world, f'SELECT count(*) FROM "Lead" WHERE {dom} IN {COMPETITOR_DOMAINS}')
     assert 0.01 * n < personal < 0.12 * n
     assert 0.005 * n < competitor < 0.06 * n
-    students = one(world, """SELECT count(*) FROM "Lead" WHERE Title IN
-        ('Student', 'Intern', 'Marketing Intern', 'Graduate Student', 'Unemployed')""")
+    students = one(
+        world,
+        """SELECT count(*) FROM "Lead" WHERE Title IN
+        ('Student', 'Intern', 'Marketing Intern', 'Graduate Student', 'Unemployed')""",
+    )
     assert 0.01 * n < students < 0.08 * n
-    unserviced = one(world, 'SELECT count(*) FROM "Account" '
-                            f"WHERE BillingCountry IN {UNSERVICED_COUNTRIES}")
+    unserviced = one(world, f'SELECT count(*) FROM "Account" WHERE BillingCountry IN {UNSERVICED_COUNTRIES}')
     assert unserviced > 0
     # unsubscribes and hard bounces: on the CRM record and as MAP events
     opted = one(world, 'SELECT count(*) FROM "Lead" WHERE HasOptedOutOfEmail')
-    bounced = one(world, """SELECT count(*) FROM "Lead" WHERE EmailBouncedDate IS NOT NULL
-        AND EmailBouncedReason IS NOT NULL""")
+    bounced = one(
+        world,
+        """SELECT count(*) FROM "Lead" WHERE EmailBouncedDate IS NOT NULL
+        AND EmailBouncedReason IS NOT NULL""",
+    )
     assert 0.005 * n < opted < 0.08 * n and 0.003 * n < bounced < 0.06 * n
     assert one(world, "SELECT count(*) FROM mk WHERE activityTypeId = '9'") >= opted
     assert one(world, "SELECT count(*) FROM mk WHERE activityTypeId = '8'") >= bounced
     assert one(world, "SELECT count(*) FROM mk WHERE activityTypeId = '27'") > 0
     # duplicates: a Lead with a Contact's email; Leads differing only in case/whitespace
-    lead_contact = one(world, """SELECT count(*) FROM "Lead" l JOIN "Contact" c
-        ON lower(trim(c.Email)) = lower(trim(l.Email)) WHERE NOT l.IsConverted""")
+    lead_contact = one(
+        world,
+        """SELECT count(*) FROM "Lead" l JOIN "Contact" c
+        ON lower(trim(c.Email)) = lower(trim(l.Email)) WHERE NOT l.IsConverted""",
+    )
     assert lead_contact > 0.003 * n
-    near = one(world, """SELECT count(*) FROM (SELECT lower(trim(Email)) e, count(DISTINCT Email) d
-        FROM "Lead" GROUP BY 1 HAVING count(*) > 1 AND d > 1)""")
+    near = one(
+        world,
+        """SELECT count(*) FROM (SELECT lower(trim(Email)) e, count(DISTINCT Email) d
+        FROM "Lead" GROUP BY 1 HAVING count(*) > 1 AND d > 1)""",
+    )
     assert near > 0.003 * n
     # and no accidental duplicates among normal people
-    exact = one(world, """SELECT count(*) FROM
-        (SELECT Email FROM "Lead" GROUP BY 1 HAVING count(*) > 1)""")
+    exact = one(
+        world,
+        """SELECT count(*) FROM
+        (SELECT Email FROM "Lead" GROUP BY 1 HAVING count(*) > 1)""",
+    )
     assert exact == 0
     # missing fields
     for field in ("Industry", "Country", "Title", "NumberOfEmployees"):
@@ -372,15 +485,21 @@ def test_messiness_is_present(world):
 
 
 def test_careers_only_and_inactive_people(world):
-    careers_only = one(world, """SELECT count(*) FROM (
+    careers_only = one(
+        world,
+        """SELECT count(*) FROM (
         SELECT crm_id FROM acts WHERE crm_id IS NOT NULL GROUP BY 1
-        HAVING bool_and(event_type = 'page_view' AND path LIKE '/careers%') AND count(*) >= 2)""")
+        HAVING bool_and(event_type = 'page_view' AND path LIKE '/careers%') AND count(*) >= 2)""",
+    )
     assert careers_only > 0.005 * LEADS
     # inactive: CRM people created over 90 days ago with no activity in the last 90 days
-    inactive = one(world, f"""SELECT count(*) FROM "Lead" l
+    inactive = one(
+        world,
+        f"""SELECT count(*) FROM "Lead" l
         WHERE l.CreatedDate < TIMESTAMP '{END}' - INTERVAL 90 DAY
         AND NOT EXISTS (SELECT 1 FROM acts a WHERE a.crm_id = l.Id
-                        AND a.ts >= TIMESTAMP '{END}' - INTERVAL 90 DAY)""")
+                        AND a.ts >= TIMESTAMP '{END}' - INTERVAL 90 DAY)""",
+    )
     assert inactive > 0.02 * LEADS
 
 
@@ -388,18 +507,36 @@ def test_marketo_identity_map(world):
     n_ids, n_rows = q(world, "SELECT count(DISTINCT id), count(*) FROM mk_leads")[0]
     assert n_ids == n_rows
     assert one(world, "SELECT count(*) FROM mk WHERE leadId NOT IN (SELECT id FROM mk_leads)") == 0
-    email_only = one(world, """SELECT count(*) FROM mk_leads WHERE sfdcLeadId IS NULL
+    email_only = one(
+        world,
+        """SELECT count(*) FROM mk_leads WHERE sfdcLeadId IS NULL
         AND sfdcContactId IS NULL
-        AND email IN (SELECT Email FROM "Lead" UNION ALL SELECT Email FROM "Contact")""")
-    unknown = one(world, """SELECT count(*) FROM mk_leads
+        AND email IN (SELECT Email FROM "Lead" UNION ALL SELECT Email FROM "Contact")""",
+    )
+    unknown = one(
+        world,
+        """SELECT count(*) FROM mk_leads
         WHERE sfdcLeadId IS NULL AND sfdcContactId IS NULL
         AND lower(email) NOT IN (SELECT lower(trim(Email)) FROM "Lead" UNION ALL
-                                 SELECT lower(trim(Email)) FROM "Contact")""")
+                                 SELECT lower(trim(Email)) FROM "Contact")""",
+    )
     assert email_only > 0.03 * n_rows and 0 < unknown < 0.05 * n_rows
-    assert one(world, """SELECT count(*) FROM mk_leads WHERE sfdcLeadId IS NOT NULL
-        AND sfdcLeadId NOT IN (SELECT Id FROM "Lead")""") == 0
-    assert one(world, """SELECT count(*) FROM mk_leads WHERE sfdcContactId IS NOT NULL
-        AND sfdcContactId NOT IN (SELECT Id FROM "Contact")""") == 0
+    assert (
+        one(
+            world,
+            """SELECT count(*) FROM mk_leads WHERE sfdcLeadId IS NOT NULL
+        AND sfdcLeadId NOT IN (SELECT Id FROM "Lead")""",
+        )
+        == 0
+    )
+    assert (
+        one(
+            world,
+            """SELECT count(*) FROM mk_leads WHERE sfdcContactId IS NOT NULL
+        AND sfdcContactId NOT IN (SELECT Id FROM "Contact")""",
+        )
+        == 0
+    )
     assert one(world, "SELECT count(*) FROM mk_leads WHERE NOT regexp_matches(id, '^[0-9]+$')") == 0
 
 
@@ -451,8 +588,11 @@ def test_jsonl_event_files(world):
     assert n == world["summary"]["counts"]["jsonl_events"]
     ids = one(world, "SELECT count(DISTINCT event_id) FROM js")
     assert ids == n
-    kinds = q(world, """SELECT count(*) FILTER (WHERE email IS NOT NULL AND crm_id IS NOT NULL),
-        count(*) FILTER (WHERE email IS NULL), count(*) FILTER (WHERE crm_id IS NULL) FROM js""")[0]
+    kinds = q(
+        world,
+        """SELECT count(*) FILTER (WHERE email IS NOT NULL AND crm_id IS NOT NULL),
+        count(*) FILTER (WHERE email IS NULL), count(*) FILTER (WHERE crm_id IS NULL) FROM js""",
+    )[0]
     assert all(k > 0 for k in kinds)
 
 
@@ -464,9 +604,12 @@ def test_activity_volume_and_channel_split(world):
     assert total == one(world, "SELECT count(*) FROM acts")
     assert 0.2 < counts["jsonl_events"] / total < 0.4
     # skewed: many people with few activities, some with many
-    q10, q50, q90, top = q(world, """
+    q10, q50, q90, top = q(
+        world,
+        """
         SELECT quantile_cont(n, 0.1), median(n), quantile_cont(n, 0.9), max(n)
-        FROM (SELECT crm_id, count(*) n FROM acts WHERE crm_id IS NOT NULL GROUP BY 1)""")[0]
+        FROM (SELECT crm_id, count(*) n FROM acts WHERE crm_id IS NOT NULL GROUP BY 1)""",
+    )[0]
     assert q50 < APL and q90 > 2 * q50 and top > 5 * q50 and q10 <= 3
 
 
@@ -525,11 +668,23 @@ def test_cli_subcommand(tmp_path, monkeypatch, capsys):
     parser = argparse.ArgumentParser(prog="leadscore")
     sub = parser.add_subparsers(dest="command", required=True)
     synthetic.add_subparser(sub)
-    args = parser.parse_args([
-        "generate", "--leads", "120", "--days", "20", "--seed", "3",
-        "--end", "2026-11-01T10:00:00Z",
-        "--activities-per-lead", "5", "--crm-files", "--no-sandbox",
-    ])
+    args = parser.parse_args(
+        [
+            "generate",
+            "--leads",
+            "120",
+            "--days",
+            "20",
+            "--seed",
+            "3",
+            "--end",
+            "2026-11-01T10:00:00Z",
+            "--activities-per-lead",
+            "5",
+            "--crm-files",
+            "--no-sandbox",
+        ]
+    )
     assert args.func(args) == 0
     out = tmp_path / "var" / "generated"
     summary = json.loads((out / "generated.json").read_text())
@@ -538,8 +693,18 @@ def test_cli_subcommand(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "landing" / "crm" / "Lead" / "Lead_20261101T1000.csv").exists()
     assert list((tmp_path / "landing" / "map").glob("marketo_activities_*.csv"))
     assert "Lead" in capsys.readouterr().out
-    args = parser.parse_args(["generate", "--leads", "10", "--out", str(tmp_path / "o2"),
-                              "--end", "2026-11-01T12:30:00+02:00", "--no-sandbox"])
+    args = parser.parse_args(
+        [
+            "generate",
+            "--leads",
+            "10",
+            "--out",
+            str(tmp_path / "o2"),
+            "--end",
+            "2026-11-01T12:30:00+02:00",
+            "--no-sandbox",
+        ]
+    )
     assert args.func(args) == 0
     summary = json.loads((tmp_path / "o2" / "generated.json").read_text())
     assert summary["end"] == "2026-11-01T10:30:00Z"

@@ -35,22 +35,35 @@ def test_marketo_csv_bad_lines_are_quarantined_and_good_rows_load(con, tmp_path)
     )
     result = load_map_file(con, path, run_id="r1")
     assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (5, 1, 4)
-    loaded = con.execute("select marketoguid, leadid, activitydate from raw_map.marketo_activities").fetchall()
+    loaded = con.execute(
+        "select marketoguid, leadid, activitydate from raw_map.marketo_activities"
+    ).fetchall()
     assert [(g, lead) for g, lead, _ in loaded] == [("g1", 101)]
     reasons = [reason for _, reason in quarantine(con)]
     assert any("bad timestamp in activitydate: not-a-date" in r for r in reasons)
     assert any("malformed CSV line" in r for r in reasons)
     assert any("missing marketoguid" in r for r in reasons)
     assert any("bad bigint in leadid: abc" in r for r in reasons)
-    ledger = con.execute("select rows_read, rows_loaded, rows_quarantined, status from ops.batches").fetchall()
+    ledger = con.execute(
+        "select rows_read, rows_loaded, rows_quarantined, status from ops.batches"
+    ).fetchall()
     assert ledger == [(5, 1, 4, "loaded")]
 
 
 def test_reloading_the_same_file_changes_nothing(con, tmp_path):
     path = tmp_path / "events_20261101.jsonl"
     path.write_text(
-        json.dumps({"event_id": "e1", "occurred_at": "2026-10-30T10:00:00Z", "email": "A@x.com",
-                    "event_type": "page_view", "url": "/pricing", "properties": {"k": 1}}) + "\n"
+        json.dumps(
+            {
+                "event_id": "e1",
+                "occurred_at": "2026-10-30T10:00:00Z",
+                "email": "A@x.com",
+                "event_type": "page_view",
+                "url": "/pricing",
+                "properties": {"k": 1},
+            }
+        )
+        + "\n"
     )
     first = load_map_file(con, path, run_id="r1")
     second = load_map_file(con, path, run_id="r2")
@@ -60,16 +73,24 @@ def test_reloading_the_same_file_changes_nothing(con, tmp_path):
 
 
 def test_jsonl_garbage_lines_are_accounted_for(con, tmp_path):
-    good = {"event_id": "e1", "occurred_at": "2026-10-30T10:00:00Z", "crm_id": "00Q000000000001AAA",
-            "event_type": "demo_request", "url": None, "properties": {}}
+    good = {
+        "event_id": "e1",
+        "occurred_at": "2026-10-30T10:00:00Z",
+        "crm_id": "00Q000000000001AAA",
+        "event_type": "demo_request",
+        "url": None,
+        "properties": {},
+    }
     path = tmp_path / "events_1.jsonl"
     path.write_text(
         json.dumps(good) + "\n"
         "{not json\n"
         "\n"
         "[1, 2]\n"
-        + json.dumps({**good, "event_id": "e2", "crm_id": None}) + "\n"
-        + json.dumps({**good, "event_id": "e3", "occurred_at": "yesterday"}) + "\n"
+        + json.dumps({**good, "event_id": "e2", "crm_id": None})
+        + "\n"
+        + json.dumps({**good, "event_id": "e3", "occurred_at": "yesterday"})
+        + "\n"
     )
     result = load_map_file(con, path, run_id="r1")
     assert result.rows_read == 5  # the blank line is not a record
@@ -99,10 +120,18 @@ def test_crm_extract_loads_typed_rows_and_advances_the_watermark(con, tmp_path):
     from datetime import datetime
 
     records = [
-        {"Id": "00Q000000000001AAA", "Email": "a@b.com", "NumberOfEmployees": 250,
-         "IsDeleted": False, "SystemModstamp": "2026-10-30T10:00:00.000+0000"},
-        {"Id": "00Q000000000002AAA", "NumberOfEmployees": "many",
-         "SystemModstamp": "2026-10-30T11:00:00.000+0000"},
+        {
+            "Id": "00Q000000000001AAA",
+            "Email": "a@b.com",
+            "NumberOfEmployees": 250,
+            "IsDeleted": False,
+            "SystemModstamp": "2026-10-30T10:00:00.000+0000",
+        },
+        {
+            "Id": "00Q000000000002AAA",
+            "NumberOfEmployees": "many",
+            "SystemModstamp": "2026-10-30T11:00:00.000+0000",
+        },
         {"Id": None, "SystemModstamp": "2026-10-30T11:00:00.000+0000"},
     ]
     from lead_scoring import crm_schema
@@ -110,11 +139,14 @@ def test_crm_extract_loads_typed_rows_and_advances_the_watermark(con, tmp_path):
     path = tmp_path / "Lead.parquet"
     write_text_parquet(records, crm_schema.fields("Lead"), path)
     end = datetime(2026, 11, 1)
-    batch = Batch("salesforce:Lead:beginning:2026-11-01", "salesforce", "Lead", str(path), "r1",
-                  window_end=end)
+    batch = Batch(
+        "salesforce:Lead:beginning:2026-11-01", "salesforce", "Lead", str(path), "r1", window_end=end
+    )
     result = load_crm_text(con, "Lead", path, batch, watermark=True)
     assert (result.rows_loaded, result.rows_quarantined) == (1, 2)
-    row = con.execute("select id, numberofemployees, isdeleted, systemmodstamp from raw_salesforce.lead").fetchall()
+    row = con.execute(
+        "select id, numberofemployees, isdeleted, systemmodstamp from raw_salesforce.lead"
+    ).fetchall()
     assert row == [("00Q000000000001AAA", 250, False, datetime(2026, 10, 30, 10))]
     assert con.execute("select object, watermark from ops.watermarks").fetchall() == [("Lead", end)]
 

@@ -33,7 +33,7 @@ def con(settings):
 
 
 def mark_synced(con, diff):
-    for crm_id, payload_hash in zip(diff.changed["Id"], diff.changed["payload_hash"]):
+    for crm_id, payload_hash in zip(diff.changed["Id"], diff.changed["payload_hash"], strict=True):
         con.execute(
             "insert or replace into ops.crm_sync_state values ('Lead', ?, ?, ?, 'r')",
             [crm_id, payload_hash, datetime(2026, 11, 1)],
@@ -64,8 +64,12 @@ def test_columns_outside_the_allow_list_are_refused(con):
 
 def test_bulk_cells_use_salesforce_null_and_iso_datetimes(con):
     records = payload_records(diff_payload(con, "Lead").changed)
-    assert records[0] == {"Id": "00Q1", "Lead_Score__c": "70", "Score_Reasons__c": "a; b",
-                          "Scored_At__c": "2026-11-01T10:00:00.000Z"}
+    assert records[0] == {
+        "Id": "00Q1",
+        "Lead_Score__c": "70",
+        "Score_Reasons__c": "a; b",
+        "Scored_At__c": "2026-11-01T10:00:00.000Z",
+    }
     assert records[1]["Score_Reasons__c"] == BULK_NULL
 
 

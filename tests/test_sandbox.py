@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 import requests
-
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import (
     SalesforceExpiredSession,
@@ -98,9 +97,7 @@ def _memory_db() -> sqlite3.Connection:
         (lead_id(3), None, "Gamma", 0),
         (lead_id(4), "50%_off@x.com", "Delta", 1),
     ]
-    conn.executemany(
-        'INSERT INTO "Lead" ("Id", "Email", "Company", "IsDeleted") VALUES (?, ?, ?, ?)', rows
-    )
+    conn.executemany('INSERT INTO "Lead" ("Id", "Email", "Company", "IsDeleted") VALUES (?, ?, ?, ?)', rows)
     return conn
 
 
@@ -108,9 +105,16 @@ def _ids(conn: sqlite3.Connection, text: str, include_deleted: bool = False) -> 
     q = soql.parse_soql(text)
     sql, params = soql.compile_rowids(q, include_deleted)
     rowids = [r[0] for r in conn.execute(sql, params)]
-    return {r[0] for r in conn.execute(
-        f'SELECT "Id" FROM "Lead" WHERE rowid IN ({",".join("?" * len(rowids))})', rowids
-    )} if rowids else set()
+    return (
+        {
+            r[0]
+            for r in conn.execute(
+                f'SELECT "Id" FROM "Lead" WHERE rowid IN ({",".join("?" * len(rowids))})', rowids
+            )
+        }
+        if rowids
+        else set()
+    )
 
 
 def test_soql_semantics_on_sqlite() -> None:
@@ -157,7 +161,10 @@ def test_store_values_and_ids() -> None:
 
 def test_fault_spec_parsing() -> None:
     assert parse_spec("429:0.1,500:0.05,timeout:0.02,row_error:0.01") == {
-        "429": 0.1, "500": 0.05, "timeout": 0.02, "row_error": 0.01,
+        "429": 0.1,
+        "500": 0.05,
+        "timeout": 0.02,
+        "row_error": 0.01,
     }
     for bad in ("429", "404:0.1", "429:2", "429:0.7,500:0.6"):
         with pytest.raises(ValueError):
@@ -276,9 +283,7 @@ def test_health_needs_no_auth_and_bad_token_is_401(sandbox, raw: Raw) -> None:
     assert raw.request("GET", "/_sandbox/health", token=None).json()["pid"] == sandbox.pid
     r = raw.request("GET", "/services/data/v59.0/query/?q=SELECT+Id+FROM+Lead", token="wrong")
     assert r.status_code == 401
-    assert r.json() == [
-        {"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}
-    ]
+    assert r.json() == [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
     assert raw.request("GET", "/services/data/v59.0/limits/", token=None).status_code == 401
     assert raw.request("GET", "/_sandbox/stats", token=None).status_code == 401
     session = pinned_session(str(sandbox.cert), timeout=10)
@@ -301,11 +306,18 @@ def test_query_where_datetime_order_limit(sf: Salesforce) -> None:
     assert stamps[0] == "2026-10-01T08:40:00.000+0000"  # lead 520: +520 minutes
     first = records[0]
     assert first["attributes"] == {
-        "type": "Lead", "url": f"/services/data/v59.0/sobjects/Lead/{lead_id(N_LEADS)}"
+        "type": "Lead",
+        "url": f"/services/data/v59.0/sobjects/Lead/{lead_id(N_LEADS)}",
     }
     assert list(first)[1:] == [
-        "Id", "Email", "SystemModstamp", "IsDeleted", "HasOptedOutOfEmail", "NumberOfEmployees",
-        "AnnualRevenue", "ConvertedDate",
+        "Id",
+        "Email",
+        "SystemModstamp",
+        "IsDeleted",
+        "HasOptedOutOfEmail",
+        "NumberOfEmployees",
+        "AnnualRevenue",
+        "ConvertedDate",
     ]
     assert first["IsDeleted"] is False and first["HasOptedOutOfEmail"] is True
     assert first["NumberOfEmployees"] == 20 and first["AnnualRevenue"] == 780.0
@@ -354,9 +366,7 @@ def test_paging_is_a_consistent_snapshot(sf: Salesforce) -> None:
 def test_query_all_returns_deleted_rows(sf: Salesforce) -> None:
     live = sf.query("SELECT Id FROM Lead WHERE IsDeleted = true")
     assert live["totalSize"] == 0
-    deleted = sf.query_all(
-        "SELECT Id, IsDeleted FROM Lead WHERE IsDeleted = true", include_deleted=True
-    )
+    deleted = sf.query_all("SELECT Id, IsDeleted FROM Lead WHERE IsDeleted = true", include_deleted=True)
     deleted_ids = {r["Id"] for r in deleted["records"]}
     assert deleted_ids >= {lead_id(i) for i in DELETED}  # plus any deleted by earlier tests
     assert all(r["IsDeleted"] is True for r in deleted["records"])
@@ -398,8 +408,12 @@ def test_sobject_get_update_changes_systemmodstamp(sf: Salesforce) -> None:
     rid = lead_id(42)
     before = sf.Lead.get(rid)
     assert before["Id"] == rid and before["attributes"]["type"] == "Lead"
-    assert sf.Lead.update(rid, {"Lead_Score__c": 87.5, "Lead_Tier__c": "1",
-                                "Scored_At__c": "2026-11-01T10:00:00Z"}) == 204
+    assert (
+        sf.Lead.update(
+            rid, {"Lead_Score__c": 87.5, "Lead_Tier__c": "1", "Scored_At__c": "2026-11-01T10:00:00Z"}
+        )
+        == 204
+    )
     after = sf.Lead.get(rid)
     assert after["Lead_Score__c"] == 87.5 and after["Lead_Tier__c"] == "1"
     assert after["Scored_At__c"] == "2026-11-01T10:00:00.000+0000"
@@ -426,15 +440,12 @@ def test_create_upsert_delete(sf: Salesforce) -> None:
     assert created["id"].startswith("00Q") and len(created["id"]) == 18
     response = sf.Lead.upsert("Email/new@lead.io", {"Title": "CTO"}, raw_response=True)
     assert response.status_code == 200 and response.json()["id"] == created["id"]
-    response = sf.Lead.upsert("Email/other@lead.io", {"LastName": "Other", "Company": "O"},
-                              raw_response=True)
+    response = sf.Lead.upsert("Email/other@lead.io", {"LastName": "Other", "Company": "O"}, raw_response=True)
     assert response.status_code == 201 and response.json()["created"] is True
     assert sf.Lead.get_by_custom_id("Email", "new@lead.io")["Title"] == "CTO"
     assert sf.Lead.delete(created["id"]) == 204
     assert sf.query(f"SELECT Id FROM Lead WHERE Id = '{created['id']}'")["totalSize"] == 0
-    gone = sf.query(
-        f"SELECT IsDeleted FROM Lead WHERE Id = '{created['id']}'", include_deleted=True
-    )
+    gone = sf.query(f"SELECT IsDeleted FROM Lead WHERE Id = '{created['id']}'", include_deleted=True)
     assert gone["records"][0]["IsDeleted"] is True
     with pytest.raises(SalesforceResourceNotFound) as info:
         sf.Lead.delete(created["id"])
@@ -448,12 +459,15 @@ def test_create_upsert_delete(sf: Salesforce) -> None:
 
 def test_collections_update_with_a_bad_id(sf: Salesforce) -> None:
     good1, good2, missing = lead_id(50), lead_id(51), store.id18("00Q999999999998")
-    body = {"allOrNone": False, "records": [
-        {"attributes": {"type": "Lead"}, "Id": good1, "Lead_Tier__c": "2"},
-        {"attributes": {"type": "Lead"}, "Id": missing, "Lead_Tier__c": "2"},
-        {"attributes": {"type": "Lead"}, "Id": good2, "Lead_Tier__c": "3"},
-        {"attributes": {"type": "Lead"}, "Id": lead_id(52), "Fit_Score__c": "abc"},
-    ]}
+    body = {
+        "allOrNone": False,
+        "records": [
+            {"attributes": {"type": "Lead"}, "Id": good1, "Lead_Tier__c": "2"},
+            {"attributes": {"type": "Lead"}, "Id": missing, "Lead_Tier__c": "2"},
+            {"attributes": {"type": "Lead"}, "Id": good2, "Lead_Tier__c": "3"},
+            {"attributes": {"type": "Lead"}, "Id": lead_id(52), "Fit_Score__c": "abc"},
+        ],
+    }
     result = sf.restful("composite/sobjects", method="PATCH", json=body)
     assert [r["success"] for r in result] == [True, False, True, False]
     assert result[0]["id"] == good1 and result[1]["id"] == missing
@@ -469,26 +483,39 @@ def test_collections_update_with_a_bad_id(sf: Salesforce) -> None:
     assert result[0]["errors"][0]["statusCode"] == "ALL_OR_NONE_OPERATION_ROLLED_BACK"
     assert sf.Lead.get(good1)["Lead_Tier__c"] == "2"
     # create, upsert by external id and delete through Collections
-    made = sf.restful("composite/sobjects", method="POST", json={"records": [
-        {"attributes": {"type": "Contact"}, "LastName": "C1", "Email": "c1@x.io"},
-        {"attributes": {"type": "Contact"}, "LastName": "C2", "IsDeleted": True},
-    ]})
+    made = sf.restful(
+        "composite/sobjects",
+        method="POST",
+        json={
+            "records": [
+                {"attributes": {"type": "Contact"}, "LastName": "C1", "Email": "c1@x.io"},
+                {"attributes": {"type": "Contact"}, "LastName": "C2", "IsDeleted": True},
+            ]
+        },
+    )
     assert made[0]["success"] and made[0]["id"].startswith("003")
     assert made[1]["errors"][0]["statusCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
-    upserted = sf.restful("composite/sobjects/Contact/Email", method="PATCH", json={"records": [
-        {"attributes": {"type": "Contact"}, "Email": "c1@x.io", "Title": "VP"},
-        {"attributes": {"type": "Contact"}, "Email": "c3@x.io", "LastName": "C3"},
-    ]})
+    upserted = sf.restful(
+        "composite/sobjects/Contact/Email",
+        method="PATCH",
+        json={
+            "records": [
+                {"attributes": {"type": "Contact"}, "Email": "c1@x.io", "Title": "VP"},
+                {"attributes": {"type": "Contact"}, "Email": "c3@x.io", "LastName": "C3"},
+            ]
+        },
+    )
     assert [u["created"] for u in upserted] == [False, True]
     assert upserted[0]["id"] == made[0]["id"]
-    deleted = sf.restful("composite/sobjects", method="DELETE",
-                         params={"ids": f"{made[0]['id']},{missing}"})
+    deleted = sf.restful("composite/sobjects", method="DELETE", params={"ids": f"{made[0]['id']},{missing}"})
     assert [d["success"] for d in deleted] == [True, False]
     # more than 200 records is a request error
     with pytest.raises(SalesforceMalformedRequest) as info:
-        sf.restful("composite/sobjects", method="PATCH", json={"records": [
-            {"attributes": {"type": "Lead"}, "Id": good1} for _ in range(201)
-        ]})
+        sf.restful(
+            "composite/sobjects",
+            method="PATCH",
+            json={"records": [{"attributes": {"type": "Lead"}, "Id": good1} for _ in range(201)]},
+        )
     assert info.value.content[0]["errorCode"] == "EXCEEDED_ID_LIMIT"
 
 
@@ -498,11 +525,14 @@ def _csv_rows(text: str) -> list[dict[str, str]]:
 
 def test_bulk2_update_results_and_job_list(sf: Salesforce, raw: Raw, tmp_path: Path) -> None:
     good1, good2, missing = lead_id(60), lead_id(61), store.id18("00Q999999999997")
-    results = sf.bulk2.Lead.update(records=[
-        {"Id": good1, "Lead_Score__c": "55.5", "Lead_Tier__c": "2"},
-        {"Id": missing, "Lead_Score__c": "10", "Lead_Tier__c": "4"},
-        {"Id": good2, "Lead_Score__c": "66", "Lead_Tier__c": "1"},
-    ], wait=0.05)
+    results = sf.bulk2.Lead.update(
+        records=[
+            {"Id": good1, "Lead_Score__c": "55.5", "Lead_Tier__c": "2"},
+            {"Id": missing, "Lead_Score__c": "10", "Lead_Tier__c": "4"},
+            {"Id": good2, "Lead_Score__c": "66", "Lead_Tier__c": "1"},
+        ],
+        wait=0.05,
+    )
     assert len(results) == 1
     outcome = results[0]
     assert outcome["numberRecordsProcessed"] == 3 and outcome["numberRecordsFailed"] == 1
@@ -528,8 +558,7 @@ def test_bulk2_update_results_and_job_list(sf: Salesforce, raw: Raw, tmp_path: P
     record = sf.Lead.get(good1)
     assert record["Title"] == "Head of Data" and record["Lead_Tier__c"] is None
     # insert: sf__Created is true
-    inserted = sf.bulk2.Account.insert(records=[{"Name": "Bulk Co", "NumberOfEmployees": "12"}],
-                                       wait=0.05)
+    inserted = sf.bulk2.Account.insert(records=[{"Name": "Bulk Co", "NumberOfEmployees": "12"}], wait=0.05)
     ok = _csv_rows(sf.bulk2.Account.get_successful_records(inserted[0]["job_id"]))
     assert ok[0]["sf__Created"] == "true" and ok[0]["sf__Id"].startswith("001")
 
@@ -584,23 +613,34 @@ def test_fault_injection_429_and_500(sf: Salesforce, raw: Raw) -> None:
 def test_fault_injection_row_error(sf: Salesforce, raw: Raw) -> None:
     ids = [lead_id(i) for i in range(70, 80)]
     with faults(raw, "row_error:1.0"):
-        result = sf.restful("composite/sobjects", method="PATCH", json={"records": [
-            {"attributes": {"type": "Lead"}, "Id": rid, "Lead_Tier__c": "1"} for rid in ids
-        ]})
+        result = sf.restful(
+            "composite/sobjects",
+            method="PATCH",
+            json={
+                "records": [{"attributes": {"type": "Lead"}, "Id": rid, "Lead_Tier__c": "1"} for rid in ids]
+            },
+        )
         assert all(r["errors"][0]["statusCode"] == "UNABLE_TO_LOCK_ROW" for r in result)
-        bulk = sf.bulk2.Lead.update(records=[{"Id": rid, "Lead_Tier__c": "1"} for rid in ids],
-                                    wait=0.05)
+        bulk = sf.bulk2.Lead.update(records=[{"Id": rid, "Lead_Tier__c": "1"} for rid in ids], wait=0.05)
         assert bulk[0]["numberRecordsFailed"] == len(ids)
         failed = _csv_rows(sf.bulk2.Lead.get_failed_records(bulk[0]["job_id"]))
         assert all(f["sf__Error"].startswith("UNABLE_TO_LOCK_ROW") for f in failed)
     with faults(raw, "row_error:0.5", seed=3):
-        result = sf.restful("composite/sobjects", method="PATCH", json={"records": [
-            {"attributes": {"type": "Lead"}, "Id": rid, "Lead_Tier__c": "2"} for rid in ids
-        ]})
+        result = sf.restful(
+            "composite/sobjects",
+            method="PATCH",
+            json={
+                "records": [{"attributes": {"type": "Lead"}, "Id": rid, "Lead_Tier__c": "2"} for rid in ids]
+            },
+        )
         outcome = [r["success"] for r in result]
         assert True in outcome and False in outcome
-    tiers = {r["Id"]: r["Lead_Tier__c"] for r in sf.query_all(
-        "SELECT Id, Lead_Tier__c FROM Lead WHERE Id IN ('" + "','".join(ids) + "')")["records"]}
+    tiers = {
+        r["Id"]: r["Lead_Tier__c"]
+        for r in sf.query_all("SELECT Id, Lead_Tier__c FROM Lead WHERE Id IN ('" + "','".join(ids) + "')")[
+            "records"
+        ]
+    }
     assert {rid for rid, ok in zip(ids, outcome, strict=True) if ok} == {
         rid for rid, tier in tiers.items() if tier == "2"
     }
@@ -618,8 +658,11 @@ def test_limits_header_and_stats(sf: Salesforce, raw: Raw) -> None:
     raw.reset_stats()
     sf.query("SELECT Id FROM Lead LIMIT 1")
     sf.Lead.get(lead_id(1))
-    sf.restful("composite/sobjects", method="PATCH", json={"records": [
-        {"attributes": {"type": "Lead"}, "Id": lead_id(1), "Lead_Tier__c": "3"}]})
+    sf.restful(
+        "composite/sobjects",
+        method="PATCH",
+        json={"records": [{"attributes": {"type": "Lead"}, "Id": lead_id(1), "Lead_Tier__c": "3"}]},
+    )
     limits = sf.limits()
     assert limits["DailyApiRequests"]["Max"] == 100000
     assert 0 < limits["DailyApiRequests"]["Remaining"] < 100000
@@ -645,9 +688,7 @@ def test_cli_soql_and_status(sandbox, monkeypatch, capsys) -> None:
 
     parser = argparse.ArgumentParser()
     cli.add_subparser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(
-        ["sandbox", "soql", "SELECT Id, Email FROM Lead ORDER BY Id", "--limit", "3"]
-    )
+    args = parser.parse_args(["sandbox", "soql", "SELECT Id, Email FROM Lead ORDER BY Id", "--limit", "3"])
     assert args.func(args) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].split() == ["Id", "Email"] and len(out) == 6 and "(3 of" in out[-1]

@@ -54,7 +54,9 @@ def airflow_environment(settings: Settings, sandbox=None) -> dict[str, str]:
     return env
 
 
-def airflow(args: list[str], env: dict[str, str], check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+def airflow(
+    args: list[str], env: dict[str, str], check: bool = True, **kwargs
+) -> subprocess.CompletedProcess:
     """Run the venv's ``airflow`` CLI with ``env`` (``kwargs`` go to ``subprocess.run``)."""
     exe = shutil.which("airflow", path=env["PATH"]) or "airflow"
     return subprocess.run([exe, *args], env=env, check=check, **kwargs)

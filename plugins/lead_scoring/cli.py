@@ -70,10 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
 
+    from lead_scoring.demo import add_subparser as add_demo  # noqa: PLC0415
     from lead_scoring.generate.synthetic import add_subparser as add_generate  # noqa: PLC0415
     from lead_scoring.sandbox.cli import add_subparser as add_sandbox  # noqa: PLC0415
-
-    from lead_scoring.demo import add_subparser as add_demo  # noqa: PLC0415
 
     add_generate(sub)
     add_sandbox(sub)

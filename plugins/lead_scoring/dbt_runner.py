@@ -33,9 +33,12 @@ def run_dbt(settings: Settings, args: list[str], as_of: datetime) -> list[dict]:
     project = str(settings.dbt_project_dir)
     full = [
         *args,
-        "--project-dir", project,
-        "--profiles-dir", str(settings.dbt_profiles_dir),
-        "--vars", f"{{as_of: '{as_of_var(as_of)}'}}",
+        "--project-dir",
+        project,
+        "--profiles-dir",
+        str(settings.dbt_profiles_dir),
+        "--vars",
+        f"{{as_of: '{as_of_var(as_of)}'}}",
     ]
     result = dbtRunner().invoke(full)
     nodes = []
@@ -53,7 +56,6 @@ def run_dbt(settings: Settings, args: list[str], as_of: datetime) -> list[dict]:
         failed = [n for n in nodes if n["status"] in {"error", "fail"}]
         detail = "; ".join(f"{n['node']}: {n['message']}" for n in failed[:10])
         raise DbtBuildError(
-            f"dbt {' '.join(args)} failed"
-            + (f": {detail}" if detail else f": {result.exception}")
+            f"dbt {' '.join(args)} failed" + (f": {detail}" if detail else f": {result.exception}")
         )
     return nodes

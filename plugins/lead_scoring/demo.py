@@ -8,7 +8,6 @@ nothing new to the CRM.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import subprocess
@@ -61,11 +60,15 @@ def run_demo(settings: Settings, leads: int, days: int, seed: int) -> int:
         with log_file.open("w") as handle:
             prepare_metadata(env, stdout=handle, stderr=subprocess.STDOUT)
             logical = logical_date_for(generated["end"])
-            print(f"running `airflow dags test lead_scoring_hourly {logical}` "
-                  f"(log: {log_file}) ...", flush=True)
+            print(
+                f"running `airflow dags test lead_scoring_hourly {logical}` (log: {log_file}) ...", flush=True
+            )
             done = airflow(
                 ["dags", "test", "lead_scoring_hourly", logical],
-                env, check=False, stdout=handle, stderr=subprocess.STDOUT,
+                env,
+                check=False,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
             )
     finally:
         if not was_running:
@@ -78,9 +81,11 @@ def run_demo(settings: Settings, leads: int, days: int, seed: int) -> int:
     summary = json.loads(summary_path.read_text())
     print("\nRun summary (runs/latest/summary.json):")
     print(format_summary(summary))
-    print("\nSee the scores in the CRM sandbox:\n"
-          "  leadscore sandbox serve && leadscore sandbox soql "
-          "\"SELECT Id, Lead_Score__c, Lead_Tier__c FROM Lead LIMIT 10\"")
+    print(
+        "\nSee the scores in the CRM sandbox:\n"
+        "  leadscore sandbox serve && leadscore sandbox soql "
+        '"SELECT Id, Lead_Score__c, Lead_Tier__c FROM Lead LIMIT 10"'
+    )
     return 0
 
 

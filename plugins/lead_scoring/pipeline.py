@@ -238,15 +238,19 @@ def summarize(ctx: RunContext, stages: dict, started: float | None = None) -> di
     run in ``ops.runs``; returns the summary."""
     with warehouse.connect(ctx.settings.warehouse) as con:
         warehouse.ensure_schema(con)
-        tiers = con.execute(
-            "select tier_label, count(*) from marts.lead_scores group by tier_label"
-        ).fetchall() if _table_exists(con, "marts", "lead_scores") else []
+        tiers = (
+            con.execute("select tier_label, count(*) from marts.lead_scores group by tier_label").fetchall()
+            if _table_exists(con, "marts", "lead_scores")
+            else []
+        )
         quarantined = con.execute(
             "select coalesce(sum(rows_quarantined), 0) from ops.batches where run_id = ?", [ctx.run_id]
         ).fetchall()[0][0]
     write = stages.get("write_back") or {}
-    gx = {**(stages.get("validate_raw") or {}).get("suites", {}),
-          **(stages.get("validate_scores") or {}).get("suites", {})}
+    gx = {
+        **(stages.get("validate_raw") or {}).get("suites", {}),
+        **(stages.get("validate_scores") or {}).get("suites", {}),
+    }
     tier_counts = {label: 0 for label in ("Hot", "Warm", "Nurture", "Disqualified")}
     tier_counts.update({label: count for label, count in tiers})
     summary = {
@@ -274,9 +278,13 @@ def summarize(ctx: RunContext, stages: dict, started: float | None = None) -> di
     with warehouse.connect(ctx.settings.warehouse) as con:
         con.execute(
             "insert or replace into ops.runs values (?, ?, 'success', ?, ?, ?)",
-            [ctx.run_id, ctx.as_of, text,
-             datetime.fromtimestamp(started, timezone.utc).replace(tzinfo=None) if started else None,
-             datetime.now(timezone.utc).replace(tzinfo=None)],
+            [
+                ctx.run_id,
+                ctx.as_of,
+                text,
+                datetime.fromtimestamp(started, timezone.utc).replace(tzinfo=None) if started else None,
+                datetime.now(timezone.utc).replace(tzinfo=None),
+            ],
         )
     return summary
 

@@ -27,6 +27,5 @@ def incremental_query(obj: str, window_start: datetime | None, window_end: datet
     if window_start is not None:
         where.insert(0, f"SystemModstamp > {soql_datetime(window_start)}")
     return (
-        f"SELECT {', '.join(field_names)} FROM {obj} "
-        f"WHERE {' AND '.join(where)} ORDER BY SystemModstamp, Id"
+        f"SELECT {', '.join(field_names)} FROM {obj} WHERE {' AND '.join(where)} ORDER BY SystemModstamp, Id"
     )

@@ -38,9 +38,10 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import duckdb
 
@@ -178,7 +179,7 @@ def _crm_select(obj: str, exprs: dict[str, str]) -> str:
             expr = "NULL"
         else:
             raise KeyError(f"generator has no expression for {obj}.{name}")
-        cols.append(f"CAST({expr} AS {_DUCK_TYPES[ftype]}) AS \"{name}\"")
+        cols.append(f'CAST({expr} AS {_DUCK_TYPES[ftype]}) AS "{name}"')
     unknown = set(exprs) - set(crm_schema.OBJECTS[obj])
     if unknown:
         raise KeyError(f"{obj}: fields not in crm_schema: {sorted(unknown)}")
@@ -260,9 +261,7 @@ def _macros(con: duckdb.DuckDBPyConnection, w: _World) -> None:
         f"CREATE MACRO h64(a, b, salt) AS hash(xor(hash({s}::BIGINT, a::BIGINT, b::BIGINT, "
         f"salt::VARCHAR), 11400714819323198485::UBIGINT))"
     )
-    con.execute(
-        "CREATE MACRO rnd(a, b, salt) AS (h64(a, b, salt) >> 11)::DOUBLE / 9007199254740992.0"
-    )
+    con.execute("CREATE MACRO rnd(a, b, salt) AS (h64(a, b, salt) >> 11)::DOUBLE / 9007199254740992.0")
     con.execute("CREATE MACRO rint(a, b, salt, n) AS (h64(a, b, salt) % (n)::UBIGINT)::BIGINT")
     con.execute(
         "CREATE MACRO rnorm(a, b, salt) AS sqrt(-2.0 * ln(1.0 - rnd(a, b, salt || '#1'))) "
@@ -270,8 +269,7 @@ def _macros(con: duckdb.DuckDBPyConnection, w: _World) -> None:
     )
     con.execute("CREATE MACRO ts(sec) AS make_timestamp((sec)::BIGINT * 1000000)")
     con.execute(
-        f"CREATE MACRO sfid(prefix, n) AS prefix || lpad((n)::VARCHAR, {ID_DIGITS}, '0') "
-        f"|| '{ID_SUFFIX}'"
+        f"CREATE MACRO sfid(prefix, n) AS prefix || lpad((n)::VARCHAR, {ID_DIGITS}, '0') || '{ID_SUFFIX}'"
     )
     con.execute("CREATE MACRO iso_z(sec) AS strftime(ts(sec), '%Y-%m-%dT%H:%M:%SZ')")
 
@@ -279,8 +277,7 @@ def _macros(con: duckdb.DuckDBPyConnection, w: _World) -> None:
 def _users(con, w: _World) -> None:
     pattern = _list(vocab.TEAM_PATTERN)
     tz_by_team = " ".join(
-        f"WHEN {i} THEN {_uniform(tzs, 'uid', '0', 'u_tz')}"
-        for i, tzs in enumerate(vocab.TEAM_TIMEZONES)
+        f"WHEN {i} THEN {_uniform(tzs, 'uid', '0', 'u_tz')}" for i, tzs in enumerate(vocab.TEAM_TIMEZONES)
     )
     teams = _list(vocab.TEAMS)
     first_active, first_inactive = FIRST_REP, FIRST_REP + w.n_active
@@ -297,8 +294,8 @@ def _users(con, w: _World) -> None:
              WHEN i >= {first_inactive}
                THEN list_element({pattern}, 1 + (i - {first_inactive}) % {len(vocab.TEAM_PATTERN)})
         END AS team,
-        {_uniform(vocab.FIRST_NAMES, 'i', '0', 'u_first')} AS first_name,
-        {_uniform(vocab.LAST_NAMES, 'i', '0', 'u_last')} AS last_name,
+        {_uniform(vocab.FIRST_NAMES, "i", "0", "u_first")} AS first_name,
+        {_uniform(vocab.LAST_NAMES, "i", "0", "u_last")} AS last_name,
         {w.END} - {200 * DAY} - rint(i, 0, 'u_created', {1300 * DAY}) AS created
       FROM range({w.n_users}) t(i)
     ), n AS (
@@ -337,9 +334,7 @@ def _accounts(con, w: _World) -> None:
     countries = [(c, wt) for c, wt, _ in vocab.COUNTRIES] + [(None, vocab.COUNTRY_MISSING_WEIGHT)]
     team_of_country = " ".join(f"WHEN {_lit(c)} THEN {t}" for c, _, t in vocab.COUNTRIES)
     owner_by_team = " ".join(  # SDR (team 3) own no accounts
-        "WHEN {} THEN {}".format(
-            t, w.team_rep_sql(t, f"rint(aid, 0, 'a_owner', {w.team_size(t)})")
-        )
+        "WHEN {} THEN {}".format(t, w.team_rep_sql(t, f"rint(aid, 0, 'a_owner', {w.team_size(t)})"))
         for t in range(3)
     )
     techs = ", ".join(
@@ -366,7 +361,7 @@ def _accounts(con, w: _World) -> None:
         {_pick("rnd(i, 0, 'a_type')", vocab.ACCOUNT_TYPES)} AS acct_type,
         rnd(i, 0, 'a_new') AS u_new, rnd(i, 0, 'a_created') AS u_created,
         rnd(i, 0, 'a_mod') AS u_mod, rnd(i, 0, 'a_sm') AS u_sm,
-        rnd(i, 0, 'a_del') < {RATES['deleted_other']} AS deleted,
+        rnd(i, 0, 'a_del') < {RATES["deleted_other"]} AS deleted,
         rnd(i, 0, 'a_technull') < 0.10 AS tech_hidden,
         rnd(i, 0, 'a_revnull') < 0.10 AS rev_hidden
       FROM range({w.n_acc}) t(i)
@@ -450,7 +445,7 @@ def _people(con, w: _World) -> None:
     title_items.append(("NULL", vocab.TITLE_MISSING_WEIGHT))
     personal = _pick(
         "rnd(pid, 0, 'p_pdom')",
-        list(zip(vocab.PERSONAL_EMAIL_DOMAINS, vocab.PERSONAL_EMAIL_WEIGHTS)),
+        list(zip(vocab.PERSONAL_EMAIL_DOMAINS, vocab.PERSONAL_EMAIL_WEIGHTS, strict=True)),
     )
     r = RATES
     # 1. base identity
@@ -460,18 +455,18 @@ def _people(con, w: _World) -> None:
       SELECT i AS pid,
         CASE WHEN i < {L} THEN 0 WHEN i < {PC} THEN 1 ELSE 2 END AS kind,
         rint(i, 0, 'p_acct', {w.n_acc}) AS aid,
-        {_uniform(vocab.FIRST_NAMES, 'i', '0', 'p_first')} AS first_name,
-        {_uniform(vocab.LAST_NAMES, 'i', '0', 'p_last')} AS last_name,
+        {_uniform(vocab.FIRST_NAMES, "i", "0", "p_first")} AS first_name,
+        {_uniform(vocab.LAST_NAMES, "i", "0", "p_last")} AS last_name,
         {_pick("rnd(i, 0, 'p_title')", title_items, raw=True)} AS tid,
         rnd(i, 0, 'p_mail') AS u_mail, rnd(i, 0, 'p_fmt') AS u_fmt,
         rnd(i, 0, 'p_case') AS u_case
       FROM range({w.n_people}) t(i)
     ), e AS (
       SELECT b.*,
-        CASE WHEN kind = 0 AND u_mail < {r['lead_personal_email']} THEN 'personal'
-             WHEN kind = 0 AND u_mail < {r['lead_personal_email'] + r['lead_competitor_email']}
+        CASE WHEN kind = 0 AND u_mail < {r["lead_personal_email"]} THEN 'personal'
+             WHEN kind = 0 AND u_mail < {r["lead_personal_email"] + r["lead_competitor_email"]}
                THEN 'competitor'
-             WHEN kind = 1 AND u_mail < {r['contact_personal_email']} THEN 'personal'
+             WHEN kind = 1 AND u_mail < {r["contact_personal_email"]} THEN 'personal'
              WHEN kind = 2 AND u_mail < 0.5 THEN 'personal'
              WHEN kind = 2 THEN 'unknown'
              ELSE 'company' END AS email_kind,
@@ -493,8 +488,8 @@ def _people(con, w: _World) -> None:
         CASE email_kind
           WHEN 'company' THEN a.domain
           WHEN 'personal' THEN {personal}
-          WHEN 'competitor' THEN {_uniform(vocab.COMPETITOR_DOMAINS, 'pid', '0', 'p_comp')}
-          ELSE lower({_uniform(vocab.COMPANY_NOUNS, 'pid', '0', 'p_unk')}) || '-' || pid || '.com'
+          WHEN 'competitor' THEN {_uniform(vocab.COMPETITOR_DOMAINS, "pid", "0", "p_comp")}
+          ELSE lower({_uniform(vocab.COMPANY_NOUNS, "pid", "0", "p_unk")}) || '-' || pid || '.com'
         END AS domain
       FROM e JOIN acct a USING (aid)
     ), g AS (
@@ -575,9 +570,9 @@ def _people(con, w: _World) -> None:
     ), c AS (
       SELECT *,
         0.9 * (fit - 2.2) + z_beh - 1.2 AS latent,
-        (u_careers < {r['careers_only']} OR (coalesce(is_student, FALSE) AND u_careers < 0.5))
+        (u_careers < {r["careers_only"]} OR (coalesce(is_student, FALSE) AND u_careers < 0.5))
           AS careers,
-        rnd(pid, 0, 'p_inactive') < {r['inactive']} AS inactive0
+        rnd(pid, 0, 'p_inactive') < {r["inactive"]} AS inactive0
       FROM b
     ), d AS (
       SELECT *,
@@ -603,15 +598,15 @@ def _people(con, w: _World) -> None:
       SELECT *, t_hi - t_lo AS span,
         kind < 2 AND email_kind <> 'competitor' AND NOT careers AND NOT inactive
           AND t_hi - t_lo > {3 * DAY}
-          AND rnd(pid, 0, 'p_conv') < CASE kind WHEN 0 THEN {CONVERSION_FACTOR['Lead']}
-                                          ELSE {CONVERSION_FACTOR['Contact']} END
+          AND rnd(pid, 0, 'p_conv') < CASE kind WHEN 0 THEN {CONVERSION_FACTOR["Lead"]}
+                                          ELSE {CONVERSION_FACTOR["Contact"]} END
                                      * propensity * propensity AS conv,
         NOT careers AND t_hi - t_lo > {DAY}
-          AND rnd(pid, 0, 'p_unsub') < {r['unsubscribed']} AS unsub,
+          AND rnd(pid, 0, 'p_unsub') < {r["unsubscribed"]} AS unsub,
         NOT careers AND t_hi - t_lo > {DAY}
-          AND rnd(pid, 0, 'p_hard') < {r['hard_bounced']} AS hard,
+          AND rnd(pid, 0, 'p_hard') < {r["hard_bounced"]} AS hard,
         NOT careers AND t_hi - t_lo > {DAY}
-          AND rnd(pid, 0, 'p_soft') < {r['soft_bounced']} AS soft
+          AND rnd(pid, 0, 'p_soft') < {r["soft_bounced"]} AS soft
       FROM f
     ), h AS (
       SELECT *,
@@ -669,8 +664,8 @@ def _people(con, w: _World) -> None:
              ELSE {active_rep} END AS owner_uid,
         CASE WHEN kind = 1 AND rnd(pid, 0, 'p_src') < 0.3 THEN NULL
              ELSE {_pick("rnd(pid, 0, 'p_srcv')", sources)} END AS lead_source,
-        kind < 2 AND rnd(pid, 0, 'p_del') < {r['deleted_person']} AS deleted,
-        rnd(pid, 0, 'p_mkonly') < {r['marketo_email_only']} AS mk_email_only,
+        kind < 2 AND rnd(pid, 0, 'p_del') < {r["deleted_person"]} AS deleted,
+        rnd(pid, 0, 'p_mkonly') < {r["marketo_email_only"]} AS mk_email_only,
         sum(CASE WHEN conv THEN 1 ELSE 0 END) {running} AS opp_no,
         sum(CASE WHEN conv AND kind = 0 THEN 1 ELSE 0 END) {running} AS conv_contact_no
       FROM s, tot
@@ -792,26 +787,53 @@ def _activities(con, w: _World) -> None:
 def _crm_tables(con, w: _World) -> None:
     uid_id = "sfid('005', {} + 1)"
     # User
-    con.execute(f"""CREATE TABLE crm_User AS SELECT {_crm_select('User', {
-        'Id': 'Id', 'Name': 'Name', 'Email': 'Email', 'IsActive': 'IsActive',
-        'Department': 'Department', 'TimeZoneSidKey': 'TimeZoneSidKey', 'ManagerId': 'ManagerId',
-        'CreatedDate': 'ts(created)', 'LastModifiedDate': 'ts(modified)',
-        'SystemModstamp': 'ts(modified)',
-    })} FROM users ORDER BY Id""")
+    con.execute(
+        f"""CREATE TABLE crm_User AS SELECT {
+            _crm_select(
+                "User",
+                {
+                    "Id": "Id",
+                    "Name": "Name",
+                    "Email": "Email",
+                    "IsActive": "IsActive",
+                    "Department": "Department",
+                    "TimeZoneSidKey": "TimeZoneSidKey",
+                    "ManagerId": "ManagerId",
+                    "CreatedDate": "ts(created)",
+                    "LastModifiedDate": "ts(modified)",
+                    "SystemModstamp": "ts(modified)",
+                },
+            )
+        } FROM users ORDER BY Id"""
+    )
     # Account
     sysmod = (
-        "ts(least({end}, {mod} + CASE WHEN {u} < 0.25 THEN 1 + rint({key}, 0, 'sysmod', 3600) "
-        "ELSE 0 END))"
+        "ts(least({end}, {mod} + CASE WHEN {u} < 0.25 THEN 1 + rint({key}, 0, 'sysmod', 3600) ELSE 0 END))"
     )
-    con.execute(f"""CREATE TABLE crm_Account AS SELECT {_crm_select('Account', {
-        'Id': 'Id', 'Name': 'name', 'Website': 'website', 'Industry': 'industry',
-        'NumberOfEmployees': 'employees', 'AnnualRevenue': 'revenue',
-        'BillingCountry': 'country', 'BillingState': 'state', 'Type': 'acct_type',
-        'Technologies__c': 'technologies', 'OwnerId': uid_id.format('owner_uid'),
-        'IsDeleted': 'deleted', 'CreatedDate': 'ts(created)',
-        'LastModifiedDate': 'ts(modified)',
-        'SystemModstamp': sysmod.format(end=w.END, mod='modified', u='u_sm', key='aid'),
-    })} FROM acct ORDER BY Id""")
+    con.execute(
+        f"""CREATE TABLE crm_Account AS SELECT {
+            _crm_select(
+                "Account",
+                {
+                    "Id": "Id",
+                    "Name": "name",
+                    "Website": "website",
+                    "Industry": "industry",
+                    "NumberOfEmployees": "employees",
+                    "AnnualRevenue": "revenue",
+                    "BillingCountry": "country",
+                    "BillingState": "state",
+                    "Type": "acct_type",
+                    "Technologies__c": "technologies",
+                    "OwnerId": uid_id.format("owner_uid"),
+                    "IsDeleted": "deleted",
+                    "CreatedDate": "ts(created)",
+                    "LastModifiedDate": "ts(modified)",
+                    "SystemModstamp": sysmod.format(end=w.END, mod="modified", u="u_sm", key="aid"),
+                },
+            )
+        } FROM acct ORDER BY Id"""
+    )
     # People: a shared view with CRM-visible attributes (some missing) and record times
     variants = (
         "CASE WHEN country = 'United States' AND rnd(pid, 0, 'c_var') < 0.03 THEN "
@@ -820,8 +842,11 @@ def _crm_tables(con, w: _World) -> None:
         "ELSE country END"
     )
     comp_name = (
-        "list_element(" + _list(vocab.COMPETITOR_NAMES) + ", list_position("
-        + _list(vocab.COMPETITOR_DOMAINS) + ", split_part(email, '@', 2)))"
+        "list_element("
+        + _list(vocab.COMPETITOR_NAMES)
+        + ", list_position("
+        + _list(vocab.COMPETITOR_DOMAINS)
+        + ", split_part(email, '@', 2)))"
     )
     con.execute(f"""
     CREATE TABLE person_view AS
@@ -866,49 +891,88 @@ def _crm_tables(con, w: _World) -> None:
         "WHEN n_tasks > 0 AND task_anchor + resp <= task_hi THEN 'Working - Contacted' "
         "ELSE 'Open - Not Contacted' END"
     )
-    con.execute(f"""CREATE TABLE crm_Lead AS SELECT {_crm_select('Lead', {
-        'Id': 'crm_id', 'FirstName': 'first_name', 'LastName': 'last_name', 'Email': 'email',
-        'Company': 'crm_company', 'Title': 'title', 'Industry': 'crm_industry',
-        'NumberOfEmployees': 'crm_employees', 'AnnualRevenue': 'crm_revenue',
-        'Country': 'crm_country',
-        'State': "CASE WHEN crm_country IN ('United States', 'USA', 'US', 'Canada') THEN state END",
-        'Website': 'crm_website', 'Technologies__c': 'crm_tech', 'LeadSource': 'lead_source',
-        'Status': status, 'OwnerId': uid_id.format('owner_uid'),
-        'HasOptedOutOfEmail': 'unsub', 'EmailBouncedDate': 'ts(t_hard)',
-        'EmailBouncedReason': f"CASE WHEN hard THEN {_lit(vocab.HARD_BOUNCE_DETAILS)} END",
-        'IsConverted': 'conv', 'ConvertedDate': 'ts(t_conv)::DATE',
-        'ConvertedAccountId': 'CASE WHEN conv THEN account_id END',
-        'ConvertedContactId': 'CASE WHEN conv THEN contact_id END',
-        'ConvertedOpportunityId': 'opp_id',
-        'IsDeleted': 'deleted', 'CreatedDate': 'ts(created)', 'LastModifiedDate': 'ts(modified)',
-        'SystemModstamp': sysmod.format(end=w.END, mod='modified', u='u_sm', key='pid'),
-    })} FROM person_view WHERE kind = 0 ORDER BY Id""")
+    con.execute(
+        f"""CREATE TABLE crm_Lead AS SELECT {
+            _crm_select(
+                "Lead",
+                {
+                    "Id": "crm_id",
+                    "FirstName": "first_name",
+                    "LastName": "last_name",
+                    "Email": "email",
+                    "Company": "crm_company",
+                    "Title": "title",
+                    "Industry": "crm_industry",
+                    "NumberOfEmployees": "crm_employees",
+                    "AnnualRevenue": "crm_revenue",
+                    "Country": "crm_country",
+                    "State": (
+                        "CASE WHEN crm_country IN ('United States', 'USA', 'US', 'Canada') THEN state END"
+                    ),
+                    "Website": "crm_website",
+                    "Technologies__c": "crm_tech",
+                    "LeadSource": "lead_source",
+                    "Status": status,
+                    "OwnerId": uid_id.format("owner_uid"),
+                    "HasOptedOutOfEmail": "unsub",
+                    "EmailBouncedDate": "ts(t_hard)",
+                    "EmailBouncedReason": f"CASE WHEN hard THEN {_lit(vocab.HARD_BOUNCE_DETAILS)} END",
+                    "IsConverted": "conv",
+                    "ConvertedDate": "ts(t_conv)::DATE",
+                    "ConvertedAccountId": "CASE WHEN conv THEN account_id END",
+                    "ConvertedContactId": "CASE WHEN conv THEN contact_id END",
+                    "ConvertedOpportunityId": "opp_id",
+                    "IsDeleted": "deleted",
+                    "CreatedDate": "ts(created)",
+                    "LastModifiedDate": "ts(modified)",
+                    "SystemModstamp": sysmod.format(end=w.END, mod="modified", u="u_sm", key="pid"),
+                },
+            )
+        } FROM person_view WHERE kind = 0 ORDER BY Id"""
+    )
     # Contact: existing contacts, then the contacts created by lead conversion
     contact_common = {
-        'AccountId': 'account_id', 'FirstName': 'first_name', 'LastName': 'last_name',
-        'Email': 'email', 'Title': 'title', 'LeadSource': 'lead_source',
-        'MailingState': "CASE WHEN crm_country IN ('United States', 'USA', 'US', 'Canada') "
-                        "THEN state END",
-        'HasOptedOutOfEmail': 'unsub', 'EmailBouncedDate': 'ts(t_hard)',
-        'EmailBouncedReason': f"CASE WHEN hard THEN {_lit(vocab.HARD_BOUNCE_DETAILS)} END",
+        "AccountId": "account_id",
+        "FirstName": "first_name",
+        "LastName": "last_name",
+        "Email": "email",
+        "Title": "title",
+        "LeadSource": "lead_source",
+        "MailingState": "CASE WHEN crm_country IN ('United States', 'USA', 'US', 'Canada') THEN state END",
+        "HasOptedOutOfEmail": "unsub",
+        "EmailBouncedDate": "ts(t_hard)",
+        "EmailBouncedReason": f"CASE WHEN hard THEN {_lit(vocab.HARD_BOUNCE_DETAILS)} END",
     }
-    base = _crm_select('Contact', {
-        **contact_common, 'Id': 'contact_id', 'MailingCountry': 'crm_country',
-        'OwnerId': uid_id.format('owner_uid'), 'IsDeleted': 'deleted',
-        'CreatedDate': 'ts(created)', 'LastModifiedDate': 'ts(modified)',
-        'SystemModstamp': sysmod.format(end=w.END, mod='modified', u='u_sm', key='pid'),
-    })
+    base = _crm_select(
+        "Contact",
+        {
+            **contact_common,
+            "Id": "contact_id",
+            "MailingCountry": "crm_country",
+            "OwnerId": uid_id.format("owner_uid"),
+            "IsDeleted": "deleted",
+            "CreatedDate": "ts(created)",
+            "LastModifiedDate": "ts(modified)",
+            "SystemModstamp": sysmod.format(end=w.END, mod="modified", u="u_sm", key="pid"),
+        },
+    )
     conv_mod = (
         f"least({w.END}, greatest(t_conv + floor(u_mod * ({w.END} - t_conv))::BIGINT, "
         f"coalesce(t_unsub, 0), coalesce(t_hard, 0)))"
     )
-    converted = _crm_select('Contact', {
-        **contact_common, 'Id': 'contact_id',
-        'MailingCountry': f"coalesce(crm_country, country)",
-        'OwnerId': uid_id.format('owner_uid'), 'IsDeleted': 'FALSE',
-        'CreatedDate': 'ts(t_conv)', 'LastModifiedDate': f'ts({conv_mod})',
-        'SystemModstamp': f'ts({conv_mod})',
-    })
+    converted = _crm_select(
+        "Contact",
+        {
+            **contact_common,
+            "Id": "contact_id",
+            "MailingCountry": "coalesce(crm_country, country)",
+            "OwnerId": uid_id.format("owner_uid"),
+            "IsDeleted": "FALSE",
+            "CreatedDate": "ts(t_conv)",
+            "LastModifiedDate": f"ts({conv_mod})",
+            "SystemModstamp": f"ts({conv_mod})",
+        },
+    )
     con.execute(f"""CREATE TABLE crm_Contact AS
       SELECT * FROM (
         SELECT {base} FROM person_view WHERE kind = 1
@@ -926,8 +990,7 @@ def _crm_tables(con, w: _World) -> None:
     """)
     open_stage = _uniform(vocab.OPEN_STAGES, "pid", "0", "o_stage")
     close_t = (
-        f"t_conv + {DAY} "
-        f"+ floor(rnd(pid, 0, 'o_cycle') * greatest(0, {w.END} - t_conv - {DAY}))::BIGINT"
+        f"t_conv + {DAY} + floor(rnd(pid, 0, 'o_cycle') * greatest(0, {w.END} - t_conv - {DAY}))::BIGINT"
     )
     opp_kind = _uniform(vocab.OPPORTUNITY_KINDS, "pid", "0", "o_kind")
     closed = "u_closed < p_closed"
@@ -935,22 +998,34 @@ def _crm_tables(con, w: _World) -> None:
         f"CASE WHEN u_closed < p_closed THEN least({w.END}, {close_t}) "
         f"ELSE t_conv + floor(rnd(pid, 0, 'o_mod') * ({w.END} - t_conv))::BIGINT END"
     )
-    con.execute(f"""CREATE TABLE crm_Opportunity AS SELECT {_crm_select('Opportunity', {
-        'Id': 'opp_id', 'AccountId': 'account_id', 'ContactId': 'contact_id',
-        'Name': f"company_name || ' - ' || {opp_kind}",
-        'StageName': f"CASE WHEN {closed} THEN (CASE WHEN won_draw THEN 'Closed Won' "
-                     f"ELSE 'Closed Lost' END) ELSE {open_stage} END",
-        'Amount': "round((8000 + 60 * pow(coalesce(employees, 500), 0.7)) "
-                  "* (0.6 + 0.8 * rnd(pid, 0, 'o_amt')), -2)",
-        'CloseDate': f"CASE WHEN {closed} THEN ts(least({w.END}, {close_t}))::DATE "
-                     f"ELSE ts(t_conv + {20 * DAY} "
-                     f"+ floor(rnd(pid, 0, 'o_exp') * {100 * DAY})::BIGINT)::DATE END",
-        'IsClosed': closed, 'IsWon': f'{closed} AND won_draw',
-        'LeadSource': 'lead_source', 'OwnerId': uid_id.format('owner_uid'),
-        'IsDeleted': f"rnd(pid, 0, 'o_del') < {RATES['deleted_other']}",
-        'CreatedDate': 'ts(t_conv)', 'LastModifiedDate': f'ts({opp_mod})',
-        'SystemModstamp': f'ts({opp_mod})',
-    })} FROM opp ORDER BY Id""")
+    con.execute(
+        f"""CREATE TABLE crm_Opportunity AS SELECT {
+            _crm_select(
+                "Opportunity",
+                {
+                    "Id": "opp_id",
+                    "AccountId": "account_id",
+                    "ContactId": "contact_id",
+                    "Name": f"company_name || ' - ' || {opp_kind}",
+                    "StageName": f"CASE WHEN {closed} THEN (CASE WHEN won_draw THEN 'Closed Won' "
+                    f"ELSE 'Closed Lost' END) ELSE {open_stage} END",
+                    "Amount": "round((8000 + 60 * pow(coalesce(employees, 500), 0.7)) "
+                    "* (0.6 + 0.8 * rnd(pid, 0, 'o_amt')), -2)",
+                    "CloseDate": f"CASE WHEN {closed} THEN ts(least({w.END}, {close_t}))::DATE "
+                    f"ELSE ts(t_conv + {20 * DAY} "
+                    f"+ floor(rnd(pid, 0, 'o_exp') * {100 * DAY})::BIGINT)::DATE END",
+                    "IsClosed": closed,
+                    "IsWon": f"{closed} AND won_draw",
+                    "LeadSource": "lead_source",
+                    "OwnerId": uid_id.format("owner_uid"),
+                    "IsDeleted": f"rnd(pid, 0, 'o_del') < {RATES['deleted_other']}",
+                    "CreatedDate": "ts(t_conv)",
+                    "LastModifiedDate": f"ts({opp_mod})",
+                    "SystemModstamp": f"ts({opp_mod})",
+                },
+            )
+        } FROM opp ORDER BY Id"""
+    )
     # Task: reps' calls, emails and meetings on people they own
     con.execute(f"""
     CREATE TABLE task AS
@@ -972,23 +1047,29 @@ def _crm_tables(con, w: _World) -> None:
     task_mod = f"least({w.END}, t + CASE WHEN {done} THEN rint(pid, k, 't_done', 900) ELSE 0 END)"
     con.execute(f"""CREATE TABLE crm_Task AS
     WITH k AS (SELECT *, {kind_idx} AS kidx FROM task)
-    SELECT {_crm_select('Task', {
-        'Id': "sfid('00T', task_no)",
-        'WhoId': "CASE WHEN kind = 0 AND conv AND t >= t_conv THEN contact_id ELSE crm_id END",
-        'WhatId': "CASE WHEN conv AND t >= t_conv THEN opp_id "
-                  "WHEN kind = 1 AND rnd(pid, k, 't_what') < 0.5 THEN account_id END",
-        'OwnerId': f"CASE WHEN rnd(pid, k, 't_owner') < 0.9 THEN {uid_id.format('owner_uid')} "
-                   f"ELSE sfid('005', {FIRST_REP} + rint(pid, k, 't_other', {w.n_active}) + 1) END",
-        'Subject': f"list_element({_list([s for _, s, _ in vocab.TASK_KINDS])}, kidx + 1)",
-        'Type': f"list_element({_list([t for t, _, _ in vocab.TASK_KINDS])}, kidx + 1)",
-        'Status': f"CASE WHEN {done} THEN 'Completed' ELSE 'Not Started' END",
-        'ActivityDate': f"ts(t + CASE WHEN {done} THEN 0 ELSE {2 * DAY} END)::DATE",
-        'IsDeleted': f"rnd(pid, k, 't_del') < {RATES['deleted_person']}",
-        'CreatedDate': 'ts(t)', 'LastModifiedDate': f'ts({task_mod})',
-        'SystemModstamp': f'ts({task_mod})',
-    })} FROM k ORDER BY Id""")
+    SELECT {
+        _crm_select(
+            "Task",
+            {
+                "Id": "sfid('00T', task_no)",
+                "WhoId": "CASE WHEN kind = 0 AND conv AND t >= t_conv THEN contact_id ELSE crm_id END",
+                "WhatId": "CASE WHEN conv AND t >= t_conv THEN opp_id "
+                "WHEN kind = 1 AND rnd(pid, k, 't_what') < 0.5 THEN account_id END",
+                "OwnerId": f"CASE WHEN rnd(pid, k, 't_owner') < 0.9 THEN {uid_id.format('owner_uid')} "
+                f"ELSE sfid('005', {FIRST_REP} + rint(pid, k, 't_other', {w.n_active}) + 1) END",
+                "Subject": f"list_element({_list([s for _, s, _ in vocab.TASK_KINDS])}, kidx + 1)",
+                "Type": f"list_element({_list([t for t, _, _ in vocab.TASK_KINDS])}, kidx + 1)",
+                "Status": f"CASE WHEN {done} THEN 'Completed' ELSE 'Not Started' END",
+                "ActivityDate": f"ts(t + CASE WHEN {done} THEN 0 ELSE {2 * DAY} END)::DATE",
+                "IsDeleted": f"rnd(pid, k, 't_del') < {RATES['deleted_person']}",
+                "CreatedDate": "ts(t)",
+                "LastModifiedDate": f"ts({task_mod})",
+                "SystemModstamp": f"ts({task_mod})",
+            },
+        )
+    } FROM k ORDER BY Id""")
     # Truth per CRM person record
-    con.execute(f"""
+    con.execute("""
     CREATE TABLE truth AS
     SELECT * FROM (
       SELECT v.crm_id, CASE v.kind WHEN 0 THEN 'Lead' ELSE 'Contact' END AS crm_object,
@@ -1018,9 +1099,10 @@ def _marketo_attributes() -> tuple[str, str]:
     qp = f"CASE WHEN rnd(pid, k, 'x_utm') < 0.08 THEN {utm} ELSE '' END"
     device = _uniform(("Desktop", "Mobile", "Tablet"), "pid", "k", "x_dev")
     link = _uniform(
-        ("/pricing", "/blog/lead-scoring-101", "/product/integrations", "/demo",
-         "/customers/globex"),
-        "pid", "k", "x_link",
+        ("/pricing", "/blog/lead-scoring-101", "/product/integrations", "/demo", "/customers/globex"),
+        "pid",
+        "k",
+        "x_link",
     )
     blog = _uniform(vocab.BLOG_SLUGS, "pid", "k", "x_slug")
     ref = _uniform(vocab.REFERRERS, "pid", "k", "x_ref")
@@ -1040,7 +1122,7 @@ def _marketo_attributes() -> tuple[str, str]:
     attrs = f"""CASE type_id
       WHEN 1 THEN json_object('Webpage URL', path, 'Query Parameters', {qp}, 'Referrer URL', {ref})
       WHEN 2 THEN json_object('Form Name', {name(vocab.FORM_NAMES)},
-                              'Webpage URL', {_uniform(vocab.FORM_PAGES, 'pid', 'k', 'x_fpage')})
+                              'Webpage URL', {_uniform(vocab.FORM_PAGES, "pid", "k", "x_fpage")})
       WHEN 6 THEN json_object('Mailing ID', {mailing}, 'Campaign Run ID', {run},
                               'Choice Number', 0)
       WHEN 10 THEN json_object('Mailing ID', {mailing}, 'Campaign Run ID', {run},
@@ -1069,9 +1151,11 @@ def _marketo_attributes() -> tuple[str, str]:
 
 def _jsonl_columns() -> str:
     site = vocab.SITE
-    event_type = "CASE a.type_id " + " ".join(
-        f"WHEN {t} THEN {_lit(n)}" for t, n in vocab.ACTIVITY_TYPES.items()
-    ) + " END"
+    event_type = (
+        "CASE a.type_id "
+        + " ".join(f"WHEN {t} THEN {_lit(n)}" for t, n in vocab.ACTIVITY_TYPES.items())
+        + " END"
+    )
 
     def pick(values: Sequence[str], salt: str) -> str:
         return _uniform(values, "a.pid", "a.k", salt)
@@ -1080,23 +1164,23 @@ def _jsonl_columns() -> str:
     utm = f"CASE WHEN rnd(a.pid, a.k, 'j_utm') < 0.08 THEN '?' || {utm_query} ELSE '' END"
     url = f"""CASE a.type_id
       WHEN 1 THEN {_lit(site)} || a.path || {utm}
-      WHEN 2 THEN {_lit(site)} || {_uniform(vocab.FORM_PAGES, 'a.pid', 'a.k', 'j_fpage')}
-      WHEN 100003 THEN {_lit(site)} || '/blog/' || {pick(vocab.BLOG_SLUGS, 'j_slug')}
+      WHEN 2 THEN {_lit(site)} || {_uniform(vocab.FORM_PAGES, "a.pid", "a.k", "j_fpage")}
+      WHEN 100003 THEN {_lit(site)} || '/blog/' || {pick(vocab.BLOG_SLUGS, "j_slug")}
       WHEN 100004 THEN {_lit(site)} || '/demo'
       WHEN 100005 THEN {_lit(site)} || '/pricing'
     END"""
     band = pick(("1-49", "50-199", "200-999", "1000-4999", "5000+"), "j_band")
     session = "printf('s_%012x', rint(a.pid, a.k // 5, 'j_session', 281474976710655))"
     props = f"""CASE a.type_id
-      WHEN 1 THEN json_object('session_id', {session}, 'referrer', {pick(vocab.REFERRERS, 'j_ref')},
+      WHEN 1 THEN json_object('session_id', {session}, 'referrer', {pick(vocab.REFERRERS, "j_ref")},
                               'source', 'web')
       WHEN 2 THEN json_object('session_id', {session},
-                              'form_name', {pick(vocab.FORM_NAMES, 'j_form')})
+                              'form_name', {pick(vocab.FORM_NAMES, "j_form")})
       WHEN 100003 THEN json_object('session_id', {session},
-                                   'asset', {pick(vocab.ASSETS, 'j_asset')})
+                                   'asset', {pick(vocab.ASSETS, "j_asset")})
       WHEN 100004 THEN json_object('session_id', {session}, 'form_name', 'Demo Request',
                                    'employees_band', {band})
-      WHEN 100005 THEN json_object('plan', {pick(vocab.TRIAL_PLANS, 'j_plan')},
+      WHEN 100005 THEN json_object('plan', {pick(vocab.TRIAL_PLANS, "j_plan")},
                                    'source', 'product')
       ELSE json_object()
     END"""
@@ -1179,9 +1263,9 @@ def _write(con, w: _World, out_dir: Path, landing_dir: Path, crm_files: bool) ->
             cols = []
             for name, ftype in crm_schema.OBJECTS[obj].items():
                 if ftype == "datetime":
-                    cols.append(f"strftime(\"{name}\", '%Y-%m-%dT%H:%M:%S.000Z') AS \"{name}\"")
+                    cols.append(f'strftime("{name}", \'%Y-%m-%dT%H:%M:%S.000Z\') AS "{name}"')
                 else:
-                    cols.append(f"\"{name}\"")
+                    cols.append(f'"{name}"')
             _copy(
                 con,
                 f"SELECT {', '.join(cols)} FROM crm_{obj} ORDER BY Id",
@@ -1201,7 +1285,9 @@ def _write(con, w: _World, out_dir: Path, landing_dir: Path, crm_files: bool) ->
             f"FROM act WHERE chunk = {chunk}"
         ).fetchall()[0]
         if n_mk:
-            _copy(con, f"""
+            _copy(
+                con,
+                f"""
               SELECT ({MARKETO_GUID_OFFSET} + seq)::VARCHAR AS marketoGUID,
                 {MARKETO_ID_OFFSET} + pid AS leadId,
                 iso_z(ts) AS activityDate,
@@ -1209,19 +1295,27 @@ def _write(con, w: _World, out_dir: Path, landing_dir: Path, crm_files: bool) ->
                 {primary} AS primaryAttributeValue,
                 {attrs} AS attributes
               FROM act WHERE NOT jsonl AND chunk = {chunk} ORDER BY seq""",
-                map_dir / f"marketo_activities_{day}.csv", "csv")
+                map_dir / f"marketo_activities_{day}.csv",
+                "csv",
+            )
         if n_js:
-            _copy(con, f"""
+            _copy(
+                con,
+                f"""
               SELECT {jsonl_cols}
               FROM act a JOIN p USING (pid)
               WHERE a.jsonl AND a.chunk = {chunk}
               ORDER BY a.ts, a.pid, a.k""",
-                map_dir / f"events_{day}.jsonl", "json")
+                map_dir / f"events_{day}.jsonl",
+                "json",
+            )
         counts["marketo_activities"] += n_mk
         counts["jsonl_events"] += n_js
     counts["activities"] = counts["marketo_activities"] + counts["jsonl_events"]
 
-    _copy(con, f"""
+    _copy(
+        con,
+        f"""
       WITH last AS (SELECT pid, max(ts) AS last_ts FROM act GROUP BY pid)
       SELECT p.mkto_id AS id, p.email,
         CASE WHEN p.kind = 0 AND NOT p.mk_email_only THEN p.crm_id END AS sfdcLeadId,
@@ -1229,7 +1323,9 @@ def _write(con, w: _World, out_dir: Path, landing_dir: Path, crm_files: bool) ->
         iso_z(least({w.END}, greatest(p.created, coalesce(l.last_ts, p.created)))) AS updatedAt
       FROM p LEFT JOIN last l USING (pid)
       ORDER BY p.mkto_id""",
-        map_dir / f"marketo_leads_{w.end_dt.strftime('%Y%m%d')}.csv", "csv")
+        map_dir / f"marketo_leads_{w.end_dt.strftime('%Y%m%d')}.csv",
+        "csv",
+    )
     counts["marketo_leads"] = w.n_people
     return counts
 
@@ -1315,17 +1411,22 @@ def add_subparser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--leads", type=int, default=5000, help="number of leads (default 5000)")
     p.add_argument("--days", type=int, default=90, help="days of history (default 90)")
     p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    p.add_argument("--end", type=_parse_end, default=None,
-                   help="end of the window, ISO 8601, UTC unless an offset is given "
-                   "(default: now, floored to the hour)")
-    p.add_argument("--activities-per-lead", type=float, default=20.0,
-                   help="average MAP activities per lead (default 20)")
-    p.add_argument("--crm-files", action="store_true",
-                   help="also write Data Loader CSV exports to <landing>/crm/<Object>/")
-    p.add_argument("--out", type=Path, default=None,
-                   help="output folder (default: $LEADSCORE_VAR/generated)")
-    p.add_argument("--no-sandbox", action="store_true",
-                   help="do not load the generated CRM into the sandbox")
+    p.add_argument(
+        "--end",
+        type=_parse_end,
+        default=None,
+        help="end of the window, ISO 8601, UTC unless an offset is given (default: now, floored to the hour)",
+    )
+    p.add_argument(
+        "--activities-per-lead", type=float, default=20.0, help="average MAP activities per lead (default 20)"
+    )
+    p.add_argument(
+        "--crm-files",
+        action="store_true",
+        help="also write Data Loader CSV exports to <landing>/crm/<Object>/",
+    )
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: $LEADSCORE_VAR/generated)")
+    p.add_argument("--no-sandbox", action="store_true", help="do not load the generated CRM into the sandbox")
     p.set_defaults(func=_cli)
     return p
 
@@ -1347,8 +1448,10 @@ def _cli(args: argparse.Namespace) -> int:
         crm_files=args.crm_files,
     )
     elapsed = time.perf_counter() - t0
-    print(f"generated {summary['start']} .. {summary['end']} (seed {summary['seed']}) "
-          f"in {elapsed:.1f}s -> {out_dir}, landing {settings.landing}")
+    print(
+        f"generated {summary['start']} .. {summary['end']} (seed {summary['seed']}) "
+        f"in {elapsed:.1f}s -> {out_dir}, landing {settings.landing}"
+    )
     width = max(len(k) for k in summary["counts"])
     for key, value in summary["counts"].items():
         print(f"  {key:<{width}}  {value:>12,}")
@@ -1357,8 +1460,7 @@ def _cli(args: argparse.Namespace) -> int:
     try:
         from lead_scoring.sandbox.store import load_parquet_dir
     except ImportError as exc:
-        print(f"sandbox not loaded (lead_scoring.sandbox.store unavailable: {exc})",
-              file=sys.stderr)
+        print(f"sandbox not loaded (lead_scoring.sandbox.store unavailable: {exc})", file=sys.stderr)
         return 0
     db = settings.sandbox_dir / "crm.sqlite"
     db.parent.mkdir(parents=True, exist_ok=True)

@@ -59,13 +59,12 @@ def _select_columns(header: list[str], wanted: dict[str, str], required: list[st
             f"{path}: required column(s) {', '.join(missing)} missing from the header "
             f"({', '.join(header)}); fix the export and drop the file again"
         )
-    return ", ".join(
-        f'"{by_lower[c]}" as "{c}"' if c in by_lower else f'null as "{c}"' for c in wanted
-    )
+    return ", ".join(f'"{by_lower[c]}" as "{c}"' if c in by_lower else f'null as "{c}"' for c in wanted)
 
 
-def _load(con, text_table, target_table, header, columns, required, batch, path, extra=None,
-          watermark=None) -> LoadResult:
+def _load(
+    con, text_table, target_table, header, columns, required, batch, path, extra=None, watermark=None
+) -> LoadResult:
     select = _select_columns(header, columns, required, path)
     return load_text_relation(
         con,
@@ -92,8 +91,17 @@ def load_crm_text(
         header = [r[0] for r in con.execute("describe _crm_text").fetchall()][3:]
     else:
         header = _csv_text_table(con, path, "_crm_text")
-    result = _load(con, "_crm_text", warehouse.raw_table(obj), header, columns,
-                   ["id", "systemmodstamp"], batch, path, watermark=obj if watermark else None)
+    result = _load(
+        con,
+        "_crm_text",
+        warehouse.raw_table(obj),
+        header,
+        columns,
+        ["id", "systemmodstamp"],
+        batch,
+        path,
+        watermark=obj if watermark else None,
+    )
     con.execute("drop table if exists _crm_text")
     return result
 
@@ -133,14 +141,19 @@ def load_map_file(con: duckdb.DuckDBPyConnection, path: Path, run_id: str) -> Lo
         content_hash=digest,
     )
     if layout is None:
-        return reject_file(con, batch, "unknown MAP file layout (expected a Marketo activity or "
-                           "lead CSV, or .jsonl events)")
+        return reject_file(
+            con, batch, "unknown MAP file layout (expected a Marketo activity or lead CSV, or .jsonl events)"
+        )
     columns = warehouse.MAP_TABLES[layout]
     try:
         if layout == "events":
             extracted = ", ".join(
-                (f"cast(json_extract(doc, '$.{c}') as varchar)" if c == "properties"
-                 else f"json_extract_string(doc, '$.{c}')") + f' as "{c}"'
+                (
+                    f"cast(json_extract(doc, '$.{c}') as varchar)"
+                    if c == "properties"
+                    else f"json_extract_string(doc, '$.{c}')"
+                )
+                + f' as "{c}"'
                 for c in columns
             )
             # Three steps so no JSON function ever sees an invalid document.
@@ -160,8 +173,10 @@ def load_map_file(con: duckdb.DuckDBPyConnection, path: Path, run_id: str) -> Lo
             )
             header = list(columns)
             required = ["event_id", "occurred_at", "event_type"]
-            extra = ["case when nullif(trim(email), '') is null and nullif(trim(crm_id), '') is null "
-                     "then 'missing email and crm_id' end"]
+            extra = [
+                "case when nullif(trim(email), '') is null and nullif(trim(crm_id), '') is null "
+                "then 'missing email and crm_id' end"
+            ]
         else:
             header = _csv_text_table(con, path, "_map_text")
             required = MARKETO_ACTIVITY_REQUIRED if layout == "marketo_activities" else ["id"]
@@ -189,9 +204,17 @@ def reject_file(con: duckdb.DuckDBPyConnection, batch: Batch, reason: str) -> Lo
     )
     con.execute(
         "insert into ops.batches values (?, ?, ?, ?, ?, ?, ?, 0, 0, 1, 'rejected', ?, ?)",
-        [batch.batch_id, batch.source, batch.object, batch.file, batch.content_hash,
-         batch.window_start, batch.window_end, batch.run_id, now],
+        [
+            batch.batch_id,
+            batch.source,
+            batch.object,
+            batch.file,
+            batch.content_hash,
+            batch.window_start,
+            batch.window_end,
+            batch.run_id,
+            now,
+        ],
     )
     con.execute("commit")
     return LoadResult(batch.batch_id, batch.object, 0, 0, 1, skipped=False)
-

@@ -124,9 +124,7 @@ def load_text_relation(
             "as varchar)), 2000), _reason, ?, ? from _incoming where _reason is not null",
             [batch.source, batch.file, batch.batch_id, now],
         )
-        quarantined = con.execute(
-            "select count(*) from _incoming where _reason is not null"
-        ).fetchall()[0][0]
+        quarantined = con.execute("select count(*) from _incoming where _reason is not null").fetchall()[0][0]
         stamp_columns = '"_batch_id", "_loaded_at", "_source"'
         has_line = target_table.startswith("raw_map.")
         target_columns = ", ".join(f'"{c}"' for c in columns)
@@ -142,9 +140,18 @@ def load_text_relation(
         con.execute(
             "insert into ops.batches values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', ?, ?)",
             [
-                batch.batch_id, batch.source, batch.object, batch.file, batch.content_hash,
-                batch.window_start, batch.window_end, rows_read, loaded, quarantined,
-                batch.run_id, now,
+                batch.batch_id,
+                batch.source,
+                batch.object,
+                batch.file,
+                batch.content_hash,
+                batch.window_start,
+                batch.window_end,
+                rows_read,
+                loaded,
+                quarantined,
+                batch.run_id,
+                now,
             ],
         )
         if watermark_object and batch.window_end is not None:

@@ -110,8 +110,7 @@ def validate_frame(spec: dict, frame: pd.DataFrame) -> SuiteResult:
     from great_expectations.expectations.registry import get_expectation_impl  # noqa: PLC0415
 
     expectations = [
-        get_expectation_impl(e["type"])(**e["kwargs"], meta=e.get("meta", {}))
-        for e in spec["expectations"]
+        get_expectation_impl(e["type"])(**e["kwargs"], meta=e.get("meta", {})) for e in spec["expectations"]
     ]
     suite = context.suites.add(gx.ExpectationSuite(name=spec["name"], expectations=expectations))
     asset = context.data_sources.add_pandas("leadscore").add_dataframe_asset(name=spec["name"])
@@ -157,8 +156,17 @@ def run_suites(
         con.executemany(
             "insert into ops.gx_results values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (run_id, o.suite, o.expectation, o.column, o.severity, o.success,
-                 o.unexpected_count, json.dumps(o.sample), now)
+                (
+                    run_id,
+                    o.suite,
+                    o.expectation,
+                    o.column,
+                    o.severity,
+                    o.success,
+                    o.unexpected_count,
+                    json.dumps(o.sample),
+                    now,
+                )
                 for o in suite_result.outcomes
             ],
         )

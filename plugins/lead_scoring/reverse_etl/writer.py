@@ -60,7 +60,10 @@ def _cell(value) -> str:
 def payload_records(changed: pd.DataFrame) -> list[dict[str, str]]:
     """CRM-ready rows (text cells) from the changed payload frame."""
     fields = [c for c in changed.columns if c != "payload_hash"]
-    return [{f: _cell(v) for f, v in zip(fields, row)} for row in changed[fields].itertuples(index=False)]
+    return [
+        {f: _cell(v) for f, v in zip(fields, row, strict=True)}
+        for row in changed[fields].itertuples(index=False)
+    ]
 
 
 def check_circuit_breaker(diff: PayloadDiff, synced_before: int, max_share: float, force: bool) -> None:
@@ -104,7 +107,7 @@ def send_bulk(sf, diff: PayloadDiff, run_id: str, con: duckdb.DuckDBPyConnection
     if diff.changed_count == 0:
         return result
     records = payload_records(diff.changed)
-    hashes = dict(zip(diff.changed["Id"], diff.changed["payload_hash"]))
+    hashes = dict(zip(diff.changed["Id"], diff.changed["payload_hash"], strict=True))
     bulk_object = getattr(sf.bulk2, diff.object)
     jobs = bulk_object.update(records=records, wait=1)
     outcomes: dict[str, tuple[str, str | None, str]] = {}
@@ -124,7 +127,17 @@ def send_bulk(sf, diff: PayloadDiff, run_id: str, con: duckdb.DuckDBPyConnection
         log_rows.append((diff.object, crm_id, "update", status, error, hashes[crm_id], job_id, now, run_id))
     frame = pd.DataFrame(
         log_rows,
-        columns=["object", "crm_id", "operation", "status", "error", "payload_hash", "job_id", "attempt_at", "run_id"],
+        columns=[
+            "object",
+            "crm_id",
+            "operation",
+            "status",
+            "error",
+            "payload_hash",
+            "job_id",
+            "attempt_at",
+            "run_id",
+        ],
     )
     con.execute("begin transaction")
     try:

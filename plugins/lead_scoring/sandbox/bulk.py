@@ -27,7 +27,12 @@ from lead_scoring.sandbox.faults import FaultInjector
 
 OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete")
 DELIMITERS = {
-    "COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^", "BACKQUOTE": "`",
+    "COMMA": ",",
+    "TAB": "\t",
+    "PIPE": "|",
+    "SEMICOLON": ";",
+    "CARET": "^",
+    "BACKQUOTE": "`",
 }
 LINE_ENDINGS = ("LF", "CRLF")
 RESULT_KINDS = {
@@ -65,17 +70,16 @@ class BulkManager:
         """Purge expired jobs, re-queue the jobs left closed-but-unprocessed, start the worker."""
         cutoff = st.format_datetime(datetime.now(UTC) - timedelta(days=JOB_RETENTION_DAYS))
         with self.store.write() as conn:
-            old = [r[0] for r in conn.execute(
-                "SELECT id FROM _bulk_jobs WHERE created_date < ?", (cutoff,)
-            )]
+            old = [r[0] for r in conn.execute("SELECT id FROM _bulk_jobs WHERE created_date < ?", (cutoff,))]
             for job_id in old:
                 self._delete_rows(conn, job_id)
-            conn.execute(
-                "UPDATE _bulk_jobs SET state = 'UploadComplete' WHERE state = 'InProgress'"
-            )
-            pending = [r[0] for r in conn.execute(
-                "SELECT id FROM _bulk_jobs WHERE state = 'UploadComplete' ORDER BY created_date"
-            )]
+            conn.execute("UPDATE _bulk_jobs SET state = 'UploadComplete' WHERE state = 'InProgress'")
+            pending = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT id FROM _bulk_jobs WHERE state = 'UploadComplete' ORDER BY created_date"
+                )
+            ]
         for job_id in pending:
             self._queue.put(job_id)
         self._thread = threading.Thread(target=self._worker, name="bulk-ingest", daemon=True)
@@ -110,7 +114,8 @@ class BulkManager:
         operation = body.get("operation")
         if operation not in OPERATIONS:
             raise ApiError(
-                400, "INVALIDJOB",
+                400,
+                "INVALIDJOB",
                 f"InvalidJob : Invalid operation '{operation}'; use one of {', '.join(OPERATIONS)}",
             )
         content_type = body.get("contentType", "CSV")
@@ -122,7 +127,8 @@ class BulkManager:
         delimiter = body.get("columnDelimiter", "COMMA")
         if delimiter not in DELIMITERS:
             raise ApiError(
-                400, "INVALIDJOB",
+                400,
+                "INVALIDJOB",
                 f"InvalidJob : columnDelimiter must be one of {', '.join(DELIMITERS)}",
             )
         ext_field = None
@@ -131,7 +137,8 @@ class BulkManager:
             ext_field = st.canonical_field(obj, raw_ext) if isinstance(raw_ext, str) else None
             if ext_field is None:
                 raise ApiError(
-                    400, "INVALIDJOB",
+                    400,
+                    "INVALIDJOB",
                     f"InvalidJob : externalIdFieldName '{raw_ext}' is not a field of {obj}",
                 )
         if operation in ("delete", "hardDelete") and not crm_schema.has_soft_delete(obj):
@@ -166,9 +173,7 @@ class BulkManager:
                 "INSERT INTO _bulk_job_data (job_id, seq, data) VALUES (?, ?, ?)",
                 (job_id, seq, data),
             )
-            conn.execute(
-                "UPDATE _bulk_jobs SET system_modstamp = ? WHERE id = ?", (st.now_stamp(), job_id)
-            )
+            conn.execute("UPDATE _bulk_jobs SET system_modstamp = ? WHERE id = ?", (st.now_stamp(), job_id))
 
     def set_state(self, job_id: str, body: Any, version: str) -> dict[str, Any]:
         """``PATCH /jobs/ingest/<id>`` with ``{"state": "UploadComplete" | "Aborted"}``."""
@@ -179,8 +184,7 @@ class BulkManager:
                 if job["state"] != "Open":
                     raise _invalid_state(f"Job {job_id} is {job['state']}, not Open")
                 conn.execute(
-                    "UPDATE _bulk_jobs SET state = 'UploadComplete', system_modstamp = ? "
-                    "WHERE id = ?",
+                    "UPDATE _bulk_jobs SET state = 'UploadComplete', system_modstamp = ? WHERE id = ?",
                     (st.now_stamp(), job_id),
                 )
             self._queue.put(job_id)
@@ -196,16 +200,12 @@ class BulkManager:
                         (st.now_stamp(), job_id),
                     )
                     if cur.rowcount == 0:
-                        raise _invalid_state(
-                            f"Job {job_id} is {job['state']} and cannot be aborted"
-                        )
+                        raise _invalid_state(f"Job {job_id} is {job['state']} and cannot be aborted")
             finally:
                 with self._lock:
                     self._abort_requested.discard(job_id)
         else:
-            raise ApiError(
-                400, "INVALIDJOBSTATE", f"state must be UploadComplete or Aborted, got {state!r}"
-            )
+            raise ApiError(400, "INVALIDJOBSTATE", f"state must be UploadComplete or Aborted, got {state!r}")
         return self.get_job(job_id, version, brief=True)
 
     def get_job(self, job_id: str, version: str, brief: bool = False) -> dict[str, Any]:
@@ -235,7 +235,8 @@ class BulkManager:
             "records": [self._job_json(job, version, brief=True) for job in jobs],
             "nextRecordsUrl": (
                 f"/services/data/v{version}/jobs/ingest?queryLocator={offset + LIST_PAGE_SIZE}"
-                if more else None
+                if more
+                else None
             ),
         }
 
@@ -267,7 +268,8 @@ class BulkManager:
                 writer.writerow(header)
                 if job["state"] in ("Aborted", "Failed"):
                     done = {
-                        r[0] for r in conn.execute(
+                        r[0]
+                        for r in conn.execute(
                             "SELECT line FROM _bulk_job_results WHERE job_id = ?", (job_id,)
                         )
                     }
@@ -334,9 +336,7 @@ class BulkManager:
         )
         if brief:
             if job["state"] == "Open":
-                out["contentUrl"] = (
-                    f"services/data/v{job['api_version']}/jobs/ingest/{job['id']}/batches"
-                )
+                out["contentUrl"] = f"services/data/v{job['api_version']}/jobs/ingest/{job['id']}/batches"
             return out
         out.update(
             {
@@ -394,8 +394,9 @@ class BulkManager:
         if row is None:
             return []
         text = bytes(row[0]).decode("utf-8-sig", errors="replace")
-        first = next(csv.reader(io.StringIO(text, newline=""),
-                                delimiter=DELIMITERS[job["column_delimiter"]]), [])
+        first = next(
+            csv.reader(io.StringIO(text, newline=""), delimiter=DELIMITERS[job["column_delimiter"]]), []
+        )
         return first
 
     def _worker(self) -> None:
@@ -464,8 +465,11 @@ class BulkManager:
                     "records_failed = ?, processing_ms = ?, system_modstamp = ? "
                     "WHERE id = ? AND state = 'InProgress'",
                     (
-                        len(results), failed, int((time.monotonic() - started) * 1000),
-                        st.now_stamp(), job_id,
+                        len(results),
+                        failed,
+                        int((time.monotonic() - started) * 1000),
+                        st.now_stamp(),
+                        job_id,
                     ),
                 )
                 if cur.rowcount == 0:
@@ -541,9 +545,7 @@ class BulkManager:
                     created = True
                 elif op == "update":
                     if not raw.get("Id"):
-                        raise st.RowError(
-                            "MISSING_ARGUMENT", "Id not specified in an update call", ["Id"]
-                        )
+                        raise st.RowError("MISSING_ARGUMENT", "Id not specified in an update call", ["Id"])
                     values = st.prepare_values(obj, raw, csv_mode=True, allowed_keys=("Id",))
                     record_id = st.update_row(conn, obj, raw["Id"], values)
                 elif op == "upsert":
@@ -554,9 +556,7 @@ class BulkManager:
                     record_id, created = st.upsert_row(conn, obj, ext, key, values)
                 else:
                     if not raw.get("Id"):
-                        raise st.RowError(
-                            "MISSING_ARGUMENT", "Id not specified in a delete call", ["Id"]
-                        )
+                        raise st.RowError("MISSING_ARGUMENT", "Id not specified in a delete call", ["Id"])
                     record_id = st.delete_row(conn, obj, raw["Id"], hard=(op == "hardDelete"))
                 yield (job["id"], line, record_id, int(created), None, json.dumps(row))
             except st.RowError as err:

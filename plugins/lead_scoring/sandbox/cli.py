@@ -30,14 +30,23 @@ def add_subparser(subparsers: Any) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="sandbox_command", metavar="COMMAND", required=True)
 
     serve = sub.add_parser("serve", help="start the sandbox (in the background by default)")
-    serve.add_argument("--port", type=int, default=None,
-                       help="port (default: LEADSCORE_SANDBOX_PORT or 8443; 0 picks a free one)")
-    serve.add_argument("--db", type=Path, default=None,
-                       help="SQLite database (default: <sandbox dir>/crm.sqlite)")
-    serve.add_argument("--foreground", action="store_true",
-                       help="run in this process until Ctrl-C instead of in the background")
-    serve.add_argument("--faults", default=None,
-                       help='fault injection, e.g. "429:0.1,500:0.05,timeout:0.02,row_error:0.01"')
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="port (default: LEADSCORE_SANDBOX_PORT or 8443; 0 picks a free one)",
+    )
+    serve.add_argument(
+        "--db", type=Path, default=None, help="SQLite database (default: <sandbox dir>/crm.sqlite)"
+    )
+    serve.add_argument(
+        "--foreground",
+        action="store_true",
+        help="run in this process until Ctrl-C instead of in the background",
+    )
+    serve.add_argument(
+        "--faults", default=None, help='fault injection, e.g. "429:0.1,500:0.05,timeout:0.02,row_error:0.01"'
+    )
     serve.set_defaults(func=_serve)
 
     stop = sub.add_parser("stop", help="stop the background sandbox")
@@ -50,16 +59,19 @@ def add_subparser(subparsers: Any) -> argparse.ArgumentParser:
     soql.add_argument("query", help='e.g. "SELECT Id, Email FROM Lead LIMIT 10"')
     soql.add_argument("--all", action="store_true", help="queryAll: include deleted records")
     soql.add_argument("--format", choices=("table", "json", "csv"), default="table")
-    soql.add_argument("--limit", type=int, default=DEFAULT_ROWS,
-                      help=f"rows to print (default {DEFAULT_ROWS}; 0 = all)")
+    soql.add_argument(
+        "--limit", type=int, default=DEFAULT_ROWS, help=f"rows to print (default {DEFAULT_ROWS}; 0 = all)"
+    )
     soql.set_defaults(func=_soql)
 
     load = sub.add_parser("load", help="load <Object>.parquet files into the sandbox database")
     load.add_argument("parquet_dir", type=Path)
-    load.add_argument("--db", type=Path, default=None,
-                      help="SQLite database (default: <sandbox dir>/crm.sqlite)")
-    load.add_argument("--append", action="store_true",
-                      help="upsert by Id instead of replacing the loaded objects' rows")
+    load.add_argument(
+        "--db", type=Path, default=None, help="SQLite database (default: <sandbox dir>/crm.sqlite)"
+    )
+    load.add_argument(
+        "--append", action="store_true", help="upsert by Id instead of replacing the loaded objects' rows"
+    )
     load.set_defaults(func=_load)
     return parser
 
@@ -196,8 +208,9 @@ def _print_rows(rows: list[dict[str, Any]], total: int, fmt: str) -> None:
         writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: ("true" if v is True else "false" if v is False else v)
-                             for k, v in row.items()})
+            writer.writerow(
+                {k: ("true" if v is True else "false" if v is False else v) for k, v in row.items()}
+            )
         print(f"{len(rows)} of {total} rows", file=sys.stderr)
         return
     if not columns:

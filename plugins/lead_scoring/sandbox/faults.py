@@ -41,8 +41,7 @@ def parse_spec(spec: str | None) -> dict[str, float]:
         )
         if not valid:
             raise ValueError(
-                f"unknown fault kind {kind!r}; use 429, 5xx (500, 502, 503, 504), timeout or "
-                "row_error"
+                f"unknown fault kind {kind!r}; use 429, 5xx (500, 502, 503, 504), timeout or row_error"
             )
         try:
             rate = float(rate_text)
@@ -81,9 +80,7 @@ class FaultInjector:
         self._random = random.Random()
         self.configure(spec, seed)
 
-    def configure(
-        self, spec: str | None, seed: int | None = None, timeout_s: float | None = None
-    ) -> None:
+    def configure(self, spec: str | None, seed: int | None = None, timeout_s: float | None = None) -> None:
         """Replace the rates (and reseed the generator). Raises ValueError on a bad spec."""
         rates = parse_spec(spec)
         with self._lock:

@@ -172,9 +172,7 @@ def _field_list(obj: str, fields: str | None) -> list[str] | None:
     return names
 
 
-def get_record(
-    store: st.Store, obj: str, record_id: str, fields: str | None, version: str
-) -> dict[str, Any]:
+def get_record(store: st.Store, obj: str, record_id: str, fields: str | None, version: str) -> dict[str, Any]:
     """``GET /sobjects/<Obj>/<Id>[?fields=a,b]``; 404 ``NOT_FOUND`` for an unknown Id,
     404 ``ENTITY_IS_DELETED`` for a soft-deleted record."""
     names = _field_list(obj, fields) or list(crm_schema.OBJECTS[obj])
@@ -295,8 +293,7 @@ def _check_size(count: int) -> None:
 def _lock_error(record_id: str | None) -> st.RowError:
     return st.RowError(
         "UNABLE_TO_LOCK_ROW",
-        "unable to obtain exclusive access to this record or 1 records: "
-        f"{record_id or ''}".rstrip(),
+        f"unable to obtain exclusive access to this record or 1 records: {record_id or ''}".rstrip(),
         [],
     )
 
@@ -310,9 +307,7 @@ def _record_type(record: dict[str, Any], default: str | None = None) -> str:
             name = st.object_for_id(st.normalize_id(rid))
         name = name or default
     if not name:
-        raise st.RowError(
-            "INVALID_TYPE", "Each record needs attributes.type (the sObject type)", []
-        )
+        raise st.RowError("INVALID_TYPE", "Each record needs attributes.type (the sObject type)", [])
     obj = st.canonical_object(name)
     if obj is None:
         raise st.RowError("INVALID_TYPE", f"sObject type '{name}' is not supported", [])
@@ -446,7 +441,11 @@ def collection_delete(
         return {"id": st.delete_row(conn, obj, record_id), "success": True, "errors": []}
 
     return _run_collection(
-        store, faults, list(ids), all_or_none, op,
+        store,
+        faults,
+        list(ids),
+        all_or_none,
+        op,
         lambda rid: st.normalize_id(rid) if st.is_valid_id(rid) else rid,
     )
 

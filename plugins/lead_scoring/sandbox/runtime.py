@@ -93,9 +93,7 @@ def health(url: str, cert: Path | str, timeout: float = 2.0) -> dict[str, Any] |
             parts.hostname or "localhost", parts.port, context=context, timeout=timeout
         )
     else:
-        conn = http.client.HTTPConnection(
-            parts.hostname or "localhost", parts.port, timeout=timeout
-        )
+        conn = http.client.HTTPConnection(parts.hostname or "localhost", parts.port, timeout=timeout)
     try:
         conn.request("GET", "/_sandbox/health")
         response = conn.getresponse()
@@ -161,13 +159,13 @@ def _log_tail(log_path: Path, lines: int = 30) -> str:
 def _post_faults(current: SandboxInfo, spec: str) -> None:
     parts = urlsplit(current.url)
     context = ssl.create_default_context(cafile=str(current.cert))
-    conn = http.client.HTTPSConnection(parts.hostname or "localhost", parts.port,
-                                       context=context, timeout=5)
+    conn = http.client.HTTPSConnection(parts.hostname or "localhost", parts.port, context=context, timeout=5)
     try:
         conn.request(
-            "POST", "/_sandbox/faults", body=json.dumps({"spec": spec}),
-            headers={"Authorization": f"Bearer {current.token}",
-                     "Content-Type": "application/json"},
+            "POST",
+            "/_sandbox/faults",
+            body=json.dumps({"spec": spec}),
+            headers={"Authorization": f"Bearer {current.token}", "Content-Type": "application/json"},
         )
         response = conn.getresponse()
         body = response.read().decode(errors="replace")
@@ -213,16 +211,22 @@ def start(
     if log_path.exists() and log_path.stat().st_size > _LOG_ROTATE_BYTES:
         os.replace(log_path, log_path.with_suffix(".log.1"))
     cmd = [
-        sys.executable, "-m", "lead_scoring.sandbox.server",
-        "--sandbox-dir", str(sandbox_dir), "--db", str(db_path),
-        "--port", str(port), "--host", "127.0.0.1",
+        sys.executable,
+        "-m",
+        "lead_scoring.sandbox.server",
+        "--sandbox-dir",
+        str(sandbox_dir),
+        "--db",
+        str(db_path),
+        "--port",
+        str(port),
+        "--host",
+        "127.0.0.1",
     ]
     if faults is not None:
         cmd += ["--faults", faults]
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(_PLUGINS_DIR), env.get("PYTHONPATH", "")) if p
-    )
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_PLUGINS_DIR), env.get("PYTHONPATH", "")) if p)
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(  # noqa: S603 - fixed command line
             cmd,

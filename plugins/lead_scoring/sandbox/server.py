@@ -208,25 +208,40 @@ ROUTES: list[Route] = [
     _route(r"^(query|queryAll)/([A-Za-z0-9]+)-(\d+)/?$", GET=("h_query_more", "query_more")),
     _route(r"^sobjects/?$", GET=("h_describe_global", "describe")),
     _route(r"^sobjects/(\w+)/describe/?$", GET=("h_describe", "describe")),
-    _route(r"^sobjects/(\w+)/?$", GET=("h_sobject_info", "describe"),
-           POST=("h_create", "sobject")),
-    _route(r"^sobjects/(\w+)/([^/]+)/?$", GET=("h_get", "sobject"),
-           PATCH=("h_update", "sobject"), DELETE=("h_delete", "sobject")),
-    _route(r"^sobjects/(\w+)/(\w+)/([^/]+)/?$", redact_last=True,
-           GET=("h_get_ext", "sobject"), PATCH=("h_upsert", "sobject")),
-    _route(r"^composite/sobjects/?$", POST=("h_coll_create", "collections"),
-           PATCH=("h_coll_update", "collections"), DELETE=("h_coll_delete", "collections")),
+    _route(r"^sobjects/(\w+)/?$", GET=("h_sobject_info", "describe"), POST=("h_create", "sobject")),
+    _route(
+        r"^sobjects/(\w+)/([^/]+)/?$",
+        GET=("h_get", "sobject"),
+        PATCH=("h_update", "sobject"),
+        DELETE=("h_delete", "sobject"),
+    ),
+    _route(
+        r"^sobjects/(\w+)/(\w+)/([^/]+)/?$",
+        redact_last=True,
+        GET=("h_get_ext", "sobject"),
+        PATCH=("h_upsert", "sobject"),
+    ),
+    _route(
+        r"^composite/sobjects/?$",
+        POST=("h_coll_create", "collections"),
+        PATCH=("h_coll_update", "collections"),
+        DELETE=("h_coll_delete", "collections"),
+    ),
     _route(r"^composite/sobjects/(\w+)/?$", GET=("h_coll_retrieve", "collections")),
     _route(r"^composite/sobjects/(\w+)/(\w+)/?$", PATCH=("h_coll_upsert", "collections")),
-    _route(r"^jobs/ingest/?$", POST=("h_job_create", "bulk_create"),
-           GET=("h_job_list", "bulk_list")),
-    _route(r"^jobs/ingest/([A-Za-z0-9]+)/?$", GET=("h_job_get", "bulk_status"),
-           PATCH=("h_job_state", "bulk_state"), DELETE=("h_job_delete", "bulk_delete")),
+    _route(r"^jobs/ingest/?$", POST=("h_job_create", "bulk_create"), GET=("h_job_list", "bulk_list")),
+    _route(
+        r"^jobs/ingest/([A-Za-z0-9]+)/?$",
+        GET=("h_job_get", "bulk_status"),
+        PATCH=("h_job_state", "bulk_state"),
+        DELETE=("h_job_delete", "bulk_delete"),
+    ),
     _route(r"^jobs/ingest/([A-Za-z0-9]+)/batches/?$", PUT=("h_job_upload", "bulk_upload")),
-    _route(r"^jobs/ingest/([A-Za-z0-9]+)/(successfulResults|failedResults|unprocessedrecords)/?$",
-           GET=("h_job_results", "bulk_results")),
-    _route(r"^jobs/query(/.*)?$", GET=("h_bulk_query", "bulk_query"),
-           POST=("h_bulk_query", "bulk_query")),
+    _route(
+        r"^jobs/ingest/([A-Za-z0-9]+)/(successfulResults|failedResults|unprocessedrecords)/?$",
+        GET=("h_job_results", "bulk_results"),
+    ),
+    _route(r"^jobs/query(/.*)?$", GET=("h_bulk_query", "bulk_query"), POST=("h_bulk_query", "bulk_query")),
 ]
 
 
@@ -347,9 +362,7 @@ class RequestHandler(BaseHTTPRequestHandler):
                 return
             if path.rstrip("/") == "/services/data":
                 status = 200
-                self._json(200, [
-                    {"label": "Winter '24", "url": "/services/data/v59.0", "version": "59.0"}
-                ])
+                self._json(200, [{"label": "Winter '24", "url": "/services/data/v59.0", "version": "59.0"}])
                 return
             match = _DATA_PATH.match(path)
             if not match:
@@ -386,11 +399,13 @@ class RequestHandler(BaseHTTPRequestHandler):
             try:
                 self._json(
                     500,
-                    [{
-                        "errorCode": "UNKNOWN_EXCEPTION",
-                        "message": "An unexpected error occurred. Please include this ErrorId if "
-                        f"you contact support: {error_id}",
-                    }],
+                    [
+                        {
+                            "errorCode": "UNKNOWN_EXCEPTION",
+                            "message": "An unexpected error occurred. Please include this ErrorId if "
+                            f"you contact support: {error_id}",
+                        }
+                    ],
                     extra,
                 )
             except OSError:
@@ -410,7 +425,8 @@ class RequestHandler(BaseHTTPRequestHandler):
             if self.command not in route.methods:
                 allowed = ",".join(sorted(route.methods))
                 raise ApiError(
-                    405, "METHOD_NOT_ALLOWED",
+                    405,
+                    "METHOD_NOT_ALLOWED",
                     f"HTTP Method '{self.command}' not allowed. Allowed are {allowed}",
                 )
             name, kind = route.methods[self.command]
@@ -426,12 +442,14 @@ class RequestHandler(BaseHTTPRequestHandler):
             return  # then answer normally: the request is processed, the client gave up
         if fault == "429":
             raise ApiError(
-                429, "REQUEST_LIMIT_EXCEEDED",
+                429,
+                "REQUEST_LIMIT_EXCEEDED",
                 "Too many requests (injected by the leadscore CRM sandbox); retry later",
                 headers={"Retry-After": "1"},
             )
         raise ApiError(
-            int(fault), "SERVER_ERROR",
+            int(fault),
+            "SERVER_ERROR",
             f"Server error {fault} (injected by the leadscore CRM sandbox); retry later",
         )
 
@@ -440,14 +458,17 @@ class RequestHandler(BaseHTTPRequestHandler):
         app = self.app
         path = path.rstrip("/")
         if path == "/_sandbox/health" and self.command == "GET":
-            self._json(200, {
-                "status": "ok",
-                "pid": os.getpid(),
-                "port": app.port,
-                "db": str(app.db),
-                "started_at": app.started_at.isoformat(),
-                "cursors": len(app.cursors),
-            })
+            self._json(
+                200,
+                {
+                    "status": "ok",
+                    "pid": os.getpid(),
+                    "port": app.port,
+                    "db": str(app.db),
+                    "started_at": app.started_at.isoformat(),
+                    "cursors": len(app.cursors),
+                },
+            )
             return 200
         if not app.check_token(self.headers.get("Authorization")):
             raise ApiError(401, "INVALID_SESSION_ID", "Session expired or invalid")
@@ -484,20 +505,28 @@ class RequestHandler(BaseHTTPRequestHandler):
     # -- REST handlers -------------------------------------------------------------------
     def h_resources(self, _m: re.Match[str]) -> int:
         base = f"/services/data/v{self.version}"
-        self._json(200, {
-            name: f"{base}/{name}"
-            for name in ("sobjects", "query", "queryAll", "limits", "composite", "jobs")
-        }, self._extra_headers)
+        self._json(
+            200,
+            {
+                name: f"{base}/{name}"
+                for name in ("sobjects", "query", "queryAll", "limits", "composite", "jobs")
+            },
+            self._extra_headers,
+        )
         return 200
 
     def h_limits(self, _m: re.Match[str]) -> int:
         usage = self.app.usage
         used = usage.used()
-        self._json(200, {
-            "DailyApiRequests": {"Max": usage.limit, "Remaining": max(usage.limit - used, 0)},
-            "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": 10000},
-            "DailyBulkApiBatches": {"Max": 15000, "Remaining": 15000},
-        }, self._extra_headers)
+        self._json(
+            200,
+            {
+                "DailyApiRequests": {"Max": usage.limit, "Remaining": max(usage.limit - used, 0)},
+                "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": 10000},
+                "DailyBulkApiBatches": {"Max": 15000, "Remaining": 15000},
+            },
+            self._extra_headers,
+        )
         return 200
 
     def _batch_size(self) -> int:
@@ -546,9 +575,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         if len(rowids) > batch:
             locator = self.app.cursors.create(cursor)
             endpoint = "queryAll" if include_deleted else "query"
-            payload["nextRecordsUrl"] = (
-                f"/services/data/v{self.version}/{endpoint}/{locator}-{batch}"
-            )
+            payload["nextRecordsUrl"] = f"/services/data/v{self.version}/{endpoint}/{locator}-{batch}"
         payload["records"] = records_page
         self._json(200, payload, self._extra_headers)
         return 200
@@ -558,15 +585,14 @@ class RequestHandler(BaseHTTPRequestHandler):
         cursor = self.app.cursors.get(locator)
         if cursor is None:
             raise ApiError(
-                400, "INVALID_QUERY_LOCATOR",
+                400,
+                "INVALID_QUERY_LOCATOR",
                 "invalid query locator (unknown, or expired after 15 minutes)",
             )
         offset = int(offset_text)
         total = len(cursor.rowids)
         if offset > total:
-            raise ApiError(
-                400, "INVALID_QUERY_LOCATOR", f"offset {offset} is past the end ({total})"
-            )
+            raise ApiError(400, "INVALID_QUERY_LOCATOR", f"offset {offset} is past the end ({total})")
         if self.headers.get("Sforce-Query-Options"):
             batch = self._batch_size()
         else:
@@ -603,9 +629,7 @@ class RequestHandler(BaseHTTPRequestHandler):
     def h_get(self, m: re.Match[str]) -> int:
         obj = records.resolve_object(m.group(1))
         record_id = unquote(m.group(2))
-        result = records.get_record(
-            self.app.store, obj, record_id, self._param("fields"), self.version
-        )
+        result = records.get_record(self.app.store, obj, record_id, self._param("fields"), self.version)
         self._json(200, result, self._extra_headers)
         return 200
 
@@ -624,7 +648,11 @@ class RequestHandler(BaseHTTPRequestHandler):
     def h_get_ext(self, m: re.Match[str]) -> int:
         obj = records.resolve_object(m.group(1))
         result = records.get_by_external_id(
-            self.app.store, obj, m.group(2), unquote(m.group(3)), self._param("fields"),
+            self.app.store,
+            obj,
+            m.group(2),
+            unquote(m.group(3)),
+            self._param("fields"),
             self.version,
         )
         self._json(200, result, self._extra_headers)
@@ -671,9 +699,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         ids = [i for i in (self._param("ids") or "").split(",") if i]
         if not ids:
             raise ApiError(400, "MISSING_ARGUMENT", "ids is required: ?ids=<id>,<id>,...")
-        result = records.collection_retrieve(
-            self.app.store, obj, ids, self._param("fields"), self.version
-        )
+        result = records.collection_retrieve(self.app.store, obj, ids, self._param("fields"), self.version)
         self._json(200, result, self._extra_headers)
         return 200
 
@@ -713,7 +739,8 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     def h_bulk_query(self, _m: re.Match[str]) -> int:
         raise ApiError(
-            404, "NOT_FOUND",
+            404,
+            "NOT_FOUND",
             "Bulk API 2.0 query jobs are not implemented by the leadscore CRM sandbox; use the "
             "REST query/queryAll endpoints (simple-salesforce query_all)",
         )
@@ -780,19 +807,29 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m lead_scoring.sandbox.server",
         description="Run the leadscore CRM sandbox (Salesforce REST subset over HTTPS).",
     )
-    parser.add_argument("--sandbox-dir", type=Path, default=None,
-                        help="folder for the token, certificate, log and sandbox.json "
-                             "(default: LEADSCORE_SANDBOX_DIR / settings)")
-    parser.add_argument("--db", type=Path, default=None,
-                        help="SQLite database (default: <sandbox-dir>/crm.sqlite)")
+    parser.add_argument(
+        "--sandbox-dir",
+        type=Path,
+        default=None,
+        help="folder for the token, certificate, log and sandbox.json "
+        "(default: LEADSCORE_SANDBOX_DIR / settings)",
+    )
+    parser.add_argument(
+        "--db", type=Path, default=None, help="SQLite database (default: <sandbox-dir>/crm.sqlite)"
+    )
     parser.add_argument("--port", type=int, default=8443, help="0 picks a free port")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--faults", default=None,
-                        help='e.g. "429:0.1,500:0.05,timeout:0.02,row_error:0.01" '
-                             "(default: LEADSCORE_SANDBOX_FAULTS)")
+    parser.add_argument(
+        "--faults",
+        default=None,
+        help='e.g. "429:0.1,500:0.05,timeout:0.02,row_error:0.01" (default: LEADSCORE_SANDBOX_FAULTS)',
+    )
     parser.add_argument("--fault-seed", type=int, default=None)
-    parser.add_argument("--no-tls", action="store_true",
-                        help="serve plain HTTP (simple-salesforce needs HTTPS; for debugging)")
+    parser.add_argument(
+        "--no-tls",
+        action="store_true",
+        help="serve plain HTTP (simple-salesforce needs HTTPS; for debugging)",
+    )
     return parser
 
 

@@ -122,9 +122,7 @@ def tokenize(text: str) -> list[Token]:
     while pos < len(text):
         match = _TOKEN_RE.match(text, pos)
         if not match:
-            raise SoqlError(
-                "MALFORMED_QUERY", _located(text, pos, f"unexpected token: '{text[pos]}'")
-            )
+            raise SoqlError("MALFORMED_QUERY", _located(text, pos, f"unexpected token: '{text[pos]}'"))
         kind = match.lastgroup or ""
         if kind == "ws":
             pos = match.end()
@@ -197,13 +195,38 @@ class Query:
 
 
 _KEYWORDS = {
-    "SELECT", "FROM", "WHERE", "ORDER", "BY", "ASC", "DESC", "NULLS", "FIRST", "LAST",
-    "LIMIT", "OFFSET", "AND", "OR", "NOT", "IN", "LIKE", "TRUE", "FALSE", "NULL",
+    "SELECT",
+    "FROM",
+    "WHERE",
+    "ORDER",
+    "BY",
+    "ASC",
+    "DESC",
+    "NULLS",
+    "FIRST",
+    "LAST",
+    "LIMIT",
+    "OFFSET",
+    "AND",
+    "OR",
+    "NOT",
+    "IN",
+    "LIKE",
+    "TRUE",
+    "FALSE",
+    "NULL",
 }
 _UNSUPPORTED_CLAUSES = {
-    "GROUP": "GROUP BY", "HAVING": "HAVING", "WITH": "WITH", "FOR": "FOR VIEW/UPDATE/REFERENCE",
-    "USING": "USING SCOPE", "TYPEOF": "TYPEOF", "INCLUDES": "INCLUDES", "EXCLUDES": "EXCLUDES",
-    "UPDATE": "UPDATE TRACKING/VIEWSTAT", "FIELDS": "FIELDS()",
+    "GROUP": "GROUP BY",
+    "HAVING": "HAVING",
+    "WITH": "WITH",
+    "FOR": "FOR VIEW/UPDATE/REFERENCE",
+    "USING": "USING SCOPE",
+    "TYPEOF": "TYPEOF",
+    "INCLUDES": "INCLUDES",
+    "EXCLUDES": "EXCLUDES",
+    "UPDATE": "UPDATE TRACKING/VIEWSTAT",
+    "FIELDS": "FIELDS()",
 }
 _COMPARISON_OPS = {"=", "!=", "<>", "<", "<=", ">", ">="}
 _DATE_LITERALS = {"TODAY", "YESTERDAY", "TOMORROW"}
@@ -266,9 +289,7 @@ class _Parser:
         if self._is_kw("COUNT") and self.tokens[self.i + 1].text == "(":
             self.i += 2
             if self.tok.text != ")":
-                raise self._error(
-                    "only COUNT() is supported by the leadscore CRM sandbox (no COUNT(field))"
-                )
+                raise self._error("only COUNT() is supported by the leadscore CRM sandbox (no COUNT(field))")
             self.i += 1
             count = True
         else:
@@ -279,9 +300,7 @@ class _Parser:
                 if tok.text.upper() in _UNSUPPORTED_CLAUSES and self.tokens[self.i + 1].text == "(":
                     raise self._error()
                 if self.tokens[self.i + 1].text == "(":
-                    raise self._error(
-                        f"function {tok.text}() is not supported by the leadscore CRM sandbox"
-                    )
+                    raise self._error(f"function {tok.text}() is not supported by the leadscore CRM sandbox")
                 field_tokens.append(tok)
                 self.i += 1
                 if self.tok.kind == "punct" and self.tok.text == ",":
@@ -499,9 +518,7 @@ def parse_soql(text: str) -> Query:
     for tok in field_tokens:
         name = resolve(tok)
         if name in seen:
-            raise SoqlError(
-                "MALFORMED_QUERY", _located(text, tok.pos, f"duplicate field selected: {name}")
-            )
+            raise SoqlError("MALFORMED_QUERY", _located(text, tok.pos, f"duplicate field selected: {name}"))
         seen.add(name)
         query.fields.append(name)
     query.order_by = [
@@ -572,10 +589,7 @@ def _check_literal(text: str, name: str, ftype: str, op: str, lit: Literal) -> N
     elif ftype == "date":
         hint = "must be of type date (e.g. 2026-11-01) and should not be enclosed in quotes"
     else:
-        hint = (
-            "must be of type dateTime (e.g. 2026-11-01T10:00:00Z) and should not be enclosed "
-            "in quotes"
-        )
+        hint = "must be of type dateTime (e.g. 2026-11-01T10:00:00Z) and should not be enclosed in quotes"
     raise SoqlError(
         "MALFORMED_QUERY",
         _located(text, lit.pos, f"value of filter criterion for field '{name}' {hint}"),

@@ -34,9 +34,7 @@ from lead_scoring import crm_schema
 SCHEMA_VERSION = "1"
 
 # Fields the API never lets a client write (Salesforce sets them).
-READ_ONLY_FIELDS = frozenset(
-    {"Id", "IsDeleted", "CreatedDate", "LastModifiedDate", "SystemModstamp"}
-)
+READ_ONLY_FIELDS = frozenset({"Id", "IsDeleted", "CreatedDate", "LastModifiedDate", "SystemModstamp"})
 
 _SQL_TYPES = {
     "id": "TEXT",
@@ -82,9 +80,7 @@ class RowError(Exception):
 # Names
 # --------------------------------------------------------------------------------------------
 _OBJECTS_LOWER = {name.lower(): name for name in crm_schema.OBJECTS}
-_FIELDS_LOWER = {
-    obj: {f.lower(): f for f in fields} for obj, fields in crm_schema.OBJECTS.items()
-}
+_FIELDS_LOWER = {obj: {f.lower(): f for f in fields} for obj, fields in crm_schema.OBJECTS.items()}
 _PREFIX_TO_OBJECT = {prefix: obj for obj, prefix in crm_schema.ID_PREFIX.items()}
 
 
@@ -181,9 +177,7 @@ def parse_datetime(text: str, *, require_tz: bool = False) -> str:
         digits = tz[1:].replace(":", "")
         offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
         tzinfo = timezone(sign * offset)
-    moment = datetime(
-        int(year), int(month), int(day), int(hour), int(minute), int(second), micros, tzinfo
-    )
+    moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micros, tzinfo)
     return format_datetime(moment)
 
 
@@ -247,9 +241,7 @@ def coerce_value(obj: str, field: str, value: Any) -> Any:
             return "true" if value else "false"
         text = str(value) if not isinstance(value, str) else value
         if len(text) > _MAX_STRING:
-            raise RowError(
-                "STRING_TOO_LONG", f"{field}: data value too large (max {_MAX_STRING})", [field]
-            )
+            raise RowError("STRING_TOO_LONG", f"{field}: data value too large (max {_MAX_STRING})", [field])
         return text
     if ftype == "id":
         if isinstance(value, str) and value == "":
@@ -344,9 +336,7 @@ def prepare_values(
             continue
         field = canonical_field(obj, key)
         if field is None:
-            raise RowError(
-                "INVALID_FIELD", f"No such column '{key}' on sobject of type {obj}", [key]
-            )
+            raise RowError("INVALID_FIELD", f"No such column '{key}' on sobject of type {obj}", [key])
         if field.lower() in allowed:
             continue
         if field in READ_ONLY_FIELDS:
@@ -392,11 +382,7 @@ def _index_names(obj: str) -> list[tuple[str, tuple[str, ...]]]:
     the incremental extract ``WHERE SystemModstamp > ... ORDER BY SystemModstamp, Id`` as a
     covering index; Email serves lookups and upserts by email."""
     candidates = [("SystemModstamp", "Id"), ("Email",)]
-    return [
-        (f"ix_{obj}_{'_'.join(cols)}", cols)
-        for cols in candidates
-        if cols[0] in crm_schema.OBJECTS[obj]
-    ]
+    return [(f"ix_{obj}_{'_'.join(cols)}", cols) for cols in candidates if cols[0] in crm_schema.OBJECTS[obj]]
 
 
 def _object_indexes(obj: str) -> list[str]:
@@ -549,7 +535,8 @@ def _load_object(
     fields = [f for f, _ in present]
     id_fix = [i for i, f in enumerate(fields) if schema[f] == "id"]
     python_fix = [
-        i for i, (f, s) in enumerate(present)
+        i
+        for i, (f, s) in enumerate(present)
         if schema[f] in ("datetime", "date") and "VARCHAR" in source_types[s].upper()
     ]
 
@@ -576,9 +563,7 @@ def _load_object(
         if not chunk:
             break
         chunk = [
-            _fix_row(
-                obj, list(row), fields, python_fix, id_fix, extra_fields, need_id, pos, load_stamp
-            )
+            _fix_row(obj, list(row), fields, python_fix, id_fix, extra_fields, need_id, pos, load_stamp)
             for row in chunk
         ]
         conn.executemany(insert, chunk)
@@ -709,9 +694,7 @@ def _check_id(obj: str, record_id: Any) -> str:
         raise RowError("MALFORMED_ID", f"Id: malformed id {record_id}", ["Id"])
     full = normalize_id(record_id)
     if object_for_id(full) != obj:
-        raise RowError(
-            "INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id: {record_id}", ["Id"]
-        )
+        raise RowError("INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id: {record_id}", ["Id"])
     return full
 
 
@@ -728,9 +711,7 @@ def _row_state(conn: sqlite3.Connection, obj: str, record_id: str) -> int | None
 
 def _missing(record_id: str, state: int | None) -> RowError:
     if state is None:
-        return RowError(
-            "INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id: {record_id}", ["Id"]
-        )
+        return RowError("INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id: {record_id}", ["Id"])
     return RowError("ENTITY_IS_DELETED", "entity is deleted", [])
 
 
@@ -754,9 +735,7 @@ def insert_row(conn: sqlite3.Connection, obj: str, values: Mapping[str, Any]) ->
     return record_id
 
 
-def update_row(
-    conn: sqlite3.Connection, obj: str, record_id: Any, values: Mapping[str, Any]
-) -> str:
+def update_row(conn: sqlite3.Connection, obj: str, record_id: Any, values: Mapping[str, Any]) -> str:
     """Update a live record's fields and its modification stamps; returns the 18-char Id."""
     full = _check_id(obj, record_id)
     stamp = now_stamp()
@@ -765,9 +744,7 @@ def update_row(
     row["SystemModstamp"] = stamp
     sets = ", ".join(f"{quote_ident(c)} = ?" for c in row)
     where = '"Id" = ?' + (' AND "IsDeleted" = 0' if crm_schema.has_soft_delete(obj) else "")
-    cur = conn.execute(
-        f"UPDATE {quote_ident(obj)} SET {sets} WHERE {where}", [*row.values(), full]
-    )
+    cur = conn.execute(f"UPDATE {quote_ident(obj)} SET {sets} WHERE {where}", [*row.values(), full])
     if cur.rowcount == 0:
         raise _missing(record_id, _row_state(conn, obj, full))
     return full
@@ -799,9 +776,7 @@ def find_ids_by_field(conn: sqlite3.Connection, obj: str, field: str, value: Any
     where = f"{quote_ident(field)} = ?"
     if crm_schema.has_soft_delete(obj):
         where += ' AND "IsDeleted" = 0'
-    rows = conn.execute(
-        f'SELECT "Id" FROM {quote_ident(obj)} WHERE {where} LIMIT 2', (value,)
-    ).fetchall()
+    rows = conn.execute(f'SELECT "Id" FROM {quote_ident(obj)} WHERE {where} LIMIT 2', (value,)).fetchall()
     return [r[0] for r in rows]
 
 
@@ -836,8 +811,7 @@ def get_row(
     """A record's stored values as JSON values (all fields by default), or None."""
     fields = list(fields or crm_schema.OBJECTS[obj])
     row = conn.execute(
-        f"SELECT {', '.join(quote_ident(f) for f in fields)} FROM {quote_ident(obj)} "
-        'WHERE "Id" = ?',
+        f'SELECT {", ".join(quote_ident(f) for f in fields)} FROM {quote_ident(obj)} WHERE "Id" = ?',
         (normalize_id(record_id),),
     ).fetchone()
     if row is None:
@@ -872,5 +846,3 @@ def fetch_by_rowids(
                 values[i] = bool(values[i])
         out.append((row[1], values))
     return out
-
-

@@ -48,9 +48,7 @@ class UsageCounter:
         self.stats: dict[str, int] = {}
         self.stats_since = datetime.now(UTC)
         with store.read() as conn:
-            for kind, calls in conn.execute(
-                "SELECT kind, calls FROM _api_usage WHERE day = ?", (self._day,)
-            ):
+            for kind, calls in conn.execute("SELECT kind, calls FROM _api_usage WHERE day = ?", (self._day,)):
                 self._daily[kind] = int(calls)
 
     def _roll_day(self) -> None:
