@@ -9,8 +9,8 @@ import pytest
 
 from lead_scoring import warehouse
 from lead_scoring.reverse_etl.diff import PayloadError, diff_payload
+from lead_scoring.reverse_etl.transport import BULK_NULL
 from lead_scoring.reverse_etl.writer import (
-    BULK_NULL,
     CircuitBreakerOpen,
     check_circuit_breaker,
     payload_records,

@@ -10,7 +10,11 @@ AS_OF_TEMPLATE = "{{ data_interval_end.strftime('%Y-%m-%dT%H:%M:%S') }}"
 
 
 def run_context(context: dict) -> RunContext:
-    """The run's id and as_of (= data_interval_end) from an Airflow task context."""
+    """The run's id and as_of (= data_interval_end) from an Airflow task context; from here
+    on the CRM connection is looked up in Airflow (connection ``salesforce_default``)."""
+    from lead_scoring.crm.client import AIRFLOW_TASK_CONTEXT  # noqa: PLC0415
+
+    AIRFLOW_TASK_CONTEXT["active"] = True
     return make_context(context["run_id"], context["data_interval_end"])
 
 

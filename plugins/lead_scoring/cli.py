@@ -62,6 +62,35 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sync(args: argparse.Namespace) -> int:
+    from lead_scoring.pipeline import make_context, write_back_crm  # noqa: PLC0415
+    from lead_scoring.reverse_etl.status import sync_status  # noqa: PLC0415
+
+    settings = load_settings()
+    if args.action == "status":
+        print(json.dumps(sync_status(settings), indent=2))
+        return 0
+    if args.dry_run:
+        import dataclasses  # noqa: PLC0415
+
+        settings = dataclasses.replace(settings, dry_run=True)
+    as_of = args.as_of or _latest_scored_at(settings)
+    ctx = make_context(args.run_id or f"sync_{uuid.uuid4().hex[:8]}", as_of, settings)
+    result = write_back_crm(ctx, force=args.force or None, retry_dead_letters=args.retry_dead_letters)
+    print(json.dumps(result, indent=2, default=str))
+    if ctx.settings.dry_run:
+        print(f"dry run: payload and diff written to {ctx.run_dir / 'dry_run'}; nothing was sent")
+    return 0
+
+
+def _latest_scored_at(settings) -> str:
+    from lead_scoring import warehouse  # noqa: PLC0415
+
+    with warehouse.connect(settings.warehouse) as con:
+        rows = con.execute("select max(scored_at) from marts.lead_scores").fetchall()
+    return rows[0][0].isoformat()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="leadscore",
@@ -82,6 +111,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--as-of", help="score as of this instant (ISO, UTC); default: this hour")
     run.add_argument("--run-id", help="run id (default: cli_<as_of>_<random>)")
     run.set_defaults(func=cmd_run)
+
+    sync = sub.add_parser("sync", help="write changed scores to the CRM, or show what is pending")
+    sync.add_argument("action", nargs="?", choices=["run", "status"], default="run")
+    sync.add_argument("--dry-run", action="store_true", help="write the payload to a file, call nothing")
+    sync.add_argument("--force", action="store_true", help="pass the circuit breaker for this run")
+    sync.add_argument("--retry-dead-letters", action="store_true", help="re-send rows past max attempts")
+    sync.add_argument("--as-of", help="label of the run (default: the scores' scored_at)")
+    sync.add_argument("--run-id")
+    sync.set_defaults(func=cmd_sync)
 
     summary = sub.add_parser("summary", help="print a run's summary (default: the latest)")
     summary.add_argument("--run-id")

@@ -72,11 +72,10 @@ def extract_crm(ctx: RunContext) -> dict:
                 entries.append({"object": obj, "path": str(path), "source": "files"})
         return {"source": "files", "extracts": entries}
 
-    from lead_scoring.crm.client import resolve_connection, salesforce  # noqa: PLC0415
     from lead_scoring.extract.salesforce import extract_object  # noqa: PLC0415
 
     watermarks = read_watermarks(ctx)
-    sf = salesforce(resolve_connection(settings.sandbox_dir))
+    sf = _crm(ctx)
     out_dir = settings.extracts_dir / ctx.run_id
     entries = []
     for obj in crm_schema.EXTRACT_ORDER:
@@ -188,26 +187,50 @@ def build_scores(ctx: RunContext) -> dict:
 # --------------------------------------------------------------------------- write back
 
 
-def write_back_crm(ctx: RunContext, force: bool | None = None) -> dict:
-    """Send the changed payload rows of each synced object to the CRM (or to a file when
-    LEADSCORE_DRY_RUN is set)."""
+def sync_options_from_env(force: bool | None = None, retry_dead_letters: bool = False):
+    """Write-back guardrails from ``LEADSCORE_*`` variables (see the README)."""
     import os  # noqa: PLC0415
 
+    from lead_scoring.reverse_etl.writer import SyncOptions  # noqa: PLC0415
+
+    def flag(name: str) -> bool:
+        return os.environ.get(name, "").lower() in {"1", "true", "yes"}
+
+    return SyncOptions(
+        max_change_share=float(os.environ.get("LEADSCORE_MAX_CHANGE_SHARE", "0.5")),
+        force=flag("LEADSCORE_FORCE_SYNC") if force is None else force,
+        bulk_threshold=int(os.environ.get("LEADSCORE_BULK_THRESHOLD", "2000")),
+        max_attempts=int(os.environ.get("LEADSCORE_SYNC_MAX_ATTEMPTS", "5")),
+        retry_dead_letters=retry_dead_letters,
+        api_usage_stop=float(os.environ.get("LEADSCORE_API_USAGE_STOP", "0.9")),
+    )
+
+
+def write_back_crm(ctx: RunContext, force: bool | None = None, retry_dead_letters: bool = False) -> dict:
+    """Send the changed payload rows of each synced object to the CRM (or to a file when
+    LEADSCORE_DRY_RUN is set), after finishing any bulk job an interrupted run left."""
     from lead_scoring.reverse_etl.diff import PAYLOAD_MODELS, diff_payload  # noqa: PLC0415
     from lead_scoring.reverse_etl.writer import (  # noqa: PLC0415
         check_circuit_breaker,
-        send_bulk,
+        reconcile_jobs,
+        sync_object,
         write_dry_run,
     )
 
-    max_share = float(os.environ.get("LEADSCORE_MAX_CHANGE_SHARE", "0.5"))
-    if force is None:
-        force = os.environ.get("LEADSCORE_FORCE_SYNC", "").lower() in {"1", "true", "yes"}
-    results = []
-    sf = None
+    options = sync_options_from_env(force, retry_dead_letters)
+    results, sf = [], None
     with warehouse.connect(ctx.settings.warehouse) as con:
         warehouse.ensure_schema(con)
         for obj in PAYLOAD_MODELS:
+            if not ctx.settings.dry_run:
+                unfinished = con.execute(
+                    "select count(*) from ops.crm_sync_jobs "
+                    "where object = ? and state in ('open', 'uploaded')",
+                    [obj],
+                ).fetchall()[0][0]
+                if unfinished:
+                    sf = sf or _crm(ctx)
+                    reconcile_jobs(con, sf, obj, ctx.run_id)
             diff = diff_payload(con, obj)
             if ctx.settings.dry_run:
                 results.append(write_dry_run(diff, ctx.run_dir / "dry_run"))
@@ -215,19 +238,34 @@ def write_back_crm(ctx: RunContext, force: bool | None = None) -> dict:
             synced_before = con.execute(
                 "select count(*) from ops.crm_sync_state where object = ?", [obj]
             ).fetchall()[0][0]
-            check_circuit_breaker(diff, synced_before, max_share, force)
-            if diff.changed_count and sf is None:
-                from lead_scoring.crm.client import resolve_connection, salesforce  # noqa: PLC0415
-
-                sf = salesforce(resolve_connection(ctx.settings.sandbox_dir))
-            results.append(send_bulk(sf, diff, ctx.run_id, con))
+            check_circuit_breaker(diff, synced_before, options.max_change_share, options.force)
+            if diff.changed_count:
+                sf = sf or _crm(ctx)
+            results.append(sync_object(con, sf, diff, ctx.run_id, options))
+    usage = getattr(getattr(sf, "session", None), "api_usage", None)
+    if usage is not None:
+        log.info(
+            "CRM API: %d calls, %d retries this run; daily usage %s/%s",
+            usage.calls,
+            usage.retries,
+            usage.used,
+            usage.limit,
+        )
     return {
         "objects": [r.as_dict() for r in results],
         "crm_records_changed": sum(r.changed for r in results),
         "crm_records_written": sum(r.written for r in results),
         "crm_write_failures": sum(r.failed for r in results),
+        "crm_dead_letters": sum(r.dead_letters for r in results),
+        "api_calls": usage.calls if usage is not None else 0,
         "dry_run": ctx.settings.dry_run,
     }
+
+
+def _crm(ctx: RunContext):
+    from lead_scoring.crm.client import resolve_connection, salesforce  # noqa: PLC0415
+
+    return salesforce(resolve_connection(ctx.settings.sandbox_dir))
 
 
 # ----------------------------------------------------------------------------- summary
@@ -261,6 +299,8 @@ def summarize(ctx: RunContext, stages: dict, started: float | None = None) -> di
         "crm_records_changed": write.get("crm_records_changed", 0),
         "crm_records_written": write.get("crm_records_written", 0),
         "crm_write_failures": write.get("crm_write_failures", 0),
+        "crm_dead_letters": write.get("crm_dead_letters", 0),
+        "crm_api_calls": write.get("api_calls", 0),
         "quarantined_rows": int(quarantined),
         "rows_loaded": (stages.get("load_raw") or {}).get("rows_loaded", 0),
         "gx": gx,

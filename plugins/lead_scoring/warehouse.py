@@ -71,6 +71,11 @@ OPS_DDL = [
     """create table if not exists ops.crm_sync_log (
         object varchar, crm_id varchar, operation varchar, status varchar, error varchar,
         payload_hash varchar, job_id varchar, attempt_at timestamp, run_id varchar)""",
+    """create table if not exists ops.crm_sync_jobs (
+        job_id varchar primary key, object varchar, run_id varchar, state varchar,
+        created_at timestamp, updated_at timestamp)""",
+    """create table if not exists ops.crm_sync_job_rows (
+        job_id varchar, crm_id varchar, payload_hash varchar)""",
     """create table if not exists ops.gx_results (
         run_id varchar, suite varchar, expectation varchar, column_name varchar,
         severity varchar, success boolean, unexpected_count bigint, sample varchar,

@@ -10,13 +10,27 @@ from __future__ import annotations
 import functools
 import json
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
 
+from lead_scoring.crm.http import ApiUsage, RetryPolicy, resilient
+
 API_VERSION = "59.0"
+
+# Set by the DAG's tasks (lead_scoring.airflow_support.run_context): only inside a task are
+# connections looked up in Airflow's metadata DB / secrets backend.
+AIRFLOW_TASK_CONTEXT = {"active": False}
+
+
+def retry_policy_from_env() -> RetryPolicy:
+    """``LEADSCORE_SF_MAX_RETRIES``, ``LEADSCORE_SF_BACKOFF_S``, ``LEADSCORE_SF_TIMEOUT_S``."""
+    return RetryPolicy(
+        max_retries=int(os.environ.get("LEADSCORE_SF_MAX_RETRIES", "6")),
+        base_delay_s=float(os.environ.get("LEADSCORE_SF_BACKOFF_S", "0.5")),
+        timeout_s=float(os.environ.get("LEADSCORE_SF_TIMEOUT_S", "60")),
+    )
 
 
 @dataclass(frozen=True)
@@ -60,8 +74,7 @@ def connection_from_airflow(conn_id: str = "salesforce_default") -> CrmConnectio
     password; extras: ``security_token``, ``consumer_key``, ``consumer_secret``, ``domain``,
     ``ca_bundle``, ``session_id``), or None if Airflow or the connection is absent."""
     in_env = f"AIRFLOW_CONN_{conn_id.upper()}" in os.environ
-    in_airflow = "airflow" in sys.modules  # inside a task; `leadscore run` never imports it
-    if not in_env and not in_airflow:
+    if not in_env and not AIRFLOW_TASK_CONTEXT["active"]:
         return None
     from airflow.sdk import BaseHook  # noqa: PLC0415 - optional dependency at runtime
 
@@ -123,11 +136,15 @@ def resolve_connection(sandbox_dir: Path, conn_id: str = "salesforce_default") -
     )
 
 
-def salesforce(conn: CrmConnection, timeout: float = 60.0):
-    """A ``simple_salesforce.Salesforce`` for ``conn`` (a real org or the sandbox)."""
+def salesforce(conn: CrmConnection, policy: RetryPolicy | None = None):
+    """A ``simple_salesforce.Salesforce`` for ``conn`` (a real org or the sandbox) whose
+    HTTP calls retry and time out per ``policy``; its ``session.api_usage`` counts calls."""
     from simple_salesforce import Salesforce  # noqa: PLC0415 - heavy import, keep it lazy
 
-    session = pinned_session(conn.ca_bundle, timeout)
+    policy = policy or retry_policy_from_env()
+    session = pinned_session(conn.ca_bundle, policy.timeout_s)
+    session.api_usage = ApiUsage()  # type: ignore[attr-defined]
+    session.request = resilient(session.request, policy, session.api_usage)  # type: ignore[method-assign]
     common = {"session": session, "version": conn.api_version}
     if conn.session_id:
         instance = conn.instance_url.removeprefix("https://").removeprefix("http://").rstrip("/")

@@ -1,17 +1,22 @@
-"""Write changed payload rows to the CRM through the Bulk API 2.0 and record the outcome.
+"""Write changed payload rows to the CRM and record every row's outcome.
 
-Every attempted row gets a line in ``ops.crm_sync_log``; ``ops.crm_sync_state`` advances
-only for rows the CRM confirmed, so failed rows are retried by the next run.
+- Only rows whose payload hash differs from ``ops.crm_sync_state`` are sent.
+- Each attempt is a row in ``ops.crm_sync_log``; the state advances only for confirmed rows,
+  so failed rows stay pending and are retried by later runs, up to ``max_attempts`` for the
+  same change, after which they are dead letters: reported by ``leadscore sync status``,
+  never dropped, retried again with ``--retry-dead-letters`` or when their payload changes.
+- Bulk jobs are recorded in ``ops.crm_sync_jobs`` before any data is sent; a run first
+  reconciles jobs an earlier run left unfinished (a crash after the CRM accepted a batch),
+  so the same change is never written twice.
+- Guardrails: dry run, circuit breaker, API-limit stop.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -19,15 +24,30 @@ import pandas as pd
 
 from lead_scoring.load.raw import utc_now
 from lead_scoring.reverse_etl.diff import PayloadDiff
+from lead_scoring.reverse_etl.transport import (
+    Bulk2,
+    JobLedger,
+    Outcome,
+    bulk_cell,
+    send_bulk,
+    send_collections,
+)
 
 log = logging.getLogger(__name__)
-
-# Bulk API 2.0: an empty cell leaves a field unchanged; #N/A sets it to null.
-BULK_NULL = "#N/A"
 
 
 class CircuitBreakerOpen(RuntimeError):
     """Too large a share of records would change in one run."""
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    max_change_share: float = 0.5
+    force: bool = False
+    bulk_threshold: int = 2000  # more changed rows than this go through the Bulk API 2.0
+    max_attempts: int = 5
+    retry_dead_letters: bool = False
+    api_usage_stop: float = 0.9  # stop sending when this share of the daily API limit is used
 
 
 @dataclass
@@ -37,31 +57,22 @@ class SyncResult:
     changed: int
     written: int = 0
     failed: int = 0
+    dead_letters: int = 0
+    reconciled: int = 0
+    transport: str | None = None
     dry_run: bool = False
+    stopped_reason: str | None = None
     job_ids: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return self.__dict__.copy()
 
 
-def _cell(value) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NaT:
-        return BULK_NULL
-    if isinstance(value, (pd.Timestamp, datetime)):
-        return pd.Timestamp(value).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    text = str(value)
-    return text if text != "" else BULK_NULL
-
-
 def payload_records(changed: pd.DataFrame) -> list[dict[str, str]]:
-    """CRM-ready rows (text cells) from the changed payload frame."""
+    """CRM-ready rows as Bulk CSV cells (used by the dry-run file)."""
     fields = [c for c in changed.columns if c != "payload_hash"]
     return [
-        {f: _cell(v) for f, v in zip(fields, row, strict=True)}
+        {f: bulk_cell(v) for f, v in zip(fields, row, strict=True)}
         for row in changed[fields].itertuples(index=False)
     ]
 
@@ -96,37 +107,21 @@ def write_dry_run(diff: PayloadDiff, out_dir: Path) -> SyncResult:
     return SyncResult(diff.object, diff.total, diff.changed_count, dry_run=True)
 
 
-def _parse_results(text: str) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(text))) if text else []
+# ------------------------------------------------------------------------ bookkeeping
 
 
-def send_bulk(sf, diff: PayloadDiff, run_id: str, con: duckdb.DuckDBPyConnection) -> SyncResult:
-    """Bulk API 2.0 update of the changed rows; per-row outcome to the log, state advanced
-    for the confirmed rows only."""
-    result = SyncResult(diff.object, diff.total, diff.changed_count)
-    if diff.changed_count == 0:
-        return result
-    records = payload_records(diff.changed)
-    hashes = dict(zip(diff.changed["Id"], diff.changed["payload_hash"], strict=True))
-    bulk_object = getattr(sf.bulk2, diff.object)
-    jobs = bulk_object.update(records=records, wait=1)
-    outcomes: dict[str, tuple[str, str | None, str]] = {}
-    for job in jobs:
-        job_id = job["job_id"]
-        result.job_ids.append(job_id)
-        for row in _parse_results(bulk_object.get_successful_records(job_id)):
-            outcomes[row.get("sf__Id") or row["Id"]] = ("success", None, job_id)
-        for row in _parse_results(bulk_object.get_failed_records(job_id)):
-            outcomes[row.get("Id") or row["sf__Id"]] = ("failed", row.get("sf__Error"), job_id)
-        for row in _parse_results(bulk_object.get_unprocessed_records(job_id)):
-            outcomes[row["Id"]] = ("failed", "unprocessed by the CRM", job_id)
+def record_outcomes(
+    con: duckdb.DuckDBPyConnection, obj: str, run_id: str, outcomes: list[Outcome], hashes: dict[str, str]
+) -> None:
+    """Log every outcome; advance the sync state for the successes (one transaction)."""
+    if not outcomes:
+        return
     now = utc_now()
-    log_rows = []
-    for crm_id in diff.changed["Id"]:
-        status, error, job_id = outcomes.get(crm_id, ("failed", "no result returned by the CRM", None))
-        log_rows.append((diff.object, crm_id, "update", status, error, hashes[crm_id], job_id, now, run_id))
     frame = pd.DataFrame(
-        log_rows,
+        [
+            (obj, o.crm_id, o.operation, o.status, o.error, hashes.get(o.crm_id), o.job_id, now, run_id)
+            for o in outcomes
+        ],
         columns=[
             "object",
             "crm_id",
@@ -153,8 +148,133 @@ def send_bulk(sf, diff: PayloadDiff, run_id: str, con: duckdb.DuckDBPyConnection
     except Exception:
         con.execute("rollback")
         raise
-    result.written = int((frame["status"] == "success").sum())
-    result.failed = len(frame) - result.written
+
+
+def job_ledger(con: duckdb.DuckDBPyConnection, obj: str, run_id: str, hashes: dict[str, str]) -> JobLedger:
+    def set_state(job_id: str, state: str) -> None:
+        con.execute(
+            "update ops.crm_sync_jobs set state = ?, updated_at = ? where job_id = ?",
+            [state, utc_now(), job_id],
+        )
+
+    def opened(job_id: str, ids: list[str]) -> None:
+        now = utc_now()
+        con.execute("begin transaction")
+        con.execute(
+            "insert into ops.crm_sync_jobs values (?, ?, ?, 'open', ?, ?)", [job_id, obj, run_id, now, now]
+        )
+        con.executemany(
+            "insert into ops.crm_sync_job_rows values (?, ?, ?)", [(job_id, i, hashes[i]) for i in ids]
+        )
+        con.execute("commit")
+
+    return JobLedger(
+        opened=opened,
+        uploaded=lambda job_id: set_state(job_id, "uploaded"),
+        aborted=lambda job_id: set_state(job_id, "aborted"),
+    )
+
+
+def reconcile_jobs(con: duckdb.DuckDBPyConnection, sf, obj: str, run_id: str) -> int:
+    """Finish the bookkeeping of bulk jobs an interrupted run left open: outcomes of
+    completed jobs are recorded (not re-sent); jobs never closed are aborted. Returns the
+    number of rows whose outcome was recovered."""
+    pending = con.execute(
+        "select job_id from ops.crm_sync_jobs where object = ? and state in ('open', 'uploaded') "
+        "order by created_at",
+        [obj],
+    ).fetchall()
+    bulk, recovered = Bulk2(sf), 0
+    for (job_id,) in pending:
+        rows = con.execute(
+            "select crm_id, payload_hash from ops.crm_sync_job_rows where job_id = ?", [job_id]
+        ).fetchall()
+        hashes = dict(rows)
+        info = bulk.info(job_id)
+        if info["state"] == "Open":
+            bulk.set_state(job_id, "Aborted")
+            info = {"state": "Aborted"}
+        elif info["state"] in {"UploadComplete", "InProgress"}:
+            info = bulk.wait(job_id)
+        if info["state"] == "JobComplete":
+            outcomes = bulk.results(job_id, list(hashes))
+            recovered += len(outcomes)
+        else:
+            outcomes = [
+                Outcome(i, "failed", f"interrupted bulk job ended {info['state']}; will retry", job_id)
+                for i in hashes
+            ]
+        record_outcomes(con, obj, run_id, outcomes, hashes)
+        con.execute(
+            "update ops.crm_sync_jobs set state = ?, updated_at = ? where job_id = ?",
+            ["reconciled" if info["state"] == "JobComplete" else "aborted", utc_now(), job_id],
+        )
+        log.warning("reconciled interrupted bulk job %s (%s): %d rows", job_id, info["state"], len(hashes))
+    return recovered
+
+
+def dead_letter_ids(
+    con: duckdb.DuckDBPyConnection, obj: str, changed: pd.DataFrame, max_attempts: int
+) -> set[str]:
+    """Rows whose current change already failed ``max_attempts`` times."""
+    if changed.empty:
+        return set()
+    con.register("changed_rows", changed[["Id", "payload_hash"]])
+    rows = con.execute(
+        "select log.crm_id from ops.crm_sync_log log join changed_rows c "
+        "on log.crm_id = c.Id and log.payload_hash = c.payload_hash "
+        "where log.object = ? and log.status = 'failed' group by log.crm_id having count(*) >= ?",
+        [obj, max_attempts],
+    ).fetchall()
+    con.unregister("changed_rows")
+    return {r[0] for r in rows}
+
+
+# ------------------------------------------------------------------------------ sync
+
+
+def sync_object(
+    con: duckdb.DuckDBPyConnection, sf, diff: PayloadDiff, run_id: str, options: SyncOptions
+) -> SyncResult:
+    """Send ``diff``'s changed rows (after reconciling interrupted jobs and the guardrails)."""
+    obj = diff.object
+    result = SyncResult(obj, diff.total, diff.changed_count)
+    changed = diff.changed
+    dead = set() if options.retry_dead_letters else dead_letter_ids(con, obj, changed, options.max_attempts)
+    if dead:
+        result.dead_letters = len(dead)
+        log.error(
+            "%d %s records failed %d times for the same change: dead letters, not re-sent "
+            "(see `leadscore sync status`)",
+            len(dead),
+            obj,
+            options.max_attempts,
+        )
+        changed = changed[~changed["Id"].isin(dead)]
+    if changed.empty:
+        return result
+    usage = getattr(sf.session, "api_usage", None)
+    share = usage.share_used if usage is not None else None
+    if share is not None and share >= options.api_usage_stop:
+        result.stopped_reason = f"API usage at {share:.0%} of the daily limit; rows left pending"
+        log.error("%s: %s", obj, result.stopped_reason)
+        return result
+    hashes = dict(zip(changed["Id"], changed["payload_hash"], strict=True))
+    if len(changed) > options.bulk_threshold:
+        result.transport = "bulk"
+        outcomes = send_bulk(sf, obj, changed, job_ledger(con, obj, run_id, hashes))
+        result.job_ids = sorted({o.job_id for o in outcomes if o.job_id})
+    else:
+        result.transport = "collections"
+        outcomes = send_collections(sf, obj, changed)
+    record_outcomes(con, obj, run_id, outcomes, hashes)
+    for job_id in result.job_ids:
+        con.execute(
+            "update ops.crm_sync_jobs set state = 'reconciled', updated_at = ? where job_id = ?",
+            [utc_now(), job_id],
+        )
+    result.written = sum(o.status == "success" for o in outcomes)
+    result.failed = len(outcomes) - result.written
     if result.failed:
-        log.warning("%s %s records failed; they stay pending for the next run", result.failed, diff.object)
+        log.warning("%s %s records failed; they stay pending for the next run", result.failed, obj)
     return result

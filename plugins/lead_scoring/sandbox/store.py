@@ -16,6 +16,7 @@ Storage formats (one normalised, sortable format per type, so SQL comparisons wo
 
 from __future__ import annotations
 
+import json
 import math
 import queue
 import random
@@ -408,6 +409,10 @@ _SANDBOX_DDL = [
     """CREATE TABLE IF NOT EXISTS _bulk_job_results (
         job_id TEXT NOT NULL, line INTEGER NOT NULL, sf_id TEXT, created INTEGER,
         error TEXT, row_json TEXT NOT NULL, PRIMARY KEY (job_id, line))""",
+    # Every record write, in order: the audit tests use to prove nothing is written twice.
+    """CREATE TABLE IF NOT EXISTS _write_log (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, object TEXT NOT NULL, record_id TEXT NOT NULL,
+        op TEXT NOT NULL, values_json TEXT NOT NULL, written_at TEXT NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS _api_usage (
         day TEXT NOT NULL, kind TEXT NOT NULL, calls INTEGER NOT NULL,
         PRIMARY KEY (day, kind))""",
@@ -715,6 +720,15 @@ def _missing(record_id: str, state: int | None) -> RowError:
     return RowError("ENTITY_IS_DELETED", "entity is deleted", [])
 
 
+def _log_write(
+    conn: sqlite3.Connection, obj: str, record_id: str, op: str, values: Mapping[str, Any], stamp: str
+) -> None:
+    conn.execute(
+        "INSERT INTO _write_log (object, record_id, op, values_json, written_at) VALUES (?, ?, ?, ?, ?)",
+        (obj, record_id, op, json.dumps(dict(values), sort_keys=True, default=str), stamp),
+    )
+
+
 def insert_row(conn: sqlite3.Connection, obj: str, values: Mapping[str, Any]) -> str:
     """Insert a record (values already prepared) and return its new Id."""
     record_id = new_id(obj)
@@ -732,6 +746,7 @@ def insert_row(conn: sqlite3.Connection, obj: str, values: Mapping[str, Any]) ->
         f"VALUES ({', '.join('?' for _ in cols)})",
         [row[c] for c in cols],
     )
+    _log_write(conn, obj, record_id, "insert", values, stamp)
     return record_id
 
 
@@ -747,6 +762,7 @@ def update_row(conn: sqlite3.Connection, obj: str, record_id: Any, values: Mappi
     cur = conn.execute(f"UPDATE {quote_ident(obj)} SET {sets} WHERE {where}", [*row.values(), full])
     if cur.rowcount == 0:
         raise _missing(record_id, _row_state(conn, obj, full))
+    _log_write(conn, obj, full, "update", values, stamp)
     return full
 
 

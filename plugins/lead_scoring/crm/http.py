@@ -1,0 +1,119 @@
+"""HTTP behaviour every CRM call gets: retries with exponential backoff and jitter on 429
+(honouring ``Retry-After``), 5xx and failed connections; a timeout on every call; API usage
+read from ``Sforce-Limit-Info``.
+
+A write (POST/PATCH/PUT/DELETE) whose connection broke or timed out *after* it was sent
+may or may not have been applied by the CRM. It is never blindly re-sent (that could write
+the same change twice): ``AmbiguousWriteError`` is raised so the caller can reconcile by
+reading the records or the job back.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import requests
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
+
+
+class AmbiguousWriteError(RuntimeError):
+    """A write request was sent but no answer came back: it may or may not have landed."""
+
+    def __init__(self, method: str, url: str, cause: Exception) -> None:
+        super().__init__(
+            f"{method} {url.split('?')[0]} got no answer ({type(cause).__name__}); "
+            "it may or may not have been applied"
+        )
+        self.method = method
+        self.url = url
+
+
+@dataclass
+class ApiUsage:
+    """The CRM's API counters as last reported, and what this client did."""
+
+    used: int | None = None
+    limit: int | None = None
+    calls: int = 0
+    retries: int = 0
+    by_status: dict[int, int] = field(default_factory=dict)
+
+    def update(self, response: requests.Response) -> None:
+        self.calls += 1
+        self.by_status[response.status_code] = self.by_status.get(response.status_code, 0) + 1
+        match = _LIMIT_INFO.search(response.headers.get("Sforce-Limit-Info", ""))
+        if match:
+            self.used, self.limit = int(match.group(1)), int(match.group(2))
+
+    @property
+    def share_used(self) -> float | None:
+        return self.used / self.limit if self.used is not None and self.limit else None
+
+
+@dataclass
+class RetryPolicy:
+    max_retries: int = 6
+    base_delay_s: float = 0.5
+    max_delay_s: float = 30.0
+    timeout_s: float = 60.0
+
+    def delay(self, attempt: int, retry_after: str | None) -> float:
+        if retry_after:
+            try:
+                return min(float(retry_after), self.max_delay_s)
+            except ValueError:
+                pass
+        backoff = min(self.base_delay_s * 2**attempt, self.max_delay_s)
+        return backoff * (0.5 + random.random())  # full jitter around the backoff
+
+
+def resilient(
+    request: Callable[..., requests.Response],
+    policy: RetryPolicy,
+    usage: ApiUsage,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Callable[..., requests.Response]:
+    """Wrap ``session.request`` with the retry rules above."""
+
+    def call(method: str, url: str, **kwargs) -> requests.Response:
+        kwargs.setdefault("timeout", policy.timeout_s)
+        verb = method.upper()
+        for attempt in range(policy.max_retries + 1):
+            last = attempt == policy.max_retries
+            try:
+                response = request(method, url, **kwargs)
+            except requests.ConnectTimeout as error:  # never reached the server: safe to retry
+                if last:
+                    raise
+                reason = f"{type(error).__name__}"
+                retry_after = None
+            except (requests.ConnectionError, requests.Timeout) as error:
+                if verb not in SAFE_METHODS:
+                    raise AmbiguousWriteError(verb, url, error) from error
+                if last:
+                    raise
+                reason = f"{type(error).__name__}"
+                retry_after = None
+            else:
+                usage.update(response)
+                if response.status_code not in RETRY_STATUSES or last:
+                    return response
+                reason = f"HTTP {response.status_code}"
+                retry_after = response.headers.get("Retry-After")
+            wait = policy.delay(attempt, retry_after)
+            usage.retries += 1
+            log.info("CRM %s %s: %s, retry %d in %.1fs", verb, url.split("?")[0], reason, attempt + 1, wait)
+            sleep(wait)
+        raise AssertionError("unreachable")
+
+    return call

@@ -1,0 +1,225 @@
+"""Sending rows to the CRM: sObject Collections (200 per call) for small change sets, Bulk
+API 2.0 ingest jobs for large ones. Both return one ``Outcome`` per row; neither touches
+DuckDB except through the ``JobLedger`` callbacks the bulk path uses for crash safety."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+
+from lead_scoring import crm_schema
+from lead_scoring.crm.http import AmbiguousWriteError
+
+log = logging.getLogger(__name__)
+
+COLLECTION_SIZE = 200
+BULK_NULL = "#N/A"  # Bulk API 2.0: empty leaves a field unchanged, #N/A sets it null
+
+
+@dataclass(frozen=True)
+class Outcome:
+    crm_id: str
+    status: str  # success | failed
+    error: str | None = None
+    job_id: str | None = None
+    operation: str = "update"
+
+
+def _json_value(value):
+    if value is None or value is pd.NaT or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if isinstance(value, (pd.Timestamp, datetime)):
+        return pd.Timestamp(value).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value if value != "" else None
+
+
+def json_records(changed: pd.DataFrame) -> list[dict]:
+    """Rows as JSON-ready dicts of CRM fields (``payload_hash`` dropped)."""
+    fields = [c for c in changed.columns if c != "payload_hash"]
+    return [
+        {f: _json_value(v) for f, v in zip(fields, row, strict=True)}
+        for row in changed[fields].itertuples(index=False)
+    ]
+
+
+def bulk_cell(value) -> str:
+    value = _json_value(value)
+    if value is None:
+        return BULK_NULL
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def bulk_csv(changed: pd.DataFrame) -> str:
+    fields = [c for c in changed.columns if c != "payload_hash"]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(fields)
+    for row in changed[fields].itertuples(index=False):
+        writer.writerow([bulk_cell(v) for v in row])
+    return out.getvalue()
+
+
+def _same(kind: str, sent, current) -> bool:
+    """Whether the CRM's current value equals what was sent (read-back reconciliation)."""
+    if sent is None or current is None:
+        return sent is None and current is None
+    if kind in {"double", "int"}:
+        return abs(float(sent) - float(current)) < 1e-9
+    if kind == "datetime":
+        return pd.Timestamp(sent).tz_localize(None) == pd.Timestamp(current).tz_convert(None)
+    return str(sent) == str(current)
+
+
+def read_back(sf, obj: str, records: list[dict]) -> list[Outcome]:
+    """After an unanswered write: a record counts as written only if the CRM now holds
+    exactly the values that were sent (so it is neither lost nor re-sent)."""
+    fields = [f for f in records[0] if f != "Id"]
+    types = crm_schema.OBJECTS[obj]
+    ids = ", ".join("'" + r["Id"].replace("'", "") + "'" for r in records)
+    current = {
+        row["Id"]: row
+        for row in sf.query_all(f"SELECT Id, {', '.join(fields)} FROM {obj} WHERE Id IN ({ids})")["records"]
+    }
+    outcomes = []
+    for record in records:
+        found = current.get(record["Id"])
+        same = found is not None and all(_same(types[f], record[f], found.get(f)) for f in fields)
+        outcomes.append(
+            Outcome(record["Id"], "success")
+            if same
+            else Outcome(record["Id"], "failed", "no answer from the CRM and not applied; will retry")
+        )
+    return outcomes
+
+
+def send_collections(sf, obj: str, changed: pd.DataFrame) -> list[Outcome]:
+    """PATCH composite/sobjects in chunks of 200, allOrNone false: one outcome per row."""
+    records = json_records(changed)
+    outcomes: list[Outcome] = []
+    for start in range(0, len(records), COLLECTION_SIZE):
+        chunk = records[start : start + COLLECTION_SIZE]
+        body = {"allOrNone": False, "records": [{"attributes": {"type": obj}, **r} for r in chunk]}
+        try:
+            results = sf.restful("composite/sobjects", method="PATCH", json=body)
+        except AmbiguousWriteError:
+            log.warning("no answer for %d %s records: reading them back", len(chunk), obj)
+            outcomes.extend(read_back(sf, obj, chunk))
+            continue
+        for record, result in zip(chunk, results, strict=True):
+            if result.get("success"):
+                outcomes.append(Outcome(record["Id"], "success"))
+            else:
+                errors = "; ".join(
+                    f"{e.get('statusCode')}: {e.get('message')}" for e in result.get("errors", [])
+                )
+                outcomes.append(Outcome(record["Id"], "failed", errors or "rejected by the CRM"))
+    return outcomes
+
+
+@dataclass
+class JobLedger:
+    """Callbacks that persist a bulk job before data is sent (crash safety)."""
+
+    opened: Callable[[str, list[str]], None]  # job_id, crm_ids: committed before upload
+    uploaded: Callable[[str], None]  # job closed: the CRM will process it
+    aborted: Callable[[str], None]
+
+
+class Bulk2:
+    """The Bulk API 2.0 ingest calls, through the simple-salesforce session (retries included)."""
+
+    def __init__(self, sf) -> None:
+        self.sf = sf
+        self.base = f"{sf.base_url}jobs/ingest"
+
+    def _call(self, method: str, path: str = "", **kwargs):
+        headers = {**self.sf.headers, **kwargs.pop("headers", {})}
+        response = self.sf.session.request(method, self.base + path, headers=headers, **kwargs)
+        if response.status_code >= 300:
+            from simple_salesforce.util import exception_handler  # noqa: PLC0415
+
+            exception_handler(response, "jobs/ingest")
+        return response
+
+    def create(self, obj: str) -> str:
+        body = {"object": obj, "operation": "update", "contentType": "CSV", "lineEnding": "LF"}
+        return self._call("POST", json=body).json()["id"]
+
+    def upload(self, job_id: str, data: str) -> None:
+        self._call(
+            "PUT", f"/{job_id}/batches", data=data.encode("utf-8"), headers={"Content-Type": "text/csv"}
+        )
+
+    def set_state(self, job_id: str, state: str) -> None:
+        self._call("PATCH", f"/{job_id}", json={"state": state})
+
+    def info(self, job_id: str) -> dict:
+        return self._call("GET", f"/{job_id}").json()
+
+    def wait(self, job_id: str, timeout_s: float = 600.0) -> dict:
+        """Poll with backoff (0.2 s doubling to 5 s) until the job is finished."""
+        deadline, delay = time.monotonic() + timeout_s, 0.2
+        while True:
+            info = self.info(job_id)
+            if info["state"] in {"JobComplete", "Failed", "Aborted"}:
+                return info
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"bulk job {job_id} still {info['state']} after {timeout_s:.0f}s")
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    def results(self, job_id: str, ids: Iterable[str]) -> list[Outcome]:
+        """Per-row outcomes of a finished job; rows it never processed count as failed."""
+        outcomes: dict[str, Outcome] = {}
+        for kind in ("successfulResults", "failedResults", "unprocessedrecords"):
+            text = self._call("GET", f"/{job_id}/{kind}/").text
+            for row in csv.DictReader(io.StringIO(text)) if text else []:
+                crm_id = row.get("Id") or row.get("sf__Id")
+                if kind == "successfulResults":
+                    outcomes[crm_id] = Outcome(crm_id, "success", None, job_id)
+                elif kind == "failedResults":
+                    outcomes[crm_id] = Outcome(crm_id, "failed", row.get("sf__Error"), job_id)
+                else:
+                    outcomes[crm_id] = Outcome(crm_id, "failed", "unprocessed by the CRM", job_id)
+        return [outcomes.get(i, Outcome(i, "failed", "no result returned by the CRM", job_id)) for i in ids]
+
+
+def send_bulk(sf, obj: str, changed: pd.DataFrame, ledger: JobLedger) -> list[Outcome]:
+    """One Bulk API 2.0 update job: create, persist (ledger), upload, close, poll, results.
+    If the upload gets no answer the job is aborted (nothing in it is processed) and the
+    rows stay pending; a crash after closing is reconciled by the next run from the ledger."""
+    bulk = Bulk2(sf)
+    ids = list(changed["Id"])
+    job_id = bulk.create(obj)
+    ledger.opened(job_id, ids)
+    try:
+        bulk.upload(job_id, bulk_csv(changed))
+    except AmbiguousWriteError:
+        bulk.set_state(job_id, "Aborted")
+        ledger.aborted(job_id)
+        return [Outcome(i, "failed", "upload got no answer; job aborted, will retry", job_id) for i in ids]
+    try:
+        bulk.set_state(job_id, "UploadComplete")
+    except AmbiguousWriteError:
+        if bulk.info(job_id)["state"] == "Open":
+            bulk.set_state(job_id, "UploadComplete")
+    ledger.uploaded(job_id)
+    info = bulk.wait(job_id)
+    if info["state"] != "JobComplete":
+        return [
+            Outcome(i, "failed", f"bulk job {info['state']}: {info.get('errorMessage')}", job_id) for i in ids
+        ]
+    return bulk.results(job_id, ids)
