@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from lead_scoring import warehouse
 from lead_scoring.extract.salesforce import write_text_parquet
 from lead_scoring.load.files import FileLayoutError, load_crm_text, load_map_file
 from lead_scoring.load.raw import Batch
+
+AS_OF = datetime(2026, 11, 1)
 
 
 @pytest.fixture
@@ -33,7 +38,7 @@ def test_marketo_csv_bad_lines_are_quarantined_and_good_rows_load(con, tmp_path)
         ",104,2026-10-30T12:00:00Z,10,Email,{}\n"
         "g5,abc,2026-10-30T12:00:00Z,10,Email,{}\n"
     )
-    result = load_map_file(con, path, run_id="r1")
+    result = load_map_file(con, path, run_id="r1", as_of=AS_OF)
     assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (5, 1, 4)
     loaded = con.execute(
         "select marketoguid, leadid, activitydate from raw_map.marketo_activities"
@@ -65,8 +70,8 @@ def test_reloading_the_same_file_changes_nothing(con, tmp_path):
         )
         + "\n"
     )
-    first = load_map_file(con, path, run_id="r1")
-    second = load_map_file(con, path, run_id="r2")
+    first = load_map_file(con, path, run_id="r1", as_of=AS_OF)
+    second = load_map_file(con, path, run_id="r2", as_of=AS_OF)
     assert not first.skipped and second.skipped
     assert con.execute("select count(*) from raw_map.events").fetchall() == [(1,)]
     assert con.execute("select count(*) from ops.batches").fetchall() == [(1,)]
@@ -92,7 +97,7 @@ def test_jsonl_garbage_lines_are_accounted_for(con, tmp_path):
         + json.dumps({**good, "event_id": "e3", "occurred_at": "yesterday"})
         + "\n"
     )
-    result = load_map_file(con, path, run_id="r1")
+    result = load_map_file(con, path, run_id="r1", as_of=AS_OF)
     assert result.rows_read == 5  # the blank line is not a record
     assert result.rows_loaded == 1
     reasons = dict(quarantine(con))
@@ -109,8 +114,8 @@ def test_jsonl_garbage_lines_are_accounted_for(con, tmp_path):
 def test_unknown_file_layout_is_rejected_once_with_a_reason(con, tmp_path):
     path = tmp_path / "something.csv"
     path.write_text("a,b\n1,2\n")
-    first = load_map_file(con, path, run_id="r1")
-    again = load_map_file(con, path, run_id="r2")
+    first = load_map_file(con, path, run_id="r1", as_of=AS_OF)
+    again = load_map_file(con, path, run_id="r2", as_of=AS_OF)
     assert first.rows_quarantined == 1 and again.skipped
     assert "unknown MAP file layout" in quarantine(con)[0][1]
     assert con.execute("select status from ops.batches").fetchall() == [("rejected",)]
@@ -142,7 +147,7 @@ def test_crm_extract_loads_typed_rows_and_advances_the_watermark(con, tmp_path):
     batch = Batch(
         "salesforce:Lead:beginning:2026-11-01", "salesforce", "Lead", str(path), "r1", window_end=end
     )
-    result = load_crm_text(con, "Lead", path, batch, watermark=True)
+    result = load_crm_text(con, "Lead", path, batch, watermark=True, as_of=AS_OF)
     assert (result.rows_loaded, result.rows_quarantined) == (1, 2)
     row = con.execute(
         "select id, numberofemployees, isdeleted, systemmodstamp from raw_salesforce.lead"
@@ -156,5 +161,105 @@ def test_data_loader_csv_missing_required_column_fails_clearly(con, tmp_path):
     path.write_text("Email,Company\na@b.com,Acme\n")
     batch = Batch("files:Lead:x", "files", "Lead", str(path), "r1")
     with pytest.raises(FileLayoutError, match="required column"):
-        load_crm_text(con, "Lead", path, batch, watermark=False)
+        load_crm_text(con, "Lead", path, batch, watermark=False, as_of=AS_OF)
     assert con.execute("select count(*) from ops.batches").fetchall() == [(0,)]
+
+
+def test_duplicate_ids_in_a_batch_keep_the_newest(con, tmp_path):
+    path = tmp_path / "Lead_export.csv"
+    path.write_text(
+        "Id,Email,SystemModstamp\n"
+        "00Q000000000001AAA,old@x.com,2026-10-01T00:00:00.000Z\n"
+        "00Q000000000001AAA,new@x.com,2026-10-02T00:00:00.000Z\n"
+        "00Q000000000002AAA,b@x.com,2026-10-01T00:00:00.000Z\n"
+    )
+    batch = Batch("files:Lead:dup", "files", "Lead", str(path), "r1")
+    result = load_crm_text(con, "Lead", path, batch, watermark=False, as_of=AS_OF)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (3, 2, 1)
+    assert con.execute("select email from raw_salesforce.lead order by id").fetchall() == [
+        ("new@x.com",),
+        ("b@x.com",),
+    ]
+    assert quarantine(con) == [(2, "duplicate id in this batch (kept the newest)")]
+
+
+def test_impossible_timestamps_and_oversized_fields_are_quarantined(con, tmp_path):
+    base = {"email": "a@x.com", "event_type": "page_view"}
+    rows = [
+        {**base, "event_id": "e1", "occurred_at": "2099-01-01T00:00:00Z"},
+        {**base, "event_id": "e2", "occurred_at": "1990-01-01T00:00:00Z"},
+        {**base, "event_id": "e3", "occurred_at": "2026-10-01T00:00:00Z", "url": "/" + "x" * 40_000},
+        {**base, "event_id": "e4", "occurred_at": "2026-10-01T00:00:00Z", "event_type": "mystery"},
+    ]
+    path = tmp_path / "events_t.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    result = load_map_file(con, path, run_id="r1", as_of=AS_OF)
+    assert (result.rows_loaded, result.rows_quarantined) == (1, 3)
+    reasons = dict(quarantine(con))
+    assert reasons[1].startswith("impossible timestamp in occurred_at: 2099")
+    assert reasons[2].startswith("impossible timestamp in occurred_at: 1990")
+    assert reasons[3] == "oversized field url (40001 characters)"
+    # an unknown event type is kept (and scores 0), not quarantined
+    assert con.execute("select event_type from raw_map.events").fetchall() == [("mystery",)]
+
+
+def test_wrong_encoding_lines_are_quarantined_with_their_physical_line(con, tmp_path):
+    good = b'{"event_id": "e%d", "occurred_at": "2026-10-01T00:00:00Z", "crm_id": "x", "event_type": "x"}'
+    path = tmp_path / "events_enc.jsonl"
+    path.write_bytes(good % 1 + b"\n" + b'{"event_id": "\xe9"}\n' + b"\n" + good % 4 + b"\n")
+    result = load_map_file(con, path, run_id="r1", as_of=AS_OF)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (3, 2, 1)
+    assert quarantine(con) == [(2, "wrong encoding (not UTF-8)")]
+    assert con.execute("select event_id, _line from raw_map.events order by _line").fetchall() == [
+        ("e1", 1),
+        ("e4", 4),
+    ]
+
+
+def test_schema_drift_is_loaded_and_reported(con, tmp_path):
+    path = tmp_path / "Lead_drift.csv"
+    path.write_text(
+        "Id,SystemModstamp,Email,Favourite_Colour__c\n00Q000000000001AAA,2026-10-01T00:00:00Z,a@x.com,red\n"
+    )
+    batch = Batch("files:Lead:drift", "files", "Lead", str(path), "r1")
+    assert load_crm_text(con, "Lead", path, batch, watermark=False, as_of=AS_OF).rows_loaded == 1
+    notes = con.execute("select notes from ops.batches").fetchall()[0][0]
+    assert "extra columns ignored: Favourite_Colour__c" in notes
+    assert "optional columns missing (loaded as NULL): firstname" in notes
+
+
+garbage_line = st.one_of(
+    st.text(alphabet=st.characters(blacklist_characters="\n\r", blacklist_categories=("Cs",)), max_size=80),
+    st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"").replace(b"\r", b"")),
+    st.builds(
+        lambda i, t: json.dumps(
+            {"event_id": f"h{i}", "occurred_at": t, "email": "a@x.com", "event_type": "page_view"}
+        ),
+        st.integers(0, 5),
+        st.sampled_from(["2026-10-01T00:00:00Z", "nope", "", "2026-13-01"]),
+    ),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(garbage_line, max_size=30))
+def test_random_garbage_never_crashes_the_loader_and_every_line_is_accounted_for(tmp_path_factory, lines):
+    import duckdb
+
+    folder = tmp_path_factory.mktemp("garbage")
+    path = folder / "events_garbage.jsonl"
+    data = b"\n".join(line if isinstance(line, bytes) else line.encode("utf-8") for line in lines) + b"\n"
+    path.write_bytes(data)
+    con = duckdb.connect()
+    warehouse.ensure_schema(con)
+    result = load_map_file(con, path, run_id="h", as_of=AS_OF)
+    non_blank = sum(1 for raw in data.split(b"\n")[:-1] if raw.strip(b" "))
+    if result.rows_read == 0 and result.rows_quarantined == 1:  # whole file rejected: said why
+        assert con.execute("select reason from ops.quarantine").fetchall()[0][0]
+    else:
+        assert result.rows_loaded + result.rows_quarantined == result.rows_read
+        assert result.rows_read == non_blank
+    loaded = con.execute("select count(*) from raw_map.events").fetchall()[0][0]
+    quarantined = con.execute("select count(*) from ops.quarantine").fetchall()[0][0]
+    assert (loaded, quarantined) == (result.rows_loaded, result.rows_quarantined)
+    con.close()

@@ -119,7 +119,7 @@ def load_raw(ctx: RunContext, crm: dict, map_files: dict) -> dict:
                     window_start=parse_as_of(entry["window_start"]) if entry["window_start"] else None,
                     window_end=parse_as_of(entry["window_end"]),
                 )
-                results.append(load_crm_text(con, obj, path, batch, watermark=True))
+                results.append(load_crm_text(con, obj, path, batch, watermark=True, as_of=ctx.as_of))
             else:
                 digest = file_sha256(path)
                 batch = Batch(
@@ -130,9 +130,9 @@ def load_raw(ctx: RunContext, crm: dict, map_files: dict) -> dict:
                     run_id=ctx.run_id,
                     content_hash=digest,
                 )
-                results.append(load_crm_text(con, obj, path, batch, watermark=False))
+                results.append(load_crm_text(con, obj, path, batch, watermark=False, as_of=ctx.as_of))
         for name in map_files["files"]:
-            results.append(load_map_file(con, Path(name), ctx.run_id))
+            results.append(load_map_file(con, Path(name), ctx.run_id, ctx.as_of))
     new = [r for r in results if not r.skipped]
     return {
         "batches": [r.as_dict() for r in results],

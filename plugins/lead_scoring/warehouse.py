@@ -127,3 +127,4 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         )
     for ddl in OPS_DDL:
         con.execute(ddl)
+    con.execute("alter table ops.batches add column if not exists notes varchar")

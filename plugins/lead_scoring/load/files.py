@@ -1,9 +1,11 @@
 """Read landing files (Data Loader CSV, Marketo CSV, generic JSONL) and CRM extracts as text
 relations for ``raw.load_text_relation``: every line becomes a row (parsed or carrying a
-``_parse_error``), so each input line is loaded or quarantined, never dropped."""
+``_parse_error``) numbered by its physical line in the file, so each input line is loaded
+or quarantined, never dropped."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -15,57 +17,140 @@ from lead_scoring.load.raw import (
     already_loaded,
     file_sha256,
     load_text_relation,
+    record_batch,
     utc_now,
 )
+
+EARLIEST_VALID = datetime(2000, 1, 1)
+MARKETO_ACTIVITY_REQUIRED = ["marketoguid", "leadid", "activitydate", "activitytypeid"]
+# Per raw MAP table: the id a re-sent line repeats, and the column saying which copy is newest.
+MAP_KEYS = {
+    "marketo_activities": ("marketoguid", None),
+    "marketo_leads": ("id", "updatedat"),
+    "events": ("event_id", None),
+}
 
 
 class FileLayoutError(ValueError):
     """A file whose header cannot be loaded (missing required column, unknown layout)."""
 
 
+def timestamp_bounds(as_of: datetime) -> tuple[datetime, datetime]:
+    """Timestamps outside these are impossible: before 2000 or more than a day after as_of."""
+    return EARLIEST_VALID, as_of + timedelta(days=1)
+
+
 def _quote(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def _csv_text_table(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> list[str]:
-    """Materialise a CSV as all-text temp table ``name`` (good rows + malformed lines with a
-    ``_parse_error``); returns the header's column names."""
+def _read_with_rejects(con: duckdb.DuckDBPyConnection, read_sql: str, first_line: int) -> None:
+    """``_good``: the rows ``read_sql`` parsed, with their physical line numbers; ``_rejects``:
+    the lines DuckDB could not parse. ``first_line`` is the physical line of the first row
+    (2 after a header). Rejected lines are skipped in the row order, so the k-th good row is
+    on line k + #(rejected lines r_i with r_i - i < k), i the rank of r_i."""
     con.execute("drop table if exists _rejects; drop table if exists _reject_scans")
+    con.execute(f"create or replace temp table _parsed as select * from {read_sql}")
+    offset = first_line - 1
     con.execute(
-        f"create or replace temp table _csv_rows as select * from read_csv({_quote(path)}, "
-        "all_varchar = true, header = true, store_rejects = true, "
-        "rejects_table = '_rejects', rejects_scan = '_reject_scans')"
+        "create or replace temp table _good as "
+        "with rejected as (select line, row_number() over (order by line) as rank "
+        "from (select distinct line - ? as line from _rejects)), "
+        "ordinal as (select *, row_number() over () as _k from _parsed) "
+        "select ordinal.*, ordinal._k + ? + (select count(*) from rejected "
+        "where rejected.line - rejected.rank < ordinal._k) as _line from ordinal",
+        [offset, offset],
     )
-    header = [r[0] for r in con.execute("describe _csv_rows").fetchall()]
+
+
+def _csv_text_table(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> list[str]:
+    """Materialise a CSV as all-text temp table ``name`` (good rows + malformed or wrongly
+    encoded lines with a ``_parse_error``); returns the header's column names."""
+    _read_with_rejects(
+        con,
+        f"read_csv({_quote(path)}, all_varchar = true, header = true, store_rejects = true, "
+        "rejects_table = '_rejects', rejects_scan = '_reject_scans')",
+        first_line=2,
+    )
+    header = [r[0] for r in con.execute("describe _parsed").fetchall()]
     cols = ", ".join(f'"{c}"' for c in header)
     nulls = ", ".join(f'null as "{c}"' for c in header)
     con.execute(
         f"create or replace temp table {name} as "
-        f"select row_number() over () + 1 as _line, null as _raw, null as _parse_error, {cols} "
-        f"from _csv_rows "
-        f"union all "
-        f"select distinct on (line) line, csv_line, 'malformed CSV line: ' || error_message, {nulls} "
-        f"from _rejects"
+        f"select _line, null as _raw, null as _parse_error, {cols} from _good "
+        "union all "
+        "select distinct on (line) line, csv_line, case when error_type = 'INVALID ENCODING' "
+        "then 'wrong encoding (not UTF-8)' else 'malformed CSV line: ' || error_message end, "
+        f"{nulls} from _rejects"
     )
     return header
 
 
-def _select_columns(header: list[str], wanted: dict[str, str], required: list[str], path: Path) -> str:
-    """Map the file's columns (case-insensitive) to ``wanted``; absent optional ones are NULL."""
-    by_lower = {h.lower(): h for h in header}
+def _jsonl_text_table(con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, str]) -> None:
+    """One row per non-blank line of a JSONL file, its fields extracted as text; lines that
+    are not UTF-8, not JSON or not an object carry a ``_parse_error``. JSON functions only
+    ever see valid documents (DuckDB evaluates CASE branches eagerly)."""
+    _read_with_rejects(
+        con,
+        f"read_csv({_quote(path)}, columns = {{'line': 'VARCHAR'}}, header = false, "
+        "delim = '\x1f', quote = '', escape = '', auto_detect = false, store_rejects = true, "
+        "rejects_table = '_rejects', rejects_scan = '_reject_scans')",
+        first_line=1,
+    )
+    extracted = ", ".join(
+        (
+            f"cast(json_extract(doc, '$.{c}') as varchar)"
+            if c == "properties"
+            else f"json_extract_string(doc, '$.{c}')"
+        )
+        + f' as "{c}"'
+        for c in columns
+    )
+    nulls = ", ".join(f'null as "{c}"' for c in columns)
+    con.execute(
+        "create or replace temp table _map_text as "
+        "with lines as (select _line, line from _good where nullif(trim(line), '') is not null), "
+        "valid as (select *, case when json_valid(line) then line end as valid_json from lines), "
+        "typed as (select *, json_type(valid_json) as doc_type from valid), "
+        "docs as (select *, case when doc_type = 'OBJECT' then valid_json else '{}' end as doc from typed) "
+        "select _line, line as _raw, case when valid_json is null then 'unparseable JSON line' "
+        f"when doc_type <> 'OBJECT' then 'JSON line is not an object' end as _parse_error, {extracted} "
+        "from docs "
+        "union all "
+        "select distinct on (line) line, csv_line, case when error_type = 'INVALID ENCODING' "
+        "then 'wrong encoding (not UTF-8)' else 'unreadable line: ' || error_message end, "
+        f"{nulls} from _rejects"
+    )
+
+
+def _select_columns(
+    header: list[str], wanted: dict[str, str], required: list[str], path: Path
+) -> tuple[str, str | None]:
+    """Map the file's columns (case-insensitive) to ``wanted``; absent optional ones are NULL.
+    Returns the select list and a note on schema drift (extra or missing optional columns)."""
+    by_lower = {h.lower(): h for h in header if not h.startswith("_")}
     missing = [c for c in required if c not in by_lower]
     if missing:
         raise FileLayoutError(
             f"{path}: required column(s) {', '.join(missing)} missing from the header "
             f"({', '.join(header)}); fix the export and drop the file again"
         )
-    return ", ".join(f'"{by_lower[c]}" as "{c}"' if c in by_lower else f'null as "{c}"' for c in wanted)
+    extra = sorted(h for low, h in by_lower.items() if low not in wanted)
+    absent = [c for c in wanted if c not in by_lower]
+    notes = "; ".join(
+        part
+        for part in (
+            f"extra columns ignored: {', '.join(extra)}" if extra else "",
+            f"optional columns missing (loaded as NULL): {', '.join(absent)}" if absent else "",
+        )
+        if part
+    )
+    select = ", ".join(f'"{by_lower[c]}" as "{c}"' if c in by_lower else f'null as "{c}"' for c in wanted)
+    return select, notes or None
 
 
-def _load(
-    con, text_table, target_table, header, columns, required, batch, path, extra=None, watermark=None
-) -> LoadResult:
-    select = _select_columns(header, columns, required, path)
+def _load(con, text_table, target_table, header, columns, required, batch, path, **options) -> LoadResult:
+    select, notes = _select_columns(header, columns, required, path)
     return load_text_relation(
         con,
         relation_sql=f"select _line, _raw, _parse_error, {select} from {text_table}",
@@ -73,13 +158,13 @@ def _load(
         columns=columns,
         required=required,
         batch=batch,
-        extra_reasons=extra,
-        watermark_object=watermark,
+        notes=notes,
+        **options,
     )
 
 
 def load_crm_text(
-    con: duckdb.DuckDBPyConnection, obj: str, path: Path, batch: Batch, *, watermark: bool
+    con: duckdb.DuckDBPyConnection, obj: str, path: Path, batch: Batch, *, watermark: bool, as_of: datetime
 ) -> LoadResult:
     """Load a CRM object's rows from an extract (Parquet) or a Data Loader CSV."""
     columns = warehouse.crm_columns(obj)
@@ -88,25 +173,17 @@ def load_crm_text(
             f"create or replace temp table _crm_text as select row_number() over () as _line, "
             f"null as _raw, null as _parse_error, * from read_parquet({_quote(path)})"
         )
-        header = [r[0] for r in con.execute("describe _crm_text").fetchall()][3:]
+        header = [r[0] for r in con.execute("describe _crm_text").fetchall()]
     else:
         header = _csv_text_table(con, path, "_crm_text")
-    result = _load(
-        con,
-        "_crm_text",
-        warehouse.raw_table(obj),
-        header,
-        columns,
-        ["id", "systemmodstamp"],
-        batch,
-        path,
-        watermark=obj if watermark else None,
-    )
-    con.execute("drop table if exists _crm_text")
-    return result
-
-
-MARKETO_ACTIVITY_REQUIRED = ["marketoguid", "leadid", "activitydate", "activitytypeid"]
+    try:
+        return _load(
+            con, "_crm_text", warehouse.raw_table(obj), header, columns, ["id", "systemmodstamp"],
+            batch, path, watermark_object=obj if watermark else None, dedupe_key="id",
+            newest_by="systemmodstamp", timestamp_bounds=timestamp_bounds(as_of),
+        )  # fmt: skip
+    finally:
+        con.execute("drop table if exists _crm_text")
 
 
 def detect_map_layout(path: Path) -> str | None:
@@ -125,16 +202,16 @@ def detect_map_layout(path: Path) -> str | None:
     return None
 
 
-def load_map_file(con: duckdb.DuckDBPyConnection, path: Path, run_id: str) -> LoadResult:
-    """Load one MAP landing file into ``raw_map.<layout>``; an unknown layout is recorded as a
-    rejected batch with one quarantine row naming the file, and not retried."""
+def load_map_file(con: duckdb.DuckDBPyConnection, path: Path, run_id: str, as_of: datetime) -> LoadResult:
+    """Load one MAP landing file into ``raw_map.<layout>``; an unknown layout or unreadable
+    file is recorded as a rejected batch with one quarantine row naming the file, and is not
+    retried (the same content is the same batch)."""
     digest = file_sha256(path)
     layout = detect_map_layout(path)
     table = f"raw_map.{layout}" if layout else "raw_map.unknown"
-    source = "events" if layout == "events" else "marketo"
     batch = Batch(
         batch_id=f"map:{path.name}:{digest[:16]}",
-        source=source,
+        source="events" if layout == "events" else "marketo",
         object=table,
         file=str(path),
         run_id=run_id,
@@ -144,33 +221,13 @@ def load_map_file(con: duckdb.DuckDBPyConnection, path: Path, run_id: str) -> Lo
         return reject_file(
             con, batch, "unknown MAP file layout (expected a Marketo activity or lead CSV, or .jsonl events)"
         )
+    if already_loaded(con, batch.batch_id):
+        return already_loaded(con, batch.batch_id)
     columns = warehouse.MAP_TABLES[layout]
+    key, newest = MAP_KEYS[layout]
     try:
         if layout == "events":
-            extracted = ", ".join(
-                (
-                    f"cast(json_extract(doc, '$.{c}') as varchar)"
-                    if c == "properties"
-                    else f"json_extract_string(doc, '$.{c}')"
-                )
-                + f' as "{c}"'
-                for c in columns
-            )
-            # Three steps so no JSON function ever sees an invalid document.
-            con.execute(
-                "create or replace temp table _map_text as "
-                "with numbered as (select row_number() over () as _line, line from read_csv("
-                f"{_quote(path)}, columns = {{'line': 'VARCHAR'}}, header = false, "
-                "delim = '\x1f', quote = '', escape = '', auto_detect = false)), "
-                "lines as (select * from numbered where nullif(trim(line), '') is not null), "
-                "valid as (select *, case when json_valid(line) then line end as valid_json from lines), "
-                "typed as (select *, json_type(valid_json) as doc_type from valid), "
-                "docs as (select *, case when doc_type = 'OBJECT' then valid_json else '{}' end as doc "
-                "from typed) "
-                "select _line, line as _raw, case when valid_json is null then 'unparseable JSON line' "
-                "when doc_type <> 'OBJECT' then 'JSON line is not an object' end as _parse_error, "
-                f"{extracted} from docs"
-            )
+            _jsonl_text_table(con, path, columns)
             header = list(columns)
             required = ["event_id", "occurred_at", "event_type"]
             extra = [
@@ -181,7 +238,10 @@ def load_map_file(con: duckdb.DuckDBPyConnection, path: Path, run_id: str) -> Lo
             header = _csv_text_table(con, path, "_map_text")
             required = MARKETO_ACTIVITY_REQUIRED if layout == "marketo_activities" else ["id"]
             extra = None
-        return _load(con, "_map_text", table, header, columns, required, batch, path, extra=extra)
+        return _load(
+            con, "_map_text", table, header, columns, required, batch, path, extra_reasons=extra,
+            dedupe_key=key, newest_by=newest, timestamp_bounds=timestamp_bounds(as_of),
+        )  # fmt: skip
     except (FileLayoutError, duckdb.Error) as error:
         return reject_file(con, batch, str(error).splitlines()[0][:500])
     finally:
@@ -190,10 +250,7 @@ def load_map_file(con: duckdb.DuckDBPyConnection, path: Path, run_id: str) -> Lo
 
 def reject_file(con: duckdb.DuckDBPyConnection, batch: Batch, reason: str) -> LoadResult:
     """Record a whole file as rejected: one quarantine row with the reason, a ledger row."""
-    previous = con.execute(
-        "select rows_read from ops.batches where batch_id = ?", [batch.batch_id]
-    ).fetchall()
-    if previous or already_loaded(con, batch.batch_id):
+    if con.execute("select 1 from ops.batches where batch_id = ?", [batch.batch_id]).fetchall():
         return LoadResult(batch.batch_id, batch.object, 0, 0, 0, skipped=True)
     now = utc_now()
     con.execute("begin transaction")
@@ -202,19 +259,6 @@ def reject_file(con: duckdb.DuckDBPyConnection, batch: Batch, reason: str) -> Lo
         "values (?, ?, 0, null, ?, ?, ?)",
         [batch.source, batch.file, reason, batch.batch_id, now],
     )
-    con.execute(
-        "insert into ops.batches values (?, ?, ?, ?, ?, ?, ?, 0, 0, 1, 'rejected', ?, ?)",
-        [
-            batch.batch_id,
-            batch.source,
-            batch.object,
-            batch.file,
-            batch.content_hash,
-            batch.window_start,
-            batch.window_end,
-            batch.run_id,
-            now,
-        ],
-    )
+    record_batch(con, batch, 0, 0, 1, "rejected", now, reason)
     con.execute("commit")
     return LoadResult(batch.batch_id, batch.object, 0, 0, 1, skipped=False)

@@ -45,6 +45,29 @@ class LoadResult:
         return self.__dict__.copy()
 
 
+MAX_FIELD_CHARS = 32_768  # Salesforce's long text area limit is 131,072; nothing we read needs more
+
+
+def record_batch(
+    con: duckdb.DuckDBPyConnection,
+    batch: Batch,
+    rows_read: int,
+    rows_loaded: int,
+    rows_quarantined: int,
+    status: str,
+    now: datetime,
+    notes: str | None = None,
+) -> None:
+    """The ledger row of a batch: rows read = rows loaded + rows quarantined."""
+    con.execute(
+        "insert into ops.batches (batch_id, source, object, file, content_hash, window_start, window_end, "
+        "rows_read, rows_loaded, rows_quarantined, status, run_id, loaded_at, notes) "
+        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [batch.batch_id, batch.source, batch.object, batch.file, batch.content_hash, batch.window_start,
+         batch.window_end, rows_read, rows_loaded, rows_quarantined, status, batch.run_id, now, notes],
+    )  # fmt: skip
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -86,13 +109,21 @@ def load_text_relation(
     batch: Batch,
     extra_reasons: list[str] | None = None,
     watermark_object: str | None = None,
+    dedupe_key: str | None = None,
+    newest_by: str | None = None,
+    timestamp_bounds: tuple[datetime, datetime] | None = None,
+    notes: str | None = None,
 ) -> LoadResult:
     """Load ``relation_sql`` (text columns named as ``columns``' keys, plus ``_line`` and
     ``_raw``, the original line text when there is one, and ``_parse_error``, why the line
     could not be parsed, or NULL) into
     ``target_table``; rows with a missing required value or a value that does not parse as
     its column's type go to ``ops.quarantine`` with the reason. ``extra_reasons`` are SQL
-    expressions yielding a reason (or NULL) evaluated on the text row."""
+    expressions yielding a reason (or NULL) evaluated on the text row.
+
+    Also quarantined: timestamps outside ``timestamp_bounds`` (impossible: far future or
+    before 2000), text over ``MAX_FIELD_CHARS``, and, when ``dedupe_key`` is given, every
+    row of a key but the newest by ``newest_by`` ("duplicate ... kept the newest")."""
     previous = already_loaded(con, batch.batch_id)
     if previous is not None:
         log.info("batch %s already loaded: skipped", batch.batch_id)
@@ -104,6 +135,18 @@ def load_text_relation(
             f"case when nullif(trim(\"{column}\"), '') is not null and {_typed(column, sql_type)} is null "
             f"then 'bad {sql_type.lower()} in {column}: ' || left(\"{column}\", 80) end"
         )
+        if sql_type == "VARCHAR":
+            reasons.append(
+                f"case when length(\"{column}\") > {MAX_FIELD_CHARS} then 'oversized field {column} (' "
+                f"|| length(\"{column}\") || ' characters)' end"
+            )
+        if sql_type == "TIMESTAMP" and timestamp_bounds is not None:
+            low, high = (b.strftime("%Y-%m-%d %H:%M:%S") for b in timestamp_bounds)
+            typed = _typed(column, sql_type)
+            reasons.append(
+                f"case when {typed} < timestamp '{low}' or {typed} > timestamp '{high}' "
+                f"then 'impossible timestamp in {column}: ' || \"{column}\" end"
+            )
     reasons.extend(extra_reasons or [])
     # A line that did not parse has one reason; otherwise list every problem of the row.
     reason_sql = f"coalesce(_parse_error, nullif(concat_ws('; ', {', '.join(reasons)}), ''))"
@@ -116,6 +159,17 @@ def load_text_relation(
             f"create or replace temp table _incoming as "
             f"select *, {reason_sql} as _reason from ({relation_sql})"
         )
+        if dedupe_key:
+            order = f"{_typed(newest_by, columns[newest_by])} desc nulls last, " if newest_by else ""
+            con.execute(
+                f"""update _incoming set _reason = 'duplicate {dedupe_key} in this batch (kept the newest)'
+                where _reason is null and _line in (
+                    select _line from (
+                        select _line, row_number() over (
+                            partition by trim("{dedupe_key}") order by {order}_line desc) as copy_rank
+                        from _incoming where _reason is null)
+                    where copy_rank > 1)"""
+            )
         rows_read = con.execute("select count(*) from _incoming").fetchall()[0][0]
         record_json = "struct_pack(" + ", ".join(f'"{c}" := "{c}"' for c in columns) + ")"
         con.execute(
@@ -137,23 +191,7 @@ def load_text_relation(
             [*params, batch.batch_id, now, batch.source],
         )
         loaded = rows_read - quarantined
-        con.execute(
-            "insert into ops.batches values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', ?, ?)",
-            [
-                batch.batch_id,
-                batch.source,
-                batch.object,
-                batch.file,
-                batch.content_hash,
-                batch.window_start,
-                batch.window_end,
-                rows_read,
-                loaded,
-                quarantined,
-                batch.run_id,
-                now,
-            ],
-        )
+        record_batch(con, batch, rows_read, loaded, quarantined, "loaded", now, notes)
         if watermark_object and batch.window_end is not None:
             con.execute(
                 "insert or replace into ops.watermarks values (?, ?, ?, ?)",
