@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 from airflow.sdk import Asset, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from lead_scoring.airflow_support import dbt_task_group, run_context
+from lead_scoring.airflow_support import dbt_task_group, on_task_failure, run_context
 
 DUCKDB_POOL = "duckdb_writer"
 LEAD_SCORES = Asset("duckdb://warehouse/marts/lead_scores")
@@ -35,6 +35,7 @@ LEAD_SCORES = Asset("duckdb://warehouse/marts/lead_scores")
         "retries": 2,
         "retry_delay": timedelta(minutes=1),
         "pool": DUCKDB_POOL,
+        "on_failure_callback": on_task_failure,
     },
     tags=["leadscore", "hourly", "scoring"],
     doc_md=__doc__,
@@ -78,11 +79,13 @@ def lead_scoring_hourly():
 
     @task(outlets=[LEAD_SCORES])
     def publish_summary(
-        map_files: dict, load: dict, raw_checks: dict, score_checks: dict, write: dict, **context
+        crm: dict, map_files: dict, load: dict, raw_checks: dict, score_checks: dict, write: dict, **context
     ) -> dict:
         from lead_scoring import pipeline
 
         stages = {
+            "extract_crm": crm,
+            "extract_map": map_files,
             "load_raw": load,
             "validate_raw": raw_checks,
             "validate_scores": score_checks,
@@ -98,7 +101,7 @@ def lead_scoring_hourly():
     score_checks = validate_scores()
     write = write_back_crm()
     raw_checks >> dbt_build >> score_checks >> write
-    publish_summary(map_files, loaded, raw_checks, score_checks, write)
+    publish_summary(crm, map_files, loaded, raw_checks, score_checks, write)
 
 
 lead_scoring_hourly()

@@ -18,6 +18,19 @@ def run_context(context: dict) -> RunContext:
     return make_context(context["run_id"], context["data_interval_end"])
 
 
+def on_task_failure(context: dict) -> None:
+    """DAG failure callback: name the failed stage and the fix, mark the run failed."""
+    from lead_scoring.failures import record_failure  # noqa: PLC0415
+    from lead_scoring.pipeline import parse_as_of, safe_run_id  # noqa: PLC0415
+
+    record_failure(
+        safe_run_id(context["run_id"]),
+        parse_as_of(context["data_interval_end"]),
+        context["ti"].task_id,
+        context.get("exception"),
+    )
+
+
 def dbt_task_group(pool: str, group_id: str = "dbt_build", select: str = "tag:hourly"):
     """A cosmos DbtTaskGroup rendered from ``dbt_project/target/manifest.json``
     (``LoadMode.DBT_MANIFEST``: no dbt call at parse time), executed in-process with one

@@ -46,8 +46,24 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     as_of = args.as_of or datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0).isoformat()
     run_id = args.run_id or f"cli_{as_of[:16].replace(':', '')}_{uuid.uuid4().hex[:6]}"
-    summary = run_all(make_context(run_id, as_of))
+    try:
+        summary = run_all(make_context(run_id, as_of))
+    except Exception as error:
+        report = getattr(error, "leadscore_report", None)
+        if report is None or args.verbose:
+            raise
+        print(f"run {report['run_id']} failed in stage {report['failed_stage']}: {report['error']}\n"
+              f"fix: {report['fix']}", file=sys.stderr)  # fmt: skip
+        return 1
     print(format_summary(summary))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from lead_scoring.status import overall_status  # noqa: PLC0415
+
+    status = overall_status(load_settings(), runs=args.runs)
+    print(json.dumps(status, indent=2, default=str))
     return 0
 
 
@@ -120,6 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--as-of", help="label of the run (default: the scores' scored_at)")
     sync.add_argument("--run-id")
     sync.set_defaults(func=cmd_sync)
+
+    status = sub.add_parser("status", help="last runs, pending write-backs, quarantine and GX results")
+    status.add_argument("--runs", type=int, default=5, help="how many recent runs to show")
+    status.set_defaults(func=cmd_status)
 
     summary = sub.add_parser("summary", help="print a run's summary (default: the latest)")
     summary.add_argument("--run-id")

@@ -8,10 +8,12 @@ never the wall clock, and re-running a stage for the same interval changes nothi
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,6 +33,20 @@ class RunContext:
     @property
     def run_dir(self) -> Path:
         return self.settings.runs_dir / self.run_id
+
+
+def timed(stage: Callable[..., dict]) -> Callable[..., dict]:
+    """Add the stage's wall time as ``duration_s`` to the dict it returns (for ops.runs)."""
+
+    @functools.wraps(stage)
+    def run(*args, **kwargs) -> dict:
+        started = time.perf_counter()
+        result = stage(*args, **kwargs)
+        result["duration_s"] = round(time.perf_counter() - started, 2)
+        log.info("stage %s done in %.1fs", stage.__name__, result["duration_s"])
+        return result
+
+    return run
 
 
 def parse_as_of(value: str | datetime) -> datetime:
@@ -61,6 +77,7 @@ def read_watermarks(ctx: RunContext) -> dict[str, datetime]:
     return {obj: mark for obj, mark in rows}
 
 
+@timed
 def extract_crm(ctx: RunContext) -> dict:
     """CRM records changed since each object's watermark, up to as_of, to Parquet files
     (API source), or the Data Loader CSVs present in the landing folder (files source)."""
@@ -87,6 +104,7 @@ def extract_crm(ctx: RunContext) -> dict:
     return {"source": "salesforce", "extracts": entries}
 
 
+@timed
 def extract_map(ctx: RunContext) -> dict:
     """The MAP files waiting in the landing folder (the loader skips those already loaded)."""
     folder = ctx.settings.map_landing
@@ -97,6 +115,7 @@ def extract_map(ctx: RunContext) -> dict:
 # -------------------------------------------------------------------------------- load
 
 
+@timed
 def load_raw(ctx: RunContext, crm: dict, map_files: dict) -> dict:
     """Load the run's CRM extracts and MAP files into raw_*; returns per-batch counts."""
     from lead_scoring.load.files import load_crm_text, load_map_file  # noqa: PLC0415
@@ -165,10 +184,12 @@ def validate(ctx: RunContext, prefix: str, batch_ids: list[str] | None = None) -
     return summary
 
 
+@timed
 def validate_raw(ctx: RunContext, load: dict) -> dict:
     return validate(ctx, "raw_", load["new_batch_ids"])
 
 
+@timed
 def validate_scores(ctx: RunContext) -> dict:
     return validate(ctx, "lead_scores")
 
@@ -176,6 +197,7 @@ def validate_scores(ctx: RunContext) -> dict:
 # ------------------------------------------------------------------------------- score
 
 
+@timed
 def build_scores(ctx: RunContext) -> dict:
     """``dbt build`` of the hourly models as of the run (outside Airflow; the DAG uses cosmos)."""
     from lead_scoring.dbt_runner import run_dbt  # noqa: PLC0415
@@ -206,6 +228,7 @@ def sync_options_from_env(force: bool | None = None, retry_dead_letters: bool = 
     )
 
 
+@timed
 def write_back_crm(ctx: RunContext, force: bool | None = None, retry_dead_letters: bool = False) -> dict:
     """Send the changed payload rows of each synced object to the CRM (or to a file when
     LEADSCORE_DRY_RUN is set), after finishing any bulk job an interrupted run left."""
@@ -309,6 +332,11 @@ def summarize(ctx: RunContext, stages: dict, started: float | None = None) -> di
             *(stages.get("validate_scores") or {}).get("warnings", []),
         ],
         "dry_run": write.get("dry_run", ctx.settings.dry_run),
+        "stage_durations_s": {
+            name: stage["duration_s"]
+            for name, stage in stages.items()
+            if isinstance(stage, dict) and "duration_s" in stage
+        },
         "duration_s": round(time.time() - started, 1) if started else None,
     }
     text = json.dumps(summary, indent=2, default=str)
@@ -340,14 +368,24 @@ def _table_exists(con, schema: str, table: str) -> bool:
 
 def run_all(ctx: RunContext) -> dict:
     """One complete run outside Airflow: extract, load, validate, dbt build, validate,
-    write back, summarize."""
+    write back, summarize. A failing stage is recorded (ops.runs) with its fix, then raised."""
+    from lead_scoring.failures import record_failure  # noqa: PLC0415
+
     started = time.time()
     stages: dict = {}
-    stages["extract_crm"] = extract_crm(ctx)
-    stages["extract_map"] = extract_map(ctx)
-    stages["load_raw"] = load_raw(ctx, stages["extract_crm"], stages["extract_map"])
-    stages["validate_raw"] = validate_raw(ctx, stages["load_raw"])
-    stages["dbt_build"] = build_scores(ctx)
-    stages["validate_scores"] = validate_scores(ctx)
-    stages["write_back"] = write_back_crm(ctx)
+    plan: list[tuple[str, Callable[[], dict]]] = [
+        ("extract_crm", lambda: extract_crm(ctx)),
+        ("extract_map", lambda: extract_map(ctx)),
+        ("load_raw", lambda: load_raw(ctx, stages["extract_crm"], stages["extract_map"])),
+        ("validate_raw", lambda: validate_raw(ctx, stages["load_raw"])),
+        ("dbt_build", lambda: build_scores(ctx)),
+        ("validate_scores", lambda: validate_scores(ctx)),
+        ("write_back", lambda: write_back_crm(ctx)),
+    ]
+    for name, stage in plan:
+        try:
+            stages[name] = stage()
+        except Exception as error:
+            error.leadscore_report = record_failure(ctx.run_id, ctx.as_of, name, error)  # type: ignore[attr-defined]
+            raise
     return summarize(ctx, stages, started)

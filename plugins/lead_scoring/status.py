@@ -1,0 +1,53 @@
+"""``leadscore status``: what the last runs did and what is waiting."""
+
+from __future__ import annotations
+
+import json
+
+from lead_scoring import warehouse
+from lead_scoring.config import Settings
+from lead_scoring.reverse_etl.status import sync_status
+
+
+def overall_status(settings: Settings, runs: int = 5) -> dict:
+    """Last ``runs`` runs (status, as_of, counts or failed stage and fix), write-back backlog,
+    quarantined rows and GX results of the latest run."""
+    if not settings.warehouse.exists():
+        return {"warehouse": str(settings.warehouse), "note": "no warehouse yet: run `make demo`"}
+    with warehouse.connect(settings.warehouse) as con:
+        warehouse.ensure_schema(con)
+        rows = con.execute(
+            "select run_id, as_of, status, summary, finished_at from ops.runs "
+            "order by finished_at desc limit ?",
+            [runs],
+        ).fetchall()
+        latest = rows[0][0] if rows else None
+        gx = con.execute(
+            "select suite, bool_and(success or severity = 'warning') as passed, "
+            "count(*) filter (where not success) as failed_expectations "
+            "from ops.gx_results where run_id = ? group by suite order by suite",
+            [latest],
+        ).fetchall()
+        quarantine = con.execute(
+            "select reason, count(*) from ops.quarantine q join ops.batches b on q._batch_id = b.batch_id "
+            "where b.run_id = ? group by reason order by 2 desc limit 10",
+            [latest],
+        ).fetchall()
+    recent = []
+    for run_id, as_of, state, summary, finished_at in rows:
+        detail = json.loads(summary) if summary else {}
+        entry = {"run_id": run_id, "as_of": as_of, "status": state, "finished_at": finished_at}
+        if state == "failed":
+            entry.update({k: detail.get(k) for k in ("failed_stage", "error", "fix")})
+        else:
+            entry.update(
+                {k: detail.get(k) for k in ("leads_scored", "tier_counts", "crm_records_written",
+                                            "crm_write_failures", "quarantined_rows", "duration_s")}
+            )  # fmt: skip
+        recent.append(entry)
+    return {
+        "recent_runs": recent,
+        "write_back": sync_status(settings),
+        "latest_run_gx": {suite: {"passed": passed, "failed_expectations": n} for suite, passed, n in gx},
+        "latest_run_quarantine": dict(quarantine),
+    }
