@@ -12,11 +12,12 @@ export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: install manifest demo test airflow clean help
+.PHONY: install manifest demo test lint airflow clean help
 
 help:
 	@echo "make demo     install if needed, then run the hourly DAG end to end on synthetic data"
 	@echo "make test     install if needed, then run the test suite"
+	@echo "make airflow  Airflow UI on localhost:8080 with the CRM sandbox (Ctrl-C stops it)"
 	@echo "make clean    remove generated data, the warehouse, runs and Airflow state (keeps .venv)"
 
 # Create .venv, bootstrap uv inside it with pip if uv is not on PATH, install the pinned lock
@@ -47,7 +48,14 @@ manifest: $(MANIFEST)
 demo: $(MANIFEST)
 	$(BIN)/leadscore demo
 
-test: $(MANIFEST)
+airflow: $(MANIFEST)
+	$(BIN)/leadscore airflow
+
+lint: $(STAMP)
+	$(BIN)/ruff check plugins dags tests
+	$(BIN)/ruff format --check plugins dags tests
+
+test: $(MANIFEST) lint
 	$(BIN)/python -m pytest
 
 clean:

@@ -59,6 +59,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_airflow(args: argparse.Namespace) -> int:
+    from lead_scoring.standalone import run_standalone  # noqa: PLC0415
+
+    return run_standalone(load_settings(), port=args.port)
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from lead_scoring.status import overall_status  # noqa: PLC0415
 
@@ -136,6 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--as-of", help="label of the run (default: the scores' scored_at)")
     sync.add_argument("--run-id")
     sync.set_defaults(func=cmd_sync)
+
+    standalone = sub.add_parser("airflow", help="Airflow standalone UI with the sandbox (make airflow)")
+    standalone.add_argument("--port", type=int, default=8080)
+    standalone.set_defaults(func=cmd_airflow)
 
     status = sub.add_parser("status", help="last runs, pending write-backs, quarantine and GX results")
     status.add_argument("--runs", type=int, default=5, help="how many recent runs to show")
