@@ -61,6 +61,10 @@ def test_out_of_range_score_is_critical_and_named(con, tmp_path):
     assert "150" in message and "write-back is blocked" in message
     written = json.loads((tmp_path / "lead_scores.json").read_text())
     assert written["status"] == "fail"
+    docs = tmp_path / "data_docs" / "index.html"
+    assert docs.exists() and "lead_scores" in docs.read_text()
+    pages = list((tmp_path / "data_docs" / "validations").rglob("*.html"))
+    assert pages and any("composite_score" in page.read_text() for page in pages)
 
 
 def test_warning_is_reported_not_raised(con, tmp_path):

@@ -93,7 +93,11 @@ def read_frame(con: duckdb.DuckDBPyConnection, spec: dict, batch_ids: list[str] 
     return con.execute(f"select * from {table}").df()
 
 
-def _gx_context():
+DOCS_SITE = "leadscore"
+
+
+def gx_context(docs_dir: Path | None = None):
+    """An ephemeral GX context (nothing persisted but the Data Docs under ``docs_dir``)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx  # noqa: PLC0415 - slow import, only when validating
@@ -101,24 +105,48 @@ def _gx_context():
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    return gx, context
+    if docs_dir is not None:
+        context.add_data_docs_site(
+            site_name=DOCS_SITE,
+            site_config={
+                "class_name": "SiteBuilder",
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(docs_dir),
+                },
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            },
+        )
+    return context
 
 
-def validate_frame(spec: dict, frame: pd.DataFrame) -> SuiteResult:
-    """Validate ``frame`` against the suite ``spec`` with GX; one outcome per expectation."""
-    gx, context = _gx_context()
+def validate_frame(spec: dict, frame: pd.DataFrame, context=None) -> SuiteResult:
+    """Validate ``frame`` against the suite ``spec`` with GX (through a checkpoint that
+    updates the context's Data Docs site, if any); one outcome per expectation."""
+    import great_expectations as gx  # noqa: PLC0415
     from great_expectations.expectations.registry import get_expectation_impl  # noqa: PLC0415
 
+    context = context or gx_context()
     expectations = [
         get_expectation_impl(e["type"])(**e["kwargs"], meta=e.get("meta", {})) for e in spec["expectations"]
     ]
     suite = context.suites.add(gx.ExpectationSuite(name=spec["name"], expectations=expectations))
-    asset = context.data_sources.add_pandas("leadscore").add_dataframe_asset(name=spec["name"])
+    asset = context.data_sources.add_pandas(f"{spec['name']}_source").add_dataframe_asset(name=spec["name"])
     batch = asset.add_batch_definition_whole_dataframe("whole")
     definition = context.validation_definitions.add(
         gx.ValidationDefinition(data=batch, suite=suite, name=spec["name"])
     )
-    result = definition.run(batch_parameters={"dataframe": frame}, result_format="SUMMARY")
+    sites = list(context.list_data_docs_sites() or {})
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(
+            name=f"{spec['name']}_checkpoint",
+            validation_definitions=[definition],
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=sites)] if sites else [],
+            result_format="SUMMARY",
+        )
+    )
+    run = checkpoint.run(batch_parameters={"dataframe": frame})
+    result = next(iter(run.run_results.values()))
     outcomes = []
     for item in result.results:
         config = item.expectation_config
@@ -144,13 +172,15 @@ def run_suites(
     out_dir: Path,
     batch_ids: list[str] | None = None,
 ) -> list[SuiteResult]:
-    """Run each suite, store outcomes in ``ops.gx_results`` and ``out_dir/<suite>.json``."""
+    """Run each suite, store outcomes in ``ops.gx_results`` and ``out_dir/<suite>.json``, and
+    the GX Data Docs of the run in ``out_dir/data_docs/index.html``."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    context = gx_context(out_dir / "data_docs")
     results = []
     for path in suite_paths:
         spec = load_suite_spec(path)
         frame = read_frame(con, spec, batch_ids)
-        suite_result = validate_frame(spec, frame)
+        suite_result = validate_frame(spec, frame, context)
         results.append(suite_result)
         now = utc_now()
         con.executemany(
