@@ -39,15 +39,7 @@ MARKETO_HEADER = [
 ]
 MARKETO_TYPES = {1, 2, 6, 8, 27, 9, 10, 11, 100001, 100002, 100003, 100004, 100005, 100006}
 JSONL_KEYS = ["event_id", "occurred_at", "email", "crm_id", "event_type", "url", "properties"]
-DUCK_TYPES = {
-    "id": "VARCHAR",
-    "string": "VARCHAR",
-    "int": "BIGINT",
-    "double": "DOUBLE",
-    "boolean": "BOOLEAN",
-    "date": "DATE",
-    "datetime": "TIMESTAMP",
-}
+DUCK_TYPES = crm_schema.DUCKDB_TYPES
 
 
 def _run(base: Path, seed: int = SEED, **kw) -> tuple[Path, Path, dict]:

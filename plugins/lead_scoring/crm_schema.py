@@ -8,6 +8,17 @@ Field names are Salesforce API names, exactly as a Data Loader export or SOQL re
 
 from __future__ import annotations
 
+# DuckDB type of each field type (raw tables, generated Parquet).
+DUCKDB_TYPES: dict[str, str] = {
+    "id": "VARCHAR",
+    "string": "VARCHAR",
+    "int": "BIGINT",
+    "double": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "datetime": "TIMESTAMP",
+}
+
 # Fields leadscore writes back to people (Lead and Contact). They exist in the sandbox and
 # must be created in a real org (see the README, "Pointing at a real Salesforce org").
 PERSON_SCORE_FIELDS: dict[str, str] = {

@@ -15,15 +15,7 @@ import duckdb
 
 from lead_scoring import crm_schema
 
-SQL_TYPES = {
-    "id": "VARCHAR",
-    "string": "VARCHAR",
-    "int": "BIGINT",
-    "double": "DOUBLE",
-    "boolean": "BOOLEAN",
-    "date": "DATE",
-    "datetime": "TIMESTAMP",
-}
+SQL_TYPES = crm_schema.DUCKDB_TYPES
 
 LOAD_STAMPS = '"_batch_id" VARCHAR, "_loaded_at" TIMESTAMP, "_source" VARCHAR'
 

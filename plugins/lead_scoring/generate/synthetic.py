@@ -153,15 +153,7 @@ def _uniform(values: Sequence[Any], a: str, b: str, salt: str) -> str:
     return f"list_element({_list(values)}, 1 + rint({a}, {b}, '{salt}', {len(values)}))"
 
 
-_DUCK_TYPES = {
-    "id": "VARCHAR",
-    "string": "VARCHAR",
-    "int": "BIGINT",
-    "double": "DOUBLE",
-    "boolean": "BOOLEAN",
-    "date": "DATE",
-    "datetime": "TIMESTAMP",
-}
+_DUCK_TYPES = crm_schema.DUCKDB_TYPES
 
 
 def _crm_select(obj: str, exprs: dict[str, str]) -> str:
