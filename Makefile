@@ -4,6 +4,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+ENGINES_STAMP := $(VENV)/.installed-engines
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/seeds dbt_project/tests -type f 2>/dev/null) dbt_project/dbt_project.yml dbt_project/profiles.yml
 
@@ -12,11 +13,13 @@ export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: install manifest demo test lint airflow clean help
+.PHONY: install manifest demo test lint airflow clean help install-engines postgres-binaries test-engines
 
 help:
 	@echo "make demo     install if needed, then run the hourly DAG end to end on synthetic data"
 	@echo "make test     install if needed, then run the test suite"
+	@echo "make test-engines  also install dbt-postgres, dbt-spark and Postgres, then prove the dbt"
+	@echo "              project gives identical outputs on DuckDB, Postgres and Spark"
 	@echo "make airflow  Airflow UI on localhost:8080 with the CRM sandbox (Ctrl-C stops it)"
 	@echo "make clean    remove generated data, the warehouse, runs and Airflow state (keeps .venv)"
 
@@ -57,6 +60,29 @@ lint: $(STAMP)
 
 test: $(MANIFEST) lint
 	$(BIN)/python -m pytest
+
+# The extra dbt adapters of the portability check (requirements-engines.txt, compiled with
+# requirements.txt as constraints) in the same .venv; re-installs only when that file changes.
+$(ENGINES_STAMP): requirements-engines.txt $(STAMP)
+	@UV=$$(command -v uv || echo $(BIN)/uv); \
+	$$UV pip install --quiet --python $(BIN)/python -r requirements-engines.txt
+	@touch $(ENGINES_STAMP)
+
+install-engines: $(ENGINES_STAMP)
+
+# Debian's Postgres server binaries (initdb, pg_ctl) for the throwaway test cluster.
+postgres-binaries:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "installing Debian's postgresql package (server binaries for the test cluster)"; \
+		SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
+# The same dbt project built on DuckDB, Postgres and Spark from one fixture: every model,
+# seed and test on each, identical fingerprints (tests/test_engines.py, marker `engines`).
+test-engines: $(MANIFEST) $(ENGINES_STAMP) postgres-binaries
+	$(BIN)/python -m pytest tests/test_engines.py -m engines
 
 clean:
 	rm -rf var warehouse landing runs reports dbt_project/target dbt_project/logs

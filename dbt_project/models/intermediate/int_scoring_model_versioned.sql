@@ -1,5 +1,6 @@
 {#- scoring_model_version: the label var plus a hash of every scoring seed's content, so each
-    score can be traced to the exact rules that produced it. -#}
+    score can be traced to the exact rules that produced it. The hashed text is the same on
+    every engine: floats through float_text, rows sorted in byte order. -#}
 {%- set seeds = {
     'fit_rules': ['rule_id', 'attribute', 'operator', 'match_value', 'min_value', 'max_value', 'points'],
     'title_patterns': ['dimension', 'pattern', 'derived_value', 'priority'],
@@ -9,6 +10,8 @@
     'email_domain_lists': ['list_name', 'domain'],
     'marketo_activity_types': ['activity_type_id', 'event_type'],
 } -%}
+{#- The seeds' float (double) columns, see seeds/_seeds.yml. -#}
+{%- set float_columns = ['min_value', 'max_value', 'points', 'half_life_days', 'expiry_days', 'value'] -%}
 with
 
 {% for seed_name, columns in seeds.items() %}
@@ -22,7 +25,9 @@ with
 
     {%- set cells = [] %}
         {%- for column in columns -%}
-            {%- do cells.append("coalesce(cast(" ~ column ~ " as " ~ dbt.type_string() ~ "), '')") -%}
+            {%- set text = lead_scoring.float_text(column) if column in float_columns
+                else "cast(" ~ column ~ " as " ~ dbt.type_string() ~ ")" -%}
+            {%- do cells.append("coalesce(" ~ text ~ ", '')") -%}
             {%- if not loop.last %}{% do cells.append("'|'") %}{% endif -%}
         {%- endfor %}
     select
@@ -46,7 +51,7 @@ all_rows as (
 hashed as (
 
     select
-        {{ dbt.hash(lead_scoring.ordered_listagg('row_text', '\n', 'row_text')) }} as seeds_hash
+        {{ dbt.hash(lead_scoring.ordered_listagg('row_text', '\n', lead_scoring.binary_sort_key('row_text'))) }} as seeds_hash
     from all_rows
 
 ),

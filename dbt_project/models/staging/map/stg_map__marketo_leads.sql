@@ -11,7 +11,7 @@ deduplicated as (
 
     select
         *,
-        row_number() over (partition by id order by updatedat desc, _loaded_at desc) as version_rank
+        row_number() over (partition by id order by updatedat desc nulls last, _loaded_at desc) as version_rank
     from source
 
 ),
