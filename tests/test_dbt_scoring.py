@@ -221,11 +221,13 @@ def scored(tmp_path_factory):
             "group by all"
         ).fetchall()
         payload = con.execute("select * from marts.sync_salesforce__leads order by Id").df()
-    return scores, contributions, payload
+        accounts = con.execute("select * from marts.account_scores").df().to_dict("records")
+        account_payload = con.execute("select * from marts.sync_salesforce__accounts").df()
+    return scores, contributions, payload, accounts, account_payload
 
 
 def test_only_live_records_are_scored(scored):
-    scores, _, _ = scored
+    scores, *_ = scored
     assert set(scores) == {
         "00Q000000000001AAA",
         "00Q000000000002AAA",
@@ -235,7 +237,7 @@ def test_only_live_records_are_scored(scored):
 
 
 def test_hot_lead_matches_a_hand_computation_from_the_seeds(scored):
-    scores, _, _ = scored
+    scores, *_ = scored
     lead = scores["00Q000000000001AAA"]
     # fit: Software 20 + 200-999 employees 20 + US 10 + VP 15 + Marketing 10 + Salesforce 6 + Snowflake 5
     assert lead["fit_score"] == 86
@@ -253,7 +255,7 @@ def test_hot_lead_matches_a_hand_computation_from_the_seeds(scored):
 
 
 def test_contact_scores_from_its_account(scored):
-    scores, _, _ = scored
+    scores, *_ = scored
     contact = scores["003000000000001AAA"]
     # Software 20 + 1000-4999 18 + US 10 + Director 12 + Revenue Operations 12
     assert contact["fit_score"] == 72
@@ -263,7 +265,7 @@ def test_contact_scores_from_its_account(scored):
 
 
 def test_negatives_and_disqualifiers(scored):
-    scores, _, _ = scored
+    scores, *_ = scored
     student = scores["00Q000000000002AAA"]
     assert student["negative_score"] == -10 - 25 - 10  # personal e-mail, student, inactive
     assert (student["composite_score"], student["tier"], student["is_disqualified"]) == (0, 4, False)
@@ -273,7 +275,7 @@ def test_negatives_and_disqualifiers(scored):
 
 
 def test_scores_are_sums_of_contributions(scored):
-    scores, contributions, _ = scored
+    scores, contributions, *_ = scored
     for person_id, component, points in contributions:
         column = {"fit": "fit_score", "intent": "intent_score", "negative": "negative_score"}[component]
         expected = min(max(points, 0), 100) if component != "negative" else points
@@ -281,7 +283,7 @@ def test_scores_are_sums_of_contributions(scored):
 
 
 def test_payload_is_the_allow_listed_crm_fields_of_open_leads(scored):
-    scores, _, payload = scored
+    scores, _, payload, *_ = scored
     assert list(payload.columns) == [
         "Id",
         "Lead_Score__c",
@@ -300,3 +302,19 @@ def test_payload_is_the_allow_listed_crm_fields_of_open_leads(scored):
     assert not math.isnan(hot["Fit_Score__c"])
     assert hot["Score_Model_Version__c"].startswith("v1-")
     assert hot["Scored_At__c"] == AS_OF
+
+
+def test_account_scores_roll_up_fit_and_people(scored):
+    scores, _, _, accounts, account_payload = scored
+    (account,) = accounts
+    # Software 20 + 1000-4999 employees 18 + United States 10 (title rules are people-only)
+    assert account["account_fit_score"] == 48
+    contact_intent = scores["003000000000001AAA"]["intent_score"]
+    assert account["account_engagement_score"] == contact_intent
+    assert (account["people_count"], account["engaged_people"]) == (1, 1)
+    assert account["account_score"] == round(0.5 * 48 + 0.5 * contact_intent)
+    assert list(account_payload.columns) == [
+        "Id", "Account_Score__c", "Account_Fit_Score__c", "Account_Engagement_Score__c",
+        "Engaged_People__c", "Score_Model_Version__c", "Scored_At__c",
+    ]  # fmt: skip
+    assert account_payload.iloc[0]["Account_Score__c"] == account["account_score"]

@@ -92,6 +92,15 @@ def test_hourly_dag_scores_land_in_the_crm_and_a_rerun_writes_nothing(world):
         assert score == expected[crm_id] and tier == tiers[crm_id]
         assert version.startswith("v1-")
 
+    with warehouse.connect(settings.warehouse) as con:
+        account_expected = dict(
+            con.execute("select Id, Account_Score__c from marts.sync_salesforce__accounts").fetchall()
+        )
+    account_crm = dict(
+        query_sql(sandbox.db, "select Id, Account_Score__c from Account where Account_Score__c is not null")
+    )
+    assert account_crm == account_expected and account_crm
+
     again = dags_test(settings, sandbox)
     assert again["crm_records_changed"] == 0 and again["crm_records_written"] == 0
     assert again["rows_loaded"] == 0

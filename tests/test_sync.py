@@ -44,10 +44,10 @@ def set_payload(settings, count: int, score_offset: int = 0) -> None:
                    'reason ' || i as Score_Reasons__c,
                    timestamp '2026-11-01 10:00:00' as Scored_At__c
             from range(1, {count + 1}) t(i)""")
-        con.execute(
-            "create or replace table marts.sync_salesforce__contacts as "
-            "select cast(null as varchar) as Id where false"
-        )
+        for model in ("sync_salesforce__contacts", "sync_salesforce__accounts"):
+            con.execute(
+                f"create or replace table marts.{model} as select cast(null as varchar) as Id where false"
+            )
 
 
 class Sandbox:

@@ -20,6 +20,7 @@ UNHASHED_FIELDS = {"Scored_At__c"}
 PAYLOAD_MODELS = {
     "Lead": "marts.sync_salesforce__leads",
     "Contact": "marts.sync_salesforce__contacts",
+    "Account": "marts.sync_salesforce__accounts",
 }
 
 
