@@ -13,13 +13,14 @@ export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: install manifest demo test lint airflow clean help install-engines postgres-binaries test-engines
+.PHONY: install manifest demo test lint fmt airflow clean help install-engines postgres-binaries test-engines
 
 help:
 	@echo "make demo     install if needed, then run the hourly DAG end to end on synthetic data"
 	@echo "make test     install if needed, then run the test suite"
 	@echo "make test-engines  also install dbt-postgres, dbt-spark and Postgres, then prove the dbt"
 	@echo "              project gives identical outputs on DuckDB, Postgres and Spark"
+	@echo "make lint     ruff (Python) and SQLFluff (dbt models); make fmt rewrites both into that style"
 	@echo "make airflow  Airflow UI on localhost:8080 with the CRM sandbox (Ctrl-C stops it)"
 	@echo "make clean    remove generated data, the warehouse, runs and Airflow state (keeps .venv)"
 
@@ -57,6 +58,13 @@ airflow: $(MANIFEST)
 lint: $(STAMP)
 	$(BIN)/ruff check plugins dags tests
 	$(BIN)/ruff format --check plugins dags tests
+	cd dbt_project && ../$(BIN)/sqlfluff lint models tests --disable-progress-bar --nocolor
+
+# Rewrites Python and SQL into the house style (what `make lint` checks).
+fmt: $(STAMP)
+	$(BIN)/ruff check --fix plugins dags tests
+	$(BIN)/ruff format plugins dags tests
+	cd dbt_project && ../$(BIN)/sqlfluff fix models tests --disable-progress-bar --nocolor
 
 test: $(MANIFEST) lint
 	$(BIN)/python -m pytest

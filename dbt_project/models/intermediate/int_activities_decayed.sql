@@ -65,7 +65,7 @@ ranked as (
         *,
         row_number() over (
             partition by person_id, signal_id
-            order by occurred_at desc, activity_id
+            order by occurred_at desc, activity_id asc
         ) as recency_rank
     from aged
     where age_days <= expiry_days

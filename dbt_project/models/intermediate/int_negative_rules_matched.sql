@@ -39,13 +39,15 @@ email_domain_lists as (
 
 personal_domains as (
 
-    select domain from email_domain_lists where list_name = 'personal'
+    select domain from email_domain_lists
+    where list_name = 'personal'
 
 ),
 
 competitor_domains as (
 
-    select domain from email_domain_lists where list_name = 'competitor'
+    select domain from email_domain_lists
+    where list_name = 'competitor'
 
 ),
 
@@ -64,8 +66,9 @@ facts as (
             else cast(activity_summary.careers_page_view_count as {{ dbt.type_float() }})
                 / activity_summary.page_view_count
         end as careers_page_share,
-        {{ lead_scoring.age_in_days('coalesce(activity_summary.last_activity_at, people.created_at)', lead_scoring.as_of()) }}
-            as days_since_last_activity
+        {{ lead_scoring.age_in_days(
+            'coalesce(activity_summary.last_activity_at, people.created_at)', lead_scoring.as_of()
+        ) }} as days_since_last_activity
     from people
     left join activity_summary
         on people.person_id = activity_summary.person_id
@@ -92,10 +95,14 @@ matched as (
         or (negative_rules.rule_type = 'unserviced_country' and facts.country = lower(negative_rules.match_value))
         or (negative_rules.rule_type = 'unsubscribed' and facts.is_unsubscribed)
         or (negative_rules.rule_type = 'hard_bounce' and facts.is_hard_bounced)
-        or (negative_rules.rule_type = 'careers_focus'
-            and facts.careers_page_share > negative_rules.threshold_value)
-        or (negative_rules.rule_type = 'inactive_days'
-            and facts.days_since_last_activity > negative_rules.threshold_value)
+        or (
+            negative_rules.rule_type = 'careers_focus'
+            and facts.careers_page_share > negative_rules.threshold_value
+        )
+        or (
+            negative_rules.rule_type = 'inactive_days'
+            and facts.days_since_last_activity > negative_rules.threshold_value
+        )
 
 ),
 

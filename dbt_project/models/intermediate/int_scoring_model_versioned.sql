@@ -24,12 +24,12 @@ with
 {{ seed_name }}_rows as (
 
     {%- set cells = [] %}
-        {%- for column in columns -%}
+    {%- for column in columns -%}
             {%- set text = lead_scoring.float_text(column) if column in float_columns
                 else "cast(" ~ column ~ " as " ~ dbt.type_string() ~ ")" -%}
-            {%- do cells.append("coalesce(" ~ text ~ ", '')") -%}
-            {%- if not loop.last %}{% do cells.append("'|'") %}{% endif -%}
-        {%- endfor %}
+    {%- do cells.append("coalesce(" ~ text ~ ", '')") -%}
+    {%- if not loop.last %}{% do cells.append("'|'") %}{% endif -%}
+    {%- endfor %}
     select
         {{ dbt.concat(["'" ~ seed_name ~ ":'"] + cells) }} as row_text
     from {{ seed_name }}
@@ -51,7 +51,8 @@ all_rows as (
 hashed as (
 
     select
-        {{ dbt.hash(lead_scoring.ordered_listagg('row_text', '\n', lead_scoring.binary_sort_key('row_text'))) }} as seeds_hash
+        {{ dbt.hash(lead_scoring.ordered_listagg('row_text', '\n', lead_scoring.binary_sort_key('row_text'))) }}
+            as seeds_hash
     from all_rows
 
 ),
@@ -59,7 +60,8 @@ hashed as (
 final as (
 
     select
-        {{ dbt.concat(["'" ~ var('scoring_model_label') ~ "-'", "substr(seeds_hash, 1, 10)"]) }} as scoring_model_version
+        {{ dbt.concat(["'" ~ var('scoring_model_label') ~ "-'", "substr(seeds_hash, 1, 10)"]) }}
+            as scoring_model_version
     from hashed
 
 )

@@ -17,9 +17,9 @@ scoring_parameters as (
 pivoted as (
 
     select
-        {%- for parameter in parameters %}
+    {%- for parameter in parameters %}
         max(case when parameter = '{{ parameter }}' then value end) as {{ parameter }}{{ ',' if not loop.last }}
-        {%- endfor %}
+    {%- endfor %}
     from scoring_parameters
 
 ),

@@ -66,7 +66,8 @@ reasons as (
 
     select
         reason_candidates.person_id,
-        {{ lead_scoring.ordered_listagg('reason_candidates.reason_text', '; ', 'reason_candidates.reason_rank') }} as score_reasons
+        {{ lead_scoring.ordered_listagg('reason_candidates.reason_text', '; ', 'reason_candidates.reason_rank') }}
+            as score_reasons
     from reason_candidates
     cross join parameters
     where reason_candidates.reason_rank <= parameters.reasons_count
@@ -83,8 +84,10 @@ scored as (
         people.account_id,
         people.owner_id,
         people.is_converted,
-        {{ lead_scoring.round_to(lead_scoring.clamp('coalesce(component_totals.fit_points, 0)', 0, 100), 0) }} as fit_score,
-        {{ lead_scoring.round_to(lead_scoring.clamp('coalesce(component_totals.intent_points, 0)', 0, 100), 0) }} as intent_score,
+        {{ lead_scoring.round_to(lead_scoring.clamp('coalesce(component_totals.fit_points, 0)', 0, 100), 0) }}
+            as fit_score,
+        {{ lead_scoring.round_to(lead_scoring.clamp('coalesce(component_totals.intent_points, 0)', 0, 100), 0) }}
+            as intent_score,
         {{ lead_scoring.round_to('coalesce(component_totals.negative_points, 0)', 0) }} as negative_score,
         coalesce(component_totals.has_disqualifier, false) as is_disqualified
     from people
@@ -129,11 +132,15 @@ tiered as (
             when composited.intent_score >= parameters.engagement_3_min_intent then '3'
             else '4'
         end as engagement_digit,
-        not composited.is_disqualified
-            and composited.composite_score >= parameters.mql_threshold as is_mql,
-        not composited.is_disqualified
+        (
+            not composited.is_disqualified
+            and composited.composite_score >= parameters.mql_threshold
+        ) as is_mql,
+        (
+            not composited.is_disqualified
             and composited.composite_score >= parameters.sql_threshold
-            and composited.fit_score >= parameters.tier1_min_fit as is_sql
+            and composited.fit_score >= parameters.tier1_min_fit
+        ) as is_sql
     from composited
     cross join parameters
 

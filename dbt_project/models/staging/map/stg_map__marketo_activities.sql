@@ -11,7 +11,7 @@ deduplicated as (
 
     select
         *,
-        row_number() over (partition by marketoguid order by _loaded_at desc, _line) as copy_rank
+        row_number() over (partition by marketoguid order by _loaded_at desc, _line asc) as copy_rank
     from source
 
 ),
