@@ -13,7 +13,7 @@ export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: install manifest demo test lint fmt airflow clean help install-engines postgres-binaries test-engines
+.PHONY: install manifest demo test lint fmt bench airflow clean help install-engines postgres-binaries test-engines
 
 help:
 	@echo "make demo     install if needed, then run the hourly DAG end to end on synthetic data"
@@ -21,6 +21,7 @@ help:
 	@echo "make test-engines  also install dbt-postgres, dbt-spark and Postgres, then prove the dbt"
 	@echo "              project gives identical outputs on DuckDB, Postgres and Spark"
 	@echo "make lint     ruff (Python) and SQLFluff (dbt models); make fmt rewrites both into that style"
+	@echo "make bench    benchmark at scale S (10k leads); SCALE=\"M L\" for 100k / 1M leads"
 	@echo "make airflow  Airflow UI on localhost:8080 with the CRM sandbox (Ctrl-C stops it)"
 	@echo "make clean    remove generated data, the warehouse, runs and Airflow state (keeps .venv)"
 
@@ -59,6 +60,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check plugins dags tests
 	$(BIN)/ruff format --check plugins dags tests
 	cd dbt_project && ../$(BIN)/sqlfluff lint models tests --disable-progress-bar --nocolor
+
+# Benchmark (figures, not pass/fail): scale S by default; `make bench SCALE="M L"` for more.
+SCALE ?= S
+bench: $(MANIFEST)
+	$(BIN)/leadscore bench $(foreach s,$(SCALE),--scale $(s))
 
 # Rewrites Python and SQL into the house style (what `make lint` checks).
 fmt: $(STAMP)

@@ -1,0 +1,171 @@
+"""The measured process of the benchmark: one full pipeline run (``run_all``, as
+``leadscore run`` does it) against a private warehouse and CRM sandbox, then an incremental
+hour in which 1% of people get new activity. Prints one JSON object on its last stdout line.
+
+Per-stage wall time comes from the stages themselves; per-stage peak RSS from a sampler
+thread (every 20 ms) that attributes the process's RSS to the stage running at that moment.
+The sandbox runs in its own process (it stands for Salesforce) and is not counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import threading
+import time
+from datetime import datetime, timedelta
+
+import psutil
+
+# The pipeline functions run_all calls, by the stage name the results use.
+STAGE_FUNCTIONS = {
+    "extract_crm": "extract_crm",
+    "extract_map": "extract_map",
+    "load_raw": "load_raw",
+    "validate_raw": "validate_raw",
+    "dbt_build": "build_scores",
+    "validate_scores": "validate_scores",
+    "write_back": "write_back_crm",
+}
+
+
+class StageMonitor:
+    """Wall time and peak RSS per stage of the current process."""
+
+    def __init__(self, interval_s: float = 0.02):
+        self.interval_s = interval_s
+        self.stage = "startup"
+        self.peak_rss: dict[str, int] = {}
+        self.wall_s: dict[str, float] = {}
+        self._process = psutil.Process()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _record(self) -> None:
+        rss = self._process.memory_info().rss
+        if rss > self.peak_rss.get(self.stage, 0):
+            self.peak_rss[self.stage] = rss
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self._record()
+
+    def __enter__(self) -> StageMonitor:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def wrap(self, name: str, function):
+        @functools.wraps(function)
+        def run(*args, **kwargs):
+            previous, self.stage = self.stage, name
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self._record()
+                self.wall_s[name] = self.wall_s.get(name, 0.0) + time.perf_counter() - started
+                self.stage = previous
+
+        return run
+
+    def take(self) -> dict:
+        result = {
+            "stages_s": {name: round(value, 2) for name, value in self.wall_s.items()},
+            "stages_peak_rss_mb": {name: round(value / 2**20) for name, value in self.peak_rss.items()},
+            "peak_rss_mb": round(max(self.peak_rss.values(), default=0) / 2**20),
+        }
+        self.wall_s, self.peak_rss = {}, {}
+        return result
+
+
+def add_activity_for_one_percent(settings, as_of: datetime) -> int:
+    """A JSONL MAP file with a pricing-page visit and a demo request, half an hour before
+    ``as_of``, for every 100th Lead (by id): the incremental hour's new data."""
+    from lead_scoring import warehouse  # noqa: PLC0415
+
+    with warehouse.connect(settings.warehouse) as con:
+        rows = con.execute(
+            """select id, row_number() over (order by id) as position
+               from raw_salesforce.lead where not coalesce(isdeleted, false)"""
+        ).fetchall()
+    chosen = [crm_id for crm_id, position in rows if position % 100 == 0]
+    occurred = (as_of - timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    target = settings.landing / "map" / f"bench_incremental_{as_of:%Y%m%dT%H}.jsonl"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("w") as handle:
+        for crm_id in chosen:
+            for kind, url in (("page_view", "https://example.com/pricing"), ("demo_request", None)):
+                event = {
+                    "event_id": f"bench-{kind}-{crm_id}-{as_of:%Y%m%d%H}",
+                    "occurred_at": occurred,
+                    "crm_id": crm_id,
+                    "event_type": kind,
+                    "url": url,
+                    "properties": {},
+                }
+                handle.write(json.dumps(event) + "\n")
+    return len(chosen)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--as-of", required=True)
+    parser.add_argument("--incremental", action="store_true", help="also measure the next hour")
+    args = parser.parse_args(argv)
+
+    from lead_scoring import pipeline  # noqa: PLC0415
+    from lead_scoring.config import load_settings  # noqa: PLC0415
+    from lead_scoring.sandbox import runtime  # noqa: PLC0415
+
+    settings = load_settings()
+    as_of = pipeline.parse_as_of(args.as_of)
+    result: dict = {}
+    sandbox = runtime.start(settings.sandbox_dir, port=0)
+    try:
+        with StageMonitor() as monitor:
+            for stage, function in STAGE_FUNCTIONS.items():
+                setattr(pipeline, function, monitor.wrap(stage, getattr(pipeline, function)))
+            started = time.perf_counter()
+            summary = pipeline.run_all(pipeline.make_context("bench_full", as_of, settings))
+            result["full"] = {
+                "wall_s": round(time.perf_counter() - started, 2),
+                **monitor.take(),
+                **_summary_figures(summary),
+            }
+            if args.incremental:
+                next_hour = as_of + timedelta(hours=1)
+                people = add_activity_for_one_percent(settings, next_hour)
+                started = time.perf_counter()
+                summary = pipeline.run_all(pipeline.make_context("bench_incremental", next_hour, settings))
+                result["incremental"] = {
+                    "wall_s": round(time.perf_counter() - started, 2),
+                    "people_with_new_activity": people,
+                    **monitor.take(),
+                    **_summary_figures(summary),
+                }
+    finally:
+        runtime.stop(settings.sandbox_dir)
+    del sandbox
+    print(json.dumps(result))
+    return 0
+
+
+def _summary_figures(summary: dict) -> dict:
+    return {
+        "leads_scored": summary.get("leads_scored"),
+        "tier_counts": summary.get("tier_counts"),
+        "crm_records_changed": summary.get("crm_records_changed"),
+        "crm_records_written": summary.get("crm_records_written"),
+        "crm_write_failures": summary.get("crm_write_failures"),
+        "api_calls": summary.get("crm_api_calls"),
+        "rows_loaded": summary.get("rows_loaded"),
+    }
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
