@@ -57,6 +57,7 @@ airflow: $(MANIFEST)
 lint: $(STAMP)
 	$(BIN)/ruff check plugins dags tests
 	$(BIN)/ruff format --check plugins dags tests
+	$(BIN)/python -m lead_scoring.sql_lint dbt_project
 
 test: $(MANIFEST) lint
 	$(BIN)/python -m pytest
