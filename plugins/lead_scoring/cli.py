@@ -13,12 +13,10 @@ from lead_scoring.config import load_settings
 
 
 def _configure_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in ("great_expectations", "urllib3", "simple_salesforce"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    """Text with the run id, or JSON lines with LEADSCORE_LOG_FORMAT=json (run_logging)."""
+    from lead_scoring.run_logging import configure  # noqa: PLC0415
+
+    configure(logging.DEBUG if verbose else logging.INFO)
 
 
 def format_summary(summary: dict) -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from lead_scoring import crm_schema, warehouse
+from lead_scoring import crm_schema, run_logging, warehouse
 from lead_scoring.config import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -36,14 +36,17 @@ class RunContext:
 
 
 def timed(stage: Callable[..., dict]) -> Callable[..., dict]:
-    """Add the stage's wall time as ``duration_s`` to the dict it returns (for ops.runs)."""
+    """Add the stage's wall time as ``duration_s`` to the dict it returns (for ops.runs);
+    while it runs, log records carry the run id and the stage name."""
 
     @functools.wraps(stage)
     def run(*args, **kwargs) -> dict:
-        started = time.perf_counter()
-        result = stage(*args, **kwargs)
-        result["duration_s"] = round(time.perf_counter() - started, 2)
-        log.info("stage %s done in %.1fs", stage.__name__, result["duration_s"])
+        ctx = args[0] if args and isinstance(args[0], RunContext) else kwargs.get("ctx")
+        with run_logging.bound(run_id=ctx.run_id if ctx else None, stage=stage.__name__):
+            started = time.perf_counter()
+            result = stage(*args, **kwargs)
+            result["duration_s"] = round(time.perf_counter() - started, 2)
+            log.info("stage %s done in %.1fs", stage.__name__, result["duration_s"])
         return result
 
     return run
@@ -382,10 +385,13 @@ def run_all(ctx: RunContext) -> dict:
         ("validate_scores", lambda: validate_scores(ctx)),
         ("write_back", lambda: write_back_crm(ctx)),
     ]
-    for name, stage in plan:
-        try:
-            stages[name] = stage()
-        except Exception as error:
-            error.leadscore_report = record_failure(ctx.run_id, ctx.as_of, name, error)  # type: ignore[attr-defined]
-            raise
-    return summarize(ctx, stages, started)
+    with run_logging.bound(run_id=ctx.run_id):
+        for name, stage in plan:
+            try:
+                stages[name] = stage()
+            except Exception as error:
+                with run_logging.bound(stage=name):
+                    error.leadscore_report = record_failure(ctx.run_id, ctx.as_of, name, error)  # type: ignore[attr-defined]
+                raise
+        with run_logging.bound(stage="summarize"):
+            return summarize(ctx, stages, started)
