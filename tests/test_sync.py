@@ -271,3 +271,34 @@ def test_api_calls_per_ten_thousand_changed_rows(env):
     calls = sum(sandbox.stats().values())
     assert calls == result["api_calls"]
     assert calls <= 10, json.dumps(sandbox.stats())
+
+
+def test_a_write_back_logs_its_run_id_and_never_the_token(env):
+    """Retries, row errors and bulk jobs logged at DEBUG as JSON: every lead_scoring record
+    names the run and stage, and no line holds the CRM session token."""
+    import io
+    import logging
+
+    from lead_scoring import run_logging
+
+    settings, sandbox, monkeypatch = env
+    monkeypatch.setenv("LEADSCORE_BULK_THRESHOLD", "100")
+    set_payload(settings, 300)
+    sandbox.faults("429:0.2,500:0.1,row_error:0.05", seed=3)
+    buffer, root = io.StringIO(), logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    run_logging.configure(logging.DEBUG, stream=buffer, fmt="json")
+    for noisy in run_logging.NOISY_LOGGERS:
+        logging.getLogger(noisy).setLevel(logging.DEBUG)
+    try:
+        write_back_crm(make_context("logged", AS_OF))
+    finally:
+        root.handlers[:], root.level = handlers, level
+        for noisy in run_logging.NOISY_LOGGERS:
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+    text = buffer.getvalue()
+    records = [json.loads(line) for line in text.splitlines()]
+    ours = [r for r in records if r["logger"].startswith("lead_scoring")]
+    assert any("retry" in r["message"] for r in ours) and any("failed" in r["message"] for r in ours)
+    assert {(r["run_id"], r["stage"]) for r in ours} == {("logged", "write_back_crm")}
+    assert sandbox.info.token not in text and "@" not in text
