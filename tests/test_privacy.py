@@ -19,6 +19,11 @@ JANE, BOB = "jane.doe@example.com", "bob@acme.io"
 JANE_LEAD, JANE_CONTACT, BOB_LEAD = "00Q000000000001AAA", "003000000000001AAA", "00Q000000000002AAA"
 
 
+def event(event_id: str, at: str, event_type: str = "page_view", **who: str) -> str:
+    """One generic JSONL event line; ``who`` is ``email=...`` and/or ``crm_id=...``."""
+    return json.dumps({"event_id": event_id, "occurred_at": at, "event_type": event_type, **who}) + "\n"
+
+
 def write(path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
@@ -47,16 +52,11 @@ def first_drop(landing) -> None:
         f"00T000000000002AAA,{BOB_LEAD},Call Bob,{stamp},{stamp}\n",
     )
     events = [
-        {"event_id": "e1", "occurred_at": "2026-10-30T08:00:00Z", "email": JANE, "event_type": "page_view"},
-        {
-            "event_id": "e2",
-            "occurred_at": "2026-10-30T08:01:00Z",
-            "crm_id": JANE_LEAD,
-            "event_type": "page_view",
-        },
-        {"event_id": "e3", "occurred_at": "2026-10-30T08:02:00Z", "email": BOB, "event_type": "page_view"},
+        event("e1", "2026-10-30T08:00:00Z", email=JANE),
+        event("e2", "2026-10-30T08:01:00Z", crm_id=JANE_LEAD),
+        event("e3", "2026-10-30T08:02:00Z", email=BOB),
     ]
-    write(landing / "map" / "events_1.jsonl", "".join(json.dumps(e) + "\n" for e in events))
+    write(landing / "map" / "events_1.jsonl", "".join(events))
     write(
         landing / "map" / "marketo_leads_1.csv",
         "id,email,sfdcLeadId,sfdcContactId,updatedAt\n"
@@ -81,19 +81,11 @@ def second_drop(landing) -> None:
         f"00Q000000000004AAA,Dan,Moe,dan@gamma.io,Gamma,{stamp},{stamp}\n",
     )
     events = [
-        {"event_id": "e4", "occurred_at": "2026-10-31T08:00:00Z", "email": JANE, "event_type": "form_fill"},
-        {
-            "event_id": "e5",
-            "occurred_at": "2026-10-31T08:01:00Z",
-            "crm_id": JANE_LEAD,
-            "event_type": "page_view",
-        },
-        {"event_id": "e6", "occurred_at": "2026-10-31T08:02:00Z", "email": "dan@gamma.io", "event_type": "x"},
+        event("e4", "2026-10-31T08:00:00Z", "form_fill", email=JANE),
+        event("e5", "2026-10-31T08:01:00Z", crm_id=JANE_LEAD),
+        event("e6", "2026-10-31T08:02:00Z", email="dan@gamma.io"),
     ]
-    write(
-        landing / "map" / "events_2.jsonl",
-        "".join(json.dumps(e) + "\n" for e in events) + "{broken jane.doe@example.com\n",
-    )
+    write(landing / "map" / "events_2.jsonl", "".join(events) + "{broken jane.doe@example.com\n")
     write(
         landing / "map" / "marketo_activities_2.csv",
         "marketoGUID,leadId,activityDate,activityTypeId,primaryAttributeValue,attributes\n"

@@ -31,6 +31,7 @@ ADAPTER_PREFIXES = (
 )
 _DISPATCH = "an adapter-dispatched macro in macros/portable.sql (duckdb__/postgres__/spark__ implementations)"
 _ROW_NUMBER = "a `row_number() over (...) = 1` CTE"
+_AS_OF = "`{{ lead_scoring.as_of() }}` (scoring time is var('as_of'))"
 
 # (construct shown in the error, pattern, what to use instead)
 RULES: list[tuple[str, re.Pattern[str], str]] = [
@@ -61,13 +62,9 @@ RULES: list[tuple[str, re.Pattern[str], str]] = [
         ("regexp_matches", r"\bregexp_matches\s*\(", _DISPATCH),
         ("epoch()", r"\bepoch\s*\(", "`lead_scoring.epoch_seconds`"),
         ("struct_pack", r"\bstruct_pack\s*\(", _DISPATCH),
-        ("now()", r"\bnow\s*\(\s*\)", "`{{ lead_scoring.as_of() }}` (scoring time is var('as_of'))"),
-        (
-            "current_timestamp",
-            r"\bcurrent_timestamp\b",
-            "`{{ lead_scoring.as_of() }}` (scoring time is var('as_of'))",
-        ),
-        ("current_date", r"\bcurrent_date\b", "`{{ lead_scoring.as_of() }}` (scoring time is var('as_of'))"),
+        ("now()", r"\bnow\s*\(\s*\)", _AS_OF),
+        ("current_timestamp", r"\bcurrent_timestamp\b", _AS_OF),
+        ("current_date", r"\bcurrent_date\b", _AS_OF),
     ]
 ]
 
