@@ -4,6 +4,7 @@ docker-compose deployment is consistent with the project (parsed: no Docker engi
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import yaml
@@ -88,3 +89,39 @@ def test_compose_paths_and_settings_exist_in_the_project(compose):
     warehouse_dir = env["LEADSCORE_WAREHOUSE"].rsplit("/", 1)[0]
     assert {env["LEADSCORE_LANDING"], env["LEADSCORE_RUNS"], warehouse_dir} <= volumes
     assert (REPO / ".env.example").exists()
+
+
+def pins(path) -> dict[str, str]:
+    """package (normalised) -> version of a uv-compiled lock file."""
+    found = {}
+    for line in path.read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9_.\-\[\]]+)==(\S+)", line)
+        if match:
+            found[re.sub(r"[-_.]+", "-", match.group(1).split("[")[0]).lower()] = match.group(2)
+    return found
+
+
+def test_compose_image_has_the_postgres_driver_its_metadata_url_names(compose):
+    dockerfile = compose["x-airflow-common"]["build"]["dockerfile_inline"]
+    install = next(line for line in dockerfile.splitlines() if "uv pip install --system -r" in line)
+    assert "-r requirements.txt" in install and "-r requirements-docker.txt" in install
+    copied = {
+        p for line in dockerfile.splitlines() if line.strip().startswith("COPY") for p in line.split()[1:-1]
+    }
+    assert "requirements-docker.txt" in copied
+
+    docker, main = pins(REPO / "requirements-docker.txt"), pins(REPO / "requirements.txt")
+    url = compose["x-airflow-common"]["environment"]["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    driver = url.split("://")[0].split("+")[1]
+    assert {"psycopg2": "psycopg2-binary", "psycopg": "psycopg"}[driver] in docker, driver
+    assert "apache-airflow-providers-postgres" in docker
+    # compiled with requirements.txt as constraints: every shared pin is identical
+    shared = set(docker) & set(main)
+    assert {"apache-airflow", "sqlalchemy"} <= shared
+    assert {name: docker[name] for name in shared} == {name: main[name] for name in shared}
+    wanted = [
+        line.split("==")[0].strip().lower()
+        for line in (REPO / "requirements-docker.in").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert set(wanted) <= set(docker), "requirements-docker.txt is stale: recompile it (see its .in)"

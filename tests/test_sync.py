@@ -12,42 +12,68 @@ import pytest
 import requests
 
 from conftest import isolated_env
-from lead_scoring import warehouse
+from lead_scoring import crm_schema, warehouse
 from lead_scoring.config import load_settings
 from lead_scoring.pipeline import make_context, write_back_crm
+from lead_scoring.reverse_etl.diff import PAYLOAD_MODELS
 from lead_scoring.sandbox import runtime
 from lead_scoring.sandbox.store import load_parquet_dir, query_sql
 
 AS_OF = datetime(2026, 11, 1, 10)
 
 
-def make_leads(folder, count: int) -> None:
+def record_id_sql(obj: str) -> str:
+    """SQL for the 18-character Id of record ``i`` of ``obj`` (the object's key prefix)."""
+    return f"'{crm_schema.ID_PREFIX[obj]}' || lpad(cast(i as varchar), 12, '0') || 'AAA'"
+
+
+def make_records(folder, counts: dict[str, int]) -> None:
+    """``<Object>.parquet`` with ``counts[obj]`` bare records per object, for the sandbox."""
     folder.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
-    con.execute(f"""copy (select '00Q' || lpad(cast(i as varchar), 12, '0') || 'AAA' as Id,
-                    'Lead ' || i as LastName, false as IsDeleted,
-                    timestamp '2026-10-01 00:00:00' as CreatedDate,
-                    timestamp '2026-10-01 00:00:00' as SystemModstamp
-                 from range(1, {count + 1}) t(i)) to '{folder / "Lead.parquet"}' (format parquet)""")
+    for obj, count in counts.items():
+        name = "Name" if obj == "Account" else "LastName"
+        con.execute(f"""copy (select {record_id_sql(obj)} as Id, '{obj} ' || i as {name},
+                        false as IsDeleted, timestamp '2026-10-01 00:00:00' as CreatedDate,
+                        timestamp '2026-10-01 00:00:00' as SystemModstamp
+                     from range(1, {count + 1}) t(i)) to '{folder / f"{obj}.parquet"}' (format parquet)""")
     con.close()
 
 
-def set_payload(settings, count: int, score_offset: int = 0) -> None:
-    """A stand-in for the dbt payload model marts.sync_salesforce__leads."""
+def make_leads(folder, count: int) -> None:
+    make_records(folder, {"Lead": count})
+
+
+# The payload columns of each stand-in model (besides Id and Scored_At__c, which is not hashed).
+PERSON_PAYLOAD = """cast((i * 7 + {offset}) % 101 as double) as Lead_Score__c,
+    cast(i % 4 + 1 as varchar) || ' - Tier' as Lead_Tier__c, 'reason ' || i as Score_Reasons__c"""
+ACCOUNT_PAYLOAD = """cast((i * 3 + {offset}) % 101 as double) as Account_Score__c,
+    cast(i % 60 as double) as Account_Fit_Score__c, cast(i % 9 as bigint) as Engaged_People__c"""
+PAYLOAD_SQL = {"Lead": PERSON_PAYLOAD, "Contact": PERSON_PAYLOAD, "Account": ACCOUNT_PAYLOAD}
+PAYLOAD_FIELDS = {
+    "Lead": ["Lead_Score__c", "Lead_Tier__c", "Score_Reasons__c"],
+    "Contact": ["Lead_Score__c", "Lead_Tier__c", "Score_Reasons__c"],
+    "Account": ["Account_Score__c", "Account_Fit_Score__c", "Engaged_People__c"],
+}
+
+
+def set_payloads(settings, counts: dict[str, int], score_offset: int = 0) -> None:
+    """Stand-ins for the dbt payload models marts.sync_salesforce__*; objects not in
+    ``counts`` get an empty payload."""
     with warehouse.connect(settings.warehouse) as con:
         warehouse.ensure_schema(con)
         con.execute("create schema if not exists marts")
-        con.execute(f"""create or replace table marts.sync_salesforce__leads as
-            select '00Q' || lpad(cast(i as varchar), 12, '0') || 'AAA' as Id,
-                   cast((i * 7 + {score_offset}) % 101 as double) as Lead_Score__c,
-                   cast(i % 4 + 1 as varchar) || ' - Tier' as Lead_Tier__c,
-                   'reason ' || i as Score_Reasons__c,
-                   timestamp '2026-11-01 10:00:00' as Scored_At__c
-            from range(1, {count + 1}) t(i)""")
-        for model in ("sync_salesforce__contacts", "sync_salesforce__accounts"):
-            con.execute(
-                f"create or replace table marts.{model} as select cast(null as varchar) as Id where false"
-            )
+        for obj, model in PAYLOAD_MODELS.items():
+            count = counts.get(obj, 0)
+            con.execute(f"""create or replace table {model} as
+                select {record_id_sql(obj)} as Id, {PAYLOAD_SQL[obj].format(offset=score_offset)},
+                       timestamp '2026-11-01 10:00:00' as Scored_At__c
+                from range(1, {count + 1}) t(i)""")
+
+
+def set_payload(settings, count: int, score_offset: int = 0) -> None:
+    """A stand-in for the dbt payload model marts.sync_salesforce__leads (others empty)."""
+    set_payloads(settings, {"Lead": count}, score_offset)
 
 
 class Sandbox:
@@ -79,13 +105,15 @@ class Sandbox:
         )
         return r.json()["counts"]
 
-    def crm_scores(self) -> dict[str, tuple]:
-        rows = query_sql(self.info.db, "select Id, Lead_Score__c, Lead_Tier__c, Score_Reasons__c from Lead")
+    def crm_scores(self, obj: str = "Lead") -> dict[str, tuple]:
+        rows = query_sql(self.info.db, f"select Id, {', '.join(PAYLOAD_FIELDS[obj])} from {obj}")
         return {r[0]: r[1:] for r in rows}
 
-    def writes(self) -> Counter:
+    def writes(self, obj: str = "Lead") -> Counter:
         """(record, values written) → how many times the CRM applied exactly that write."""
-        rows = query_sql(self.info.db, "select record_id, values_json from _write_log where object = 'Lead'")
+        rows = query_sql(
+            self.info.db, "select record_id, values_json from _write_log where object = ?", [obj]
+        )
         return Counter(rows)
 
 
@@ -104,10 +132,10 @@ def env(tmp_path, monkeypatch):
         runtime.stop(settings.sandbox_dir)
 
 
-def expected_scores(settings) -> dict[str, tuple]:
+def expected_scores(settings, obj: str = "Lead") -> dict[str, tuple]:
     with warehouse.connect(settings.warehouse) as con:
         rows = con.execute(
-            "select Id, Lead_Score__c, Lead_Tier__c, Score_Reasons__c from marts.sync_salesforce__leads"
+            f"select Id, {', '.join(PAYLOAD_FIELDS[obj])} from {PAYLOAD_MODELS[obj]}"
         ).fetchall()
     return {r[0]: r[1:] for r in rows}
 
@@ -134,6 +162,39 @@ def test_faults_three_runs_land_every_record_exactly_once(env):
     failures = [row for row in sync_log(settings) if row[1] == "failed"]
     assert failures and all(error for _, _, error in failures)
     assert all("UNABLE_TO_LOCK_ROW" in error for _, _, error in failures)
+
+
+def test_faults_three_runs_land_every_account_and_contact_exactly_once(env, tmp_path):
+    """The same guarantee for the other synced objects: Contacts by a Bulk job, Accounts by
+    sObject Collections on the first run, retries by Collections afterwards."""
+    settings, sandbox, monkeypatch = env
+    counts = {"Contact": 500, "Account": 300}
+    make_records(tmp_path / "people", counts)
+    load_parquet_dir(settings.sandbox_dir / "crm.sqlite", tmp_path / "people", replace=True)
+    monkeypatch.setenv("LEADSCORE_BULK_THRESHOLD", "400")
+    set_payloads(settings, counts)
+    sandbox.faults("429:0.1,500:0.05,row_error:0.01", seed=23)
+    results = [write_back_crm(make_context(f"acct{i}", AS_OF)) for i in range(3)]
+
+    first = {r["object"]: r for r in results[0]["objects"]}
+    assert first["Contact"]["transport"] == "bulk" and first["Account"]["transport"] == "collections"
+    assert results[0]["crm_write_failures"] > 0  # row errors happened, and were retried
+    assert results[1]["crm_records_changed"] == results[0]["crm_write_failures"]
+    assert results[2]["crm_records_changed"] == 0
+    for obj, count in counts.items():
+        written = sum(next(o for o in r["objects"] if o["object"] == obj)["written"] for r in results)
+        assert written == count, obj
+        assert sandbox.crm_scores(obj) == expected_scores(settings, obj), obj
+        writes = sandbox.writes(obj)
+        assert max(writes.values()) == 1, obj  # no change written twice
+        assert {record for record, _ in writes} == set(expected_scores(settings, obj)), obj
+    failed_objects = {row[0] for row in sync_log_objects(settings) if row[1] == "failed"}
+    assert failed_objects <= set(counts) and failed_objects
+
+
+def sync_log_objects(settings) -> list[tuple]:
+    with warehouse.connect(settings.warehouse) as con:
+        return con.execute("select object, status from ops.crm_sync_log").fetchall()
 
 
 def test_timeouts_are_reconciled_by_reading_back_not_by_resending(env):
@@ -210,3 +271,34 @@ def test_api_calls_per_ten_thousand_changed_rows(env):
     calls = sum(sandbox.stats().values())
     assert calls == result["api_calls"]
     assert calls <= 10, json.dumps(sandbox.stats())
+
+
+def test_a_write_back_logs_its_run_id_and_never_the_token(env):
+    """Retries, row errors and bulk jobs logged at DEBUG as JSON: every lead_scoring record
+    names the run and stage, and no line holds the CRM session token."""
+    import io
+    import logging
+
+    from lead_scoring import run_logging
+
+    settings, sandbox, monkeypatch = env
+    monkeypatch.setenv("LEADSCORE_BULK_THRESHOLD", "100")
+    set_payload(settings, 300)
+    sandbox.faults("429:0.2,500:0.1,row_error:0.05", seed=3)
+    buffer, root = io.StringIO(), logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    run_logging.configure(logging.DEBUG, stream=buffer, fmt="json")
+    for noisy in run_logging.NOISY_LOGGERS:
+        logging.getLogger(noisy).setLevel(logging.DEBUG)
+    try:
+        write_back_crm(make_context("logged", AS_OF))
+    finally:
+        root.handlers[:], root.level = handlers, level
+        for noisy in run_logging.NOISY_LOGGERS:
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+    text = buffer.getvalue()
+    records = [json.loads(line) for line in text.splitlines()]
+    ours = [r for r in records if r["logger"].startswith("lead_scoring")]
+    assert any("retry" in r["message"] for r in ours) and any("failed" in r["message"] for r in ours)
+    assert {(r["run_id"], r["stage"]) for r in ours} == {("logged", "write_back_crm")}
+    assert sandbox.info.token not in text and "@" not in text

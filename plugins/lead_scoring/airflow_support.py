@@ -11,11 +11,16 @@ AS_OF_TEMPLATE = "{{ data_interval_end.strftime('%Y-%m-%dT%H:%M:%S') }}"
 
 def run_context(context: dict) -> RunContext:
     """The run's id and as_of (= data_interval_end) from an Airflow task context; from here
-    on the CRM connection is looked up in Airflow (connection ``salesforce_default``)."""
+    on the CRM connection is looked up in Airflow (connection ``salesforce_default``), and
+    the task's log records carry the run id and the task id as stage."""
+    from lead_scoring import run_logging  # noqa: PLC0415
     from lead_scoring.crm.client import AIRFLOW_TASK_CONTEXT  # noqa: PLC0415
 
     AIRFLOW_TASK_CONTEXT["active"] = True
-    return make_context(context["run_id"], context["data_interval_end"])
+    ctx = make_context(context["run_id"], context["data_interval_end"])
+    ti = context.get("ti")
+    run_logging.bind_task(ctx.run_id, getattr(ti, "task_id", None) or "airflow")
+    return ctx
 
 
 def on_task_failure(context: dict) -> None:

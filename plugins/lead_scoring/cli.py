@@ -13,12 +13,10 @@ from lead_scoring.config import load_settings
 
 
 def _configure_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in ("great_expectations", "urllib3", "simple_salesforce"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    """Text with the run id, or JSON lines with LEADSCORE_LOG_FORMAT=json (run_logging)."""
+    from lead_scoring.run_logging import configure  # noqa: PLC0415
+
+    configure(logging.DEBUG if verbose else logging.INFO)
 
 
 def format_summary(summary: dict) -> str:
@@ -33,6 +31,7 @@ def format_summary(summary: dict) -> str:
         ("crm_write_failures", summary["crm_write_failures"]),
         ("rows_loaded", summary.get("rows_loaded", 0)),
         ("quarantined_rows", summary["quarantined_rows"]),
+        ("rows_erased", summary.get("rows_erased", 0)),
         *[(f"  gx {suite}", status) for suite, status in summary["gx"].items()],
         ("dry_run", summary.get("dry_run", False)),
         ("duration_s", summary.get("duration_s")),
@@ -124,12 +123,14 @@ def build_parser() -> argparse.ArgumentParser:
     from lead_scoring.bench.harness import add_subparser as add_bench  # noqa: PLC0415
     from lead_scoring.demo import add_subparser as add_demo  # noqa: PLC0415
     from lead_scoring.generate.synthetic import add_subparser as add_generate  # noqa: PLC0415
+    from lead_scoring.privacy.cli import add_subparser as add_erase  # noqa: PLC0415
     from lead_scoring.sandbox.cli import add_subparser as add_sandbox  # noqa: PLC0415
 
     add_generate(sub)
     add_sandbox(sub)
     add_demo(sub)
     add_bench(sub)
+    add_erase(sub)
 
     run = sub.add_parser("run", help="one pipeline run outside Airflow (extract → write-back)")
     run.add_argument("--as-of", help="score as of this instant (ISO, UTC); default: this hour")

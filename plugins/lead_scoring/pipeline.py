@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from lead_scoring import crm_schema, warehouse
+from lead_scoring import crm_schema, run_logging, warehouse
 from lead_scoring.config import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -36,14 +36,17 @@ class RunContext:
 
 
 def timed(stage: Callable[..., dict]) -> Callable[..., dict]:
-    """Add the stage's wall time as ``duration_s`` to the dict it returns (for ops.runs)."""
+    """Add the stage's wall time as ``duration_s`` to the dict it returns (for ops.runs);
+    while it runs, log records carry the run id and the stage name."""
 
     @functools.wraps(stage)
     def run(*args, **kwargs) -> dict:
-        started = time.perf_counter()
-        result = stage(*args, **kwargs)
-        result["duration_s"] = round(time.perf_counter() - started, 2)
-        log.info("stage %s done in %.1fs", stage.__name__, result["duration_s"])
+        ctx = args[0] if args and isinstance(args[0], RunContext) else kwargs.get("ctx")
+        with run_logging.bound(run_id=ctx.run_id if ctx else None, stage=stage.__name__):
+            started = time.perf_counter()
+            result = stage(*args, **kwargs)
+            result["duration_s"] = round(time.perf_counter() - started, 2)
+            log.info("stage %s done in %.1fs", stage.__name__, result["duration_s"])
         return result
 
     return run
@@ -117,13 +120,21 @@ def extract_map(ctx: RunContext) -> dict:
 
 @timed
 def load_raw(ctx: RunContext, crm: dict, map_files: dict) -> dict:
-    """Load the run's CRM extracts and MAP files into raw_*; returns per-batch counts."""
+    """Load the run's CRM extracts and MAP files into raw_*; returns per-batch counts.
+    Erasure requests are recorded and applied first, and again after the loads."""
     from lead_scoring.load.files import load_crm_text, load_map_file  # noqa: PLC0415
-    from lead_scoring.load.raw import Batch, file_sha256  # noqa: PLC0415
+    from lead_scoring.load.raw import Batch, file_sha256, utc_now  # noqa: PLC0415
+    from lead_scoring.privacy import erasure  # noqa: PLC0415
 
     results = []
     with warehouse.connect(ctx.settings.warehouse) as con:
         warehouse.ensure_schema(con)
+        request_error = None
+        try:  # erasure requests first: the valid ones apply even if a file has bad lines
+            erasure.ingest_request_files(con, ctx.settings.landing / "erasure", utc_now())
+        except erasure.ErasureRequestError as error:
+            request_error = error
+        purged = erasure.purge(con, ctx.run_id, utc_now()).total
         for entry in crm["extracts"]:
             path = Path(entry["path"])
             obj = entry["object"]
@@ -152,13 +163,20 @@ def load_raw(ctx: RunContext, crm: dict, map_files: dict) -> dict:
                 results.append(load_crm_text(con, obj, path, batch, watermark=False, as_of=ctx.as_of))
         for name in map_files["files"]:
             results.append(load_map_file(con, Path(name), ctx.run_id, ctx.as_of))
-    new = [r for r in results if not r.skipped]
+        new = [r for r in results if not r.skipped]
+        for result in new:
+            erasure.record_load_erasures(con, ctx.run_id, result.object, result.rows_erased, utc_now())
+        # ids first seen in this load (a Marketo lead of an erased address) reach earlier rows
+        purged += erasure.purge(con, ctx.run_id, utc_now()).total
+    if request_error is not None:
+        raise request_error
     return {
         "batches": [r.as_dict() for r in results],
         "new_batch_ids": [r.batch_id for r in new],
         "rows_read": sum(r.rows_read for r in new),
         "rows_loaded": sum(r.rows_loaded for r in new),
         "rows_quarantined": sum(r.rows_quarantined for r in new),
+        "rows_erased": sum(r.rows_erased for r in new) + purged,
     }
 
 
@@ -307,6 +325,9 @@ def summarize(ctx: RunContext, stages: dict, started: float | None = None) -> di
         quarantined = con.execute(
             "select coalesce(sum(rows_quarantined), 0) from ops.batches where run_id = ?", [ctx.run_id]
         ).fetchall()[0][0]
+        erased = con.execute(
+            "select coalesce(sum(rows_erased), 0) from ops.erasure_runs where run_id = ?", [ctx.run_id]
+        ).fetchall()[0][0]
     write = stages.get("write_back") or {}
     gx = {
         **(stages.get("validate_raw") or {}).get("suites", {}),
@@ -326,6 +347,7 @@ def summarize(ctx: RunContext, stages: dict, started: float | None = None) -> di
         "crm_api_calls": write.get("api_calls", 0),
         "quarantined_rows": int(quarantined),
         "rows_loaded": (stages.get("load_raw") or {}).get("rows_loaded", 0),
+        "rows_erased": int(erased),
         "gx": gx,
         "gx_warnings": [
             *(stages.get("validate_raw") or {}).get("warnings", []),
@@ -382,10 +404,13 @@ def run_all(ctx: RunContext) -> dict:
         ("validate_scores", lambda: validate_scores(ctx)),
         ("write_back", lambda: write_back_crm(ctx)),
     ]
-    for name, stage in plan:
-        try:
-            stages[name] = stage()
-        except Exception as error:
-            error.leadscore_report = record_failure(ctx.run_id, ctx.as_of, name, error)  # type: ignore[attr-defined]
-            raise
-    return summarize(ctx, stages, started)
+    with run_logging.bound(run_id=ctx.run_id):
+        for name, stage in plan:
+            try:
+                stages[name] = stage()
+            except Exception as error:
+                with run_logging.bound(stage=name):
+                    error.leadscore_report = record_failure(ctx.run_id, ctx.as_of, name, error)  # type: ignore[attr-defined]
+                raise
+        with run_logging.bound(stage="summarize"):
+            return summarize(ctx, stages, started)

@@ -75,6 +75,14 @@ OPS_DDL = [
     """create table if not exists ops.alerts (
         alert_id varchar primary key, kind varchar, crm_id varchar, message varchar,
         run_id varchar, raised_at timestamp)""",
+    # Erasure requests: only the SHA-256 of the normalised address, never the address.
+    """create table if not exists ops.erasure_requests (
+        email_sha256 varchar primary key, requested_at timestamp, source varchar)""",
+    """create table if not exists ops.erasure_subjects (
+        email_sha256 varchar, id_kind varchar, subject_id varchar, found_at timestamp,
+        primary key (id_kind, subject_id))""",
+    """create table if not exists ops.erasure_runs (
+        run_id varchar, table_name varchar, rows_erased bigint, erased_at timestamp)""",
     """create table if not exists ops.runs (
         run_id varchar primary key, as_of timestamp, status varchar, summary varchar,
         started_at timestamp, finished_at timestamp)""",
@@ -120,3 +128,4 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     for ddl in OPS_DDL:
         con.execute(ddl)
     con.execute("alter table ops.batches add column if not exists notes varchar")
+    con.execute("alter table ops.batches add column if not exists rows_erased bigint default 0")

@@ -2,7 +2,7 @@
 
 The same code path serves a real org and the local CRM sandbox: only the instance URL,
 credentials and (for the sandbox's self-signed certificate) the CA bundle differ.
-Credentials are never logged.
+Credentials are never logged (and their values are redacted from any log line).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 import requests
 
 from lead_scoring.crm.http import ApiUsage, RetryPolicy, resilient
+from lead_scoring.run_logging import register_secret
 
 API_VERSION = "59.0"
 
@@ -141,6 +142,7 @@ def salesforce(conn: CrmConnection, policy: RetryPolicy | None = None):
     HTTP calls retry and time out per ``policy``; its ``session.api_usage`` counts calls."""
     from simple_salesforce import Salesforce  # noqa: PLC0415 - heavy import, keep it lazy
 
+    register_secret(conn.session_id, conn.password, conn.security_token, conn.consumer_secret)
     policy = policy or retry_policy_from_env()
     session = pinned_session(conn.ca_bundle, policy.timeout_s)
     session.api_usage = ApiUsage()  # type: ignore[attr-defined]

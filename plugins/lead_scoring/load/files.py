@@ -20,6 +20,7 @@ from lead_scoring.load.raw import (
     record_batch,
     utc_now,
 )
+from lead_scoring.privacy import erasure
 
 EARLIEST_VALID = datetime(2000, 1, 1)
 MARKETO_ACTIVITY_REQUIRED = ["marketoguid", "leadid", "activitydate", "activitytypeid"]
@@ -151,6 +152,7 @@ def _select_columns(
 
 def _load(con, text_table, target_table, header, columns, required, batch, path, **options) -> LoadResult:
     select, notes = _select_columns(header, columns, required, path)
+    erased_sql = erasure.erased_row_sql(target_table, "_raw") if erasure.has_requests(con) else None
     return load_text_relation(
         con,
         relation_sql=f"select _line, _raw, _parse_error, {select} from {text_table}",
@@ -159,6 +161,8 @@ def _load(con, text_table, target_table, header, columns, required, batch, path,
         required=required,
         batch=batch,
         notes=notes,
+        erased_sql=erased_sql,
+        on_erased=lambda con: erasure.remember_subjects(con, target_table, utc_now(), "_incoming", "_erased"),
         **options,
     )
 

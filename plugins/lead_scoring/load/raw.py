@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -40,6 +41,7 @@ class LoadResult:
     rows_loaded: int
     rows_quarantined: int
     skipped: bool
+    rows_erased: int = 0  # rows of people with an erasure request: skipped, never written
 
     def as_dict(self) -> dict:
         return self.__dict__.copy()
@@ -57,14 +59,16 @@ def record_batch(
     status: str,
     now: datetime,
     notes: str | None = None,
+    rows_erased: int = 0,
 ) -> None:
-    """The ledger row of a batch: rows read = rows loaded + rows quarantined."""
+    """The ledger row of a batch: rows read = rows loaded + rows quarantined + rows erased."""
     con.execute(
         "insert into ops.batches (batch_id, source, object, file, content_hash, window_start, window_end, "
-        "rows_read, rows_loaded, rows_quarantined, status, run_id, loaded_at, notes) "
-        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "rows_read, rows_loaded, rows_quarantined, status, run_id, loaded_at, notes, rows_erased) "
+        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [batch.batch_id, batch.source, batch.object, batch.file, batch.content_hash, batch.window_start,
-         batch.window_end, rows_read, rows_loaded, rows_quarantined, status, batch.run_id, now, notes],
+         batch.window_end, rows_read, rows_loaded, rows_quarantined, status, batch.run_id, now, notes,
+         rows_erased],
     )  # fmt: skip
 
 
@@ -82,14 +86,14 @@ def utc_now() -> datetime:
 
 def already_loaded(con: duckdb.DuckDBPyConnection, batch_id: str) -> LoadResult | None:
     row = con.execute(
-        "select object, rows_read, rows_loaded, rows_quarantined from ops.batches "
+        "select object, rows_read, rows_loaded, rows_quarantined, coalesce(rows_erased, 0) from ops.batches "
         "where batch_id = ? and status = 'loaded'",
         [batch_id],
     ).fetchall()
     if not row:
         return None
-    obj, read, loaded, quarantined = row[0]
-    return LoadResult(batch_id, obj, read, loaded, quarantined, skipped=True)
+    obj, read, loaded, quarantined, erased = row[0]
+    return LoadResult(batch_id, obj, read, loaded, quarantined, skipped=True, rows_erased=erased)
 
 
 def _typed(column: str, sql_type: str) -> str:
@@ -113,6 +117,8 @@ def load_text_relation(
     newest_by: str | None = None,
     timestamp_bounds: tuple[datetime, datetime] | None = None,
     notes: str | None = None,
+    erased_sql: str | None = None,
+    on_erased: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> LoadResult:
     """Load ``relation_sql`` (text columns named as ``columns``' keys, plus ``_line`` and
     ``_raw``, the original line text when there is one, and ``_parse_error``, why the line
@@ -123,7 +129,11 @@ def load_text_relation(
 
     Also quarantined: timestamps outside ``timestamp_bounds`` (impossible: far future or
     before 2000), text over ``MAX_FIELD_CHARS``, and, when ``dedupe_key`` is given, every
-    row of a key but the newest by ``newest_by`` ("duplicate ... kept the newest")."""
+    row of a key but the newest by ``newest_by`` ("duplicate ... kept the newest").
+
+    Rows for which ``erased_sql`` is true belong to a person with an erasure request
+    (``privacy.erasure``): they are counted as erased, neither loaded nor quarantined;
+    ``on_erased`` sees them (temp table ``_incoming``, ``_erased``) before they are dropped."""
     previous = already_loaded(con, batch.batch_id)
     if previous is not None:
         log.info("batch %s already loaded: skipped", batch.batch_id)
@@ -157,8 +167,9 @@ def load_text_relation(
     try:
         con.execute(
             f"create or replace temp table _incoming as "
-            f"select *, {reason_sql} as _reason from ({relation_sql})"
+            f"select *, {reason_sql} as _reason, {erased_sql or 'false'} as _erased from ({relation_sql})"
         )
+        con.execute("update _incoming set _reason = null where _erased")  # never keep their record
         if dedupe_key:
             order = f"{_typed(newest_by, columns[newest_by])} desc nulls last, " if newest_by else ""
             con.execute(
@@ -167,7 +178,7 @@ def load_text_relation(
                     select _line from (
                         select _line, row_number() over (
                             partition by trim("{dedupe_key}") order by {order}_line desc) as copy_rank
-                        from _incoming where _reason is null)
+                        from _incoming where _reason is null and not _erased)
                     where copy_rank > 1)"""
             )
         rows_read = con.execute("select count(*) from _incoming").fetchall()[0][0]
@@ -179,6 +190,7 @@ def load_text_relation(
             [batch.source, batch.file, batch.batch_id, now],
         )
         quarantined = con.execute("select count(*) from _incoming where _reason is not null").fetchall()[0][0]
+        erased = con.execute("select count(*) from _incoming where _erased").fetchall()[0][0]
         stamp_columns = '"_batch_id", "_loaded_at", "_source"'
         has_line = target_table.startswith("raw_map.")
         target_columns = ", ".join(f'"{c}"' for c in columns)
@@ -187,16 +199,19 @@ def load_text_relation(
         params: list = [batch.file] if has_line else []
         con.execute(
             f"insert into {target_table} ({target_columns}{line_columns}, {stamp_columns}) "
-            f"select {typed_columns}{line_values}, ?, ?, ? from _incoming where _reason is null",
+            f"select {typed_columns}{line_values}, ?, ?, ? from _incoming "
+            "where _reason is null and not _erased",
             [*params, batch.batch_id, now, batch.source],
         )
-        loaded = rows_read - quarantined
-        record_batch(con, batch, rows_read, loaded, quarantined, "loaded", now, notes)
+        loaded = rows_read - quarantined - erased
+        record_batch(con, batch, rows_read, loaded, quarantined, "loaded", now, notes, erased)
         if watermark_object and batch.window_end is not None:
             con.execute(
                 "insert or replace into ops.watermarks values (?, ?, ?, ?)",
                 [watermark_object, batch.window_end, batch.batch_id, now],
             )
+        if erased and on_erased is not None:
+            on_erased(con)
         con.execute("drop table _incoming")
         con.execute("commit")
     except Exception:
@@ -204,4 +219,6 @@ def load_text_relation(
         raise
     if quarantined:
         log.warning("batch %s: %s of %s rows quarantined", batch.batch_id, quarantined, rows_read)
-    return LoadResult(batch.batch_id, batch.object, rows_read, loaded, quarantined, skipped=False)
+    return LoadResult(
+        batch.batch_id, batch.object, rows_read, loaded, quarantined, skipped=False, rows_erased=erased
+    )

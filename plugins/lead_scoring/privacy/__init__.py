@@ -1,0 +1,1 @@
+"""Personal-data handling: erasure requests."""
