@@ -33,26 +33,25 @@ chains as (
         sequence_rules.within_days
     from sequence_rules
     inner join activities as step_1
-        on step_1.signal_id = sequence_rules.step_1_signal_id
+        on sequence_rules.step_1_signal_id = step_1.signal_id
     inner join activities as step_2
         on step_1.person_key = step_2.person_key
         and sequence_rules.step_2_signal_id = step_2.signal_id
-        and step_2.occurred_at > step_1.occurred_at
-        and {{ lead_scoring.age_in_days('step_1.occurred_at', 'step_2.occurred_at') }} <= sequence_rules.within_days
+        and step_1.occurred_at < step_2.occurred_at
+        and sequence_rules.within_days >= {{ lead_scoring.age_in_days('step_1.occurred_at', 'step_2.occurred_at') }}
     {%- for step in range(3, max_steps + 1) %}
     left join activities as step_{{ step }}
         on step_{{ step - 1 }}.person_key = step_{{ step }}.person_key
         and sequence_rules.step_{{ step }}_signal_id = step_{{ step }}.signal_id
-        and step_{{ step }}.occurred_at > step_{{ step - 1 }}.occurred_at
-        and {{ lead_scoring.age_in_days('step_1.occurred_at', 'step_' ~ step ~ '.occurred_at') }}
-        <= sequence_rules.within_days
+        and step_{{ step - 1 }}.occurred_at < step_{{ step }}.occurred_at
+        {%- set last_at = 'step_' ~ step ~ '.occurred_at' %}
+        and sequence_rules.within_days >= {{ lead_scoring.age_in_days('step_1.occurred_at', last_at) }}
     {%- endfor %}
-    where
-        {%- for step in range(3, max_steps + 1) %}
-        (sequence_rules.step_{{ step }}_signal_id is null or step_{{ step }}.activity_id is not null)
-        and
-        {%- endfor %}
-        1 = 1
+    {%- for step in range(3, max_steps + 1) %}
+    {{ 'where' if loop.first else '    and' }} (
+        sequence_rules.step_{{ step }}_signal_id is null or step_{{ step }}.activity_id is not null
+    )
+    {%- endfor %}
 
 ),
 
