@@ -241,11 +241,12 @@ def test_hot_lead_matches_a_hand_computation_from_the_seeds(scored):
     lead = scores["00Q000000000001AAA"]
     # fit: Software 20 + 200-999 employees 20 + US 10 + VP 15 + Marketing 10 + Salesforce 6 + Snowflake 5
     assert lead["fit_score"] == 86
-    # intent: pricing 15·0.5^(2/7) + demo 30·0.5^(1/21) + recency bonus 5
-    intent = 15 * 0.5 ** (2 / 7) + 30 * 0.5 ** (1 / 21) + 5
+    # intent: pricing 15·0.5^(2/7) + demo 30·0.5^(1/21) + recency bonus 5 + the sequence
+    # pricing (10-30) > demo request (10-31) within 7 days, 10·0.5^(1/21) from its completion
+    intent = 15 * 0.5 ** (2 / 7) + 30 * 0.5 ** (1 / 21) + 5 + 10 * 0.5 ** (1 / 21)
     assert lead["intent_score"] == round(intent)
     assert lead["composite_score"] == round(0.5 * 86 + 0.5 * round(intent))
-    assert (lead["tier"], lead["tier_label"], lead["grade"]) == (1, "Hot", "A2")
+    assert (lead["tier"], lead["tier_label"], lead["grade"]) == (1, "Hot", "A1")
     assert lead["is_mql"] and lead["is_sql"] and not lead["is_disqualified"]
     assert lead["email"] == "l1@acme.io"
     assert lead["score_reasons"] == (

@@ -75,9 +75,9 @@ account_bonus as (
         'intent' as component,
         'account_engagement_bonus' as rule_id,
         {{ dbt.concat([
-            "'Account engagement ('",
+            "'Account engagement (engaged colleagues: '",
             "cast(account_engagement.engaged_colleagues as " ~ dbt.type_string() ~ ")",
-            "' engaged colleagues)'",
+            "')'",
         ]) }} as label,
         least(
             parameters.account_bonus_weight
