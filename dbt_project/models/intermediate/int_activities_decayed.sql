@@ -29,13 +29,13 @@ windowed as (
         intent_signals.points,
         intent_signals.half_life_days,
         intent_signals.max_occurrences,
-        coalesce(
+        cast(coalesce(
             floor(
                 {{ lead_scoring.epoch_seconds('activities.occurred_at') }}
                 / (intent_signals.cap_window_days * 86400)
             ),
             0
-        ) as cap_window_number
+        ) as {{ dbt.type_bigint() }}) as cap_window_number
     from activities
     inner join intent_signals
         on activities.signal_id = intent_signals.signal_id
