@@ -115,6 +115,16 @@ def scored(tmp_path_factory):
                     "createddate": ts("2026-10-01"),
                     "systemmodstamp": ts("2026-10-01"),
                 },
+                # the Contact C1 again, as a Lead (e-mail in another case, with spaces): one person
+                {
+                    "id": "00Q000000000005AAA",
+                    "email": " C1@Beta.com ",
+                    "title": "Analyst",
+                    "isconverted": False,
+                    "isdeleted": False,
+                    "createddate": ts("2026-10-15"),
+                    "systemmodstamp": ts("2026-10-15"),
+                },
                 {
                     "id": "00Q000000000004AAA",
                     "email": "gone@acme.io",
@@ -200,6 +210,16 @@ def scored(tmp_path_factory):
                     "_file": "f",
                     "_line": 1,
                 },
+                # the duplicate Lead's pricing visit counts for the merged person
+                {
+                    "event_id": "e3",
+                    "occurred_at": ts("2026-10-30"),
+                    "crm_id": "00Q000000000005AAA",
+                    "event_type": "page_view",
+                    "url": "https://www.example-saas.com/pricing",
+                    "_file": "f",
+                    "_line": 3,
+                },
                 {
                     "event_id": "e2",
                     "occurred_at": ts("2026-10-22"),
@@ -222,8 +242,9 @@ def scored(tmp_path_factory):
         ).fetchall()
         payload = con.execute("select * from marts.sync_salesforce__leads order by Id").df()
         accounts = con.execute("select * from marts.account_scores").df().to_dict("records")
+        duplicates = con.execute("select * from marts.duplicate_people").df().to_dict("records")
         account_payload = con.execute("select * from marts.sync_salesforce__accounts").df()
-    return scores, contributions, payload, accounts, account_payload
+    return scores, contributions, payload, accounts, account_payload, duplicates
 
 
 def test_only_live_records_are_scored(scored):
@@ -232,6 +253,7 @@ def test_only_live_records_are_scored(scored):
         "00Q000000000001AAA",
         "00Q000000000002AAA",
         "00Q000000000003AAA",
+        "00Q000000000005AAA",
         "003000000000001AAA",
     }
 
@@ -239,29 +261,52 @@ def test_only_live_records_are_scored(scored):
 def test_hot_lead_matches_a_hand_computation_from_the_seeds(scored):
     scores, *_ = scored
     lead = scores["00Q000000000001AAA"]
-    # fit: Software 20 + 200-999 employees 20 + US 10 + VP 15 + Marketing 10 + Salesforce 6 + Snowflake 5
-    assert lead["fit_score"] == 86
-    # intent: pricing 15·0.5^(2/7) + demo 30·0.5^(1/21) + recency bonus 5
-    intent = 15 * 0.5 ** (2 / 7) + 30 * 0.5 ** (1 / 21) + 5
+    # fit: Software 20 + 200-999 employees 20 + US 12 + VP 12 + Marketing 12 + Salesforce 10
+    # + Snowflake 10
+    assert lead["fit_score"] == 96
+    # intent: pricing 15·0.5^(2/7) + demo 40·0.5^(1/21) + recency bonus 5 + the sequence
+    # pricing (10-30) > demo request (10-31) within 7 days, 10·0.5^(1/21) from its completion
+    intent = 15 * 0.5 ** (2 / 7) + 40 * 0.5 ** (1 / 21) + 5 + 10 * 0.5 ** (1 / 21)
     assert lead["intent_score"] == round(intent)
-    assert lead["composite_score"] == round(0.5 * 86 + 0.5 * round(intent))
-    assert (lead["tier"], lead["tier_label"], lead["grade"]) == (1, "Hot", "A2")
+    assert lead["composite_score"] == round(0.5 * 96 + 0.5 * round(intent))
+    assert (lead["tier"], lead["tier_label"], lead["grade"]) == (1, "Hot", "A1")
     assert lead["is_mql"] and lead["is_sql"] and not lead["is_disqualified"]
     assert lead["email"] == "l1@acme.io"
     assert lead["score_reasons"] == (
-        "Demo request +29 (1d ago); Employees 200-999 +20; Industry: Software +20; "
-        "Seniority: VP +15; Pricing page visit +12 (2d ago)"
+        "Demo request +39 (1d ago); Employees 200-999 +20; Industry: Software +20; "
+        "Pricing page visit +12 (2d ago); Country: United States +12"
     )
 
 
-def test_contact_scores_from_its_account(scored):
+def test_contact_scores_from_its_account_and_its_duplicate_lead(scored):
     scores, *_ = scored
     contact = scores["003000000000001AAA"]
-    # Software 20 + 1000-4999 18 + US 10 + Director 12 + Revenue Operations 12
-    assert contact["fit_score"] == 72
-    assert contact["intent_score"] == round(12 * 0.5 ** (10 / 30))
-    assert contact["composite_score"] == 41
+    # Software 20 + 1000-5000 20 + US 12 + Director 12 + Revenue Operations 12 (the Contact is
+    # the survivor: its title and Account win over the duplicate Lead's)
+    assert contact["fit_score"] == 76
+    # its webinar + the duplicate Lead's pricing visit + the recency bonus that visit earns
+    intent = 12 * 0.5 ** (10 / 30) + 15 * 0.5 ** (2 / 7) + 5
+    assert contact["intent_score"] == round(intent)
+    assert contact["composite_score"] == round(0.5 * 76 + 0.5 * round(intent) + 1e-9)
     assert contact["tier"] == 2
+
+
+def test_duplicates_get_one_score_written_to_each_record(scored):
+    scores, contributions, payload, *_ = scored
+    contact, lead = scores["003000000000001AAA"], scores["00Q000000000005AAA"]
+    columns = ("fit_score", "intent_score", "negative_score", "composite_score", "tier", "grade")
+    assert [lead[c] for c in columns] == [contact[c] for c in columns]
+    assert lead["score_reasons"] == contact["score_reasons"]
+    assert lead["person_key"] == contact["person_key"] == "003000000000001AAA"
+    assert lead["duplicate_group"] == contact["duplicate_group"] == "003000000000001AAA|00Q000000000005AAA"
+    assert (lead["duplicate_count"], lead["crm_object"], lead["email"]) == (2, "Lead", "c1@beta.com")
+    single = scores["00Q000000000001AAA"]
+    assert (single["person_key"], single["duplicate_count"]) == ("00Q000000000001AAA", 1)
+    assert single["duplicate_group"] is None or math.isnan(single["duplicate_group"])
+    # each record keeps its own contribution rows
+    by_record = {(person_id, component) for person_id, component, _ in contributions}
+    assert ("00Q000000000005AAA", "fit") in by_record and ("003000000000001AAA", "fit") in by_record
+    assert "00Q000000000005AAA" in set(payload["Id"])
 
 
 def test_negatives_and_disqualifiers(scored):
@@ -295,7 +340,12 @@ def test_payload_is_the_allow_listed_crm_fields_of_open_leads(scored):
         "Score_Model_Version__c",
         "Scored_At__c",
     ]
-    assert list(payload["Id"]) == ["00Q000000000001AAA", "00Q000000000002AAA", "00Q000000000003AAA"]
+    assert list(payload["Id"]) == [
+        "00Q000000000001AAA",
+        "00Q000000000002AAA",
+        "00Q000000000003AAA",
+        "00Q000000000005AAA",
+    ]
     hot = payload.iloc[0]
     assert hot["Lead_Tier__c"] == "1 - Hot"
     assert hot["Lead_Score__c"] == scores["00Q000000000001AAA"]["composite_score"]
@@ -305,16 +355,26 @@ def test_payload_is_the_allow_listed_crm_fields_of_open_leads(scored):
 
 
 def test_account_scores_roll_up_fit_and_people(scored):
-    scores, _, _, accounts, account_payload = scored
+    scores, _, _, accounts, account_payload, _ = scored
     (account,) = accounts
-    # Software 20 + 1000-4999 employees 18 + United States 10 (title rules are people-only)
-    assert account["account_fit_score"] == 48
+    # Software 20 + 1000-5000 employees 20 + United States 12 (title rules are people-only)
+    assert account["account_fit_score"] == 52
     contact_intent = scores["003000000000001AAA"]["intent_score"]
     assert account["account_engagement_score"] == contact_intent
     assert (account["people_count"], account["engaged_people"]) == (1, 1)
-    assert account["account_score"] == round(0.5 * 48 + 0.5 * contact_intent)
+    assert account["account_score"] == round(0.5 * 52 + 0.5 * contact_intent)
     assert list(account_payload.columns) == [
         "Id", "Account_Score__c", "Account_Fit_Score__c", "Account_Engagement_Score__c",
         "Engaged_People__c", "Score_Model_Version__c", "Scored_At__c",
     ]  # fmt: skip
     assert account_payload.iloc[0]["Account_Score__c"] == account["account_score"]
+
+
+def test_duplicate_people_report(scored):
+    scores, *_, duplicates = scored
+    (group,) = duplicates
+    assert group["person_key"] == "003000000000001AAA"
+    assert group["duplicate_group"] == "003000000000001AAA|00Q000000000005AAA"
+    assert (group["record_count"], group["lead_count"], group["contact_count"]) == (2, 1, 1)
+    assert group["survivor_crm_object"] == "Contact"
+    assert group["composite_score"] == scores["003000000000001AAA"]["composite_score"]

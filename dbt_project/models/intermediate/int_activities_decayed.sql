@@ -1,11 +1,13 @@
 {#- Each scored activity with its signal and decayed points as of var('as_of'):
-    points * 0.5 ^ (age_days / half_life_days), zero past expiry_days, and only the
-    max_occurrences most recent occurrences per person and signal count (frequency cap). -#}
+    points * 0.5 ^ (age_days / half_life_days), nothing past expiry_days, and a frequency cap:
+    only the max_occurrences most recent occurrences per person, signal and cap window count.
+    Cap windows are fixed cap_window_days-long periods counted from 1970-01-01 UTC (stable from
+    run to run); no cap_window_days = one window, i.e. max_occurrences in all. -#}
 with
 
 activities as (
 
-    select * from {{ ref('int_activities_matched_to_people') }}
+    select * from {{ ref('int_activities_classified') }}
 
 ),
 
@@ -15,47 +17,29 @@ intent_signals as (
 
 ),
 
-signal_matches as (
+windowed as (
 
     select
-        activities.person_id,
+        activities.person_key,
         activities.activity_id,
+        activities.signal_id,
         activities.occurred_at,
-        intent_signals.signal_id,
+        activities.age_days,
         intent_signals.label,
         intent_signals.points,
         intent_signals.half_life_days,
         intent_signals.max_occurrences,
-        intent_signals.expiry_days,
-        row_number() over (
-            partition by activities.person_id, activities.activity_id
-            order by intent_signals.priority, intent_signals.signal_id
-        ) as signal_rank
+        cast(coalesce(
+            floor(
+                {{ lead_scoring.epoch_seconds('activities.occurred_at') }}
+                / (intent_signals.cap_window_days * 86400)
+            ),
+            0
+        ) as {{ dbt.type_bigint() }}) as cap_window_number
     from activities
     inner join intent_signals
-        on activities.event_type = intent_signals.event_type
-        and (
-            intent_signals.url_pattern is null
-            or lower(activities.url) like intent_signals.url_pattern
-        )
-
-),
-
-aged as (
-
-    select
-        person_id,
-        activity_id,
-        signal_id,
-        label,
-        points,
-        half_life_days,
-        max_occurrences,
-        expiry_days,
-        occurred_at,
-        {{ lead_scoring.age_in_days('occurred_at', lead_scoring.as_of()) }} as age_days
-    from signal_matches
-    where signal_rank = 1
+        on activities.signal_id = intent_signals.signal_id
+    where activities.age_days <= intent_signals.expiry_days
 
 ),
 
@@ -64,18 +48,17 @@ ranked as (
     select
         *,
         row_number() over (
-            partition by person_id, signal_id
+            partition by person_key, signal_id, cap_window_number
             order by occurred_at desc, activity_id asc
         ) as recency_rank
-    from aged
-    where age_days <= expiry_days
+    from windowed
 
 ),
 
 final as (
 
     select
-        person_id,
+        person_key,
         activity_id,
         signal_id,
         label,
@@ -83,6 +66,7 @@ final as (
         half_life_days,
         age_days,
         points * power(0.5, age_days / half_life_days) as decayed_points,
+        cap_window_number,
         occurred_at
     from ranked
     where recency_rank <= max_occurrences

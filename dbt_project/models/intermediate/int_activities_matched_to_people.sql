@@ -1,6 +1,7 @@
-{#- Activities attributed to CRM people: by CRM id first, then by e-mail (an e-mail shared
-    by several CRM records credits each of them). Unmatched activities stay in
-    int_activities_unioned and are matched on a later run once the person exists. -#}
+{#- Activities attributed to CRM people: by CRM id first, then by e-mail. Each activity counts
+    once per merged person (person_key, see int_people_grouped_by_email): person_id is the CRM
+    record it matched. Unmatched activities stay in int_activities_unioned and are matched on
+    a later run once the person exists. -#}
 with
 
 activities as (
@@ -12,6 +13,12 @@ activities as (
 people as (
 
     select * from {{ ref('int_people_unified') }}
+
+),
+
+grouped as (
+
+    select * from {{ ref('int_people_grouped_by_email') }}
 
 ),
 
@@ -49,11 +56,44 @@ matched_by_email as (
 
 ),
 
-final as (
+unioned as (
 
     select * from matched_by_crm_id
     union all
     select * from matched_by_email
+
+),
+
+keyed as (
+
+    select
+        unioned.*,
+        grouped.person_key,
+        row_number() over (
+            partition by grouped.person_key, unioned.activity_id
+            order by case when unioned.matched_by = 'crm_id' then 0 else 1 end, unioned.person_id
+        ) as copy_rank
+    from unioned
+    inner join grouped
+        on unioned.person_id = grouped.person_id
+
+),
+
+final as (
+
+    select
+        activity_id,
+        activity_source,
+        crm_id,
+        email,
+        event_type,
+        url,
+        occurred_at,
+        person_id,
+        matched_by,
+        person_key
+    from keyed
+    where copy_rank = 1
 
 )
 

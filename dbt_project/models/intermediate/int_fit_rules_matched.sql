@@ -1,9 +1,9 @@
-{#- One row per person and matching fit rule (seeds/fit_rules.csv). -#}
+{#- One row per merged person (person_key) and matching fit rule (seeds/fit_rules.csv). -#}
 with
 
 people as (
 
-    select * from {{ ref('int_people_titles_classified') }}
+    select * from {{ ref('int_people_deduplicated') }}
 
 ),
 
@@ -15,7 +15,7 @@ fit_rules as (
 
 {{ fit_rules_matched(
     'people',
-    'person_id',
+    'person_key',
     {
         'industry': 'industry',
         'country': 'country',

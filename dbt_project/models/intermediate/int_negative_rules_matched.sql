@@ -1,9 +1,9 @@
-{#- One row per person and matching negative rule (seeds/negative_rules.csv). -#}
+{#- One row per merged person (person_key) and matching negative rule (seeds/negative_rules.csv). -#}
 with
 
 people as (
 
-    select * from {{ ref('int_people_titles_classified') }}
+    select * from {{ ref('int_people_deduplicated') }}
 
 ),
 
@@ -54,7 +54,7 @@ competitor_domains as (
 facts as (
 
     select
-        people.person_id,
+        people.person_key,
         people.title_seniority,
         lower(trim(people.country)) as country,
         personal_domains.domain is not null as has_personal_email_domain,
@@ -71,7 +71,7 @@ facts as (
         ) }} as days_since_last_activity
     from people
     left join activity_summary
-        on people.person_id = activity_summary.person_id
+        on people.person_key = activity_summary.person_key
     left join personal_domains
         on people.email_domain = personal_domains.domain
     left join competitor_domains
@@ -82,7 +82,7 @@ facts as (
 matched as (
 
     select
-        facts.person_id,
+        facts.person_key,
         negative_rules.rule_id,
         negative_rules.label,
         negative_rules.points,

@@ -1,5 +1,5 @@
-{#- Per person facts from all their matched activities up to as_of (scored or not), used by
-    the negative rules: last activity, careers-page share, unsubscribes, hard bounces. -#}
+{#- Per merged person (person_key) facts from all their matched activities up to as_of
+    (scored or not), used by the negative rules: last activity, careers-page share, unsubscribes, hard bounces. -#}
 with
 
 activities as (
@@ -11,7 +11,7 @@ activities as (
 flagged as (
 
     select
-        person_id,
+        person_key,
         occurred_at,
         case when event_type = 'page_view' then 1 else 0 end as is_page_view,
         case when event_type = 'page_view' and lower(url) like '%/careers%' then 1 else 0 end as is_careers_page_view,
@@ -24,7 +24,7 @@ flagged as (
 final as (
 
     select
-        person_id,
+        person_key,
         count(*) as activity_count,
         sum(is_page_view) as page_view_count,
         sum(is_careers_page_view) as careers_page_view_count,
@@ -32,7 +32,7 @@ final as (
         sum(is_hard_bounce) > 0 as has_hard_bounce_event,
         max(occurred_at) as last_activity_at
     from flagged
-    group by person_id
+    group by person_key
 
 )
 

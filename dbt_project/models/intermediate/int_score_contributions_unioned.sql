@@ -1,10 +1,12 @@
-{#- The long table every score and every reason reads from: one row per person, score
-    component (fit | intent | negative) and rule, with the points it contributes. -#}
+{#- The long table every score and every reason reads from: one row per CRM record
+    (person_id), score component (fit | intent | negative) and rule, with the points it
+    contributes. Rules are matched on the merged person (person_key): records merged as
+    duplicates carry the same rows, each under its own person_id. -#}
 with
 
-people as (
+grouped as (
 
-    select * from {{ ref('int_people_unified') }}
+    select * from {{ ref('int_people_grouped_by_email') }}
 
 ),
 
@@ -14,9 +16,15 @@ fit_rules_matched as (
 
 ),
 
-activities_decayed as (
+intent_contributions as (
 
-    select * from {{ ref('int_activities_decayed') }}
+    select * from {{ ref('int_intent_contributions_unioned') }}
+
+),
+
+account_engagement as (
+
+    select * from {{ ref('int_account_engagement_rolled_up') }}
 
 ),
 
@@ -35,7 +43,7 @@ parameters as (
 fit_contributions as (
 
     select
-        person_id,
+        person_key,
         'fit' as component,
         rule_id,
         label,
@@ -46,43 +54,49 @@ fit_contributions as (
 
 ),
 
-intent_contributions as (
+behaviour_contributions as (
 
     select
-        person_id,
-        'intent' as component,
-        signal_id as rule_id,
-        max(label) as label,
-        sum(decayed_points) as points,
-        min(age_days) as age_days,
+        person_key,
+        component,
+        rule_id,
+        label,
+        points,
+        age_days,
         false as is_disqualifier
-    from activities_decayed
-    group by person_id, signal_id
+    from intent_contributions
 
 ),
 
-recency_bonus as (
+account_bonus as (
 
     select
-        activities_decayed.person_id,
+        account_engagement.person_key,
         'intent' as component,
-        'recency_bonus' as rule_id,
-        'Recent activity bonus' as label,
-        max(parameters.recency_bonus_points) as points,
-        min(activities_decayed.age_days) as age_days,
+        'account_engagement_bonus' as rule_id,
+        {{ dbt.concat([
+            "'Account engagement (engaged colleagues: '",
+            "cast(account_engagement.engaged_colleagues as " ~ dbt.type_string() ~ ")",
+            "')'",
+        ]) }} as label,
+        least(
+            parameters.account_bonus_weight
+            * {{ lead_scoring.clamp('account_engagement.colleague_intent_points', 0, 100) }},
+            parameters.account_bonus_max_points
+        ) as points,
+        cast(null as {{ dbt.type_float() }}) as age_days,
         false as is_disqualifier
-    from activities_decayed
+    from account_engagement
     cross join parameters
-    where activities_decayed.base_points > 0
-    group by activities_decayed.person_id
-    having min(activities_decayed.age_days) <= max(parameters.recency_bonus_days)
+    where account_engagement.engaged_colleagues >= 1
+        and account_engagement.colleague_intent_points >= parameters.account_bonus_min_engagement
 
 ),
 
 negative_contributions as (
 
     select
-        person_id,
+        person_key,
         'negative' as component,
         rule_id,
         label,
@@ -97,9 +111,9 @@ unioned as (
 
     select * from fit_contributions
     union all
-    select * from intent_contributions
+    select * from behaviour_contributions
     union all
-    select * from recency_bonus
+    select * from account_bonus
     union all
     select * from negative_contributions
 
@@ -107,10 +121,18 @@ unioned as (
 
 final as (
 
-    select unioned.*
+    select
+        grouped.person_id,
+        unioned.person_key,
+        unioned.component,
+        unioned.rule_id,
+        unioned.label,
+        unioned.points,
+        unioned.age_days,
+        unioned.is_disqualifier
     from unioned
-    inner join people
-        on unioned.person_id = people.person_id
+    inner join grouped
+        on unioned.person_key = grouped.person_key
 
 )
 

@@ -4,14 +4,17 @@
 {%- set seeds = {
     'fit_rules': ['rule_id', 'attribute', 'operator', 'match_value', 'min_value', 'max_value', 'points'],
     'title_patterns': ['dimension', 'pattern', 'derived_value', 'priority'],
-    'intent_signals': ['signal_id', 'event_type', 'url_pattern', 'priority', 'points', 'half_life_days', 'max_occurrences', 'expiry_days'],
+    'intent_signals': ['signal_id', 'event_type', 'url_pattern', 'priority', 'points', 'half_life_days', 'max_occurrences', 'cap_window_days', 'expiry_days'],
+    'sequence_rules': ['sequence_id', 'step_1_signal_id', 'step_2_signal_id', 'step_3_signal_id', 'within_days', 'points', 'half_life_days', 'expiry_days'],
     'negative_rules': ['rule_id', 'rule_type', 'match_value', 'points', 'is_disqualifier'],
     'scoring_parameters': ['parameter', 'value'],
     'email_domain_lists': ['list_name', 'domain'],
     'marketo_activity_types': ['activity_type_id', 'event_type'],
 } -%}
 {#- The seeds' float (double) columns, see seeds/_seeds.yml. -#}
-{%- set float_columns = ['min_value', 'max_value', 'points', 'half_life_days', 'expiry_days', 'value'] -%}
+{%- set float_columns = [
+    'min_value', 'max_value', 'points', 'half_life_days', 'cap_window_days', 'expiry_days', 'within_days', 'value',
+] -%}
 with
 
 {% for seed_name, columns in seeds.items() %}

@@ -1,5 +1,7 @@
 {#- One row per Account as of var('as_of'): firmographic fit (the fit rules that apply to
-    accounts), engagement rolled up from its scored people, and the weighted account score. -#}
+    accounts), engagement rolled up from its merged people's intent (before the account bonus
+    they inherit from it, see int_account_engagement_rolled_up), and the weighted account
+    score. -#}
 with
 
 accounts as (
@@ -14,9 +16,9 @@ account_fit_rules_matched as (
 
 ),
 
-lead_scores as (
+account_engagement as (
 
-    select * from {{ ref('lead_scores') }}
+    select * from {{ ref('int_account_engagement_rolled_up') }}
 
 ),
 
@@ -45,15 +47,12 @@ fit_totals as (
 people_totals as (
 
     select
-        lead_scores.account_id,
-        count(*) as people_count,
-        sum(case when lead_scores.intent_score >= parameters.engagement_3_min_intent then 1 else 0 end)
-            as engaged_people,
-        sum(lead_scores.intent_score) as intent_points
-    from lead_scores
-    cross join parameters
-    where lead_scores.account_id is not null
-    group by lead_scores.account_id
+        account_id,
+        max(people_count) as people_count,
+        max(engaged_people) as engaged_people,
+        max(account_intent_points) as intent_points
+    from account_engagement
+    group by account_id
 
 ),
 

@@ -1,11 +1,19 @@
 {#- One row per scored CRM person (Lead or Contact) as of var('as_of'): fit, intent,
     negative, composite, grade, tier, MQL/SQL flags and the top reasons. Every number is a
-    sum of rows in intermediate.int_score_contributions_unioned. -#}
+    sum of rows in intermediate.int_score_contributions_unioned. Records with the same
+    normalised e-mail are one person (person_key): they get identical scores, and
+    duplicate_group lists their crm_ids. -#}
 with
 
 people as (
 
     select * from {{ ref('int_people_titles_classified') }}
+
+),
+
+grouped as (
+
+    select * from {{ ref('int_people_grouped_by_email') }}
 
 ),
 
@@ -154,6 +162,7 @@ final as (
         tiered.crm_object,
         tiered.account_id,
         tiered.owner_id,
+        grouped.person_key,
 
         -- strings
         tiered.email,
@@ -165,6 +174,7 @@ final as (
             else 'Disqualified'
         end as tier_label,
         coalesce(reasons.score_reasons, '') as score_reasons,
+        grouped.duplicate_group,
         model_version.scoring_model_version,
 
         -- numerics
@@ -173,6 +183,7 @@ final as (
         tiered.negative_score,
         tiered.composite_score,
         tiered.tier,
+        grouped.duplicate_count,
 
         -- booleans
         tiered.is_mql,
@@ -185,6 +196,8 @@ final as (
 
     from tiered
     cross join model_version
+    left join grouped
+        on tiered.person_id = grouped.person_id
     left join reasons
         on tiered.person_id = reasons.person_id
 

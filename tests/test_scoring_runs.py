@@ -1,0 +1,229 @@
+"""The scoring model on the synthetic generator's data (5,000 leads over 90 days, loaded by
+the pipeline's own loader): re-runs are idempotent, a backdated as_of sees only what was known
+then, one seed row changes exactly the scores it should, and the tiers rank converters
+(issue 3's done-when). One raw warehouse, one full `dbt build`, then `dbt run`s: about 60 s."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from lead_scoring.calibration import calibrate
+from lead_scoring.dbt_runner import run_dbt
+
+REPO = Path(__file__).resolve().parents[1]
+AS_OF = datetime(2026, 11, 1, 10, 0, 0)  # the hour the generated data ends at
+BACKDATED = AS_OF - timedelta(days=3, hours=5)
+PERSON_COLUMNS = (
+    "crm_id, crm_object, person_key, duplicate_group, fit_score, intent_score, negative_score, "
+    "composite_score, grade, tier, tier_label, is_mql, is_sql, is_disqualified, score_reasons, "
+    "scoring_model_version, scored_at"
+)
+
+
+def rows(warehouse: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(warehouse))  # the configuration of dbt-duckdb's own connection
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def score(settings, as_of: datetime) -> None:
+    """Seeds and models (no tests) as of ``as_of``."""
+    run_dbt(settings, ["build", "--resource-type", "seed", "--resource-type", "model"], as_of)
+
+
+def scores(warehouse: Path) -> list[tuple]:
+    return rows(warehouse, f"select {PERSON_COLUMNS} from marts.lead_scores order by crm_id")
+
+
+def history(warehouse: Path) -> list[tuple]:
+    return rows(warehouse, "select * from marts.lead_score_history order by crm_id, scored_at")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """The raw fixture (generated + loaded) and a settings object per warehouse copy."""
+    from lead_scoring.config import load_settings
+    from lead_scoring.engines import fixture
+
+    root = tmp_path_factory.mktemp("scoring_runs")
+    fixture.build(root / "raw", leads=5000, days=90, seed=42, end=AS_OF)
+    settings = load_settings()
+
+    def warehouse_copy(name: str):
+        path = root / f"warehouse_{name}.duckdb"
+        shutil.copyfile(root / "raw" / "fixture.duckdb", path)
+        return replace(settings, warehouse=path)
+
+    main = warehouse_copy("main")
+    run_dbt(main, ["build"], AS_OF)
+    first = {"scores": scores(main.warehouse), "history": history(main.warehouse)}
+    return {
+        "root": root,
+        "main": main,
+        "first": first,
+        "truth": root / "raw" / "var" / "generated" / "truth.parquet",
+        "copy": warehouse_copy,
+    }
+
+
+def test_rescoring_the_same_as_of_gives_identical_rows(world):
+    main, first = world["main"], world["first"]
+    assert first["history"], "the first run writes every record's first score to the history"
+    assert len(first["history"]) == len(first["scores"])
+    run_dbt(main, ["run"], AS_OF)
+    assert scores(main.warehouse) == first["scores"]
+    assert history(main.warehouse) == first["history"]
+
+
+def test_history_records_changes_and_ignores_backdated_runs(world):
+    main, first = world["main"], world["first"]
+    later = AS_OF + timedelta(days=2)
+    run_dbt(main, ["run"], later)
+    after_later = history(main.warehouse)
+    at_later = [row for row in after_later if row[-1] == later]
+    assert after_later[: len(first["history"])] != [] and set(first["history"]) <= set(after_later)
+    # two days of decay change some scores, not all; each row differs from its previous one
+    assert 0 < len(at_later) < len(first["scores"])
+    changed = rows(
+        main.warehouse,
+        "select count(*) from marts.lead_score_history where scored_at = "
+        f"'{later:%Y-%m-%d %H:%M:%S}' and previous_composite_score = composite_score "
+        "and previous_tier = tier",
+    )
+    assert changed == [(0,)]
+    # a backdated run adds nothing and leaves every later row as it was written
+    run_dbt(main, ["run"], BACKDATED)
+    assert history(main.warehouse) == after_later
+    # re-running the latest run replaces its rows with the same rows
+    run_dbt(main, ["run"], later)
+    assert history(main.warehouse) == after_later
+
+
+def test_a_backdated_as_of_ignores_later_events(world):
+    """Scores as of an earlier instant equal the scores of a warehouse that never received
+    anything that happened after it."""
+    full = world["copy"]("backdated_full")
+    score(full, BACKDATED)
+    truncated = world["copy"]("backdated_truncated")
+    con = duckdb.connect(str(truncated.warehouse))
+    cutoff = f"timestamp '{BACKDATED:%Y-%m-%d %H:%M:%S}'"
+    removed = 0
+    for table, column in [
+        ("raw_map.events", "occurred_at"),
+        ("raw_map.marketo_activities", "activitydate"),
+        ("raw_salesforce.lead", "systemmodstamp"),
+        ("raw_salesforce.contact", "systemmodstamp"),
+        ("raw_salesforce.account", "systemmodstamp"),
+    ]:
+        removed += con.execute(f"delete from {table} where {column} > {cutoff}").fetchall()[0][0]
+    con.close()
+    assert removed > 1000
+    score(truncated, BACKDATED)
+    assert scores(full.warehouse) == scores(truncated.warehouse)
+    assert scores(full.warehouse) != world["first"]["scores"]
+
+
+def test_changing_one_fit_rule_changes_exactly_the_people_it_matches(world, tmp_path):
+    """Industry: Software 20 -> 25 points: people matching the rule gain 5 fit points (within
+    0-100) and the composite that follows; everybody else keeps every column but the
+    scoring_model_version."""
+    base = world["copy"]("seed_change")
+    score(base, AS_OF)
+    before = {row[0]: row for row in scores(base.warehouse)}
+    raw_fit = dict(
+        rows(
+            base.warehouse,
+            "select person_id, sum(points) from intermediate.int_score_contributions_unioned "
+            "where component = 'fit' group by person_id",
+        )
+    )
+    matching = {
+        person_id
+        for (person_id,) in rows(
+            base.warehouse,
+            "select person_id from intermediate.int_score_contributions_unioned "
+            "where rule_id = 'industry_software'",
+        )
+    }
+    assert len(matching) > 100
+
+    project = tmp_path / "dbt_project"
+    shutil.copytree(
+        REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages")
+    )
+    fit_rules = project / "seeds" / "fit_rules.csv"
+    text = fit_rules.read_text()
+    assert "industry_software,industry,equals,Software,,,20,Industry: Software" in text
+    fit_rules.write_text(text.replace(",Software,,,20,", ",Software,,,25,"))
+    changed_settings = replace(base, dbt_project_dir=project)
+    run_dbt(changed_settings, ["seed", "--select", "fit_rules"], AS_OF)
+    run_dbt(changed_settings, ["run"], AS_OF)
+    after = {row[0]: row for row in scores(base.warehouse)}
+    assert after.keys() == before.keys()
+
+    fit, intent, negative, composite, version = 4, 5, 6, 7, 15
+    changed = {crm_id for crm_id in before if before[crm_id][:version] != after[crm_id][:version]}
+    assert changed <= matching
+    assert changed, "some matching people must change"
+    for crm_id in before:
+        old, new = before[crm_id], after[crm_id]
+        assert new[version] != old[version]  # the seed hash moved
+        if crm_id not in matching:
+            assert new[:version] == old[:version], crm_id
+            continue
+        expected_fit = round(min(max(raw_fit[crm_id] + 5, 0), 100))
+        assert new[fit] == expected_fit, crm_id
+        assert (new[intent], new[negative]) == (old[intent], old[negative])
+        expected_composite = min(max(0.5 * new[fit] + 0.5 * new[intent] + new[negative], 0), 100)
+        assert abs(new[composite] - expected_composite) <= 0.5, crm_id
+
+
+def test_tiers_rank_converters_on_generated_data(world):
+    """Issue 3's done-when on the generator's hidden truth."""
+    warehouse = world["copy"]("calibration")
+    score(warehouse, AS_OF)
+    con = duckdb.connect(str(warehouse.warehouse))
+    try:
+        result = calibrate(con, world["truth"])
+        bounds = con.execute(
+            "select min(composite_score), max(composite_score), "
+            "sum(case when is_disqualified and tier <> 4 then 1 else 0 end), "
+            "sum(case when tier <= 2 and score_reasons = '' then 1 else 0 end) from marts.lead_scores"
+        ).fetchall()[0]
+    finally:
+        con.close()
+    print(result.table())
+    assert [row.tier for row in result.tiers] == [1, 2, 3, 4]
+    assert result.is_strictly_ordered(), result.table()
+    low, high, disqualified_not_tier_4, hot_or_warm_without_reasons = bounds
+    assert 0 <= low <= high <= 100
+    assert disqualified_not_tier_4 == 0
+    assert hot_or_warm_without_reasons == 0
+    assert result.auc > 0.8
+
+
+def test_docs_describe_every_mart_and_seed_column(world):
+    """`dbt docs generate` works, and every column of every mart and seed has a description."""
+    import json
+
+    main = world["main"]
+    run_dbt(main, ["docs", "generate", "--target-path", str(world["root"] / "docs_target")], AS_OF)
+    target = world["root"] / "docs_target"
+    manifest = json.loads((target / "manifest.json").read_text())
+    catalog = json.loads((target / "catalog.json").read_text())
+    missing = []
+    for unique_id, entry in catalog["nodes"].items():
+        node = manifest["nodes"][unique_id]
+        if not (node["resource_type"] == "seed" or node["schema"] == "marts"):
+            continue
+        described = {name.lower() for name, column in node["columns"].items() if column.get("description")}
+        missing += [f"{node['name']}.{name}" for name in entry["columns"] if name.lower() not in described]
+    assert not missing, f"columns without a description: {missing}"
