@@ -123,11 +123,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     from lead_scoring.demo import add_subparser as add_demo  # noqa: PLC0415
     from lead_scoring.generate.synthetic import add_subparser as add_generate  # noqa: PLC0415
+    from lead_scoring.reporting.cli import add_subparser as add_report  # noqa: PLC0415
     from lead_scoring.sandbox.cli import add_subparser as add_sandbox  # noqa: PLC0415
 
     add_generate(sub)
     add_sandbox(sub)
     add_demo(sub)
+    add_report(sub)
 
     run = sub.add_parser("run", help="one pipeline run outside Airflow (extract → write-back)")
     run.add_argument("--as-of", help="score as of this instant (ISO, UTC); default: this hour")
