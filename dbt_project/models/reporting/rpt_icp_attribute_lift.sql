@@ -291,7 +291,8 @@ final as (
             when intervals.people >= {{ min_people }}
                 then cast(round(cast(
                         {{ lead_scoring.clamp(
-                    'intervals.log_odds_ratio * scales.max_points / nullif(scales.max_log_odds, 0)', -100, 100) }}
+                    'intervals.log_odds_ratio * scales.max_points / nullif(scales.max_log_odds, 0)',
+                    "case when intervals.component = 'intent' then 0 else -100 end", 100) }}
                         as {{ dbt.type_numeric() }}
                     ), 0) as {{ dbt.type_int() }})
         end as suggested_points,
