@@ -98,3 +98,18 @@ def test_weekly_dag_builds_the_weekly_models_then_renders(dagbag):
     upstream = dag.get_task("render_report").get_flat_relative_ids(upstream=True)
     assert "dbt_reports.rpt_icp_attribute_lift_run" in upstream
     assert len(dag.topological_sort()) == len(dag.tasks)
+
+
+def test_backtest_dag_is_manual_with_params(dagbag):
+    assert "lead_scoring_backtest" in dagbag.dags
+    dag = dagbag.dags["lead_scoring_backtest"]
+    assert type(dag.timetable).__name__ == "NullTimetable"  # schedule=None: manual only
+    assert dag.max_active_runs == 1 and dag.catchup is False
+    assert {"leadscore", "backtest"} <= set(dag.tags)
+    assert {"days", "step_days", "horizon_days", "candidate_seeds", "candidate_from_win_analysis"} <= set(
+        dag.params
+    )
+    assert dag.params["days"] == 90 and dag.params["step_days"] == 1
+    for task in dag.tasks:
+        assert task.pool == "duckdb_writer", task.task_id
+    assert "run_backtest" in dag.get_task("render_report").get_flat_relative_ids(upstream=True)
