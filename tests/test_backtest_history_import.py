@@ -23,7 +23,7 @@ def imported(tmp_path_factory):
     settings = dataclasses.replace(
         load_settings(), warehouse=root / "fixture.duckdb", var_dir=root / "var", crm_source="files"
     )
-    run_dbt(settings, ["build", "--select", "+lead_scores", "tag:weekly", "--exclude", "resource_type:test"],
+    run_dbt(settings, ["build", "--select", "+tag:weekly", "--exclude", "resource_type:test"],
             fixture.END)  # fmt: skip
     return settings
 
