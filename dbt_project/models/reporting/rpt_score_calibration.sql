@@ -18,7 +18,9 @@ ranked as (
         assigned_composite_score,
         has_opportunity,
         has_won_opportunity,
-        ntile(10) over (order by assigned_composite_score desc, crm_id asc) as score_decile
+        ntile(10) over (
+            order by assigned_composite_score desc, {{ lead_scoring.binary_sort_key('crm_id') }} asc
+        ) as score_decile
     from people_outcomes
 
 ),

@@ -17,6 +17,7 @@ own ``as_of`` filters give each day only the data known then.
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -66,13 +67,15 @@ def prepare(source_warehouse: Path, scratch: Path) -> dict[str, int]:
         scratch.unlink()
     scratch.parent.mkdir(parents=True, exist_ok=True)
     added: dict[str, int] = {}
-    con = duckdb.connect(str(scratch))
+    # Copied through Parquet files, not ATTACH: in a process where dbt (or a task) already has
+    # the warehouse open, DuckDB refuses to attach the same file a second time.
+    exports = scratch.parent / "raw_export"
+    exports.mkdir(parents=True, exist_ok=True)
+    source = duckdb.connect(str(source_warehouse))
     try:
-        con.execute("set TimeZone = 'UTC'")
-        con.execute(f"attach '{source_warehouse}' as source_wh (read_only)")
-        tables = con.execute(
+        tables = source.execute(
             "select table_schema, table_name from information_schema.tables "
-            "where table_catalog = 'source_wh' and table_schema in ('raw_salesforce', 'raw_map')"
+            "where table_schema in ('raw_salesforce', 'raw_map') order by 1, 2"
         ).fetchall()
         if not tables:
             raise RuntimeError(
@@ -80,9 +83,19 @@ def prepare(source_warehouse: Path, scratch: Path) -> dict[str, int]:
                 "(make demo, leadscore run, or LEADSCORE_CRM_SOURCE=files with the Data Loader CSVs)"
             )
         for schema, table in tables:
+            source.execute(
+                f"copy {schema}.{table} to '{exports / f'{schema}.{table}.parquet'}' (format parquet)"
+            )
+    finally:
+        source.close()
+    con = duckdb.connect(str(scratch))
+    try:
+        con.execute("set TimeZone = 'UTC'")
+        for schema, table in tables:
             con.execute(f"create schema if not exists {schema}")
-            con.execute(f"create table {schema}.{table} as select * from source_wh.{schema}.{table}")
-        con.execute("detach source_wh")
+            parquet = exports / f"{schema}.{table}.parquet"
+            con.execute(f"create table {schema}.{table} as select * from read_parquet('{parquet}')")
+        shutil.rmtree(exports, ignore_errors=True)
         for schema, table in tables:
             if schema != "raw_salesforce" or table not in RESET_AT_CREATION:
                 continue
