@@ -209,23 +209,39 @@ per_value as (
 
 ),
 
-stats as (
+counts as (
 
+    {#- doubles before any arithmetic: Spark computes int + 0.5 in decimals, which truncate -#}
     select
         per_value.*,
         base.total_people,
         base.total_conversions,
-        cast(per_value.conversions as {{ dbt.type_float() }}) / per_value.people as conversion_rate,
-        cast(base.total_conversions as {{ dbt.type_float() }}) / base.total_people as base_rate,
-        ln(
-            ((per_value.conversions + 0.5) / (per_value.people - per_value.conversions + 0.5))
-            / (
-                (base.total_conversions - per_value.conversions + 0.5)
-                / (base.total_people - per_value.people - base.total_conversions + per_value.conversions + 0.5)
-            )
-        ) as log_odds_ratio
+        cast(per_value.people as {{ dbt.type_float() }}) as people_float,
+        cast(per_value.conversions as {{ dbt.type_float() }}) as conversions_float,
+        cast(base.total_people as {{ dbt.type_float() }}) as total_people_float,
+        cast(base.total_conversions as {{ dbt.type_float() }}) as total_conversions_float
     from per_value
     cross join base
+
+),
+
+stats as (
+
+    select
+        counts.*,
+        counts.conversions_float / counts.people_float as conversion_rate,
+        counts.total_conversions_float / counts.total_people_float as base_rate,
+        ln(
+            ((counts.conversions_float + 0.5) / (counts.people_float - counts.conversions_float + 0.5))
+            / (
+                (counts.total_conversions_float - counts.conversions_float + 0.5)
+                / (
+                    counts.total_people_float - counts.people_float
+                    - counts.total_conversions_float + counts.conversions_float + 0.5
+                )
+            )
+        ) as log_odds_ratio
+    from counts
 
 ),
 
@@ -234,21 +250,21 @@ intervals as (
     select
         stats.*,
         (
-            stats.conversion_rate + {{ z * z }} / (2.0 * stats.people)
+            stats.conversion_rate + {{ z * z }} / (2 * stats.people_float)
             - {{ z }}
             * sqrt(
-                stats.conversion_rate * (1 - stats.conversion_rate) / stats.people
-                + {{ z * z }} / (4.0 * stats.people * stats.people)
+                stats.conversion_rate * (1 - stats.conversion_rate) / stats.people_float
+                + {{ z * z }} / (4 * stats.people_float * stats.people_float)
             )
-        ) / (1 + {{ z * z }} / stats.people) as conversion_rate_lower,
+        ) / (1 + {{ z * z }} / stats.people_float) as conversion_rate_lower,
         (
-            stats.conversion_rate + {{ z * z }} / (2.0 * stats.people)
+            stats.conversion_rate + {{ z * z }} / (2 * stats.people_float)
             + {{ z }}
             * sqrt(
-                stats.conversion_rate * (1 - stats.conversion_rate) / stats.people
-                + {{ z * z }} / (4.0 * stats.people * stats.people)
+                stats.conversion_rate * (1 - stats.conversion_rate) / stats.people_float
+                + {{ z * z }} / (4 * stats.people_float * stats.people_float)
             )
-        ) / (1 + {{ z * z }} / stats.people) as conversion_rate_upper
+        ) / (1 + {{ z * z }} / stats.people_float) as conversion_rate_upper
     from stats
 
 ),
