@@ -193,7 +193,7 @@ def interval_bars(
     colors: Sequence[str] | None = None,
 ) -> str:
     """Horizontal bars with interval whiskers and a vertical reference line (lift = 1)."""
-    row_h, left, right, top = 20, 210, 40, 24
+    row_h, left, right, top = 20, 230, 40, 24
     height = top + row_h * len(labels) + 28
     plot_w = width - left - right
     x_max = nice_max(max([*(h for h in highs if h is not None), *values, reference], default=1))

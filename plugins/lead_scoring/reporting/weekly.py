@@ -104,7 +104,8 @@ def _table(headers: list[str], rows: list[list[str]], cls: str = "") -> str:
 
 def _cell(content: str) -> str:
     """Numbers right-aligned, text (reasons, labels) left-aligned."""
-    numeric = re.match(r"^[-+–<]?[\d.,%x→ ()–*b>/]*$", content or "") is not None
+    text = re.sub(r"<[^>]+>", "", content or "")
+    numeric = re.match(r"^[-+–]?[\d.,%x→ ()–*/]*$", text) is not None
     return f"<td>{content}</td>" if numeric else f'<td class="text">{content}</td>'
 
 
@@ -334,7 +335,7 @@ def section_lift(data: ReportData) -> str:
     top = sorted(usable, key=lambda r: r["lift"], reverse=True)[:15]
     colors = [svg.PALETTE[{"fit": 0, "intent": 2, "negative": 1}.get(r["component"], 5)] for r in top]
     chart = svg.interval_bars(
-        [f"{r['attribute']}: {r['label'] or r['attribute_value']}"[:34] for r in top],
+        [_lift_label(r) for r in top],
         [r["lift"] for r in top],
         [r["lift_lower"] for r in top],
         [r["lift_upper"] for r in top],
@@ -373,6 +374,15 @@ def section_lift(data: ReportData) -> str:
         f'<div class="row"><div><h3>Intent signals</h3>{table_for("intent")}</div>'
         f"<div><h3>Negative rules</h3>{table_for('negative')}</div></div>"
     )
+
+
+def _lift_label(row: dict[str, Any]) -> str:
+    """Rule labels already name their attribute ("Industry: Software"); other values get it."""
+    if row["has_rule"] and row["label"]:
+        label = str(row["label"])
+    else:
+        label = f"{row['attribute'].replace('_', ' ')}: {row['attribute_value']}"
+    return label if len(label) <= 36 else label[:35] + "…"
 
 
 def _suggestion(row: dict[str, Any]) -> str:
