@@ -5,6 +5,7 @@ pipeline's own loader, are enough for the reports, the win analysis and the back
 from __future__ import annotations
 
 import dataclasses
+import os
 from datetime import timedelta
 
 import duckdb
@@ -50,7 +51,11 @@ def test_backtest_with_a_candidate_from_the_win_analysis(imported, tmp_path):
         horizon_days=14,
         candidate=Variant("candidate", seeds_dir=tmp_path / "candidate"),
     )
+    warehouse_env = os.environ.get("LEADSCORE_WAREHOUSE")
     summary = run_backtest(imported, config)
+    # the scratch warehouse is dbt's for the backtest only: a later task in the same process
+    # (render_report under `airflow dags test`) must still see the real one
+    assert os.environ.get("LEADSCORE_WAREHOUSE") == warehouse_env
     assert summary["days_scored"] == 3
     assert summary["last_as_of"] == fixture.END.isoformat()
     assert summary["first_as_of"] == (fixture.END - timedelta(days=28)).isoformat()

@@ -154,6 +154,19 @@ def _rows() -> dict[str, list[dict]]:
         "reporting.rpt_scoring_accuracy": accuracy,
         "reporting.rpt_threshold_recommendations": thresholds,
         "reporting.rpt_backtest": backtest,
+        "reporting.rpt_backtest_daily": [
+            {
+                "backtest_id": "bt1",
+                "variant": v,
+                "as_of": datetime(2026, 10, d),
+                "people": 10,
+                "positives": 1,
+                "auc": 0.7 + d / 100,
+                "tier1_share": 0.1,
+            }
+            for v in ("current", "candidate")
+            for d in (1, 8)
+        ],  # fmt: skip
         "reporting.rpt_sla_compliance_weekly": [
             {"week_start_date": WEEK, "tier": 1, "clocks": 10, "compliance_rate": 0.8},
             {"week_start_date": WEEK, "tier": 2, "clocks": 20, "compliance_rate": 0.9},
@@ -168,7 +181,9 @@ def test_every_section_renders_with_its_chart():
         assert title in html
     assert "failed to render" not in html
     assert "not available" not in html
-    assert html.count("<svg") >= 7  # conversion, histogram, tier shares, SLA, calibration, lift, backtest
+    # conversion, histogram, tier shares, SLA, calibration, lift, backtest tiers and daily AUC
+    assert html.count("<svg") >= 8
+    assert "AUC by scoring day" in html
     assert "Tiers convert in order" in html
     assert "0.800" in html and "3.100" in html  # backtest AUC and lift
 

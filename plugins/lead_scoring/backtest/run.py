@@ -118,7 +118,6 @@ def _project_for(variant: Variant, settings: Settings, scratch_dir: Path) -> Pat
 def _dbt(project: Path, warehouse: Path, scratch_dir: Path, args: list[str], dbt_vars: dict[str, Any]):
     from dbt.cli.main import dbtRunner  # noqa: PLC0415 - heavy import
 
-    os.environ["LEADSCORE_WAREHOUSE"] = str(warehouse)
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     full = [
         *args,
@@ -135,7 +134,17 @@ def _dbt(project: Path, warehouse: Path, scratch_dir: Path, args: list[str], dbt
         "--log-level",
         "error",
     ]
-    result = dbtRunner().invoke(full)
+    # the profile reads the warehouse path from the environment: point it at the scratch file
+    # for this call only (later tasks in the same process must see the real warehouse)
+    previous = os.environ.get("LEADSCORE_WAREHOUSE")
+    os.environ["LEADSCORE_WAREHOUSE"] = str(warehouse)
+    try:
+        result = dbtRunner().invoke(full)
+    finally:
+        if previous is None:
+            os.environ.pop("LEADSCORE_WAREHOUSE", None)
+        else:
+            os.environ["LEADSCORE_WAREHOUSE"] = previous
     if not result.success:
         raise RuntimeError(
             f"dbt {' '.join(args)} failed for the backtest in {scratch_dir}: {result.exception}"

@@ -37,7 +37,12 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "backtest": ("Backtest", "reporting.rpt_backtest"),
 }
 
-OPTIONAL_TABLES = ("reporting.rpt_speed_to_lead", "reporting.rpt_routing_fairness", "reporting.rpt_rep_load")
+OPTIONAL_TABLES = (
+    "reporting.rpt_speed_to_lead",
+    "reporting.rpt_routing_fairness",
+    "reporting.rpt_rep_load",
+    "reporting.rpt_backtest_daily",
+)
 
 
 @dataclass
@@ -539,9 +544,22 @@ def section_backtest(data: ReportData) -> str:
         )
         + ".</p>"
     )
-    return (
-        meta + f'<div class="row"><div>{chart}</div><div>{_table(headers, table_rows, "small")}</div></div>'
-    )
+    daily = data.rows("reporting.rpt_backtest_daily") or []
+    daily_chart = ""
+    if daily:
+        days = sorted({r["as_of"] for r in daily})
+        by_key = {(r["variant"], r["as_of"]): r["auc"] for r in daily}
+        variants = sorted({r["variant"] for r in daily})
+        daily_chart = svg.line_chart(
+            [_week(d) for d in days],
+            {v: [by_key.get((v, d)) for d in days] for v in variants},
+            title="AUC by scoring day",
+            fmt=lambda v: f"{v:.2f}",
+            y_max=1.0,
+            dashed=["candidate"],
+        )
+    table = _table(headers, table_rows, "small")
+    return meta + f'<div class="row"><div>{chart}{daily_chart}</div><div>{table}</div></div>'
 
 
 RENDERERS = {
