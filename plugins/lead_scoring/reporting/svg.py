@@ -136,10 +136,11 @@ def line_chart(
     height: int = 260,
     y_max: float | None = None,
     dashed: Sequence[str] = (),
+    colors: Sequence[str] | None = None,
 ) -> str:
     """Lines with point markers; one point per x label; ``dashed`` series drawn dashed."""
     names = list(series)
-    colors = [color_for(n, i) for i, n in enumerate(names)]
+    colors = list(colors or [color_for(n, i) for i, n in enumerate(names)])
     left, right, top, bottom = 52, 12, 28, 44
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [v for vs in series.values() for v in vs if v is not None]

@@ -549,7 +549,7 @@ def section_backtest(data: ReportData) -> str:
     if daily:
         days = sorted({r["as_of"] for r in daily})
         by_key = {(r["variant"], r["as_of"]): r["auc"] for r in daily}
-        variants = sorted({r["variant"] for r in daily})
+        variants = sorted({r["variant"] for r in daily}, key=lambda v: (v != "current", v))
         daily_chart = svg.line_chart(
             [_week(d) for d in days],
             {v: [by_key.get((v, d)) for d in days] for v in variants},
@@ -557,6 +557,7 @@ def section_backtest(data: ReportData) -> str:
             fmt=lambda v: f"{v:.2f}",
             y_max=1.0,
             dashed=["candidate"],
+            colors=["#4575b4", "#1a9850", *svg.PALETTE[3:]][: len(variants)],
         )
     table = _table(headers, table_rows, "small")
     return meta + f'<div class="row"><div>{chart}{daily_chart}</div><div>{table}</div></div>'
