@@ -67,3 +67,49 @@ def test_dbt_models_rendered_from_the_manifest(dagbag):
     task_ids = set(dag.task_ids)
     for model in ("stg_salesforce__leads", "lead_scores", "sync_salesforce__leads"):
         assert any(t.startswith(f"dbt_build.{model}") for t in task_ids), model
+
+
+def test_weekly_dag_runs_on_the_hourly_asset_and_monday_morning(dagbag):
+    assert "lead_scoring_weekly" in dagbag.dags
+    dag = dagbag.dags["lead_scoring_weekly"]
+    hourly = dagbag.dags["lead_scoring_hourly"]
+    hourly_outlets = {outlet.uri for outlet in hourly.get_task("publish_summary").outlets}
+    timetable = dag.timetable
+    assert type(timetable).__name__ == "AssetOrTimeSchedule"
+    assets = {asset.uri for asset in timetable.asset_condition.objects}
+    assert assets and assets <= hourly_outlets  # triggered by the hourly DAG's published scores
+    assert timetable.timetable.expression == "0 7 * * 1"
+    assert dag.catchup is False
+    assert dag.max_active_runs == 1
+    assert {"leadscore", "weekly"} <= set(dag.tags)
+    assert dag.doc_md
+    for task in dag.tasks:
+        assert task.pool == "duckdb_writer", task.task_id
+        assert task.retries >= 0
+
+
+def test_weekly_dag_builds_the_weekly_models_then_renders(dagbag):
+    dag = dagbag.dags["lead_scoring_weekly"]
+    task_ids = set(dag.task_ids)
+    for model in ("rpt_conversion_by_tier_weekly", "rpt_icp_attribute_lift", "rpt_threshold_recommendations"):
+        assert any(t.startswith(f"dbt_reports.{model}") for t in task_ids), model
+    # only the weekly models: the hourly scoring models are not re-run
+    assert not any(t.startswith("dbt_reports.lead_scores") for t in task_ids)
+    upstream = dag.get_task("render_report").get_flat_relative_ids(upstream=True)
+    assert "dbt_reports.rpt_icp_attribute_lift_run" in upstream
+    assert len(dag.topological_sort()) == len(dag.tasks)
+
+
+def test_backtest_dag_is_manual_with_params(dagbag):
+    assert "lead_scoring_backtest" in dagbag.dags
+    dag = dagbag.dags["lead_scoring_backtest"]
+    assert type(dag.timetable).__name__ == "NullTimetable"  # schedule=None: manual only
+    assert dag.max_active_runs == 1 and dag.catchup is False
+    assert {"leadscore", "backtest"} <= set(dag.tags)
+    assert {"days", "step_days", "horizon_days", "candidate_seeds", "candidate_from_win_analysis"} <= set(
+        dag.params
+    )
+    assert dag.params["days"] == 90 and dag.params["step_days"] == 1
+    for task in dag.tasks:
+        assert task.pool == "duckdb_writer", task.task_id
+    assert "run_backtest" in dag.get_task("render_report").get_flat_relative_ids(upstream=True)

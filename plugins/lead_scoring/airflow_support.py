@@ -7,6 +7,8 @@ from lead_scoring.config import load_settings
 from lead_scoring.pipeline import RunContext, make_context
 
 AS_OF_TEMPLATE = "{{ data_interval_end.strftime('%Y-%m-%dT%H:%M:%S') }}"
+# Asset-triggered runs (the weekly DAG) may have no data interval: fall back to run_after.
+REPORT_AS_OF_TEMPLATE = "{{ (data_interval_end or dag_run.run_after).strftime('%Y-%m-%dT%H:%M:%S') }}"
 
 
 def run_context(context: dict) -> RunContext:
@@ -36,7 +38,9 @@ def on_task_failure(context: dict) -> None:
     )
 
 
-def dbt_task_group(pool: str, group_id: str = "dbt_build", select: str = "tag:hourly"):
+def dbt_task_group(
+    pool: str, group_id: str = "dbt_build", select: str = "tag:hourly", as_of_template: str = AS_OF_TEMPLATE
+):
     """A cosmos DbtTaskGroup rendered from ``dbt_project/target/manifest.json``
     (``LoadMode.DBT_MANIFEST``: no dbt call at parse time), executed in-process with one
     dbt runner per node (``ExecutionMode.LOCAL`` + ``InvocationMode.DBT_RUNNER``; the watcher
@@ -79,7 +83,7 @@ def dbt_task_group(pool: str, group_id: str = "dbt_build", select: str = "tag:ho
             invocation_mode=InvocationMode.DBT_RUNNER,
         ),
         operator_args={
-            "vars": {"as_of": AS_OF_TEMPLATE},
+            "vars": {"as_of": as_of_template},
             "install_deps": False,
             "pool": pool,
             "retries": 0,

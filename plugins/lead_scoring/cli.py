@@ -120,10 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
 
+    from lead_scoring.backtest.cli import add_subparser as add_backtest  # noqa: PLC0415
     from lead_scoring.bench.harness import add_subparser as add_bench  # noqa: PLC0415
     from lead_scoring.demo import add_subparser as add_demo  # noqa: PLC0415
     from lead_scoring.generate.synthetic import add_subparser as add_generate  # noqa: PLC0415
     from lead_scoring.privacy.cli import add_subparser as add_erase  # noqa: PLC0415
+    from lead_scoring.reporting.cli import add_subparser as add_report  # noqa: PLC0415
     from lead_scoring.sandbox.cli import add_subparser as add_sandbox  # noqa: PLC0415
 
     add_generate(sub)
@@ -131,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_demo(sub)
     add_bench(sub)
     add_erase(sub)
+    add_report(sub)
+    add_backtest(sub)
 
     run = sub.add_parser("run", help="one pipeline run outside Airflow (extract → write-back)")
     run.add_argument("--as-of", help="score as of this instant (ISO, UTC); default: this hour")

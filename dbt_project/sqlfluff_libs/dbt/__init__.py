@@ -17,6 +17,10 @@ def concat(fields):
     return "concat(" + ", ".join(str(field) for field in fields) + ")"
 
 
+def generate_series(upper_bound):
+    return f"select unnest(range(1, {upper_bound} + 1)) as generated_number"
+
+
 def __getattr__(name):
     if name in _TYPES:
         return lambda *args, **kwargs: _TYPES[name]

@@ -1,0 +1,63 @@
+"""
+### lead_scoring_weekly
+
+Builds the RevOps reporting tables (`reporting.rpt_*`, the dbt models tagged `weekly`) and
+renders `reports/weekly_report.html`: conversion by tier by cohort week, score and tier
+distribution, SLA compliance (when the routing/SLA tables exist), calibration, win analysis
+(attribute lift with suggested points), scoring accuracy, threshold recommendations and the
+last backtest. One self-contained HTML file with inline SVG charts.
+
+Runs after every hourly scoring run (the `marts/lead_scores` Asset) and every Monday 07:00
+UTC. Everything is computed as of the run's `data_interval_end` (asset-triggered runs: the
+run's `run_after`). All tasks run in the one-slot `duckdb_writer` pool (DuckDB takes one
+writer); `max_active_runs=1`. Logic lives in `plugins/lead_scoring/reporting`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, dag, task
+
+from lead_scoring.airflow_support import REPORT_AS_OF_TEMPLATE, dbt_task_group, on_task_failure
+
+DUCKDB_POOL = "duckdb_writer"
+LEAD_SCORES = Asset("duckdb://warehouse/marts/lead_scores")
+WEEKLY_REPORT = Asset("file://reports/weekly_report.html")
+
+
+@dag(
+    dag_id="lead_scoring_weekly",
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("0 7 * * 1", timezone="UTC"),
+        assets=[LEAD_SCORES],
+    ),
+    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    catchup=False,
+    max_active_runs=1,
+    default_args={
+        "owner": "revops-analytics",
+        "retries": 2,
+        "retry_delay": timedelta(minutes=1),
+        "pool": DUCKDB_POOL,
+        "on_failure_callback": on_task_failure,
+    },
+    tags=["leadscore", "weekly", "reporting"],
+    doc_md=__doc__,
+)
+def lead_scoring_weekly():
+    @task(outlets=[WEEKLY_REPORT])
+    def render_report() -> dict:
+        from lead_scoring.config import load_settings
+        from lead_scoring.reporting.weekly import report_path, write_report
+
+        settings = load_settings()
+        return write_report(settings.warehouse, report_path(settings))
+
+    reports = dbt_task_group(
+        pool=DUCKDB_POOL, group_id="dbt_reports", select="tag:weekly", as_of_template=REPORT_AS_OF_TEMPLATE
+    )
+    reports >> render_report()
+
+
+lead_scoring_weekly()

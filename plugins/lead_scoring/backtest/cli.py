@@ -1,0 +1,78 @@
+"""``leadscore backtest``: replay the last N days with the current seeds (and a candidate)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from lead_scoring.backtest.run import BacktestConfig, Variant, run_backtest  # noqa: PLC0415
+    from lead_scoring.config import load_settings  # noqa: PLC0415
+    from lead_scoring.pipeline import parse_as_of  # noqa: PLC0415
+
+    settings = load_settings()
+    candidate = None
+    if args.candidate_from_win_analysis:
+        from lead_scoring.backtest.candidate import suggested_points, write_candidate_seeds  # noqa: PLC0415
+
+        folder = Path(args.candidate_seeds or settings.var_dir / "backtest" / "candidate_seeds")
+        changed = write_candidate_seeds(
+            settings.dbt_project_dir / "seeds", suggested_points(settings.warehouse), folder
+        )
+        print(f"candidate seeds from the win analysis: {folder} (points changed: {changed})")
+        candidate = Variant("candidate", seeds_dir=folder)
+    elif args.candidate_seeds or args.candidate_vars:
+        candidate = Variant(
+            "candidate",
+            seeds_dir=Path(args.candidate_seeds) if args.candidate_seeds else None,
+            dbt_vars=json.loads(args.candidate_vars) if args.candidate_vars else {},
+        )
+    config = BacktestConfig(
+        days=args.days,
+        step_days=args.step_days,
+        horizon_days=args.horizon_days,
+        end=parse_as_of(args.end) if args.end else None,
+        candidate=candidate,
+        keep_scratch=args.keep_scratch,
+    )
+    summary = run_backtest(settings, config, progress=print)
+    print(json.dumps(summary, indent=2, default=str))
+    if args.report:
+        from lead_scoring.reporting.weekly import report_path, write_report  # noqa: PLC0415
+
+        print(json.dumps(write_report(settings.warehouse, report_path(settings)), indent=2))
+    return 0
+
+
+def add_subparser(subparsers) -> argparse.ArgumentParser:
+    backtest = subparsers.add_parser(
+        "backtest",
+        help="score every day of the last N days with only the data known then; AUC, lift, tiers "
+        "(current seeds vs a candidate) into reporting.rpt_backtest",
+    )
+    backtest.add_argument("--days", type=int, default=90, help="how many days back (default 90)")
+    backtest.add_argument("--step-days", type=int, default=1, help="score every Nth day (default 1)")
+    backtest.add_argument(
+        "--horizon-days",
+        type=int,
+        default=30,
+        help="an opportunity within this many days counts (default 30)",
+    )
+    backtest.add_argument("--end", help="last day scored (ISO, UTC); default: the latest scored_at")
+    backtest.add_argument(
+        "--candidate-seeds", help="folder of edited seed CSVs to compare with the current ones"
+    )
+    backtest.add_argument("--candidate-vars", help="dbt vars for the candidate, JSON (e.g. '{\"x\": 1}')")
+    backtest.add_argument(
+        "--candidate-from-win-analysis",
+        action="store_true",
+        help="candidate = current seeds with the points suggested by reporting.rpt_icp_attribute_lift",
+    )
+    backtest.add_argument(
+        "--keep-scratch", action="store_true", help="keep var/backtest/<id>/ for inspection"
+    )
+    backtest.add_argument("--report", action="store_true", help="re-render the weekly report afterwards")
+    backtest.set_defaults(func=cmd_backtest)
+    return backtest

@@ -1,0 +1,1 @@
+"""RevOps reports: the weekly HTML report (``weekly``) and its inline SVG charts (``svg``)."""

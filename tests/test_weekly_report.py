@@ -1,0 +1,230 @@
+"""The weekly HTML report: every section renders from hand-made rows, missing tables say
+"not available", and the file is self-contained (no script, no external URL)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+import duckdb
+
+from lead_scoring.reporting import svg
+from lead_scoring.reporting.weekly import SECTIONS, ReportData, collect, render, write_report
+
+WEEK = date(2026, 11, 16)
+
+
+def _rows() -> dict[str, list[dict]]:
+    conversion = [
+        {
+            "cohort_week_start_date": WEEK,
+            "tier": t,
+            "tier_label": "x",
+            "people": 100,
+            "opportunities": o,
+            "won": w,
+            "opportunity_rate": o / 100,
+            "win_rate": w / o,
+            "won_rate": w / 100,
+        }
+        for t, o, w in [(1, 30, 10), (2, 15, 4), (3, 5, 1), (4, 1, 1)]
+    ]
+    distribution = [
+        {
+            "week_start_date": WEEK,
+            "tier": t,
+            "tier_label": "x",
+            "score_band_start": b,
+            "people": 10,
+            "share_of_week": 0.25,
+        }
+        for t, b in [(1, 80), (2, 50), (3, 20), (4, 0)]
+    ]
+    calibration = [
+        {
+            "score_decile": d,
+            "people": 10,
+            "conversions": 10 - d,
+            "won": 1,
+            "min_score": 100 - 10 * d,
+            "max_score": 109 - 10 * d,
+            "mean_score": 105.0 - 10 * d,
+            "base_rate": 0.45,
+            "predicted_conversion_rate": 0.05 * (10 - d),
+            "observed_conversion_rate": (10 - d) / 10,
+            "lift": (10 - d) / 4.5,
+            "cumulative_share_of_conversions": d / 10,
+        }
+        for d in range(1, 11)
+    ]
+    lift = [
+        {
+            "component": c,
+            "attribute": a,
+            "attribute_value": v,
+            "rule_id": v,
+            "label": v,
+            "people": 50,
+            "conversions": 20,
+            "conversion_rate": 0.4,
+            "conversion_rate_lower": 0.27,
+            "conversion_rate_upper": 0.54,
+            "base_rate": 0.2,
+            "lift": 2.0,
+            "lift_lower": 1.35,
+            "lift_upper": 2.7,
+            "log_odds_ratio": 0.9,
+            "current_points": 10.0,
+            "suggested_points": 18,
+            "has_rule": True,
+            "has_enough_people": True,
+            "is_significant": True,
+        }
+        for c, a, v in [
+            ("fit", "industry", "software"),
+            ("intent", "intent_signal", "demo_request"),
+            ("negative", "negative_rule", "personal_email"),
+        ]
+    ]
+    accuracy = [
+        {
+            "crm_id": "00Q1",
+            "error_type": "false_negative",
+            "score_reasons_at_assignment": "Website visit +1",
+            "assigned_tier": 3,
+            "assigned_composite_score": 20.0,
+            "tier_before_opportunity": 3,
+            "current_tier": 1,
+        },
+        {
+            "crm_id": "00Q2",
+            "error_type": "false_positive",
+            "score_reasons_at_assignment": "Demo request +30",
+            "assigned_tier": 1,
+            "assigned_composite_score": 70.0,
+            "tier_before_opportunity": 1,
+            "current_tier": 2,
+        },
+    ]
+    thresholds = [
+        {
+            "method": "target_share",
+            "parameter": "tier1_threshold",
+            "tier": 1,
+            "target": 0.05,
+            "current_threshold": 60.0,
+            "recommended_threshold": 69,
+            "share_at_current": 0.08,
+            "share_at_recommended": 0.05,
+            "conversion_rate_at_current": 0.14,
+            "conversion_rate_at_recommended": 0.15,
+            "tier1_per_rep_per_day_at_recommended": 0.1,
+            "tier1_capacity_per_rep_per_day": 5.0,
+            "is_within_capacity": True,
+        }
+    ]
+    backtest = [
+        {
+            "backtest_id": "bt1",
+            "metric": m,
+            "tier": t,
+            "current_value": v,
+            "candidate_value": v + 0.01,
+            "difference": 0.01,
+            "step_days": 7,
+            "horizon_days": 30,
+            "first_as_of": datetime(2026, 9, 1),
+            "last_as_of": datetime(2026, 11, 1),
+            "duration_s": 12.0,
+            "current_model_version": "v1-a",
+            "candidate_model_version": "v1-b",
+        }
+        for m, t, v in [
+            ("auc", None, 0.8),
+            ("top_decile_lift", None, 3.1),
+            ("conversion_rate", 1, 0.2),
+            ("tier_share", 1, 0.05),
+        ]
+    ]
+    return {
+        "reporting.rpt_conversion_by_tier_weekly": conversion,
+        "reporting.rpt_score_distribution_weekly": distribution,
+        "reporting.rpt_score_calibration": calibration,
+        "reporting.rpt_icp_attribute_lift": lift,
+        "reporting.rpt_scoring_accuracy": accuracy,
+        "reporting.rpt_threshold_recommendations": thresholds,
+        "reporting.rpt_backtest": backtest,
+        "reporting.rpt_backtest_daily": [
+            {
+                "backtest_id": "bt1",
+                "variant": v,
+                "as_of": datetime(2026, 10, d),
+                "people": 10,
+                "positives": 1,
+                "auc": 0.7 + d / 100,
+                "tier1_share": 0.1,
+            }
+            for v in ("current", "candidate")
+            for d in (1, 8)
+        ],  # fmt: skip
+        "reporting.rpt_sla_compliance_weekly": [
+            {"week_start_date": WEEK, "tier": 1, "clocks": 10, "compliance_rate": 0.8},
+            {"week_start_date": WEEK, "tier": 2, "clocks": 20, "compliance_rate": 0.9},
+        ],
+    }
+
+
+def test_every_section_renders_with_its_chart():
+    html = render(ReportData(tables=_rows(), as_of=datetime(2026, 11, 22, 21)))
+    for key, (title, _) in SECTIONS.items():
+        assert f'<section id="{key}">' in html
+        assert title in html
+    assert "failed to render" not in html
+    assert "not available" not in html
+    # conversion, histogram, tier shares, SLA, calibration, lift, backtest tiers and daily AUC
+    assert html.count("<svg") >= 8
+    assert "AUC by scoring day" in html
+    assert "Tiers convert in order" in html
+    assert "0.800" in html and "3.100" in html  # backtest AUC and lift
+
+
+def test_missing_tables_say_not_available():
+    rows = _rows()
+    del rows["reporting.rpt_sla_compliance_weekly"]
+    del rows["reporting.rpt_backtest"]
+    html = render(ReportData(tables=rows, as_of=None))
+    sla = html.split('<section id="sla">')[1].split("</section>")[0]
+    assert "not available" in sla and "rpt_sla_compliance_weekly" in sla
+    assert "not available" in html.split('<section id="backtest">')[1]
+
+
+def test_self_contained():
+    html = render(ReportData(tables=_rows()))
+    assert "<script" not in html
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
+    assert "@import" not in html and "url(" not in html
+
+
+def test_write_report_from_a_warehouse(tmp_path):
+    db = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("create schema reporting")
+    con.execute(
+        "create table reporting.rpt_conversion_by_tier_weekly as select"
+        " date '2026-11-16' as cohort_week_start_date, 1 as tier, 'Hot' as tier_label, 10 as people,"
+        " 2 as opportunities, 1 as won, 0.2 as opportunity_rate, 0.5 as win_rate, 0.1 as won_rate"
+    )
+    con.close()
+    out = tmp_path / "reports" / "weekly_report.html"
+    result = write_report(db, out)
+    assert out.exists() and result["bytes"] == len(out.read_bytes())
+    assert "sla" in result["sections_not_available"] and "conversion" not in result["sections_not_available"]
+    with duckdb.connect(str(db)) as con:
+        assert collect(con).rows("reporting.rpt_backtest") is None
+
+
+def test_nice_max_and_empty_series():
+    assert svg.nice_max(0.17) == 0.2
+    assert svg.nice_max(730) == 1000
+    assert "<svg" in svg.bar_chart([], {"a": []}, title="empty")
+    assert "<svg" in svg.line_chart(["w1"], {"a": [None]}, title="gap")
