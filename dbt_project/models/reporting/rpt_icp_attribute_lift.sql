@@ -33,6 +33,12 @@ fit_rules_matched as (
 
 ),
 
+people_grouped as (
+
+    select * from {{ ref('int_people_grouped_by_email') }}
+
+),
+
 negative_rules_matched as (
 
     select * from {{ ref('int_negative_rules_matched') }}
@@ -98,7 +104,7 @@ text_values_with_rules as (
 band_values as (
 
     select
-        fit_rules_matched.person_id,
+        people_grouped.person_id,
         'fit' as component,
         fit_rules.attribute,
         fit_rules.rule_id as attribute_value,
@@ -108,6 +114,8 @@ band_values as (
     from fit_rules_matched
     inner join fit_rules
         on fit_rules_matched.rule_id = fit_rules.rule_id
+    inner join people_grouped
+        on fit_rules_matched.person_key = people_grouped.person_key
     where fit_rules.operator <> 'equals'
 
 ),
@@ -158,14 +166,16 @@ signal_values as (
 negative_values as (
 
     select
-        person_id,
+        people_grouped.person_id,
         'negative' as component,
         'negative_rule' as attribute,
-        rule_id as attribute_value,
-        rule_id,
-        label,
-        points as current_points
+        negative_rules_matched.rule_id as attribute_value,
+        negative_rules_matched.rule_id,
+        negative_rules_matched.label,
+        negative_rules_matched.points as current_points
     from negative_rules_matched
+    inner join people_grouped
+        on negative_rules_matched.person_key = people_grouped.person_key
 
 ),
 
