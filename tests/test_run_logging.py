@@ -115,3 +115,12 @@ def test_an_unknown_log_format_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("LEADSCORE_LOG_FORMAT", "yaml")
     with pytest.raises(ValueError, match="LEADSCORE_LOG_FORMAT='yaml' .* use text or json"):
         run_logging.log_format()
+
+
+def test_nameless_records_from_make_log_record_pass_through():
+    """structlog's stdlib formatter (Airflow's task logs) rebuilds records with
+    logging.makeLogRecord, which creates them without a name first."""
+    run_logging.install()
+    record = logging.makeLogRecord({"name": "airflow.task", "msg": "hello"})
+    assert record.getMessage() == "hello"
+    assert hasattr(record, "run_id")

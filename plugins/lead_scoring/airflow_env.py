@@ -31,6 +31,10 @@ def airflow_environment(settings: Settings, sandbox=None) -> dict[str, str]:
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        # cosmos caches dbt's partial parse per task group in /tmp/cosmos by default, shared by
+        # every checkout on the machine: a stale one from another copy of the project fed dbt
+        # old seed column lists. One cache per project home.
+        "AIRFLOW__COSMOS__CACHE_DIR": str(settings.var_dir / "cosmos_cache"),
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         "LEADSCORE_HOME": str(settings.home),
         "LEADSCORE_WAREHOUSE": str(settings.warehouse),

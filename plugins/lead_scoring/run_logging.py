@@ -63,8 +63,9 @@ def current_run_id() -> str:
     return _RUN_ID.get()
 
 
-def _is_ours(name: str) -> bool:
-    return name == "lead_scoring" or name.startswith("lead_scoring.")
+def _is_ours(name: str | None) -> bool:
+    # logging.makeLogRecord (used by structlog's stdlib formatter) creates nameless records.
+    return bool(name) and (name == "lead_scoring" or name.startswith("lead_scoring."))
 
 
 def install() -> None:
