@@ -141,6 +141,7 @@ final as (
 
         -- strings
         owner_type,
+        routing_rule,
         sla_status,
 
         -- numerics
