@@ -51,9 +51,9 @@ percentiles as (
         avg(
             case
                 when response_rank in (
-                    cast(floor((responded_leads + 1) / 2.0) as {{ dbt.type_int() }}),
-                    cast(ceiling((responded_leads + 1) / 2.0) as {{ dbt.type_int() }})
-                ) then minutes_to_first_response
+                        cast(floor((responded_leads + 1) / 2.0) as {{ dbt.type_int() }}),
+                        cast(ceiling((responded_leads + 1) / 2.0) as {{ dbt.type_int() }})
+                    ) then minutes_to_first_response
             end
         ) as median_minutes_to_first_response,
         max(
