@@ -28,7 +28,11 @@ START = datetime(2026, 11, 2, 9, 0, 0)
 TEAMS = {"Sales - NA": ["NA East", "NA West"], "Sales - EMEA": ["EMEA"]}
 LANGUAGES = {"NA East": ["en"], "NA West": ["en", "es"], "EMEA": ["en", "de", "fr"]}
 SEGMENTS = ["smb", "mid_market", "enterprise", "unknown"]
-MODELS = "stg_salesforce__tasks lead_assignments lead_routing lead_sla"
+MODELS = (
+    "int_leads_previously_routed int_routing_pools_counted int_leads_fixed_rules_applied "
+    "int_reps_capacity_evaluated int_leads_routed_to_account_owners int_leads_routed_by_territory "
+    "int_leads_routed_by_team stg_salesforce__tasks lead_assignments lead_routing lead_sla"
+)
 
 LEAD_COLUMNS = {
     "crm_id": "varchar",

@@ -215,8 +215,10 @@ business_windows as (
         (floor(business_clocks.local_start_seconds / 86400) + clock_days.generated_number - 1) * 86400
         + business_clocks.close_hour * 3600 as window_close_seconds,
         mod(
-            cast(floor(business_clocks.local_start_seconds / 86400) as {{ dbt.type_bigint() }})
-            + clock_days.generated_number - 1 + 3,
+            cast(
+                floor(business_clocks.local_start_seconds / 86400) + clock_days.generated_number - 1 + 3
+                as {{ dbt.type_bigint() }}
+            ),
             7
         ) + 1 as iso_weekday
     from business_clocks
@@ -280,4 +282,22 @@ due_times as (
     where due_rank = 1
 
 )
+{%- endmacro %}
+
+{#- The routing ledger (marts.lead_assignments) as it was before this run, or none on the
+    first run. Read without ref(): the ledger is built from the models that read it, after
+    them, so they see the earlier runs' rows only (a ref would be a cycle). -#}
+{% macro routing_ledger_relation() -%}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set ledger_node = graph.nodes.values() | selectattr('name', 'equalto', 'lead_assignments') | list -%}
+    {%- if not ledger_node -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(adapter.get_relation(
+        database=ledger_node[0].database,
+        schema=ledger_node[0].schema,
+        identifier=ledger_node[0].alias,
+    )) }}
 {%- endmacro %}

@@ -22,19 +22,41 @@
                           language x industry (pool = that set of reps)
       round_robin         weighted round-robin among the team's reps (pool = the team)
       team_fallback_queue nobody available with capacity: the team's fallback queue
+    Each step is its own intermediate table (int_leads_fixed_rules_applied,
+    int_reps_capacity_evaluated, int_leads_routed_to_account_owners, int_leads_routed_by_territory,
+    int_leads_routed_by_team): small queries on every engine. Earlier runs are read through
+    int_leads_previously_routed and int_routing_pools_counted.
     Available = routable in the seed, active in the CRM, not out of office at as_of; under
     capacity = leads kept + leads newly assigned this run <= capacity_open_leads. -#}
 with
 
-leads as (
+fixed_rules as (
 
-    select * from {{ ref('int_leads_mapped_to_territories') }}
+    select * from {{ ref('int_leads_fixed_rules_applied') }}
 
 ),
 
-reps as (
+rep_capacity as (
 
-    select * from {{ ref('int_reps_availability_evaluated') }}
+    select * from {{ ref('int_reps_capacity_evaluated') }}
+
+),
+
+account_owner_assigned as (
+
+    select * from {{ ref('int_leads_routed_to_account_owners') }}
+
+),
+
+territory_accepted as (
+
+    select * from {{ ref('int_leads_routed_by_territory') }}
+
+),
+
+team_assigned as (
+
+    select * from {{ ref('int_leads_routed_by_team') }}
 
 ),
 
@@ -44,325 +66,6 @@ queues as (
 
 ),
 
-previous_assignments as (
-
-    {% if is_incremental() -%}
-    select
-        crm_id,
-        owner_id,
-        owner_type,
-        routing_rule,
-        routing_pool,
-        assigned_at
-    from {{ this }}
-    where assigned_at < {{ lead_scoring.as_of() }}
-    {%- else -%}
-    select
-        cast(null as {{ dbt.type_string() }}) as crm_id,
-        cast(null as {{ dbt.type_string() }}) as owner_id,
-        cast(null as {{ dbt.type_string() }}) as owner_type,
-        cast(null as {{ dbt.type_string() }}) as routing_rule,
-        cast(null as {{ dbt.type_string() }}) as routing_pool,
-        cast(null as {{ dbt.type_timestamp() }}) as assigned_at
-    where 1 = 0
-    {%- endif %}
-
-),
-
-already_recorded as (
-
-    {% if is_incremental() -%}
-    select distinct crm_id
-    from {{ this }}
-    where assigned_at = {{ lead_scoring.as_of() }}
-    {%- else -%}
-    select cast(null as {{ dbt.type_string() }}) as crm_id
-    where 1 = 0
-    {%- endif %}
-
-),
-
-previous_ranked as (
-
-    select
-        previous_assignments.*,
-        row_number() over (
-            partition by previous_assignments.crm_id
-            order by previous_assignments.assigned_at desc, previous_assignments.owner_id asc
-        ) as recency_rank
-    from previous_assignments
-
-),
-
-latest_previous as (
-
-    select * from previous_ranked
-    where recency_rank = 1
-
-),
-
-prior_counts as (
-
-    select
-        routing_pool,
-        owner_id as rep_id,
-        count(*) as assignments
-    from previous_assignments
-    where owner_type = 'rep'
-        and routing_pool is not null
-    group by routing_pool, owner_id
-
-),
-
-
--- Step 1: the rules that need no capacity: queues, the working owner, the earlier owner.
-first_pass as (
-
-    select
-        leads.*,
-        latest_previous.owner_id as previous_routed_owner_id,
-        case
-            when leads.has_opted_out_of_email then 'opted_out_queue'
-            when leads.tier = 4 then 'disqualified_queue'
-            when leads.tier = 3 then 'nurture_queue'
-            when crm_owner.is_available and leads.is_worked_by_owner then 'working_owner'
-            when latest_previous.owner_type = 'rep' and previous_owner.is_available then 'kept'
-        end as fixed_rule
-    from leads
-    left join reps as crm_owner
-        on leads.crm_owner_id = crm_owner.rep_id
-    left join latest_previous
-        on leads.crm_id = latest_previous.crm_id
-    left join reps as previous_owner
-        on latest_previous.owner_id = previous_owner.rep_id
-
-),
-
-kept_load as (
-
-    select
-        case when fixed_rule = 'working_owner' then crm_owner_id else previous_routed_owner_id end as rep_id,
-        count(*) as kept_leads
-    from first_pass
-    where fixed_rule in ('working_owner', 'kept')
-    group by case when fixed_rule = 'working_owner' then crm_owner_id else previous_routed_owner_id end
-
-),
-
-rep_capacity as (
-
-    select
-        reps.*,
-        coalesce(kept_load.kept_leads, 0) as kept_leads,
-        reps.capacity_open_leads - coalesce(kept_load.kept_leads, 0) as capacity_left
-    from reps
-    left join kept_load
-        on reps.rep_id = kept_load.rep_id
-
-),
-
-to_route as (
-
-    select * from first_pass
-    where fixed_rule is null
-
-),
-
-
--- Step 2: the matched Account's owner, if available and under capacity.
-account_owner_candidates as (
-
-    select
-        to_route.crm_id,
-        to_route.account_owner_id as rep_id,
-        rep_capacity.capacity_left,
-        row_number() over (
-            partition by to_route.account_owner_id
-            order by to_route.tier asc, to_route.composite_score desc, to_route.crm_id asc
-        ) as take_rank
-    from to_route
-    inner join rep_capacity
-        on to_route.account_owner_id = rep_capacity.rep_id
-    where rep_capacity.is_available
-
-),
-
-account_owner_assigned as (
-
-    select
-        crm_id,
-        rep_id
-    from account_owner_candidates
-    where take_rank <= capacity_left
-
-),
-
-account_owner_load as (
-
-    select
-        rep_id,
-        count(*) as assigned_leads
-    from account_owner_assigned
-    group by rep_id
-
-),
-
-
--- Step 3: territory x segment x skill pools, weighted round-robin.
-territory_leads as (
-
-    select to_route.*
-    from to_route
-    left join account_owner_assigned
-        on to_route.crm_id = account_owner_assigned.crm_id
-    where account_owner_assigned.crm_id is null
-
-),
-
-territory_eligible as (
-
-    select
-        territory_leads.crm_id,
-        reps.rep_id
-    from territory_leads
-    cross join reps
-    where reps.is_routable
-        and {{ lead_scoring.list_contains('reps.territories', 'territory_leads.territory') }}
-        and {{ lead_scoring.list_contains('reps.segments', 'territory_leads.segment') }}
-        and {{ lead_scoring.list_contains('reps.languages', 'territory_leads.language') }}
-        and {{ lead_scoring.list_contains('reps.industries', 'territory_leads.industry') }}
-
-),
-
-territory_pools as (
-
-    select
-        crm_id,
-        {{ lead_scoring.ordered_listagg('rep_id', ';', 'rep_id') }} as routing_pool
-    from territory_eligible
-    group by crm_id
-
-),
-
-territory_pool_leads as (
-
-    select
-        territory_leads.crm_id,
-        territory_pools.routing_pool,
-        territory_leads.tier,
-        territory_leads.composite_score
-    from territory_leads
-    inner join territory_pools
-        on territory_leads.crm_id = territory_pools.crm_id
-
-),
-
-territory_pool_reps as (
-
-    select distinct
-        territory_pool_leads.routing_pool,
-        rep_capacity.rep_id,
-        rep_capacity.round_robin_weight,
-        rep_capacity.capacity_left - coalesce(account_owner_load.assigned_leads, 0) as slots_available
-    from territory_pool_leads
-    inner join territory_eligible
-        on territory_pool_leads.crm_id = territory_eligible.crm_id
-    inner join rep_capacity
-        on territory_eligible.rep_id = rep_capacity.rep_id
-    left join account_owner_load
-        on rep_capacity.rep_id = account_owner_load.rep_id
-    where rep_capacity.is_available
-        and rep_capacity.round_robin_weight > 0
-        and rep_capacity.capacity_left - coalesce(account_owner_load.assigned_leads, 0) > 0
-
-),
-
-{{ lead_scoring.weighted_round_robin(
-    'territory', 'territory_pool_leads', 'territory_pool_reps', 'prior_counts',
-    var('routing_max_leads_per_rep_per_run', 512),
-) }},
-
--- A rep in several pools could be given more than their capacity in one run: the
--- positions beyond it go on to the team round-robin.
-territory_capacity_checked as (
-
-    select
-        territory_assigned.*,
-        row_number() over (
-            partition by territory_assigned.rep_id
-            order by territory_assigned.slot_position, territory_assigned.crm_id
-        ) as take_rank,
-        territory_pool_reps.slots_available
-    from territory_assigned
-    inner join territory_pool_reps
-        on territory_assigned.routing_pool = territory_pool_reps.routing_pool
-        and territory_assigned.rep_id = territory_pool_reps.rep_id
-
-),
-
-territory_accepted as (
-
-    select * from territory_capacity_checked
-    where take_rank <= slots_available
-
-),
-
-territory_load as (
-
-    select
-        rep_id,
-        count(*) as assigned_leads
-    from territory_accepted
-    group by rep_id
-
-),
-
-
--- Step 4: the team's round-robin.
-team_leads as (
-
-    select
-        territory_leads.crm_id,
-        {{ dbt.concat(["'team:'", 'territory_leads.team']) }} as routing_pool,
-        territory_leads.tier,
-        territory_leads.composite_score,
-        territory_leads.team
-    from territory_leads
-    left join territory_accepted
-        on territory_leads.crm_id = territory_accepted.crm_id
-    where territory_accepted.crm_id is null
-
-),
-
-team_pool_reps as (
-
-    select
-        {{ dbt.concat(["'team:'", 'rep_capacity.team']) }} as routing_pool,
-        rep_capacity.rep_id,
-        rep_capacity.round_robin_weight,
-        rep_capacity.capacity_left
-        - coalesce(account_owner_load.assigned_leads, 0)
-        - coalesce(territory_load.assigned_leads, 0) as slots_available
-    from rep_capacity
-    left join account_owner_load
-        on rep_capacity.rep_id = account_owner_load.rep_id
-    left join territory_load
-        on rep_capacity.rep_id = territory_load.rep_id
-    where rep_capacity.is_available
-        and rep_capacity.is_routable
-        and rep_capacity.round_robin_weight > 0
-        and rep_capacity.capacity_left
-        - coalesce(account_owner_load.assigned_leads, 0)
-        - coalesce(territory_load.assigned_leads, 0) > 0
-
-),
-
-{{ lead_scoring.weighted_round_robin(
-    'team', 'team_leads', 'team_pool_reps', 'prior_counts',
-    var('routing_max_leads_per_rep_per_run', 512),
-) }},
-
--- Step 5: whoever is left goes to the team's fallback queue.
 team_reps_summary as (
 
     select
@@ -396,23 +99,24 @@ special_queues as (
 decisions as (
 
     select
-        first_pass.crm_id,
-        first_pass.tier,
-        first_pass.crm_owner_id,
-        first_pass.previous_routed_owner_id,
+        fixed_rules.crm_id,
+        fixed_rules.tier,
+        fixed_rules.crm_owner_id,
+        fixed_rules.previous_routed_owner_id,
+        fixed_rules.is_recorded_this_run,
         case
-            when first_pass.fixed_rule = 'opted_out_queue' then special_queues.opted_out_queue_id
-            when first_pass.fixed_rule = 'disqualified_queue' then special_queues.disqualified_queue_id
-            when first_pass.fixed_rule = 'nurture_queue' then special_queues.nurture_queue_id
-            when first_pass.fixed_rule = 'working_owner' then first_pass.crm_owner_id
-            when first_pass.fixed_rule = 'kept' then first_pass.previous_routed_owner_id
+            when fixed_rules.fixed_rule = 'opted_out_queue' then special_queues.opted_out_queue_id
+            when fixed_rules.fixed_rule = 'disqualified_queue' then special_queues.disqualified_queue_id
+            when fixed_rules.fixed_rule = 'nurture_queue' then special_queues.nurture_queue_id
+            when fixed_rules.fixed_rule = 'working_owner' then fixed_rules.crm_owner_id
+            when fixed_rules.fixed_rule = 'kept' then fixed_rules.previous_routed_owner_id
             when account_owner_assigned.rep_id is not null then account_owner_assigned.rep_id
             when territory_accepted.rep_id is not null then territory_accepted.rep_id
             when team_assigned.rep_id is not null then team_assigned.rep_id
             else fallback_queues.queue_id
         end as owner_id,
         case
-            when first_pass.fixed_rule is not null then first_pass.fixed_rule
+            when fixed_rules.fixed_rule is not null then fixed_rules.fixed_rule
             when account_owner_assigned.rep_id is not null then 'account_owner'
             when territory_accepted.rep_id is not null then 'territory_match'
             when team_assigned.rep_id is not null then 'round_robin'
@@ -425,31 +129,31 @@ decisions as (
         coalesce(territory_accepted.pool_rep_count, team_assigned.pool_rep_count) as pool_rep_count,
         coalesce(territory_accepted.prior_assignments, team_assigned.prior_assignments) as prior_assignments,
         coalesce(territory_accepted.round_robin_weight, team_assigned.round_robin_weight) as round_robin_weight,
-        first_pass.territory,
-        first_pass.segment,
-        first_pass.language,
-        first_pass.industry,
-        first_pass.team,
-        first_pass.matched_by,
-        first_pass.matched_domain,
-        first_pass.matched_account_name,
-        first_pass.owner_first_task_at,
+        fixed_rules.territory,
+        fixed_rules.segment,
+        fixed_rules.language,
+        fixed_rules.industry,
+        fixed_rules.team,
+        fixed_rules.matched_by,
+        fixed_rules.matched_domain,
+        fixed_rules.matched_account_name,
+        fixed_rules.owner_first_task_at,
         fallback_queues.queue_name as fallback_queue_name,
         team_reps_summary.team_reps,
         team_reps_summary.inactive_reps,
         team_reps_summary.out_of_office_reps
-    from first_pass
+    from fixed_rules
     cross join special_queues
     left join account_owner_assigned
-        on first_pass.crm_id = account_owner_assigned.crm_id
+        on fixed_rules.crm_id = account_owner_assigned.crm_id
     left join territory_accepted
-        on first_pass.crm_id = territory_accepted.crm_id
+        on fixed_rules.crm_id = territory_accepted.crm_id
     left join team_assigned
-        on first_pass.crm_id = team_assigned.crm_id
+        on fixed_rules.crm_id = team_assigned.crm_id
     left join fallback_queues
-        on first_pass.team = fallback_queues.team
+        on fixed_rules.team = fallback_queues.team
     left join team_reps_summary
-        on first_pass.team = team_reps_summary.team
+        on fixed_rules.team = team_reps_summary.team
 
 ),
 
@@ -513,7 +217,7 @@ explained as (
             ]) }}
         end as routing_reason
     from decisions
-    left join reps as owner_rep
+    left join rep_capacity as owner_rep
         on decisions.owner_id = owner_rep.rep_id
     left join queues as owner_queue
         on decisions.owner_id = owner_queue.queue_id
@@ -524,13 +228,12 @@ changed as (
 
     select explained.*
     from explained
-    left join latest_previous
-        on explained.crm_id = latest_previous.crm_id
-    left join already_recorded
-        on explained.crm_id = already_recorded.crm_id
     where explained.routing_rule <> 'kept'
-        and (latest_previous.crm_id is null or latest_previous.owner_id <> explained.owner_id)
-        and already_recorded.crm_id is null
+        and not explained.is_recorded_this_run
+        and (
+            explained.previous_routed_owner_id is null
+            or explained.previous_routed_owner_id <> explained.owner_id
+        )
 
 ),
 
