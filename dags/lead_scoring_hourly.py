@@ -4,7 +4,8 @@
 Every hour: extract changed CRM records (Salesforce through simple-salesforce, or Data
 Loader files) and new MAP activity files, load them into the DuckDB warehouse, check them
 with Great Expectations, score with dbt (through cosmos, from the manifest), check the
-scores, and write the changed scores back to the CRM.
+scores, write the changed scores, owners and SLA fields back to the CRM, and raise each new
+SLA breach once (`ops.alerts`, the log, Slack/SMTP when configured).
 
 Everything is computed as of the run's `data_interval_end`: re-running an hour gives that
 hour's scores and writes nothing twice. All tasks that touch DuckDB run in the one-slot
@@ -77,6 +78,12 @@ def lead_scoring_hourly():
 
         return pipeline.write_back_crm(run_context(context))
 
+    @task(retries=1)
+    def alert_sla(**context) -> dict:
+        from lead_scoring.sla_monitor import alert_sla as raise_alerts
+
+        return raise_alerts(run_context(context))
+
     @task(outlets=[LEAD_SCORES])
     def publish_summary(
         crm: dict, map_files: dict, load: dict, raw_checks: dict, score_checks: dict, write: dict, **context
@@ -100,8 +107,9 @@ def lead_scoring_hourly():
     dbt_build = dbt_task_group(pool=DUCKDB_POOL)
     score_checks = validate_scores()
     write = write_back_crm()
-    raw_checks >> dbt_build >> score_checks >> write
-    publish_summary(crm, map_files, loaded, raw_checks, score_checks, write)
+    alerts = alert_sla()
+    raw_checks >> dbt_build >> score_checks >> write >> alerts
+    alerts >> publish_summary(crm, map_files, loaded, raw_checks, score_checks, write)
 
 
 lead_scoring_hourly()

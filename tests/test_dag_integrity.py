@@ -113,3 +113,29 @@ def test_backtest_dag_is_manual_with_params(dagbag):
     for task in dag.tasks:
         assert task.pool == "duckdb_writer", task.task_id
     assert "run_backtest" in dag.get_task("render_report").get_flat_relative_ids(upstream=True)
+
+
+def test_alert_sla_runs_after_the_write_back(dagbag):
+    dag = dagbag.dags["lead_scoring_hourly"]
+    upstream = dag.get_task("alert_sla").get_flat_relative_ids(upstream=True)
+    assert "write_back_crm" in upstream
+    assert "alert_sla" in dag.get_task("publish_summary").get_flat_relative_ids(upstream=True)
+
+
+def test_sla_monitor_dag(dagbag):
+    from airflow.timetables.interval import CronDataIntervalTimetable
+
+    assert "lead_sla_monitor" in dagbag.dags
+    dag = dagbag.dags["lead_sla_monitor"]
+    assert isinstance(dag.timetable, CronDataIntervalTimetable)
+    assert dag.timetable._expression == "*/5 * * * *"
+    assert dag.catchup is False
+    assert dag.max_active_runs == 1
+    assert {"leadscore", "sla"} <= set(dag.tags)
+    assert dag.doc_md and "data_interval_end" in dag.doc_md
+    for task in dag.tasks:
+        assert task.pool == "duckdb_writer", task.task_id
+        assert task.retries >= 1, task.task_id
+    assert dag.get_task("pull_open_sla_tasks").downstream_task_ids == {"refresh_sla"}
+    assert dag.get_task("refresh_sla").downstream_task_ids == {"alert_sla"}
+    assert len(dag.topological_sort()) == len(dag.tasks)

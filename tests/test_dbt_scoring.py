@@ -339,7 +339,11 @@ def test_payload_is_the_allow_listed_crm_fields_of_open_leads(scored):
         "Score_Reasons__c",
         "Score_Model_Version__c",
         "Scored_At__c",
+        "OwnerId",
+        "SLA_Due_At__c",
+        "SLA_Status__c",
     ]
+    assert payload["OwnerId"].notna().all()  # routed owner (a rep or a queue), never cleared
     assert list(payload["Id"]) == [
         "00Q000000000001AAA",
         "00Q000000000002AAA",

@@ -1,6 +1,8 @@
 {#- The reverse-ETL payload of one person object (Lead or Contact): one row per writable
     record, columns named exactly as the Salesforce fields they fill (the allow-list).
-    Converted Leads are read-only in Salesforce and are left out. -#}
+    Converted Leads are read-only in Salesforce and are left out. Leads also carry routing:
+    OwnerId (the routed owner; it differs from the CRM's, so changes the row's hash and is
+    sent, only when routing changed it), SLA_Due_At__c and SLA_Status__c (marts.lead_sla). -#}
 {% macro person_sync_payload(crm_object) -%}
 with
 
@@ -9,22 +11,47 @@ lead_scores as (
     select * from {{ ref('lead_scores') }}
 
 ),
+{%- if crm_object == 'Lead' %}
+
+lead_routing as (
+
+    select * from {{ ref('lead_routing') }}
+
+),
+
+lead_sla as (
+
+    select * from {{ ref('lead_sla') }}
+
+),
+{%- endif %}
 
 final as (
 
     select
-        crm_id as Id,
-        composite_score as Lead_Score__c,
-        fit_score as Fit_Score__c,
-        intent_score as Intent_Score__c,
-        {{ dbt.concat(["cast(tier as " ~ dbt.type_string() ~ ")", "' - '", 'tier_label']) }} as Lead_Tier__c,
-        grade as Lead_Grade__c,
-        score_reasons as Score_Reasons__c,
-        scoring_model_version as Score_Model_Version__c,
-        scored_at as Scored_At__c
+        lead_scores.crm_id as Id,
+        lead_scores.composite_score as Lead_Score__c,
+        lead_scores.fit_score as Fit_Score__c,
+        lead_scores.intent_score as Intent_Score__c,
+        {{ dbt.concat(["cast(lead_scores.tier as " ~ dbt.type_string() ~ ")", "' - '", 'lead_scores.tier_label']) }} as Lead_Tier__c,
+        lead_scores.grade as Lead_Grade__c,
+        lead_scores.score_reasons as Score_Reasons__c,
+        lead_scores.scoring_model_version as Score_Model_Version__c,
+        lead_scores.scored_at as Scored_At__c
+        {%- if crm_object == 'Lead' %},
+        coalesce(lead_routing.owner_id, lead_scores.owner_id) as OwnerId,
+        lead_sla.sla_due_at as SLA_Due_At__c,
+        lead_sla.sla_status as SLA_Status__c
+        {%- endif %}
     from lead_scores
-    where crm_object = '{{ crm_object }}'
-        and not is_converted
+    {%- if crm_object == 'Lead' %}
+    left join lead_routing
+        on lead_scores.crm_id = lead_routing.crm_id
+    left join lead_sla
+        on lead_scores.crm_id = lead_sla.crm_id
+    {%- endif %}
+    where lead_scores.crm_object = '{{ crm_object }}'
+        and not lead_scores.is_converted
 
 )
 

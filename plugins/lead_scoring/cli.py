@@ -58,6 +58,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sla_monitor(args: argparse.Namespace) -> int:
+    from lead_scoring.pipeline import make_context  # noqa: PLC0415
+    from lead_scoring.sla_monitor import monitor_once  # noqa: PLC0415
+
+    now = datetime.now(timezone.utc)
+    as_of = args.as_of or now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0).isoformat()
+    run_id = args.run_id or f"sla_{as_of[:16].replace(':', '')}_{uuid.uuid4().hex[:6]}"
+    print(json.dumps(monitor_once(make_context(run_id, as_of)), indent=2, default=str))
+    return 0
+
+
 def cmd_airflow(args: argparse.Namespace) -> int:
     from lead_scoring.standalone import run_standalone  # noqa: PLC0415
 
@@ -149,6 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--as-of", help="label of the run (default: the scores' scored_at)")
     sync.add_argument("--run-id")
     sync.set_defaults(func=cmd_sync)
+
+    monitor = sub.add_parser("sla-monitor", help="one lead_sla_monitor pass outside Airflow")
+    monitor.add_argument("--as-of", help="SLA instant (ISO, UTC); default: now, 5-min floor")
+    monitor.add_argument("--run-id")
+    monitor.set_defaults(func=cmd_sla_monitor)
 
     standalone = sub.add_parser("airflow", help="Airflow standalone UI with the sandbox (make airflow)")
     standalone.add_argument("--port", type=int, default=8080)

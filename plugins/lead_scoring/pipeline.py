@@ -388,6 +388,12 @@ def _table_exists(con, schema: str, table: str) -> bool:
     )
 
 
+def _alert_sla(ctx: RunContext) -> dict:
+    from lead_scoring.sla_monitor import alert_sla  # noqa: PLC0415
+
+    return alert_sla(ctx)
+
+
 def run_all(ctx: RunContext) -> dict:
     """One complete run outside Airflow: extract, load, validate, dbt build, validate,
     write back, summarize. A failing stage is recorded (ops.runs) with its fix, then raised."""
@@ -403,6 +409,7 @@ def run_all(ctx: RunContext) -> dict:
         ("dbt_build", lambda: build_scores(ctx)),
         ("validate_scores", lambda: validate_scores(ctx)),
         ("write_back", lambda: write_back_crm(ctx)),
+        ("alert_sla", lambda: _alert_sla(ctx)),
     ]
     with run_logging.bound(run_id=ctx.run_id):
         for name, stage in plan:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 
 from lead_scoring import warehouse
+from lead_scoring.alerts import open_breaches
 from lead_scoring.config import Settings
 from lead_scoring.reverse_etl.status import sync_status
 
 
 def overall_status(settings: Settings, runs: int = 5) -> dict:
     """Last ``runs`` runs (status, as_of, counts or failed stage and fix), write-back backlog,
-    quarantined rows and GX results of the latest run."""
+    quarantined rows and GX results of the latest run, and the open SLA breaches."""
     if not settings.warehouse.exists():
         return {"warehouse": str(settings.warehouse), "note": "no warehouse yet: run `make demo`"}
     with warehouse.connect(settings.warehouse) as con:
@@ -28,6 +29,7 @@ def overall_status(settings: Settings, runs: int = 5) -> dict:
             "from ops.gx_results where run_id = ? group by suite order by suite",
             [latest],
         ).fetchall()
+        sla = open_breaches(con)
         quarantine = con.execute(
             "select reason, count(*) from ops.quarantine q join ops.batches b on q._batch_id = b.batch_id "
             "where b.run_id = ? group by reason order by 2 desc limit 10",
@@ -50,4 +52,5 @@ def overall_status(settings: Settings, runs: int = 5) -> dict:
         "write_back": sync_status(settings),
         "latest_run_gx": {suite: {"passed": passed, "failed_expectations": n} for suite, passed, n in gx},
         "latest_run_quarantine": dict(quarantine),
+        "sla_breaches": sla,
     }

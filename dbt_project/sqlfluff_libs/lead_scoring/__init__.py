@@ -12,5 +12,18 @@ def ordered_listagg(measure, delimiter, order_by):
     return f"string_agg({measure}, '{delimiter}' order by {order_by})"
 
 
+def weighted_round_robin(prefix, pool_leads, pool_reps, prior_counts, max_slots):
+    # the real macro renders several CTEs ending in <prefix>_assigned
+    return (
+        f"{prefix}_assigned as (select {pool_leads}.crm_id from {pool_leads}"
+        f" cross join {pool_reps} cross join {prior_counts})"
+    )
+
+
+def sla_due_times(clocks):
+    # the real macro renders several CTEs ending in due_times
+    return f"due_times as (select {clocks}.crm_id, {clocks}.sla_started_at as sla_due_at from {clocks})"
+
+
 def __getattr__(name):
     return lambda *args, **kwargs: f"{name}(" + ", ".join(str(arg) for arg in args) + ")"

@@ -1,0 +1,303 @@
+{#- Routing helpers (portable: dbt cross-database macros only). -#}
+
+{#- A web domain from an e-mail domain, a website or a URL: lower-cased, trimmed, without
+    scheme, `www.`, path, port or trailing dot; NULL when empty.
+    'https://www.Acme.com/about' -> 'acme.com'. -#}
+{% macro normalize_domain(column) -%}
+    nullif(
+        {{ lead_scoring.strip_www(
+            dbt.split_part(
+                dbt.split_part(
+                    dbt.replace(dbt.replace('lower(trim(' ~ column ~ '))', "'https://'", "''"), "'http://'", "''"),
+                    "'/'", 1),
+                "':'", 1)
+        ) }},
+        ''
+    )
+{%- endmacro %}
+
+{% macro strip_www(expression) -%}
+    case
+        when {{ expression }} like 'www.%' then substr({{ expression }}, 5)
+        else {{ expression }}
+    end
+{%- endmacro %}
+
+{#- Whether a semicolon-separated seed list (e.g. 'smb;mid_market', or '*' for any) holds
+    a value. A NULL value matches only '*'. -#}
+{% macro list_contains(list_column, value) -%}
+    (
+        {{ list_column }} = '*'
+        or {{ dbt.position(
+            dbt.concat(["';'", value, "';'"]),
+            dbt.concat(["';'", list_column, "';'"])
+        ) }} > 0
+    )
+{%- endmacro %}
+
+{#- Weighted round-robin that continues from earlier runs, as CTEs named <prefix>_*.
+    Inputs (CTE names):
+      pool_leads:  crm_id, routing_pool, tier, composite_score (leads to place this run)
+      pool_reps:   routing_pool, rep_id, round_robin_weight, slots_available (> 0)
+      prior_counts: routing_pool, rep_id, assignments (earlier assignments in that pool)
+    Every rep's k-th new lead sits at position start + k / weight, where start is the rep's
+    earlier assignments / weight (a rep new to the pool starts at the pool's current position:
+    earlier assignments / weight of the pool), so over time every rep's share of a pool tends to
+    its share of the weights. Leads (best first: tier, score, Id) take the positions in order;
+    ties go to the lower rep Id. Same inputs, same owners. Output CTE <prefix>_assigned:
+    crm_id, routing_pool, rep_id, slot_position, prior_assignments, pool_rep_count. -#}
+{% macro weighted_round_robin(prefix, pool_leads, pool_reps, prior_counts, max_slots) -%}
+{{ prefix }}_reps_with_history as (
+
+    select
+        {{ pool_reps }}.routing_pool,
+        {{ pool_reps }}.rep_id,
+        cast({{ pool_reps }}.round_robin_weight as {{ dbt.type_float() }}) as round_robin_weight,
+        {{ pool_reps }}.slots_available,
+        coalesce({{ prior_counts }}.assignments, 0) as prior_assignments
+    from {{ pool_reps }}
+    left join {{ prior_counts }}
+        on {{ pool_reps }}.routing_pool = {{ prior_counts }}.routing_pool
+        and {{ pool_reps }}.rep_id = {{ prior_counts }}.rep_id
+
+),
+
+{{ prefix }}_pool_positions as (
+
+    select
+        routing_pool,
+        sum(prior_assignments) / sum(round_robin_weight) as pool_position,
+        count(*) as pool_rep_count
+    from {{ prefix }}_reps_with_history
+    group by routing_pool
+
+),
+
+{{ prefix }}_rep_starts as (
+
+    select
+        {{ prefix }}_reps_with_history.*,
+        {{ prefix }}_pool_positions.pool_rep_count,
+        case
+            when {{ prefix }}_reps_with_history.prior_assignments > 0
+                then {{ prefix }}_reps_with_history.prior_assignments / {{ prefix }}_reps_with_history.round_robin_weight
+            else {{ prefix }}_pool_positions.pool_position
+        end as start_position
+    from {{ prefix }}_reps_with_history
+    inner join {{ prefix }}_pool_positions
+        on {{ prefix }}_reps_with_history.routing_pool = {{ prefix }}_pool_positions.routing_pool
+
+),
+
+{{ prefix }}_pool_sizes as (
+
+    select
+        routing_pool,
+        count(*) as pool_lead_count
+    from {{ pool_leads }}
+    group by routing_pool
+
+),
+
+{{ prefix }}_series as (
+
+    {{ dbt.generate_series(max_slots) }}
+
+),
+
+{{ prefix }}_slots as (
+
+    select
+        {{ prefix }}_rep_starts.routing_pool,
+        {{ prefix }}_rep_starts.rep_id,
+        {{ prefix }}_rep_starts.prior_assignments,
+        {{ prefix }}_rep_starts.pool_rep_count,
+        {{ prefix }}_rep_starts.round_robin_weight,
+        {{ prefix }}_rep_starts.start_position
+        + cast({{ prefix }}_series.generated_number as {{ dbt.type_float() }})
+        / {{ prefix }}_rep_starts.round_robin_weight as slot_position
+    from {{ prefix }}_rep_starts
+    inner join {{ prefix }}_pool_sizes
+        on {{ prefix }}_rep_starts.routing_pool = {{ prefix }}_pool_sizes.routing_pool
+    cross join {{ prefix }}_series
+    where {{ prefix }}_series.generated_number <= {{ prefix }}_rep_starts.slots_available
+        and {{ prefix }}_series.generated_number <= {{ prefix }}_pool_sizes.pool_lead_count
+
+),
+
+{{ prefix }}_ranked_slots as (
+
+    select
+        {{ prefix }}_slots.*,
+        row_number() over (
+            partition by routing_pool
+            order by slot_position, rep_id
+        ) as slot_rank
+    from {{ prefix }}_slots
+
+),
+
+{{ prefix }}_ranked_leads as (
+
+    select
+        crm_id,
+        routing_pool,
+        row_number() over (
+            partition by routing_pool
+            order by tier, composite_score desc, crm_id
+        ) as lead_rank
+    from {{ pool_leads }}
+
+),
+
+{{ prefix }}_assigned as (
+
+    select
+        {{ prefix }}_ranked_leads.crm_id,
+        {{ prefix }}_ranked_leads.routing_pool,
+        {{ prefix }}_ranked_slots.rep_id,
+        {{ prefix }}_ranked_slots.slot_position,
+        {{ prefix }}_ranked_slots.prior_assignments,
+        {{ prefix }}_ranked_slots.pool_rep_count,
+        {{ prefix }}_ranked_slots.round_robin_weight
+    from {{ prefix }}_ranked_leads
+    inner join {{ prefix }}_ranked_slots
+        on {{ prefix }}_ranked_leads.routing_pool = {{ prefix }}_ranked_slots.routing_pool
+        and {{ prefix }}_ranked_leads.lead_rank = {{ prefix }}_ranked_slots.slot_rank
+
+)
+{%- endmacro %}
+
+{#- SLA due times as a CTE named due_times (crm_id, sla_due_at) from a CTE with crm_id,
+    sla_started_at, response_minutes, business_hours_only, utc_offset_minutes, open_hour,
+    close_hour, work_days (the owner's business hours; NULL for queues). Around the clock:
+    start + response_minutes. Business hours only: the minutes are counted inside
+    [open_hour, close_hour) local time on work days (fixed UTC offset), over at most
+    var('sla_business_days_horizon') days, in epoch seconds (exact on every engine). -#}
+{% macro sla_due_times(clocks) -%}
+{%- set horizon = var('sla_business_days_horizon', 21) -%}
+clock_days as (
+
+    {{ dbt.generate_series(horizon) }}
+
+),
+
+business_clocks as (
+
+    select
+        crm_id,
+        sla_started_at,
+        cast(response_minutes as {{ dbt.type_float() }}) * 60 as needed_seconds,
+        {{ lead_scoring.epoch_seconds('sla_started_at') }} + utc_offset_minutes * 60 as local_start_seconds,
+        open_hour,
+        close_hour,
+        work_days
+    from {{ clocks }}
+    where coalesce(business_hours_only, false)
+        and utc_offset_minutes is not null
+
+),
+
+business_windows as (
+
+    select
+        business_clocks.crm_id,
+        business_clocks.sla_started_at,
+        business_clocks.needed_seconds,
+        business_clocks.local_start_seconds,
+        business_clocks.work_days,
+        clock_days.generated_number as day_number,
+        greatest(
+            (floor(business_clocks.local_start_seconds / 86400) + clock_days.generated_number - 1) * 86400
+            + business_clocks.open_hour * 3600,
+            business_clocks.local_start_seconds
+        ) as window_open_seconds,
+        (floor(business_clocks.local_start_seconds / 86400) + clock_days.generated_number - 1) * 86400
+        + business_clocks.close_hour * 3600 as window_close_seconds,
+        mod(
+            cast(
+                floor(business_clocks.local_start_seconds / 86400) + clock_days.generated_number - 1 + 3
+                as {{ dbt.type_bigint() }}
+            ),
+            7
+        ) + 1 as iso_weekday
+    from business_clocks
+    cross join clock_days
+
+),
+
+business_windows_open as (
+
+    select
+        business_windows.*,
+        case
+            when {{ lead_scoring.list_contains('business_windows.work_days', "cast(business_windows.iso_weekday as " ~ dbt.type_string() ~ ")") }}
+                then greatest(business_windows.window_close_seconds - business_windows.window_open_seconds, 0)
+            else 0
+        end as open_seconds
+    from business_windows
+
+),
+
+business_windows_cumulative as (
+
+    select
+        business_windows_open.*,
+        sum(open_seconds) over (
+            partition by crm_id
+            order by day_number
+            rows between unbounded preceding and current row
+        ) as cumulative_open_seconds
+    from business_windows_open
+
+),
+
+business_due_ranked as (
+
+    select
+        crm_id,
+        sla_started_at,
+        window_open_seconds + needed_seconds - (cumulative_open_seconds - open_seconds)
+        - local_start_seconds as seconds_to_due,
+        row_number() over (partition by crm_id order by day_number) as due_rank
+    from business_windows_cumulative
+    where cumulative_open_seconds >= needed_seconds
+        and open_seconds > 0
+
+),
+
+due_times as (
+
+    select
+        crm_id,
+        {{ dbt.dateadd('minute', 'response_minutes', 'sla_started_at') }} as sla_due_at
+    from {{ clocks }}
+    where not coalesce(business_hours_only, false)
+        or utc_offset_minutes is null
+    union all
+    select
+        crm_id,
+        {{ dbt.dateadd('second', 'cast(seconds_to_due as ' ~ dbt.type_bigint() ~ ')', 'sla_started_at') }} as sla_due_at
+    from business_due_ranked
+    where due_rank = 1
+
+)
+{%- endmacro %}
+
+{#- The routing ledger (marts.lead_assignments) as it was before this run, or none on the
+    first run. Read without ref(): the ledger is built from the models that read it, after
+    them, so they see the earlier runs' rows only (a ref would be a cycle). -#}
+{% macro routing_ledger_relation() -%}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set ledger_node = graph.nodes.values() | selectattr('name', 'equalto', 'lead_assignments') | list -%}
+    {%- if not ledger_node -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(adapter.get_relation(
+        database=ledger_node[0].database,
+        schema=ledger_node[0].schema,
+        identifier=ledger_node[0].alias,
+    )) }}
+{%- endmacro %}

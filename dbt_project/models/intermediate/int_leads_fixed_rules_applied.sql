@@ -1,0 +1,49 @@
+{#- Routing step 1, the rules that need no capacity, for every open Lead: opted out, Tier 4
+    and Tier 3 go to their queues; a Tier 1-2 Lead keeps its CRM owner if that owner is an
+    available rep who worked it (working_owner), else the rep routing gave it earlier if still
+    available (kept). fixed_rule is NULL for the Leads the next steps place. -#}
+with
+
+leads as (
+
+    select * from {{ ref('int_leads_mapped_to_territories') }}
+
+),
+
+reps as (
+
+    select * from {{ ref('int_reps_availability_evaluated') }}
+
+),
+
+previously_routed as (
+
+    select * from {{ ref('int_leads_previously_routed') }}
+
+),
+
+final as (
+
+    select
+        leads.*,
+        previously_routed.previous_routed_owner_id,
+        previously_routed.previous_owner_type,
+        coalesce(previously_routed.is_recorded_this_run, false) as is_recorded_this_run,
+        case
+            when leads.has_opted_out_of_email then 'opted_out_queue'
+            when leads.tier = 4 then 'disqualified_queue'
+            when leads.tier = 3 then 'nurture_queue'
+            when crm_owner.is_available and leads.is_worked_by_owner then 'working_owner'
+            when previously_routed.previous_owner_type = 'rep' and previous_owner.is_available then 'kept'
+        end as fixed_rule
+    from leads
+    left join reps as crm_owner
+        on leads.crm_owner_id = crm_owner.rep_id
+    left join previously_routed
+        on leads.crm_id = previously_routed.crm_id
+    left join reps as previous_owner
+        on previously_routed.previous_routed_owner_id = previous_owner.rep_id
+
+)
+
+select * from final

@@ -1,0 +1,136 @@
+"""SLA stages: the hourly ``alert_sla`` task and the 5-minute ``lead_sla_monitor`` DAG.
+
+A 5-minute SLA cannot wait for the next hourly run. Every 5 minutes the monitor
+1. pulls from the CRM only the Tasks of the Leads whose SLA clock is open (``marts.lead_sla``
+   on_track or at_risk), modified since the oldest open clock started, into
+   ``raw_salesforce.task`` (one batch in ``ops.batches``; a re-run of the interval loads
+   nothing twice; the hourly extract's watermark is left alone);
+2. rebuilds ``stg_salesforce__tasks`` and ``marts.lead_sla`` as of the run's
+   ``data_interval_end`` (the routing itself stays the hour's);
+3. raises each new breach once (``lead_scoring.alerts``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+
+from lead_scoring import crm_schema, warehouse
+from lead_scoring.pipeline import RunContext, timed
+
+log = logging.getLogger(__name__)
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$")
+IDS_PER_QUERY = 200
+
+
+def open_clocks(con) -> tuple[list[str], object]:
+    """Lead Ids whose SLA clock is open and the earliest start among them."""
+    if not con.execute(
+        "select 1 from information_schema.tables where table_schema = 'marts' and table_name = 'lead_sla'"
+    ).fetchall():
+        return [], None
+    rows = con.execute(
+        "select crm_id, sla_started_at from marts.lead_sla where is_clock_open order by crm_id"
+    ).fetchall()
+    return [r[0] for r in rows], min((r[1] for r in rows), default=None)
+
+
+def task_queries(crm_ids: list[str], since, until) -> list[str]:
+    """SOQL for the Tasks on ``crm_ids`` modified in (since, until]; Ids are checked, never
+    pasted unchecked, and split into queries of IDS_PER_QUERY."""
+    from lead_scoring.extract.soql import soql_datetime  # noqa: PLC0415
+
+    bad = [i for i in crm_ids if not ID_PATTERN.match(i)]
+    if bad:
+        raise ValueError(f"refusing to query Tasks for malformed CRM Id(s): {bad[:5]}")
+    fields = ", ".join(crm_schema.fields("Task"))
+    queries = []
+    for start in range(0, len(crm_ids), IDS_PER_QUERY):
+        chunk = ", ".join(f"'{i}'" for i in crm_ids[start : start + IDS_PER_QUERY])
+        queries.append(
+            f"SELECT {fields} FROM Task WHERE WhoId IN ({chunk}) "
+            f"AND SystemModstamp > {soql_datetime(since)} AND SystemModstamp <= {soql_datetime(until)} "
+            "ORDER BY SystemModstamp, Id"
+        )
+    return queries
+
+
+@timed
+def pull_open_sla_tasks(ctx: RunContext, sf=None) -> dict:
+    """Load the CRM Tasks of the Leads with an open SLA clock (see the module docstring)."""
+    from lead_scoring.extract.salesforce import write_text_parquet  # noqa: PLC0415
+    from lead_scoring.load.files import load_crm_text  # noqa: PLC0415
+    from lead_scoring.load.raw import Batch  # noqa: PLC0415
+
+    with warehouse.connect(ctx.settings.warehouse) as con:
+        warehouse.ensure_schema(con)
+        crm_ids, since = open_clocks(con)
+    if not crm_ids:
+        return {"open_clocks": 0, "tasks_loaded": 0}
+    if ctx.settings.crm_source == "files":
+        return {"open_clocks": len(crm_ids), "tasks_loaded": 0, "note": "files source: no CRM to poll"}
+    if sf is None:
+        from lead_scoring.pipeline import _crm  # noqa: PLC0415
+
+        sf = _crm(ctx)
+    records = []
+    for soql in task_queries(crm_ids, since, ctx.as_of):
+        records.extend(
+            {k: v for k, v in record.items() if k != "attributes"}
+            for record in sf.query_all_iter(soql, include_deleted=True)
+        )
+    path = ctx.settings.extracts_dir / ctx.run_id / "sla_monitor_Task.parquet"
+    write_text_parquet(records, crm_schema.fields("Task"), path)
+    digest = hashlib.sha256(",".join(crm_ids).encode()).hexdigest()[:16]
+    batch = Batch(
+        batch_id=f"sla_monitor:Task:{since:%Y-%m-%dT%H:%M:%S}:{ctx.as_of:%Y-%m-%dT%H:%M:%S}:{digest}",
+        source="sla_monitor",
+        object="Task",
+        file=str(path),
+        run_id=ctx.run_id,
+        window_start=since,
+        window_end=ctx.as_of,
+    )
+    with warehouse.connect(ctx.settings.warehouse) as con:
+        result = load_crm_text(con, "Task", path, batch, watermark=False, as_of=ctx.as_of)
+    log.info("SLA monitor: %s open clocks, %s Tasks pulled", len(crm_ids), len(records))
+    return {"open_clocks": len(crm_ids), "tasks_pulled": len(records), "tasks_loaded": result.rows_loaded}
+
+
+@timed
+def refresh_sla(ctx: RunContext) -> dict:
+    """Rebuild the Task staging view and marts.lead_sla as of the run (not the routing)."""
+    from lead_scoring.dbt_runner import run_dbt  # noqa: PLC0415
+
+    with warehouse.connect(ctx.settings.warehouse) as con:
+        exists = con.execute(
+            "select 1 from information_schema.tables where table_schema = 'marts' and table_name = 'lead_sla'"
+        ).fetchall()
+    if not exists:
+        return {"refreshed": False, "note": "no marts.lead_sla yet: the hourly run builds it"}
+    nodes = run_dbt(ctx.settings, ["build", "--select", "stg_salesforce__tasks lead_sla"], ctx.as_of)
+    with warehouse.connect(ctx.settings.warehouse) as con:
+        statuses = dict(con.execute("select sla_status, count(*) from marts.lead_sla group by 1").fetchall())
+    return {"refreshed": True, "dbt_nodes": len(nodes), "sla_status": statuses}
+
+
+@timed
+def alert_sla(ctx: RunContext) -> dict:
+    """Raise each new SLA breach once (ops.alerts + log, Slack, SMTP as configured)."""
+    from lead_scoring.alerts import raise_new_breaches  # noqa: PLC0415
+
+    with warehouse.connect(ctx.settings.warehouse) as con:
+        warehouse.ensure_schema(con)
+        result = raise_new_breaches(con, ctx.run_id, ctx.as_of)
+    return result.as_dict()
+
+
+def monitor_once(ctx: RunContext, sf=None) -> dict:
+    """The monitor's three steps in sequence (``leadscore sla-monitor``, tests)."""
+    return {
+        "pull_open_sla_tasks": pull_open_sla_tasks(ctx, sf),
+        "refresh_sla": refresh_sla(ctx),
+        "alert_sla": alert_sla(ctx),
+    }

@@ -1,0 +1,102 @@
+"""Routing and SLAs end to end: generator, CRM sandbox over HTTPS, `leadscore run` stages
+(extract, load, GX, dbt, write-back, alert_sla) for consecutive hours and the SLA monitor.
+
+Owners and SLA fields land in the CRM, OwnerId is sent only for Leads whose owner routing
+changed, a breach raises one alert across runs, and a re-run of an hour raises nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from conftest import isolated_env
+from lead_scoring.config import load_settings
+
+END = datetime(2026, 11, 1, 10, 0, 0)
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    from lead_scoring.generate.synthetic import generate
+    from lead_scoring.sandbox import runtime
+    from lead_scoring.sandbox.store import load_parquet_dir
+
+    root = tmp_path_factory.mktemp("routing_e2e")
+    with pytest.MonkeyPatch.context() as mp:
+        isolated_env(root, mp)
+        for key in (
+            "LEADSCORE_CRM_SOURCE",
+            "LEADSCORE_DRY_RUN",
+            "LEADSCORE_SLACK_WEBHOOK_URL",
+            "LEADSCORE_SMTP_HOST",
+        ):
+            mp.delenv(key, raising=False)
+        settings = load_settings()
+        generate(settings.var_dir / "generated", settings.landing, leads=600, days=45, seed=11, end=END)
+        load_parquet_dir(settings.sandbox_dir / "crm.sqlite", settings.var_dir / "generated" / "crm")
+        sandbox = runtime.start(settings.sandbox_dir, port=0)
+        try:
+            yield settings, sandbox
+        finally:
+            runtime.stop(settings.sandbox_dir)
+
+
+def test_owners_sla_fields_and_alerts_once_across_hours(world):
+    from lead_scoring import pipeline, warehouse
+    from lead_scoring.sandbox.store import query_sql
+    from lead_scoring.sla_monitor import monitor_once
+
+    settings, sandbox = world
+    before = dict(query_sql(sandbox.db, "select Id, OwnerId from Lead"))
+    first = pipeline.run_all(pipeline.make_context("hour0", END))
+    assert first["crm_write_failures"] == 0
+
+    with warehouse.connect(settings.warehouse) as con:
+        routed = con.execute(
+            "select crm_id, owner_id, is_owner_changed, routing_rule from marts.lead_routing"
+        ).fetchall()
+        sla = dict(con.execute("select crm_id, sla_status from marts.lead_sla").fetchall())
+        payload = dict(con.execute("select Id, OwnerId from marts.sync_salesforce__leads").fetchall())
+        alerts_hour0 = con.execute("select count(*) from ops.alerts").fetchall()[0][0]
+    assert routed and alerts_hour0 == 0
+    crm = {
+        r[0]: r[1:]
+        for r in query_sql(sandbox.db, "select Id, OwnerId, SLA_Status__c, SLA_Due_At__c from Lead")
+    }
+    for crm_id, owner_id, changed, rule in routed:
+        assert payload[crm_id] == owner_id
+        assert crm[crm_id][0] == owner_id, (crm_id, rule)  # the CRM holds the routed owner
+        assert changed == (before[crm_id] != owner_id)
+        if crm_id in sla:
+            assert crm[crm_id][1] == sla[crm_id] and crm[crm_id][2] is not None
+
+    second = pipeline.run_all(pipeline.make_context("hour1", END + timedelta(hours=1)))
+    assert second["crm_write_failures"] == 0
+    with warehouse.connect(settings.warehouse) as con:
+        breached = con.execute(
+            "select count(*) from marts.lead_sla where sla_status = 'breached'"
+        ).fetchall()[0][0]
+        alerts = con.execute("select count(*), count(distinct alert_id) from ops.alerts").fetchall()[0]
+        # the second hour changes no owner: Leads keep the owner routing gave them
+        moved = con.execute(
+            "select count(*) from marts.lead_assignments where assigned_at = ? and owner_type = 'rep'",
+            [END + timedelta(hours=1)],
+        ).fetchall()[0][0]
+    assert breached > 0 and alerts == (breached, breached)
+    assert moved == 0
+
+    again = pipeline.run_all(pipeline.make_context("hour1_rerun", END + timedelta(hours=1)))
+    assert again["crm_records_changed"] == 0
+    # 5 minutes later the monitor sees the Tier 2 clocks due at 11:00 breach: new alerts, once
+    monitor = monitor_once(pipeline.make_context("monitor", END + timedelta(hours=1, minutes=5)))
+    assert monitor["refresh_sla"]["refreshed"] and monitor["pull_open_sla_tasks"]["open_clocks"] > 0
+    with warehouse.connect(settings.warehouse) as con:
+        breached_now = con.execute(
+            "select count(*) from marts.lead_sla where sla_status = 'breached'"
+        ).fetchall()
+        assert con.execute("select count(*) from ops.alerts").fetchall()[0][0] == breached_now[0][0]
+    assert monitor["alert_sla"]["raised"] == breached_now[0][0] - breached
+    again = monitor_once(pipeline.make_context("monitor_again", END + timedelta(hours=1, minutes=5)))
+    assert again["alert_sla"]["raised"] == 0
