@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,20 @@ REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 os.environ.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")
+
+# Under pytest-xdist (make test runs two workers), each worker gets its own dbt target and
+# log folders: dbt's partial-parse state, compiled SQL and run results are not shared state.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # An xdist worker's __main__ has neither __spec__ nor __file__; pyspark (installed by
+    # `make test-engines`, imported by GX) then takes the process for a doctest run and
+    # calls sys.exit(0) on import.
+    _main = sys.modules["__main__"]
+    if getattr(_main, "__spec__", None) is None and not hasattr(_main, "__file__"):
+        _main.__file__ = "<pytest-xdist worker>"
+    _worker_dir = Path(__file__).resolve().parents[1] / "var" / "pytest" / os.environ["PYTEST_XDIST_WORKER"]
+    _worker_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("DBT_TARGET_PATH", str(_worker_dir / "dbt_target"))
+    os.environ.setdefault("DBT_LOG_PATH", str(_worker_dir / "dbt_logs"))
 
 
 def isolated_env(root: Path, monkeypatch: pytest.MonkeyPatch | None = None) -> dict[str, str]:

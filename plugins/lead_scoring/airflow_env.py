@@ -45,6 +45,11 @@ def airflow_environment(settings: Settings, sandbox=None) -> dict[str, str]:
         "GX_ANALYTICS_ENABLED": "false",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
+    # cosmos runs dbt in a fresh copy of the project per task and keeps its own target
+    # folder there; a DBT_TARGET_PATH shared by all tasks makes dbt reuse a partial parse
+    # that points at an earlier task's (deleted) copy.
+    for name in ("DBT_TARGET_PATH", "DBT_LOG_PATH"):
+        env.pop(name, None)
     if sandbox is not None:
         token = Path(sandbox.token_file).read_text().strip()
         env["AIRFLOW_CONN_SALESFORCE_DEFAULT"] = json.dumps(
