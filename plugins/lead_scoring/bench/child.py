@@ -5,6 +5,11 @@ hour in which 1% of people get new activity. Prints one JSON object on its last 
 Per-stage wall time comes from the stages themselves; per-stage peak RSS from a sampler
 thread (every 20 ms) that attributes the process's RSS to the stage running at that moment.
 The sandbox runs in its own process (it stands for Salesforce) and is not counted.
+
+Between the full run and the incremental hour, on the warehouse the full run just built and
+as of the same instant, the reference query (``reference.sql``) and the pandas peer
+(``pandas_peer.py``) compute the scores again; both are timed and compared row for row with
+``marts.lead_scores`` (A/B pairs in one process, so the ratios hold on a noisy machine).
 """
 
 from __future__ import annotations
@@ -137,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
                 **monitor.take(),
                 **_summary_figures(summary),
             }
+            result["comparisons"] = compare_scores(settings.warehouse, as_of, monitor)
             if args.incremental:
                 next_hour = as_of + timedelta(hours=1)
                 people = add_activity_for_one_percent(settings, next_hour)
@@ -153,6 +159,39 @@ def main(argv: list[str] | None = None) -> int:
     del sandbox
     print(json.dumps(result))
     return 0
+
+
+def compare_scores(warehouse_path, as_of: datetime, monitor: StageMonitor) -> dict:
+    """The reference query and the pandas peer on the warehouse dbt just built: seconds, peak
+    RSS and the row-for-row comparison of each with marts.lead_scores."""
+    import duckdb  # noqa: PLC0415
+
+    from lead_scoring.bench import pandas_peer, reference  # noqa: PLC0415
+
+    figures: dict = {}
+    con = duckdb.connect(str(warehouse_path))
+    try:
+        reference.configure(con)
+        seconds = monitor.wrap("reference", reference.run_reference)(con, as_of)
+        figures["reference"] = {
+            "seconds": round(seconds, 2),
+            **reference.compare_with_dbt(con, "reference_scores").as_dict(),
+        }
+        con.execute("drop table reference_scores")
+        scores, seconds = monitor.wrap("pandas", pandas_peer.run_pandas)(con, as_of)
+        con.register("pandas_scores", scores)
+        figures["pandas"] = {
+            "seconds": round(seconds, 2),
+            **reference.compare_with_dbt(con, "pandas_scores").as_dict(),
+        }
+        con.unregister("pandas_scores")
+        del scores
+    finally:
+        con.close()
+    peaks = monitor.take()["stages_peak_rss_mb"]
+    for name in ("reference", "pandas"):
+        figures[name]["peak_rss_mb"] = peaks.get(name)
+    return figures
 
 
 def _summary_figures(summary: dict) -> dict:
