@@ -142,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
                 **monitor.take(),
                 **_summary_figures(summary),
             }
+            result["full"]["dbt_slowest_nodes_s"] = keep_dbt_timings(settings, "bench_full")
             result["comparisons"] = compare_scores(settings.warehouse, as_of, monitor)
             if args.incremental:
                 next_hour = as_of + timedelta(hours=1)
@@ -159,6 +160,22 @@ def main(argv: list[str] | None = None) -> int:
     del sandbox
     print(json.dumps(result))
     return 0
+
+
+def keep_dbt_timings(settings, run_id: str, top: int = 12) -> dict[str, float]:
+    """Copy dbt's run_results.json of the run just finished next to the run's summary (the
+    next run overwrites it) and return its slowest nodes (seconds, by unique_id)."""
+    import shutil  # noqa: PLC0415
+
+    source = settings.dbt_project_dir / "target" / "run_results.json"
+    if not source.exists():
+        return {}
+    target = settings.runs_dir / run_id / "dbt_run_results.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    nodes = json.loads(source.read_text()).get("results", [])
+    slowest = sorted(nodes, key=lambda node: node.get("execution_time") or 0, reverse=True)[:top]
+    return {node["unique_id"]: round(node.get("execution_time") or 0, 2) for node in slowest}
 
 
 def compare_scores(warehouse_path, as_of: datetime, monitor: StageMonitor) -> dict:

@@ -247,6 +247,7 @@ def measure(settings: Settings, scale: Scale, airflow_overhead: bool) -> dict:
             else None
         ),
         "tier_counts": full["tier_counts"],
+        "dbt_slowest_nodes_s": full.get("dbt_slowest_nodes_s", {}),
     }
     result.update(comparison_figures(figures["comparisons"], result))
     parse = dag_parse_seconds(settings)
