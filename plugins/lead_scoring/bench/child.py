@@ -121,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--as-of", required=True)
     parser.add_argument("--incremental", action="store_true", help="also measure the next hour")
+    parser.add_argument("--no-pandas", action="store_true", help="skip the pandas peer (memory at scale L)")
     args = parser.parse_args(argv)
 
     from lead_scoring import pipeline  # noqa: PLC0415
@@ -143,7 +144,9 @@ def main(argv: list[str] | None = None) -> int:
                 **_summary_figures(summary),
             }
             result["full"]["dbt_slowest_nodes_s"] = keep_dbt_timings(settings, "bench_full")
-            result["comparisons"] = compare_scores(settings.warehouse, as_of, monitor)
+            result["comparisons"] = compare_scores(
+                settings.warehouse, as_of, monitor, pandas=not args.no_pandas
+            )
             if args.incremental:
                 next_hour = as_of + timedelta(hours=1)
                 people = add_activity_for_one_percent(settings, next_hour)
@@ -178,7 +181,7 @@ def keep_dbt_timings(settings, run_id: str, top: int = 12) -> dict[str, float]:
     return {node["unique_id"]: round(node.get("execution_time") or 0, 2) for node in slowest}
 
 
-def compare_scores(warehouse_path, as_of: datetime, monitor: StageMonitor) -> dict:
+def compare_scores(warehouse_path, as_of: datetime, monitor: StageMonitor, pandas: bool = True) -> dict:
     """The reference query and the pandas peer on the warehouse dbt just built: seconds, peak
     RSS and the row-for-row comparison of each with marts.lead_scores."""
     import duckdb  # noqa: PLC0415
@@ -195,19 +198,22 @@ def compare_scores(warehouse_path, as_of: datetime, monitor: StageMonitor) -> di
             **reference.compare_with_dbt(con, "reference_scores").as_dict(),
         }
         con.execute("drop table reference_scores")
-        scores, seconds = monitor.wrap("pandas", pandas_peer.run_pandas)(con, as_of)
-        con.register("pandas_scores", scores)
-        figures["pandas"] = {
-            "seconds": round(seconds, 2),
-            **reference.compare_with_dbt(con, "pandas_scores").as_dict(),
-        }
-        con.unregister("pandas_scores")
-        del scores
+        figures["pandas"] = None
+        if pandas:
+            scores, seconds = monitor.wrap("pandas", pandas_peer.run_pandas)(con, as_of)
+            con.register("pandas_scores", scores)
+            figures["pandas"] = {
+                "seconds": round(seconds, 2),
+                **reference.compare_with_dbt(con, "pandas_scores").as_dict(),
+            }
+            con.unregister("pandas_scores")
+            del scores
     finally:
         con.close()
     peaks = monitor.take()["stages_peak_rss_mb"]
     for name in ("reference", "pandas"):
-        figures[name]["peak_rss_mb"] = peaks.get(name)
+        if figures.get(name):
+            figures[name]["peak_rss_mb"] = peaks.get(name)
     return figures
 
 
