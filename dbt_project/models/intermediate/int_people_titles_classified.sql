@@ -13,19 +13,30 @@ title_patterns as (
 
 ),
 
+normalized_titles as (
+
+    -- normalised once per person, not once per person and pattern in the join below
+    select
+        person_id,
+        lower(trim(title)) as normalized_title
+    from people
+    where title is not null
+
+),
+
 title_matches as (
 
     select
-        people.person_id,
+        normalized_titles.person_id,
         title_patterns.dimension,
         title_patterns.derived_value,
         row_number() over (
-            partition by people.person_id, title_patterns.dimension
+            partition by normalized_titles.person_id, title_patterns.dimension
             order by title_patterns.priority, title_patterns.derived_value
         ) as match_rank
-    from people
+    from normalized_titles
     inner join title_patterns
-        on lower(trim(people.title)) like title_patterns.pattern
+        on normalized_titles.normalized_title like title_patterns.pattern
 
 ),
 

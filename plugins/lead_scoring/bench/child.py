@@ -5,6 +5,11 @@ hour in which 1% of people get new activity. Prints one JSON object on its last 
 Per-stage wall time comes from the stages themselves; per-stage peak RSS from a sampler
 thread (every 20 ms) that attributes the process's RSS to the stage running at that moment.
 The sandbox runs in its own process (it stands for Salesforce) and is not counted.
+
+Between the full run and the incremental hour, on the warehouse the full run just built and
+as of the same instant, the reference query (``reference.sql``) and the pandas peer
+(``pandas_peer.py``) compute the scores again; both are timed and compared row for row with
+``marts.lead_scores`` (A/B pairs in one process, so the ratios hold on a noisy machine).
 """
 
 from __future__ import annotations
@@ -116,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--as-of", required=True)
     parser.add_argument("--incremental", action="store_true", help="also measure the next hour")
+    parser.add_argument("--no-pandas", action="store_true", help="skip the pandas peer (memory at scale L)")
     args = parser.parse_args(argv)
 
     from lead_scoring import pipeline  # noqa: PLC0415
@@ -137,6 +143,10 @@ def main(argv: list[str] | None = None) -> int:
                 **monitor.take(),
                 **_summary_figures(summary),
             }
+            result["full"]["dbt_slowest_nodes_s"] = keep_dbt_timings(settings, "bench_full")
+            result["comparisons"] = compare_scores(
+                settings.warehouse, as_of, monitor, pandas=not args.no_pandas
+            )
             if args.incremental:
                 next_hour = as_of + timedelta(hours=1)
                 people = add_activity_for_one_percent(settings, next_hour)
@@ -153,6 +163,58 @@ def main(argv: list[str] | None = None) -> int:
     del sandbox
     print(json.dumps(result))
     return 0
+
+
+def keep_dbt_timings(settings, run_id: str, top: int = 12) -> dict[str, float]:
+    """Copy dbt's run_results.json of the run just finished next to the run's summary (the
+    next run overwrites it) and return its slowest nodes (seconds, by unique_id)."""
+    import shutil  # noqa: PLC0415
+
+    source = settings.dbt_project_dir / "target" / "run_results.json"
+    if not source.exists():
+        return {}
+    target = settings.runs_dir / run_id / "dbt_run_results.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    nodes = json.loads(source.read_text()).get("results", [])
+    slowest = sorted(nodes, key=lambda node: node.get("execution_time") or 0, reverse=True)[:top]
+    return {node["unique_id"]: round(node.get("execution_time") or 0, 2) for node in slowest}
+
+
+def compare_scores(warehouse_path, as_of: datetime, monitor: StageMonitor, pandas: bool = True) -> dict:
+    """The reference query and the pandas peer on the warehouse dbt just built: seconds, peak
+    RSS and the row-for-row comparison of each with marts.lead_scores."""
+    import duckdb  # noqa: PLC0415
+
+    from lead_scoring.bench import pandas_peer, reference  # noqa: PLC0415
+
+    figures: dict = {}
+    con = duckdb.connect(str(warehouse_path))
+    try:
+        reference.configure(con)
+        seconds = monitor.wrap("reference", reference.run_reference)(con, as_of)
+        figures["reference"] = {
+            "seconds": round(seconds, 2),
+            **reference.compare_with_dbt(con, "reference_scores").as_dict(),
+        }
+        con.execute("drop table reference_scores")
+        figures["pandas"] = None
+        if pandas:
+            scores, seconds = monitor.wrap("pandas", pandas_peer.run_pandas)(con, as_of)
+            con.register("pandas_scores", scores)
+            figures["pandas"] = {
+                "seconds": round(seconds, 2),
+                **reference.compare_with_dbt(con, "pandas_scores").as_dict(),
+            }
+            con.unregister("pandas_scores")
+            del scores
+    finally:
+        con.close()
+    peaks = monitor.take()["stages_peak_rss_mb"]
+    for name in ("reference", "pandas"):
+        if figures.get(name):
+            figures[name]["peak_rss_mb"] = peaks.get(name)
+    return figures
 
 
 def _summary_figures(summary: dict) -> dict:

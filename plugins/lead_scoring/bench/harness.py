@@ -141,12 +141,23 @@ def environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def run_child(work: Path, incremental: bool) -> tuple[dict, float]:
+# The pandas peer holds every activity as Python objects (several GiB per 10M rows): it
+# runs up to this many leads (its target is at M); LEADSCORE_BENCH_PANDAS=always overrides.
+PANDAS_MAX_LEADS = 100_000
+
+
+def run_pandas_at(scale: Scale) -> bool:
+    return scale.leads <= PANDAS_MAX_LEADS or os.environ.get("LEADSCORE_BENCH_PANDAS") == "always"
+
+
+def run_child(work: Path, incremental: bool, pandas: bool = True) -> tuple[dict, float]:
     """The full run (and the incremental hour) in a fresh process; returns its figures and
     the process's wall time (what `leadscore run` costs, imports included)."""
     args = [sys.executable, "-m", "lead_scoring.bench.child", "--as-of", END.isoformat()]
     if incremental:
         args.append("--incremental")
+    if not pandas:
+        args.append("--no-pandas")
     log = work / "child.log"
     started = time.perf_counter()
     with log.open("w") as handle:
@@ -223,7 +234,7 @@ def measure(settings: Settings, scale: Scale, airflow_overhead: bool) -> dict:
     data = ensure_data(settings, scale)
     work = fresh_workdir(settings, scale, data, "run")
     print(f"[bench {scale.name}] full run + incremental hour ...", flush=True)
-    figures, process_wall = run_child(work, incremental=True)
+    figures, process_wall = run_child(work, incremental=True, pandas=run_pandas_at(scale))
     full, incremental = figures["full"], figures["incremental"]
     result: dict = {
         "leads": scale.leads,
@@ -247,7 +258,9 @@ def measure(settings: Settings, scale: Scale, airflow_overhead: bool) -> dict:
             else None
         ),
         "tier_counts": full["tier_counts"],
+        "dbt_slowest_nodes_s": full.get("dbt_slowest_nodes_s", {}),
     }
+    result.update(comparison_figures(figures["comparisons"], result))
     parse = dag_parse_seconds(settings)
     result["dag_parse_s"] = round(max(parse.values()), 3)
     result["dag_parse_by_file_s"] = {name: round(value, 3) for name, value in parse.items()}
@@ -259,6 +272,54 @@ def measure(settings: Settings, scale: Scale, airflow_overhead: bool) -> dict:
         # `leadscore run` for the same hour = the child process minus its incremental hour.
         result["airflow_overhead_s"] = round(dags_test - (process_wall - incremental["wall_s"]), 2)
     return result
+
+
+def comparison_figures(comparisons: dict, result: dict) -> dict:
+    """reference_s, dbt_vs_reference, pandas_s, pandas_vs_full and the equality checks. A
+    ratio whose scores differ from dbt's is kept but flagged: the table shows it as INVALID
+    and ``leadscore bench`` exits non-zero."""
+    reference, pandas = comparisons["reference"], comparisons.get("pandas")
+    figures = {
+        "reference_s": reference["seconds"],
+        "dbt_vs_reference": round(result["dbt_stage_s"] / reference["seconds"], 2),
+        "reference_equal": reference["equal"],
+        "reference_mismatches": reference["mismatches"],
+        "reference_peak_rss_mb": reference["peak_rss_mb"],
+        "scores_compared": reference["rows_dbt"],
+    }
+    if pandas:
+        figures |= {
+            "pandas_s": pandas["seconds"],
+            "pandas_vs_full": round(pandas["seconds"] / result["full_run_s"], 3),
+            "pandas_equal": pandas["equal"],
+            "pandas_mismatches": pandas["mismatches"],
+            "pandas_peak_rss_mb": pandas["peak_rss_mb"],
+        }
+    else:
+        figures["pandas_skipped"] = (
+            f"more than {PANDAS_MAX_LEADS:,} leads (LEADSCORE_BENCH_PANDAS=always runs it)"
+        )
+    for name, check in (("reference", reference), ("pandas", pandas)):
+        if check and not check["equal"]:
+            figures[f"{name}_mismatch_examples"] = check["examples"]
+            figures[f"{name}_rows"] = check["rows_other"]
+    return figures
+
+
+def equality_failures(results: dict) -> list[str]:
+    """One line per scale and peer whose scores differ from dbt's, with examples."""
+    lines = []
+    for scale, figures in results.items():
+        for name in ("reference", "pandas"):
+            if figures.get(f"{name}_equal") is False:
+                count = figures[f"{name}_mismatches"]
+                rows = f"dbt {figures.get('scores_compared')}, {name} {figures.get(f'{name}_rows')}"
+                examples = json.dumps(figures.get(f"{name}_mismatch_examples", []), default=str)
+                lines.append(
+                    f"{scale}: {name} scores differ from marts.lead_scores in {count:,} rows "
+                    f"({rows}); examples: {examples}"
+                )
+    return lines
 
 
 def _check(name: str, value, scale: str) -> str:
@@ -279,8 +340,10 @@ ROWS = [
     ("dbt_stage_s", "dbt stage (s)"),
     ("reference_s", "reference query (s)"),
     ("dbt_vs_reference", "dbt / reference"),
+    ("reference_equal", "reference = dbt, every row"),
     ("pandas_s", "pandas peer (s)"),
     ("pandas_vs_full", "pandas / full run"),
+    ("pandas_equal", "pandas = dbt, every row"),
     ("incremental_s", "incremental hour (s)"),
     ("incremental_records_changed", "incremental records changed"),
     ("incremental_records_written", "incremental records written"),
@@ -290,16 +353,36 @@ ROWS = [
 ]
 
 
+# A ratio is only a figure when the peer computed the same scores as dbt.
+RATIO_CHECKS = {"dbt_vs_reference": "reference_equal", "pandas_vs_full": "pandas_equal"}
+
+
+def _valid(key: str, figures: dict) -> bool:
+    return figures.get(RATIO_CHECKS.get(key, ""), True) is not False
+
+
+def _display(key: str, figures: dict):
+    value = figures.get(key)
+    if key in ("reference_equal", "pandas_equal") and value is not None:
+        name = key.removesuffix("_equal")
+        return "yes" if value else f"NO ({figures.get(f'{name}_mismatches'):,} rows differ)"
+    if key in RATIO_CHECKS and value is not None and not _valid(key, figures):
+        return f"INVALID ({value})"
+    return value
+
+
 def format_table(results: dict) -> str:
     scales = [name for name in SCALES if name in results]
     lines = []
     header = ["figure", *scales, "target"]
     table = []
     for key, label in ROWS:
-        values = [results[s].get(key) for s in scales]
+        values = [_display(key, results[s]) for s in scales]
         if all(v is None for v in values):
             continue
-        checks = [_check(key, results[s].get(key), s) for s in scales]
+        checks = [_check(key, results[s].get(key), s) if _valid(key, results[s]) else "" for s in scales]
+        if not all(_valid(key, results[s]) for s in scales):
+            checks.insert(0, "MISSED (INVALID: scores differ from dbt)")
         target = next((c for c in checks if c), "")
         if any(c.startswith("MISSED") for c in checks):
             target = next(c for c in checks if c.startswith("MISSED"))
@@ -332,6 +415,8 @@ def run(scales: list[str], settings: Settings | None = None) -> dict:
         out.write_text(json.dumps(results, indent=2) + "\n")
     print(format_table({name: results[name] for name in SCALES if name in results}))
     print(f"\nwritten: {out}")
+    for line in equality_failures({name: results[name] for name in scales}):
+        print(f"SCORES DIFFER: {line}", file=sys.stderr)
     return results
 
 
@@ -340,4 +425,11 @@ def add_subparser(subparsers) -> None:
         "bench", help="benchmark the pipeline at scale S (10k leads), M (100k) or L (1M)"
     )
     parser.add_argument("--scale", action="append", choices=list(SCALES), help="repeatable; default S")
-    parser.set_defaults(func=lambda args: (run(args.scale or ["S"]), 0)[1])
+    parser.set_defaults(func=_command)
+
+
+def _command(args) -> int:
+    """Exit 1 when the reference or the pandas peer disagrees with dbt's scores."""
+    scales = args.scale or ["S"]
+    results = run(scales)
+    return 1 if equality_failures({name: results[name] for name in scales}) else 0
