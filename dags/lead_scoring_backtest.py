@@ -16,13 +16,11 @@ Runs in the one-slot `duckdb_writer` pool; logic lives in `plugins/lead_scoring/
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from airflow.sdk import Param, dag, task
 
-from lead_scoring.airflow_support import on_task_failure
-
-DUCKDB_POOL = "duckdb_writer"
+from lead_scoring.airflow_support import task_defaults
 
 
 @dag(
@@ -31,13 +29,7 @@ DUCKDB_POOL = "duckdb_writer"
     start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
     catchup=False,
     max_active_runs=1,
-    default_args={
-        "owner": "revops-analytics",
-        "retries": 1,
-        "retry_delay": timedelta(minutes=1),
-        "pool": DUCKDB_POOL,
-        "on_failure_callback": on_task_failure,
-    },
+    default_args=task_defaults(retries=1),
     params={
         "days": Param(90, type="integer", minimum=0),
         "step_days": Param(1, type="integer", minimum=1),

@@ -14,15 +14,12 @@ hour's scores and writes nothing twice. All tasks that touch DuckDB run in the o
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from lead_scoring.airflow_support import dbt_task_group, on_task_failure, run_context
-
-DUCKDB_POOL = "duckdb_writer"
-LEAD_SCORES = Asset("duckdb://warehouse/marts/lead_scores")
+from lead_scoring.airflow_support import DUCKDB_POOL, LEAD_SCORES, dbt_task_group, run_context, task_defaults
 
 
 @dag(
@@ -31,13 +28,7 @@ LEAD_SCORES = Asset("duckdb://warehouse/marts/lead_scores")
     start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
     catchup=False,
     max_active_runs=1,
-    default_args={
-        "owner": "revops-analytics",
-        "retries": 2,
-        "retry_delay": timedelta(minutes=1),
-        "pool": DUCKDB_POOL,
-        "on_failure_callback": on_task_failure,
-    },
+    default_args=task_defaults(retries=2),
     tags=["leadscore", "hourly", "scoring"],
     doc_md=__doc__,
 )

@@ -15,14 +15,18 @@ writer); `max_active_runs=1`. Logic lives in `plugins/lead_scoring/reporting`.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
-from lead_scoring.airflow_support import REPORT_AS_OF_TEMPLATE, dbt_task_group, on_task_failure
+from lead_scoring.airflow_support import (
+    DUCKDB_POOL,
+    LEAD_SCORES,
+    REPORT_AS_OF_TEMPLATE,
+    dbt_task_group,
+    task_defaults,
+)
 
-DUCKDB_POOL = "duckdb_writer"
-LEAD_SCORES = Asset("duckdb://warehouse/marts/lead_scores")
 WEEKLY_REPORT = Asset("file://reports/weekly_report.html")
 
 
@@ -35,13 +39,7 @@ WEEKLY_REPORT = Asset("file://reports/weekly_report.html")
     start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
     catchup=False,
     max_active_runs=1,
-    default_args={
-        "owner": "revops-analytics",
-        "retries": 2,
-        "retry_delay": timedelta(minutes=1),
-        "pool": DUCKDB_POOL,
-        "on_failure_callback": on_task_failure,
-    },
+    default_args=task_defaults(retries=2),
     tags=["leadscore", "weekly", "reporting"],
     doc_md=__doc__,
 )

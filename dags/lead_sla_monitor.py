@@ -17,9 +17,7 @@ from datetime import datetime, timedelta, timezone
 from airflow.sdk import dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from lead_scoring.airflow_support import on_task_failure, run_context
-
-DUCKDB_POOL = "duckdb_writer"
+from lead_scoring.airflow_support import run_context, task_defaults
 
 
 @dag(
@@ -29,13 +27,7 @@ DUCKDB_POOL = "duckdb_writer"
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(minutes=10),
-    default_args={
-        "owner": "revops-analytics",
-        "retries": 1,
-        "retry_delay": timedelta(seconds=30),
-        "pool": DUCKDB_POOL,
-        "on_failure_callback": on_task_failure,
-    },
+    default_args=task_defaults(retries=1, retry_delay=timedelta(seconds=30)),
     tags=["leadscore", "sla", "monitor"],
     doc_md=__doc__,
 )

@@ -3,8 +3,16 @@ and the cosmos task group that runs the dbt project from its manifest."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from airflow.sdk import Asset
+
+from lead_scoring.airflow_env import DUCKDB_POOL
 from lead_scoring.config import load_settings
 from lead_scoring.pipeline import RunContext, make_context
+
+# Published by the hourly DAG when scores are written; the weekly DAG is scheduled on it.
+LEAD_SCORES = Asset("duckdb://warehouse/marts/lead_scores")
 
 AS_OF_TEMPLATE = "{{ data_interval_end.strftime('%Y-%m-%dT%H:%M:%S') }}"
 # Asset-triggered runs (the weekly DAG) may have no data interval: fall back to run_after.
@@ -23,6 +31,18 @@ def run_context(context: dict) -> RunContext:
     ti = context.get("ti")
     run_logging.bind_task(ctx.run_id, getattr(ti, "task_id", None) or "airflow")
     return ctx
+
+
+def task_defaults(retries: int, retry_delay: timedelta = timedelta(minutes=1)) -> dict:
+    """``default_args`` every leadscore DAG shares: its tasks run in the one-slot DuckDB pool
+    (``make airflow``/``demo`` create it) and report failures through ``on_task_failure``."""
+    return {
+        "owner": "revops-analytics",
+        "retries": retries,
+        "retry_delay": retry_delay,
+        "pool": DUCKDB_POOL,
+        "on_failure_callback": on_task_failure,
+    }
 
 
 def on_task_failure(context: dict) -> None:
