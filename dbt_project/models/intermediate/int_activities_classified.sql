@@ -1,5 +1,6 @@
-{#- Each activity of a merged person with the intent signal it counts for (the matching signal
-    with the lowest priority number, seeds/intent_signals.csv) and its age at as_of. Expiry and
+{#- Each activity of a merged person (and of the CRM record it matched, person_id) with the
+    intent signal it counts for (the matching signal with the lowest priority number,
+    seeds/intent_signals.csv) and its age at as_of. Expiry and
     caps are applied later (int_activities_decayed); sequences read every occurrence. -#}
 with
 
@@ -19,6 +20,7 @@ signal_matches as (
 
     select
         activities.person_key,
+        activities.person_id,
         activities.activity_id,
         activities.occurred_at,
         intent_signals.signal_id,
@@ -40,6 +42,7 @@ final as (
 
     select
         person_key,
+        person_id,
         activity_id,
         signal_id,
         occurred_at,

@@ -45,9 +45,9 @@ negative_rules_matched as (
 
 ),
 
-activities as (
+activities_classified as (
 
-    select * from {{ ref('int_activities_matched_to_people') }}
+    select * from {{ ref('int_activities_classified') }}
 
 ),
 
@@ -120,46 +120,24 @@ band_values as (
 
 ),
 
-signal_matches as (
-
-    select
-        activities.person_id,
-        activities.occurred_at,
-        intent_signals.signal_id,
-        intent_signals.label,
-        intent_signals.points,
-        row_number() over (
-            partition by activities.person_id, activities.activity_id
-            order by intent_signals.priority, intent_signals.signal_id
-        ) as signal_rank
-    from activities
-    inner join intent_signals
-        on activities.event_type = intent_signals.event_type
-        and (
-            intent_signals.url_pattern is null
-            or lower(activities.url) like intent_signals.url_pattern
-        )
-
-),
-
 signal_values as (
 
     select distinct
-        signal_matches.person_id,
+        activities_classified.person_id,
         'intent' as component,
         'intent_signal' as attribute,
-        signal_matches.signal_id as attribute_value,
-        signal_matches.signal_id as rule_id,
-        signal_matches.label,
-        signal_matches.points as current_points
-    from signal_matches
+        activities_classified.signal_id as attribute_value,
+        activities_classified.signal_id as rule_id,
+        intent_signals.label,
+        intent_signals.points as current_points
+    from activities_classified
+    inner join intent_signals
+        on activities_classified.signal_id = intent_signals.signal_id
     inner join population
-        on signal_matches.person_id = population.person_id
-    where signal_matches.signal_rank = 1
-        and (
-            population.first_opportunity_at is null
-            or signal_matches.occurred_at <= population.first_opportunity_at
-        )
+        on activities_classified.person_id = population.person_id
+    where
+        population.first_opportunity_at is null
+        or activities_classified.occurred_at <= population.first_opportunity_at
 
 ),
 
