@@ -32,14 +32,17 @@ def con(settings):
         connection.execute(
             """create table marts.lead_sla as select * from (values
             ('00Q1', 1, '005000000000007AAA', '005000000000002AAA', 'breached',
-             timestamp '2026-11-01 09:00:00', timestamp '2026-11-01 09:05:00', null::timestamp),
+             timestamp '2026-11-01 09:00:00', timestamp '2026-11-01 09:05:00', null::timestamp, false),
             ('00Q2', 2, '005000000000007AAA', '005000000000002AAA', 'on_track',
-             timestamp '2026-11-01 09:30:00', timestamp '2026-11-01 10:30:00', null::timestamp),
+             timestamp '2026-11-01 09:30:00', timestamp '2026-11-01 10:30:00', null::timestamp, false),
             ('00Q3', 1, '005000000000007AAA', '005000000000002AAA', 'breached',
              timestamp '2026-11-01 08:00:00', timestamp '2026-11-01 08:05:00',
-             timestamp '2026-11-01 08:30:00'))
+             timestamp '2026-11-01 08:30:00', false),
+            ('00Q4', 1, '005000000000007AAA', '005000000000002AAA', 'breached',
+             timestamp '2026-10-01 08:00:00', timestamp '2026-10-01 08:05:00',
+             timestamp '2026-10-01 09:00:00', true))
             t(crm_id, tier, owner_id, escalation_target, sla_status, sla_started_at, sla_due_at,
-              first_response_at)"""
+              first_response_at, is_due_before_routing)"""
         )
         yield connection
 
@@ -60,6 +63,46 @@ def test_each_breach_is_raised_once(con):
         "sla_breach:00Q3:2026-11-01T08:00:00",
     ]
     assert {r[1] for r in rows} == {"run1"} and all(r[2] is not None for r in rows)
+
+
+def test_a_breach_due_before_routing_saw_the_lead_is_counted_not_alerted(con):
+    # 00Q4: a kept working owner's clock from the Lead's creation fell due a month before
+    # routing first saw the Lead: reported as a breach, no alert
+    alerts.raise_new_breaches(con, "run1", AS_OF, notifiers={})
+    assert con.execute("select count(*) from ops.alerts where crm_id = '00Q4'").fetchall()[0][0] == 0
+    status = alerts.open_breaches(con)
+    assert (status["breached"], status["breached_unanswered"], status["breached_before_routing"]) == (3, 1, 1)
+
+
+def test_run_summary_alert_counts_match_status(con):
+    sent: list[list[alerts.Alert]] = []
+    alerts.raise_new_breaches(con, "run1", AS_OF, notifiers={"fake": sent.append})
+    first = alerts.run_alert_counts(con, "run1")
+    status = alerts.open_breaches(con)
+    assert first == {
+        "sla_alerts_raised": 2,
+        "sla_alerts_pending": 0,
+        "sla_breaches": status["breached"],
+        "sla_breaches_unanswered": status["breached_unanswered"],
+        "sla_breaches_before_routing": 1,
+    }
+    # every breach that can be alerted has exactly one alert
+    assert first["sla_breaches"] - first["sla_breaches_before_routing"] == 2
+    alerts.raise_new_breaches(con, "run2", AS_OF, notifiers={"fake": sent.append})
+    assert alerts.run_alert_counts(con, "run2")["sla_alerts_raised"] == 0
+
+    def broken(batch):
+        raise RuntimeError("down")
+
+    con.execute("update marts.lead_sla set sla_status = 'breached' where crm_id = '00Q2'")
+    alerts.raise_new_breaches(con, "run3", AS_OF, notifiers={"broken": broken})
+    assert alerts.run_alert_counts(con, "run3") == {
+        "sla_alerts_raised": 1,
+        "sla_alerts_pending": 1,
+        "sla_breaches": 4,
+        "sla_breaches_unanswered": 2,
+        "sla_breaches_before_routing": 1,
+    }
 
 
 def test_a_new_clock_that_breaches_is_a_new_alert(con):

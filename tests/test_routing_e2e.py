@@ -43,6 +43,14 @@ def world(tmp_path_factory):
             runtime.stop(settings.sandbox_dir)
 
 
+def open_breaches_now(settings) -> dict:
+    from lead_scoring import warehouse
+    from lead_scoring.alerts import open_breaches
+
+    with warehouse.connect(settings.warehouse) as con:
+        return open_breaches(con)
+
+
 def test_owners_sla_fields_and_alerts_once_across_hours(world):
     from lead_scoring import pipeline, warehouse
     from lead_scoring.sandbox.store import query_sql
@@ -60,7 +68,18 @@ def test_owners_sla_fields_and_alerts_once_across_hours(world):
         sla = dict(con.execute("select crm_id, sla_status from marts.lead_sla").fetchall())
         payload = dict(con.execute("select Id, OwnerId from marts.sync_salesforce__leads").fetchall())
         alerts_hour0 = con.execute("select count(*) from ops.alerts").fetchall()[0][0]
+        before_routing = con.execute(
+            "select count(*) from marts.lead_sla where sla_status = 'breached' and is_due_before_routing"
+        ).fetchall()[0][0]
+        negative = con.execute(
+            "select count(*) from marts.lead_sla where minutes_to_first_response < 0"
+        ).fetchall()
     assert routed and alerts_hour0 == 0
+    # working owners' clocks start at the Lead's creation: breaches from before routing are
+    # counted (summary, status), never alerted, and no response time is negative
+    assert negative == [(0,)]
+    assert first["sla_alerts_raised"] == 0 and first["sla_breaches_before_routing"] == before_routing
+    assert first["sla_breaches"] == open_breaches_now(settings)["breached"]
     crm = {
         r[0]: r[1:]
         for r in query_sql(sandbox.db, "select Id, OwnerId, SLA_Status__c, SLA_Due_At__c from Lead")
@@ -84,11 +103,14 @@ def test_owners_sla_fields_and_alerts_once_across_hours(world):
             "select count(*) from marts.lead_assignments where assigned_at = ? and owner_type = 'rep'",
             [END + timedelta(hours=1)],
         ).fetchall()[0][0]
-    assert breached > 0 and alerts == (breached, breached)
+    alertable = breached - second["sla_breaches_before_routing"]
+    assert alertable > 0 and alerts == (alertable, alertable)
+    assert second["sla_alerts_raised"] == alertable and second["sla_breaches"] == breached
     assert moved == 0
 
     again = pipeline.run_all(pipeline.make_context("hour1_rerun", END + timedelta(hours=1)))
     assert again["crm_records_changed"] == 0
+    assert again["sla_alerts_raised"] == 0 and again["sla_breaches"] == breached
     # 5 minutes later the monitor sees the Tier 2 clocks due at 11:00 breach: new alerts, once
     monitor = monitor_once(pipeline.make_context("monitor", END + timedelta(hours=1, minutes=5)))
     assert monitor["refresh_sla"]["refreshed"] and monitor["pull_open_sla_tasks"]["open_clocks"] > 0
@@ -96,7 +118,10 @@ def test_owners_sla_fields_and_alerts_once_across_hours(world):
         breached_now = con.execute(
             "select count(*) from marts.lead_sla where sla_status = 'breached'"
         ).fetchall()
-        assert con.execute("select count(*) from ops.alerts").fetchall()[0][0] == breached_now[0][0]
+        assert (
+            con.execute("select count(*) from ops.alerts").fetchall()[0][0]
+            == breached_now[0][0] - second["sla_breaches_before_routing"]
+        )
     assert monitor["alert_sla"]["raised"] == breached_now[0][0] - breached
     again = monitor_once(pipeline.make_context("monitor_again", END + timedelta(hours=1, minutes=5)))
     assert again["alert_sla"]["raised"] == 0

@@ -168,6 +168,99 @@
 )
 {%- endmacro %}
 
+{#- One routing step by weighted round-robin, as CTEs named <prefix>_*, shared by the territory
+    and the team steps so both place Leads the same way. Inputs (CTE names):
+      pool_leads:          crm_id, routing_pool, tier, composite_score (leads to place)
+      pool_members:        routing_pool, rep_id (who belongs to the pool, available or not)
+      rep_capacity:        int_reps_capacity_evaluated (is_routable, is_available,
+                           round_robin_weight, capacity_left)
+      earlier_assignments: list of CTEs with crm_id, rep_id placed by earlier steps this run
+                           (their Leads count against the rep's capacity)
+      prior_counts:        routing_pool, rep_id, assignments (earlier runs)
+    A pool's reps are its members that are routable, available, weighted and have capacity
+    left; weighted_round_robin places the Leads; a rep in several pools keeps the best
+    positions (slot, then Lead Id) up to the capacity left and the rest stay unplaced (the
+    next step takes them). Output CTE <prefix>_routed: crm_id, routing_pool, rep_id,
+    slot_position, prior_assignments, pool_rep_count, round_robin_weight. -#}
+{% macro pool_round_robin(prefix, pool_leads, pool_members, rep_capacity, earlier_assignments, prior_counts, max_slots) -%}
+{{ prefix }}_earlier_load as (
+
+    {% for step in earlier_assignments -%}
+    select
+        rep_id,
+        count(*) as assigned_leads
+    from {{ step }}
+    group by rep_id
+    {% if not loop.last %}union all
+    {% endif -%}
+    {%- endfor %}
+
+),
+
+{{ prefix }}_earlier_load_summed as (
+
+    select
+        rep_id,
+        sum(assigned_leads) as assigned_leads
+    from {{ prefix }}_earlier_load
+    group by rep_id
+
+),
+
+{{ prefix }}_pool_reps as (
+
+    select distinct
+        {{ pool_members }}.routing_pool,
+        {{ rep_capacity }}.rep_id,
+        {{ rep_capacity }}.round_robin_weight,
+        {{ rep_capacity }}.capacity_left
+        - coalesce({{ prefix }}_earlier_load_summed.assigned_leads, 0) as slots_available
+    from {{ pool_members }}
+    inner join {{ rep_capacity }}
+        on {{ pool_members }}.rep_id = {{ rep_capacity }}.rep_id
+    left join {{ prefix }}_earlier_load_summed
+        on {{ rep_capacity }}.rep_id = {{ prefix }}_earlier_load_summed.rep_id
+    where {{ rep_capacity }}.is_routable
+        and {{ rep_capacity }}.is_available
+        and {{ rep_capacity }}.round_robin_weight > 0
+        and {{ rep_capacity }}.capacity_left - coalesce({{ prefix }}_earlier_load_summed.assigned_leads, 0) > 0
+
+),
+
+{{ lead_scoring.weighted_round_robin(prefix, pool_leads, prefix ~ '_pool_reps', prior_counts, max_slots) }},
+
+{{ prefix }}_capacity_checked as (
+
+    select
+        {{ prefix }}_assigned.*,
+        {{ prefix }}_pool_reps.slots_available,
+        row_number() over (
+            partition by {{ prefix }}_assigned.rep_id
+            order by {{ prefix }}_assigned.slot_position asc, {{ prefix }}_assigned.crm_id asc
+        ) as take_rank
+    from {{ prefix }}_assigned
+    inner join {{ prefix }}_pool_reps
+        on {{ prefix }}_assigned.routing_pool = {{ prefix }}_pool_reps.routing_pool
+        and {{ prefix }}_assigned.rep_id = {{ prefix }}_pool_reps.rep_id
+
+),
+
+{{ prefix }}_routed as (
+
+    select
+        crm_id,
+        routing_pool,
+        rep_id,
+        slot_position,
+        prior_assignments,
+        pool_rep_count,
+        round_robin_weight
+    from {{ prefix }}_capacity_checked
+    where take_rank <= slots_available
+
+)
+{%- endmacro %}
+
 {#- SLA due times as a CTE named due_times (crm_id, sla_due_at) from a CTE with crm_id,
     sla_started_at, response_minutes, business_hours_only, utc_offset_minutes, open_hour,
     close_hour, work_days (the owner's business hours; NULL for queues). Around the clock:

@@ -85,8 +85,20 @@ def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bo
     )
 
 
+def _due_before_routing(con: duckdb.DuckDBPyConnection) -> str:
+    """SQL for "this breach fell due before routing saw the Lead": false on a marts.lead_sla
+    built before the column existed (the next run rebuilds it)."""
+    has_column = con.execute(
+        "select 1 from information_schema.columns where table_schema = 'marts' "
+        "and table_name = 'lead_sla' and column_name = 'is_due_before_routing'"
+    ).fetchall()
+    return "coalesce(sla.is_due_before_routing, false)" if has_column else "false"
+
+
 def breach_alerts(con: duckdb.DuckDBPyConnection) -> list[Alert]:
-    """Breaches in ``marts.lead_sla`` that have no row in ``ops.alerts`` yet."""
+    """Breaches in ``marts.lead_sla`` that have no row in ``ops.alerts`` yet. A breach that fell
+    due before routing first saw the Lead (``is_due_before_routing``: a kept working owner
+    whose clock starts at the Lead's creation) is reported, never alerted: nobody could act."""
     if not _table_exists(con, "marts", "lead_sla"):
         return []
     names = "select rep_id as user_id, rep_name as name from intermediate.int_reps_availability_evaluated"
@@ -106,6 +118,7 @@ def breach_alerts(con: duckdb.DuckDBPyConnection) -> list[Alert]:
         left join queues queue_names on sla.owner_id = queue_names.user_id
         left join names escalation_names on sla.escalation_target = escalation_names.user_id
         where sla.sla_status = 'breached'
+            and not {_due_before_routing(con)}
             and not exists (
                 select 1 from ops.alerts a
                 where a.alert_id = 'sla_breach:' || sla.crm_id || ':'
@@ -302,12 +315,15 @@ def raise_new_breaches(
 
 
 def open_breaches(con: duckdb.DuckDBPyConnection, limit: int = 20) -> dict:
-    """Breached SLAs of the current routing (for ``leadscore status``): count, per tier, oldest."""
+    """Breached SLAs of the current routing (for ``leadscore status`` and the run summary):
+    count, without a response yet, due before routing first saw the Lead (reported, not
+    alerted), per tier, oldest unanswered."""
     if not _table_exists(con, "marts", "lead_sla"):
-        return {"breached": 0}
-    total, unanswered = con.execute(
-        "select count(*), count(*) filter (where first_response_at is null) "
-        "from marts.lead_sla where sla_status = 'breached'"
+        return {"breached": 0, "breached_unanswered": 0, "breached_before_routing": 0, "by_tier": {}}
+    total, unanswered, before_routing = con.execute(
+        "select count(*), count(*) filter (where first_response_at is null), "
+        f"count(*) filter (where {_due_before_routing(con)}) "
+        "from marts.lead_sla sla where sla_status = 'breached'"
     ).fetchall()[0]
     by_tier = dict(
         con.execute(
@@ -326,6 +342,26 @@ def open_breaches(con: duckdb.DuckDBPyConnection, limit: int = 20) -> dict:
     return {
         "breached": total,
         "breached_unanswered": unanswered,
+        "breached_before_routing": before_routing,
         "by_tier": by_tier,
         "oldest_unanswered": oldest,
+    }
+
+
+def run_alert_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
+    """For the run summary: SLA alerts this run raised and those still waiting for a channel,
+    next to the breaches as ``leadscore status`` shows them (``open_breaches``)."""
+    ensure_alerts_table(con)
+    raised, pending = con.execute(
+        "select count(*) filter (where run_id = ?), count(*) filter (where notified_at is null) "
+        "from ops.alerts where kind = 'sla_breach'",
+        [run_id],
+    ).fetchall()[0]
+    breaches = open_breaches(con, limit=0)
+    return {
+        "sla_alerts_raised": raised,
+        "sla_alerts_pending": pending,
+        "sla_breaches": breaches["breached"],
+        "sla_breaches_unanswered": breaches["breached_unanswered"],
+        "sla_breaches_before_routing": breaches["breached_before_routing"],
     }

@@ -315,6 +315,8 @@ def _crm(ctx: RunContext):
 def summarize(ctx: RunContext, stages: dict, started: float | None = None) -> dict:
     """Write ``runs/<run_id>/summary.json`` and ``runs/latest/summary.json`` and record the
     run in ``ops.runs``; returns the summary."""
+    from lead_scoring.alerts import run_alert_counts  # noqa: PLC0415
+
     with warehouse.connect(ctx.settings.warehouse) as con:
         warehouse.ensure_schema(con)
         tiers = (
@@ -328,6 +330,7 @@ def summarize(ctx: RunContext, stages: dict, started: float | None = None) -> di
         erased = con.execute(
             "select coalesce(sum(rows_erased), 0) from ops.erasure_runs where run_id = ?", [ctx.run_id]
         ).fetchall()[0][0]
+        sla_alerts = run_alert_counts(con, ctx.run_id)
     write = stages.get("write_back") or {}
     gx = {
         **(stages.get("validate_raw") or {}).get("suites", {}),
@@ -348,6 +351,7 @@ def summarize(ctx: RunContext, stages: dict, started: float | None = None) -> di
         "quarantined_rows": int(quarantined),
         "rows_loaded": (stages.get("load_raw") or {}).get("rows_loaded", 0),
         "rows_erased": int(erased),
+        **sla_alerts,
         "gx": gx,
         "gx_warnings": [
             *(stages.get("validate_raw") or {}).get("warnings", []),

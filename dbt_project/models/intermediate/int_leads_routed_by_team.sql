@@ -1,6 +1,7 @@
 {#- Routing step 4: the Leads no territory pool took, by weighted round-robin among the
     available reps of the territory's team with capacity left (pool team:<team>), continuing
-    from the earlier counts. Leads left over go to the team's fallback queue (next model). -#}
+    from the earlier counts (macro pool_round_robin, shared with the territory step). Leads
+    left over go to the team's fallback queue (marts.lead_assignments). -#}
 with
 
 fixed_rules as (
@@ -33,32 +34,6 @@ prior_counts as (
 
 ),
 
-rep_load as (
-
-    select
-        rep_id,
-        count(*) as assigned_leads
-    from account_owner_assigned
-    group by rep_id
-    union all
-    select
-        rep_id,
-        count(*) as assigned_leads
-    from territory_assigned
-    group by rep_id
-
-),
-
-rep_load_summed as (
-
-    select
-        rep_id,
-        sum(assigned_leads) as assigned_leads
-    from rep_load
-    group by rep_id
-
-),
-
 team_leads as (
 
     select
@@ -77,39 +52,24 @@ team_leads as (
 
 ),
 
-team_pool_reps as (
+team_members as (
 
     select
-        {{ dbt.concat(["'team:'", 'rep_capacity.team']) }} as routing_pool,
-        rep_capacity.rep_id,
-        rep_capacity.round_robin_weight,
-        rep_capacity.capacity_left - coalesce(rep_load_summed.assigned_leads, 0) as slots_available
+        {{ dbt.concat(["'team:'", 'team']) }} as routing_pool,
+        rep_id
     from rep_capacity
-    left join rep_load_summed
-        on rep_capacity.rep_id = rep_load_summed.rep_id
-    where rep_capacity.is_available
-        and rep_capacity.is_routable
-        and rep_capacity.round_robin_weight > 0
-        and rep_capacity.capacity_left - coalesce(rep_load_summed.assigned_leads, 0) > 0
 
 ),
 
-{{ lead_scoring.weighted_round_robin(
-    'team', 'team_leads', 'team_pool_reps', 'prior_counts',
+{{ lead_scoring.pool_round_robin(
+    'team', 'team_leads', 'team_members', 'rep_capacity',
+    ['account_owner_assigned', 'territory_assigned'], 'prior_counts',
     var('routing_max_leads_per_rep_per_run', 512),
 ) }},
 
 final as (
 
-    select
-        crm_id,
-        routing_pool,
-        rep_id,
-        slot_position,
-        prior_assignments,
-        pool_rep_count,
-        round_robin_weight
-    from team_assigned
+    select * from team_routed
 
 )
 

@@ -1,7 +1,8 @@
 {#- Routing step 3: weighted round-robin among the reps matching the Lead's territory x
     segment x language x industry (the pool = that set of reps, from the seed, whoever is
     available now). Continues from the earlier counts per pool; no rep beyond capacity (a rep
-    in several pools keeps the best positions, the rest go on to the team round-robin). -#}
+    in several pools keeps the best positions, the rest go on to the team round-robin).
+    The placing is macro pool_round_robin, shared with the team step. -#}
 with
 
 fixed_rules as (
@@ -25,16 +26,6 @@ account_owner_assigned as (
 prior_counts as (
 
     select * from {{ ref('int_routing_pools_counted') }}
-
-),
-
-account_owner_load as (
-
-    select
-        rep_id,
-        count(*) as assigned_leads
-    from account_owner_assigned
-    group by rep_id
 
 ),
 
@@ -87,59 +78,26 @@ territory_pool_leads as (
 
 ),
 
-territory_pool_reps as (
+territory_members as (
 
     select distinct
         territory_pool_leads.routing_pool,
-        rep_capacity.rep_id,
-        rep_capacity.round_robin_weight,
-        rep_capacity.capacity_left - coalesce(account_owner_load.assigned_leads, 0) as slots_available
+        territory_eligible.rep_id
     from territory_pool_leads
     inner join territory_eligible
         on territory_pool_leads.crm_id = territory_eligible.crm_id
-    inner join rep_capacity
-        on territory_eligible.rep_id = rep_capacity.rep_id
-    left join account_owner_load
-        on rep_capacity.rep_id = account_owner_load.rep_id
-    where rep_capacity.is_available
-        and rep_capacity.round_robin_weight > 0
-        and rep_capacity.capacity_left - coalesce(account_owner_load.assigned_leads, 0) > 0
 
 ),
 
-{{ lead_scoring.weighted_round_robin(
-    'territory', 'territory_pool_leads', 'territory_pool_reps', 'prior_counts',
+{{ lead_scoring.pool_round_robin(
+    'territory', 'territory_pool_leads', 'territory_members', 'rep_capacity',
+    ['account_owner_assigned'], 'prior_counts',
     var('routing_max_leads_per_rep_per_run', 512),
 ) }},
 
-territory_capacity_checked as (
-
-    select
-        territory_assigned.*,
-        territory_pool_reps.slots_available,
-        row_number() over (
-            partition by territory_assigned.rep_id
-            order by territory_assigned.slot_position asc, territory_assigned.crm_id asc
-        ) as take_rank
-    from territory_assigned
-    inner join territory_pool_reps
-        on territory_assigned.routing_pool = territory_pool_reps.routing_pool
-        and territory_assigned.rep_id = territory_pool_reps.rep_id
-
-),
-
 final as (
 
-    select
-        crm_id,
-        routing_pool,
-        rep_id,
-        slot_position,
-        prior_assignments,
-        pool_rep_count,
-        round_robin_weight
-    from territory_capacity_checked
-    where take_rank <= slots_available
+    select * from territory_routed
 
 )
 

@@ -66,6 +66,7 @@ final as (
 
         -- timestamps
         current_assignments.assigned_at,
+        leads.created_at as lead_created_at,
         {{ lead_scoring.as_of() }} as routed_at
 
     from leads

@@ -1,16 +1,26 @@
 {#- One row per routed Lead whose tier has an SLA policy (seeds/sla_policies.csv, default
-    Tier 1: 5 min, Tier 2: 1 h, Tier 3: 24 h) as of var('as_of'). The clock starts at the
-    assignment (marts.lead_routing.assigned_at); the first response is the first CRM Task on
-    the Lead by its owner at or after that (any Task for a queue-owned Lead: the marketing
-    touch). A kept working owner has already responded: their first Task counts even if it is
-    older than the assignment. Status:
+    Tier 1: 5 min, Tier 2: 1 h, Tier 3: 24 h) as of var('as_of').
+    Clock start (sla_clock_basis):
+      assignment    every owner routing chose (account owner, territory, round-robin, queues):
+                    marts.lead_routing.assigned_at
+      lead_created  a kept working owner (routing_rule working_owner): routing did not make
+                    that assignment and the CRM does not say when the owner got the Lead, so
+                    the clock starts at the Lead's CreatedDate (assigned_at when unknown)
+    The first response is the first CRM Task on the Lead by its owner at or after the clock
+    start (any Task for a queue-owned Lead: the marketing touch), so minutes_to_first_response
+    is never negative; a working owner's Tasks logged before the Lead's CreatedDate do not count.
+    Status:
       met       first response at or before the due time
       breached  first response after the due time, or none and as_of is past the due time
       at_risk   no response yet and at least at_risk_share of the time is used
       on_track  otherwise
+    is_due_before_routing: the SLA fell due before routing first saw the Lead (only a kept
+    working owner's clock can); such a breach is reported (compliance, speed to lead) but not
+    alerted: nobody could have acted on it.
     Breaches escalate to escalation_target (policy: the rep's manager or the queue's
-    escalation user). People who opted out are not worked, so have no SLA. With business_hours_only the clock runs only in the owner's business
-    hours (seeds/business_hours.csv). -#}
+    escalation user). People who opted out are not worked, so have no SLA. With
+    business_hours_only the clock runs only in the owner's business hours
+    (seeds/business_hours.csv). -#}
 with
 
 lead_routing as (
@@ -57,7 +67,17 @@ clocks as (
         lead_routing.owner_id,
         lead_routing.owner_type,
         lead_routing.routing_rule,
-        lead_routing.assigned_at as sla_started_at,
+        lead_routing.assigned_at,
+        case
+            when lead_routing.routing_rule = 'working_owner'
+                then coalesce(lead_routing.lead_created_at, lead_routing.assigned_at)
+            else lead_routing.assigned_at
+        end as sla_started_at,
+        case
+            when lead_routing.routing_rule = 'working_owner' and lead_routing.lead_created_at is not null
+                then 'lead_created'
+            else 'assignment'
+        end as sla_clock_basis,
         sla_policies.response_minutes,
         sla_policies.at_risk_share,
         sla_policies.business_hours_only,
@@ -96,7 +116,7 @@ responses as (
     inner join tasks
         on clocks.crm_id = tasks.who_id
         and (clocks.owner_type = 'queue' or clocks.owner_id = tasks.owner_id)
-        and (clocks.routing_rule = 'working_owner' or clocks.sla_started_at <= tasks.created_at)
+        and clocks.sla_started_at <= tasks.created_at
     where tasks.created_at <= {{ lead_scoring.as_of() }}
     group by clocks.crm_id
 
@@ -142,6 +162,7 @@ final as (
         -- strings
         owner_type,
         routing_rule,
+        sla_clock_basis,
         sla_status,
 
         -- numerics
@@ -159,8 +180,10 @@ final as (
         -- booleans
         sla_status in ('on_track', 'at_risk') as is_clock_open,
         coalesce(business_hours_only, false) as is_business_hours_only,
+        sla_due_at < assigned_at as is_due_before_routing,
 
         -- timestamps
+        assigned_at,
         sla_started_at,
         sla_due_at,
         first_response_at,

@@ -2,7 +2,11 @@
     round-robin (marts.lead_assignments.routing_pool, rules territory_match and round_robin)
     and every rep in it, the share of the pool's assignments the rep received against their
     share of the weights. The weights are shared among the pool's reps who are available now
-    or were assigned Leads in the pool (a rep out of office the whole time is not owed a share). -#}
+    or were assigned Leads in the pool (a rep out of office the whole time is not owed a share).
+    Tolerance: a weighted round-robin hands out whole Leads, so the best it can promise is
+    |assigned - expected| < 1 Lead; within_tolerance is |assigned - expected| <=
+    greatest(10% of expected, 1 Lead), i.e. within 10% of the weights once a rep is owed 10
+    Leads or more, and within the integer bound of a round-robin below that. -#}
 with
 
 lead_assignments as (
@@ -94,42 +98,78 @@ weights as (
 
 ),
 
+deviations as (
+
+    select
+        pool_members.*,
+        weights.pool_reps,
+        pool_members.round_robin_weight / weights.pool_weight as weight_share,
+        pool_members.pool_assignments * pool_members.round_robin_weight / weights.pool_weight as expected_leads
+    from pool_members
+    inner join weights
+        on pool_members.routing_pool = weights.routing_pool
+
+),
+
+tolerances as (
+
+    select
+        deviations.*,
+        deviations.assignments - deviations.expected_leads as deviation_leads,
+        abs(deviations.assignments - deviations.expected_leads)
+        <= greatest(0.1 * deviations.expected_leads, 1) as is_within_tolerance
+    from deviations
+
+),
+
+pool_tolerances as (
+
+    select
+        tolerances.*,
+        min(case when tolerances.is_within_tolerance then 1 else 0 end) over (
+            partition by tolerances.routing_pool
+        ) = 1 as is_pool_within_tolerance
+    from tolerances
+
+),
+
 final as (
 
     select
         -- ids
-        pool_members.routing_pool,
-        pool_members.rep_id,
+        routing_pool,
+        rep_id,
 
         -- strings
-        pool_members.rep_name,
-        pool_members.team,
-        pool_members.routing_rule,
+        rep_name,
+        team,
+        routing_rule,
 
         -- numerics
-        weights.pool_reps,
-        pool_members.pool_assignments,
-        pool_members.assignments,
-        pool_members.round_robin_weight,
-        cast(pool_members.assignments as {{ dbt.type_float() }}) / pool_members.pool_assignments as assigned_share,
-        pool_members.round_robin_weight / weights.pool_weight as weight_share,
-        pool_members.pool_assignments * pool_members.round_robin_weight / weights.pool_weight as expected_assignments,
-        cast(pool_members.assignments as {{ dbt.type_float() }}) / pool_members.pool_assignments
-        - pool_members.round_robin_weight / weights.pool_weight as share_difference,
+        pool_reps,
+        pool_assignments,
+        pool_assignments as pool_leads,
+        assignments,
+        assignments as assigned_leads,
+        round_robin_weight,
+        cast(assignments as {{ dbt.type_float() }}) / pool_assignments as assigned_share,
+        weight_share,
+        expected_leads as expected_assignments,
+        expected_leads,
+        cast(assignments as {{ dbt.type_float() }}) / pool_assignments - weight_share as share_difference,
+        deviation_leads,
+        100.0 * deviation_leads / nullif(expected_leads, 0) as deviation_pct,
 
         -- booleans
-        pool_members.is_available,
-        abs(
-            pool_members.assignments
-            - pool_members.pool_assignments * pool_members.round_robin_weight / weights.pool_weight
-        ) <= 1 as is_within_one_assignment,
+        is_available,
+        abs(deviation_leads) <= 1 as is_within_one_assignment,
+        is_within_tolerance,
+        is_pool_within_tolerance,
 
         -- timestamps
         {{ lead_scoring.as_of() }} as reported_at
 
-    from pool_members
-    inner join weights
-        on pool_members.routing_pool = weights.routing_pool
+    from pool_tolerances
 
 )
 

@@ -1,8 +1,10 @@
 {#- Speed to lead as of var('as_of'): per owner and tier, how fast the first response followed
-    the assignment (marts.lead_sla; kept working owners, who responded before routing saw
-    the Lead, are left out of the timings): responded Leads, median and 90th-percentile minutes
-    (nearest rank, computed with row_number so it is the same on every engine), average, the
-    share answered within the SLA, and the Leads still waiting. -#}
+    the start of the SLA clock (marts.lead_sla: the assignment, or the Lead's creation for a
+    kept working owner, so minutes are never negative): responded Leads, median and
+    90th-percentile minutes (nearest rank, computed with row_number so it is the same on every
+    engine), average, the share answered within the SLA, and the Leads still waiting.
+    The population is every marts.lead_sla row, the same as rpt_sla_compliance_weekly's:
+    responded_leads + waiting_leads there = leads here, per owner and tier. -#}
 with
 
 lead_sla as (
@@ -37,7 +39,6 @@ responded as (
         count(*) over (partition by owner_id, tier) as responded_leads
     from lead_sla
     where first_response_at is not null
-        and routing_rule <> 'working_owner'
 
 ),
 

@@ -20,6 +20,17 @@ def weighted_round_robin(prefix, pool_leads, pool_reps, prior_counts, max_slots)
     )
 
 
+def pool_round_robin(prefix, pool_leads, pool_members, rep_capacity, earlier_assignments, prior_counts, max_slots):
+    # the real macro renders several CTEs ending in <prefix>_routed (the step's output columns)
+    earlier = "".join(f" cross join {step}" for step in earlier_assignments)
+    return (
+        f"{prefix}_routed as (select {pool_leads}.crm_id, {pool_leads}.routing_pool,"
+        f" {rep_capacity}.rep_id, 0.0 as slot_position, 0 as prior_assignments, 0 as pool_rep_count,"
+        f" {rep_capacity}.round_robin_weight from {pool_leads}"
+        f" cross join {pool_members} cross join {rep_capacity}{earlier} cross join {prior_counts})"
+    )
+
+
 def sla_due_times(clocks):
     # the real macro renders several CTEs ending in due_times
     return f"due_times as (select {clocks}.crm_id, {clocks}.sla_started_at as sla_due_at from {clocks})"
