@@ -156,13 +156,82 @@ def test_crm_extract_loads_typed_rows_and_advances_the_watermark(con, tmp_path):
     assert con.execute("select object, watermark from ops.watermarks").fetchall() == [("Lead", end)]
 
 
-def test_data_loader_csv_missing_required_column_fails_clearly(con, tmp_path):
+def test_data_loader_csv_missing_required_column_rejects_the_file_clearly(con, tmp_path):
     path = tmp_path / "Lead_export.csv"
-    path.write_text("Email,Company\na@b.com,Acme\n")
+    path.write_text("Email,Company\na@b.com,Acme\n\nc@d.com,Beta\n")
     batch = Batch("files:Lead:x", "files", "Lead", str(path), "r1")
+    result = load_crm_text(con, "Lead", path, batch, watermark=False, as_of=AS_OF)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (2, 0, 2)
+    rows = quarantine(con)
+    assert [line for line, _ in rows] == [2, 4]
+    assert rows[0][1] == (
+        "required column(s) id, systemmodstamp missing from the header (Email, Company); "
+        "fix the export and drop the file again"
+    )
+    assert con.execute("select status, notes from ops.batches").fetchall() == [("rejected", rows[0][1])]
+    again = load_crm_text(con, "Lead", path, Batch("files:Lead:x", "files", "Lead", str(path), "r2"),
+                          watermark=False, as_of=AS_OF)  # fmt: skip
+    assert again.skipped and len(quarantine(con)) == 2
+
+
+def test_our_own_extract_missing_a_required_column_is_a_bug_and_raises(con, tmp_path):
+    from lead_scoring import crm_schema
+
+    path = tmp_path / "Lead.parquet"
+    write_text_parquet([{"Email": "a@b.com"}], [f for f in crm_schema.fields("Lead") if f != "Id"], path)
+    batch = Batch("salesforce:Lead:x", "salesforce", "Lead", str(path), "r1")
     with pytest.raises(FileLayoutError, match="required column"):
-        load_crm_text(con, "Lead", path, batch, watermark=False, as_of=AS_OF)
-    assert con.execute("select count(*) from ops.batches").fetchall() == [(0,)]
+        load_crm_text(con, "Lead", path, batch, watermark=True, as_of=AS_OF)
+
+
+def test_rows_of_another_object_and_malformed_ids_are_quarantined(con, tmp_path):
+    path = tmp_path / "Lead_export.csv"
+    path.write_text(
+        "Id,Email,SystemModstamp\n"
+        "00Q000000000001AAA,a@x.com,2026-10-01T00:00:00Z\n"
+        "003000000000001AAA,b@x.com,2026-10-01T00:00:00Z\n"
+        "00Q1,c@x.com,2026-10-01T00:00:00Z\n"
+    )
+    batch = Batch("files:Lead:ids", "files", "Lead", str(path), "r1")
+    result = load_crm_text(con, "Lead", path, batch, watermark=False, as_of=AS_OF)
+    assert (result.rows_loaded, result.rows_quarantined) == (1, 2)
+    assert quarantine(con) == [
+        (3, "Id 003000000000001AAA is not a Lead Id (Lead Ids start with 00Q): row for another object"),
+        (4, "malformed Id 00Q1 (expected 18 letters and digits)"),
+    ]
+
+
+def test_unknown_crm_objects_and_non_csv_files_are_rejected_not_ignored(con, tmp_path):
+    from lead_scoring.load.files import crm_landing_files
+
+    crm = tmp_path / "crm"
+    for relative, text in {
+        "Lead/leads.csv": "Id,SystemModstamp\n",
+        "Campaign/campaigns.csv": "Id,Name\n701000000000001AAA,Launch\n",
+        "Lead/leads.xlsx": "PK\x03\x04 binary",
+        "stray.csv": "Id\n",
+        "Lead/.partial.csv": "being written",
+    }.items():
+        (crm / relative).parent.mkdir(parents=True, exist_ok=True)
+        (crm / relative).write_text(text)
+    entries = [(obj, path.relative_to(crm).as_posix()) for obj, path in crm_landing_files(crm)]
+    assert entries == [
+        ("Lead", "Lead/leads.csv"),
+        ("Campaign", "Campaign/campaigns.csv"),
+        ("Lead", "Lead/leads.xlsx"),
+        ("", "stray.csv"),
+    ]
+    outcomes = {}
+    for obj, relative in entries[1:]:
+        batch = Batch(f"files:{relative}", "files", obj, str(crm / relative), "r1")
+        result = load_crm_text(con, obj, crm / relative, batch, watermark=False, as_of=AS_OF)
+        outcomes[relative] = (result.rows_read, result.rows_quarantined)
+    assert outcomes == {"Campaign/campaigns.csv": (1, 1), "Lead/leads.xlsx": (1, 1), "stray.csv": (0, 0)}
+    reasons = [r[0] for r in con.execute("select reason from ops.quarantine order by file").fetchall()]
+    assert reasons[0].startswith("unknown CRM object (folder 'Campaign')")
+    assert reasons[1].startswith("not a CSV file (.xlsx)")
+    assert reasons[2].startswith("unknown CRM object (no object folder)")  # the empty file's notice
+    assert con.execute("select count(*) from ops.batches where status = 'rejected'").fetchall() == [(3,)]
 
 
 def test_duplicate_ids_in_a_batch_keep_the_newest(con, tmp_path):
@@ -254,12 +323,14 @@ def test_random_garbage_never_crashes_the_loader_and_every_line_is_accounted_for
     warehouse.ensure_schema(con)
     result = load_map_file(con, path, run_id="h", as_of=AS_OF)
     non_blank = sum(1 for raw in data.split(b"\n")[:-1] if raw.strip(b" "))
-    if result.rows_read == 0 and result.rows_quarantined == 1:  # whole file rejected: said why
-        assert con.execute("select reason from ops.quarantine").fetchall()[0][0]
-    else:
-        assert result.rows_loaded + result.rows_quarantined == result.rows_read
-        assert result.rows_read == non_blank
+    assert result.rows_loaded + result.rows_quarantined == result.rows_read
     loaded = con.execute("select count(*) from raw_map.events").fetchall()[0][0]
-    quarantined = con.execute("select count(*) from ops.quarantine").fetchall()[0][0]
+    quarantined = con.execute("select count(*) from ops.quarantine where line > 0").fetchall()[0][0]
     assert (loaded, quarantined) == (result.rows_loaded, result.rows_quarantined)
+    status = con.execute("select status from ops.batches").fetchall()[0][0]
+    if status == "rejected":  # the whole file refused: every line quarantined, the reason said
+        assert con.execute("select bool_and(reason <> '') from ops.quarantine").fetchall()[0][0]
+        assert result.rows_read == len([raw for raw in data.split(b"\n")[:-1] if raw.strip()])
+    else:
+        assert result.rows_read == non_blank
     con.close()

@@ -86,10 +86,12 @@ def extract_crm(ctx: RunContext) -> dict:
     (API source), or the Data Loader CSVs present in the landing folder (files source)."""
     settings = ctx.settings
     if settings.crm_source == "files":
-        entries = []
-        for obj in crm_schema.EXTRACT_ORDER:
-            for path in sorted((settings.crm_landing / obj).glob("*.csv")):
-                entries.append({"object": obj, "path": str(path), "source": "files"})
+        from lead_scoring.load.files import crm_landing_files  # noqa: PLC0415
+
+        entries = [
+            {"object": obj, "path": str(path), "source": "files"}
+            for obj, path in crm_landing_files(settings.crm_landing)
+        ]
         return {"source": "files", "extracts": entries}
 
     from lead_scoring.extract.salesforce import extract_object  # noqa: PLC0415

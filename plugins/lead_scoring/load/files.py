@@ -5,12 +5,13 @@ or quarantined, never dropped."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
 
-from lead_scoring import warehouse
+from lead_scoring import crm_schema, warehouse
 from lead_scoring.load.raw import (
     Batch,
     LoadResult,
@@ -21,6 +22,8 @@ from lead_scoring.load.raw import (
     utc_now,
 )
 from lead_scoring.privacy import erasure
+
+log = logging.getLogger(__name__)
 
 EARLIEST_VALID = datetime(2000, 1, 1)
 MARKETO_ACTIVITY_REQUIRED = ["marketoguid", "leadid", "activitydate", "activitytypeid"]
@@ -167,25 +170,91 @@ def _load(con, text_table, target_table, header, columns, required, batch, path,
     )
 
 
+def crm_landing_files(folder: Path) -> list[tuple[str, Path]]:
+    """The files of the CRM landing folder as (object, path): the known objects' CSVs in
+    extract order, then every other file (an unknown object's folder, a file outside any
+    object folder, a non-CSV file), which the loader rejects with a reason instead of
+    leaving it unread and unreported. Hidden and ``.tmp`` files are not listed."""
+    if not folder.is_dir():
+        return []
+    files = [
+        path
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+        and path.suffix != ".tmp"
+        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+    ]  # hidden and .tmp files are still being written (or an editor's): not read
+    entries = [
+        (obj, path)
+        for obj in crm_schema.EXTRACT_ORDER
+        for path in files
+        if path.parent == folder / obj and path.suffix == ".csv"
+    ]
+    known = {path for _, path in entries}
+    for path in files:
+        if path not in known:
+            entries.append((path.parent.name if path.parent != folder else "", path))
+    return entries
+
+
+def _crm_file_problem(obj: str, path: Path) -> str | None:
+    if obj not in crm_schema.OBJECTS:
+        where = f"folder {obj!r}" if obj else "no object folder"
+        return (
+            f"unknown CRM object ({where}): Data Loader exports go in landing/crm/<Object>/*.csv, "
+            f"Object one of {', '.join(crm_schema.EXTRACT_ORDER)}"
+        )
+    if path.suffix.lower() not in {".csv", ".parquet"}:
+        return f"not a CSV file ({path.suffix or 'no extension'}): export {obj} from Data Loader as CSV"
+    return None
+
+
+def _id_reasons(obj: str) -> list[str]:
+    """A row whose Id is not an 18-character Salesforce Id of ``obj`` (the key prefix names
+    the object: 00Q Lead, 003 Contact, ...) belongs to no record of this object."""
+    prefix = crm_schema.ID_PREFIX.get(obj)
+    reasons = [
+        "case when nullif(trim(id), '') is not null and not regexp_full_match(trim(id), '[0-9A-Za-z]{18}') "
+        "then 'malformed Id ' || left(trim(id), 40) || ' (expected 18 letters and digits)' end"
+    ]
+    if prefix:
+        reasons.append(
+            f"case when regexp_full_match(trim(id), '[0-9A-Za-z]{{18}}') and left(trim(id), 3) <> '{prefix}' "
+            f"then 'Id ' || trim(id) || ' is not a {obj} Id ({obj} Ids start with {prefix}): row for another "
+            "object' end"
+        )
+    return reasons
+
+
 def load_crm_text(
     con: duckdb.DuckDBPyConnection, obj: str, path: Path, batch: Batch, *, watermark: bool, as_of: datetime
 ) -> LoadResult:
-    """Load a CRM object's rows from an extract (Parquet) or a Data Loader CSV."""
+    """Load a CRM object's rows from an extract (Parquet) or a Data Loader CSV. A file that
+    cannot be loaded (unknown object, not a CSV, a required column missing from its header)
+    is rejected: every line quarantined with the reason, the other files still load."""
+    problem = _crm_file_problem(obj, path)
+    if problem:
+        return reject_file(con, batch, problem, path, header=path.suffix.lower() == ".csv")
     columns = warehouse.crm_columns(obj)
-    if path.suffix == ".parquet":
-        con.execute(
-            f"create or replace temp table _crm_text as select row_number() over () as _line, "
-            f"null as _raw, null as _parse_error, * from read_parquet({_quote(path)})"
-        )
-        header = [r[0] for r in con.execute("describe _crm_text").fetchall()]
-    else:
-        header = _csv_text_table(con, path, "_crm_text")
     try:
+        if path.suffix == ".parquet":
+            con.execute(
+                f"create or replace temp table _crm_text as select row_number() over () as _line, "
+                f"null as _raw, null as _parse_error, * from read_parquet({_quote(path)})"
+            )
+            header = [r[0] for r in con.execute("describe _crm_text").fetchall()]
+        else:
+            header = _csv_text_table(con, path, "_crm_text")
         return _load(
             con, "_crm_text", warehouse.raw_table(obj), header, columns, ["id", "systemmodstamp"],
             batch, path, watermark_object=obj if watermark else None, dedupe_key="id",
             newest_by="systemmodstamp", timestamp_bounds=timestamp_bounds(as_of),
+            extra_reasons=_id_reasons(obj),
         )  # fmt: skip
+    except (FileLayoutError, duckdb.Error) as error:
+        if path.suffix == ".parquet":  # our own extract: a bug to fix, not a bad input file
+            raise
+        return reject_file(con, batch, _file_error(error, path), path, header=True)
     finally:
         con.execute("drop table if exists _crm_text")
 
@@ -223,7 +292,11 @@ def load_map_file(con: duckdb.DuckDBPyConnection, path: Path, run_id: str, as_of
     )
     if layout is None:
         return reject_file(
-            con, batch, "unknown MAP file layout (expected a Marketo activity or lead CSV, or .jsonl events)"
+            con,
+            batch,
+            "unknown MAP file layout (expected a Marketo activity or lead CSV, or .jsonl events)",
+            path,
+            header=path.suffix == ".csv",
         )
     if already_loaded(con, batch.batch_id):
         return already_loaded(con, batch.batch_id)
@@ -247,22 +320,44 @@ def load_map_file(con: duckdb.DuckDBPyConnection, path: Path, run_id: str, as_of
             dedupe_key=key, newest_by=newest, timestamp_bounds=timestamp_bounds(as_of),
         )  # fmt: skip
     except (FileLayoutError, duckdb.Error) as error:
-        return reject_file(con, batch, str(error).splitlines()[0][:500])
+        return reject_file(con, batch, _file_error(error, path), path, header=layout != "events")
     finally:
         con.execute("drop table if exists _map_text")
 
 
-def reject_file(con: duckdb.DuckDBPyConnection, batch: Batch, reason: str) -> LoadResult:
-    """Record a whole file as rejected: one quarantine row with the reason, a ledger row."""
+def _file_error(error: Exception, path: Path) -> str:
+    """The first line of a load error, without the file name (the quarantine row has it)."""
+    return str(error).splitlines()[0].removeprefix(f"{path}: ")[:500]
+
+
+def _file_lines(path: Path, header: bool) -> list[tuple[int, str]]:
+    """(physical line number, text) of each non-blank line, after the header if ``header``;
+    bytes that are not UTF-8 are replaced so any file can be shown."""
+    lines = path.read_bytes().decode("utf-8", errors="replace").splitlines()
+    numbered = [(i, line) for i, line in enumerate(lines, start=1) if line.strip()]
+    return numbered[1:] if header and numbered else numbered
+
+
+def reject_file(
+    con: duckdb.DuckDBPyConnection, batch: Batch, reason: str, path: Path | None = None, header: bool = False
+) -> LoadResult:
+    """Record a whole file as rejected: each of its rows (non-blank lines after the header)
+    quarantined with ``reason``, so rows read = rows quarantined. A file with no rows gets a
+    line-0 quarantine row naming the file and reason (a notice: 0 rows read, 0 quarantined).
+    A ledger row with status ``rejected``; the same content is not retried (fix the file:
+    new content, new batch)."""
     if con.execute("select 1 from ops.batches where batch_id = ?", [batch.batch_id]).fetchall():
         return LoadResult(batch.batch_id, batch.object, 0, 0, 0, skipped=True)
     now = utc_now()
+    rows = _file_lines(path, header) if path is not None and path.is_file() else []
+    quarantine = [(line, text[:2000]) for line, text in rows] or [(0, None)]
     con.execute("begin transaction")
-    con.execute(
+    con.executemany(
         "insert into ops.quarantine (source, file, line, record, reason, _batch_id, quarantined_at) "
-        "values (?, ?, 0, null, ?, ?, ?)",
-        [batch.source, batch.file, reason, batch.batch_id, now],
+        "values (?, ?, ?, ?, ?, ?, ?)",
+        [(batch.source, batch.file, line, text, reason, batch.batch_id, now) for line, text in quarantine],
     )
-    record_batch(con, batch, 0, 0, 1, "rejected", now, reason)
+    record_batch(con, batch, len(rows), 0, len(rows), "rejected", now, reason)
     con.execute("commit")
-    return LoadResult(batch.batch_id, batch.object, 0, 0, 1, skipped=False)
+    log.warning("file %s rejected: %s", batch.file, reason)
+    return LoadResult(batch.batch_id, batch.object, len(rows), 0, len(rows), skipped=False)
