@@ -88,3 +88,65 @@ def test_a_suite_without_severity_is_refused(tmp_path):
     )
     with pytest.raises(ValueError, match="meta.severity"):
         load_suite_spec(path)
+
+
+def test_a_batch_failing_a_critical_raw_check_is_held_out_of_raw_and_re_extracted(settings, tmp_path):
+    """API extract batches: the held batch's rows move to the quarantine, the ledger says
+    held (read = 0 loaded + quarantined), the object's watermark goes back to the batch's
+    window start (so the next run extracts the records again), and the same batch is not
+    loaded twice; the other object's batch, which passed, stays."""
+    from datetime import datetime
+
+    from lead_scoring import crm_schema
+    from lead_scoring.extract.salesforce import write_text_parquet
+    from lead_scoring.load.files import load_crm_text
+    from lead_scoring.load.raw import Batch
+    from lead_scoring.quality.gx_checks import hold_failed_batches
+
+    start, end = datetime(2026, 10, 31), datetime(2026, 11, 1)
+    stamp = "2026-10-31T10:00:00.000+0000"
+    lead_path, contact_path = tmp_path / "Lead.parquet", tmp_path / "Contact.parquet"
+    write_text_parquet(
+        [{"Id": f"00Q00000000000{i}AAA", "SystemModstamp": stamp} for i in (1, 2)],
+        crm_schema.fields("Lead"),
+        lead_path,
+    )
+    contact = [{"Id": "003000000000001AAA", "SystemModstamp": stamp}]
+    write_text_parquet(contact, crm_schema.fields("Contact"), contact_path)
+    suite = load_suite_spec(REPO / "expectations" / "raw_salesforce_lead.json")
+    suite["expectations"].append(
+        {
+            "type": "expect_column_values_to_not_be_null",
+            "kwargs": {"column": "email"},
+            "meta": {"severity": "critical"},
+        }
+    )
+    strict = tmp_path / "raw_salesforce_lead.json"
+    strict.write_text(json.dumps(suite))
+    batches = {
+        obj: Batch(f"salesforce:{obj}:{start}:{end}", "salesforce", obj, str(path), "r1", start, end)
+        for obj, path in (("Lead", lead_path), ("Contact", contact_path))
+    }
+    with warehouse.connect(settings.warehouse) as con:
+        warehouse.ensure_schema(con)
+        con.execute("insert into ops.watermarks values ('Lead', ?, 'earlier', ?)", [start, start])
+        for obj, path in (("Lead", lead_path), ("Contact", contact_path)):
+            load_crm_text(con, obj, path, batches[obj], watermark=True, as_of=end)
+        ids = [b.batch_id for b in batches.values()]
+        suites = [strict, REPO / "expectations" / "raw_salesforce_contact.json"]
+        results = run_suites(con, suites, "r1", tmp_path, ids)
+        assert [r.status for r in results] == ["fail", "pass"]
+        assert hold_failed_batches(con, results, ids) == [batches["Lead"].batch_id]
+        assert con.execute("select count(*) from raw_salesforce.lead").fetchall() == [(0,)]
+        assert con.execute("select count(*) from raw_salesforce.contact").fetchall() == [(1,)]
+        ledger = con.execute(
+            "select object, status, rows_read, rows_loaded, rows_quarantined from ops.batches"
+        )
+        assert sorted(ledger.fetchall()) == [("Contact", "loaded", 1, 1, 0), ("Lead", "held", 2, 0, 2)]
+        reasons = con.execute("select line, reason from ops.quarantine order by line").fetchall()
+        assert [line for line, _ in reasons] == [1, 2]
+        assert "expect_column_values_to_not_be_null on email" in reasons[0][1]
+        marks = dict(con.execute("select object, watermark from ops.watermarks").fetchall())
+        assert marks == {"Lead": start, "Contact": end}
+        again = load_crm_text(con, "Lead", lead_path, batches["Lead"], watermark=True, as_of=end)
+        assert again.skipped and con.execute("select count(*) from raw_salesforce.lead").fetchall() == [(0,)]

@@ -191,11 +191,12 @@ def _suites(ctx: RunContext, prefix: str) -> list[Path]:
 
 def validate(ctx: RunContext, prefix: str, batch_ids: list[str] | None = None) -> dict:
     """Run the GX suites whose file name starts with ``prefix``; raise on a critical failure."""
-    from lead_scoring.quality.gx_checks import raise_on_critical, run_suites  # noqa: PLC0415
+    from lead_scoring.quality.gx_checks import hold_failed_batches, raise_on_critical, run_suites  # noqa: PLC0415
 
     with warehouse.connect(ctx.settings.warehouse) as con:
         warehouse.ensure_schema(con)
         results = run_suites(con, _suites(ctx, prefix), ctx.run_id, ctx.run_dir / "gx", batch_ids)
+        hold_failed_batches(con, results, batch_ids or [])  # raw checks: never score a failing batch
     summary = {
         "suites": {r.suite: r.status for r in results},
         "warnings": [w.describe() for r in results for w in r.warnings],

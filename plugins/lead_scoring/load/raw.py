@@ -85,9 +85,11 @@ def utc_now() -> datetime:
 
 
 def already_loaded(con: duckdb.DuckDBPyConnection, batch_id: str) -> LoadResult | None:
+    """The ledger counts of a batch loaded before (or held after a critical check: the same
+    content is not loaded again), or None."""
     row = con.execute(
         "select object, rows_read, rows_loaded, rows_quarantined, coalesce(rows_erased, 0) from ops.batches "
-        "where batch_id = ? and status = 'loaded'",
+        "where batch_id = ? and status in ('loaded', 'held')",
         [batch_id],
     ).fetchall()
     if not row:

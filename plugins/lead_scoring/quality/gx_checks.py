@@ -226,3 +226,65 @@ def raise_on_critical(results: list[SuiteResult]) -> None:
             f"{len(failures)} critical data-quality check(s) failed; the CRM write-back is "
             f"blocked:\n  {lines}\nFix the data or the model, then re-run this hour."
         )
+
+
+def hold_failed_batches(
+    con: duckdb.DuckDBPyConnection, results: list[SuiteResult], batch_ids: list[str]
+) -> list[str]:
+    """Take this run's batches that a critical raw check failed on out of the raw tables, so
+    no later run scores them or writes anything derived from them to the CRM: their rows go
+    to ``ops.quarantine`` (reason: the failed checks), the ledger row becomes ``held`` (rows
+    read = 0 loaded + quarantined), and a CRM object's watermark goes back to the batch's
+    window start, so the next run extracts those records again (fixed at the source, or
+    held again). A held file is not re-loaded: fix it and drop the corrected file. Returns
+    the held batch ids."""
+    held: list[str] = []
+    now = utc_now()
+    for result in results:
+        if not result.critical_failures or not batch_ids:
+            continue
+        failed = "; ".join(f.describe() for f in result.critical_failures)
+        reason = f"batch held: critical check failed: {failed}"
+        table = result.table
+        columns = {r[0] for r in con.execute(f"describe {table}").fetchall()}
+        line = "_line" if "_line" in columns else "row_number() over ()"
+        marks = ", ".join("?" for _ in batch_ids)
+        in_table = [
+            r[0]
+            for r in con.execute(
+                f"select distinct _batch_id from {table} where _batch_id in ({marks})", batch_ids
+            ).fetchall()
+        ]
+        for batch_id in in_table:
+            con.execute("begin transaction")
+            con.execute(
+                "insert into ops.quarantine (source, file, line, record, reason, _batch_id, quarantined_at) "
+                f"select batches.source, batches.file, {line}, left(cast(to_json(raw) as varchar), 2000), ?, "
+                f"?, ? from {table} as raw, ops.batches as batches "
+                "where raw._batch_id = ? and batches.batch_id = ?",
+                [reason[:2000], batch_id, now, batch_id, batch_id],
+            )
+            con.execute(f"delete from {table} where _batch_id = ?", [batch_id])
+            con.execute(
+                "update ops.batches set rows_quarantined = rows_quarantined + rows_loaded, rows_loaded = 0, "
+                "status = 'held', notes = concat_ws('; ', notes, ?) where batch_id = ?",
+                [reason[:1000], batch_id],
+            )
+            window = con.execute(
+                "select batches.object, batches.window_start from ops.watermarks as marks "
+                "join ops.batches as batches on batches.batch_id = marks.batch_id where marks.batch_id = ?",
+                [batch_id],
+            ).fetchall()
+            for obj, start in window:
+                if start is None:
+                    con.execute("delete from ops.watermarks where object = ?", [obj])
+                else:
+                    con.execute(
+                        "update ops.watermarks set watermark = ?, batch_id = null, updated_at = ? "
+                        "where object = ?",
+                        [start, now, obj],
+                    )
+            con.execute("commit")
+            log.warning("batch %s held out of %s: %s", batch_id, table, reason[:300])
+            held.append(batch_id)
+    return held
