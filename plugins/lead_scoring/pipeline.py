@@ -196,12 +196,12 @@ def validate(ctx: RunContext, prefix: str, batch_ids: list[str] | None = None) -
     with warehouse.connect(ctx.settings.warehouse) as con:
         warehouse.ensure_schema(con)
         results = run_suites(con, _suites(ctx, prefix), ctx.run_id, ctx.run_dir / "gx", batch_ids)
-        hold_failed_batches(con, results, batch_ids or [])  # raw checks: never score a failing batch
+        held = hold_failed_batches(con, results, batch_ids or [])  # raw checks: never score a failing batch
     summary = {
         "suites": {r.suite: r.status for r in results},
         "warnings": [w.describe() for r in results for w in r.warnings],
     }
-    raise_on_critical(results)
+    raise_on_critical(results, held)
     return summary
 
 
@@ -327,9 +327,15 @@ def summarize(ctx: RunContext, stages: dict, started: float | None = None) -> di
             if _table_exists(con, "marts", "lead_scores")
             else []
         )
-        quarantined = con.execute(
-            "select coalesce(sum(rows_quarantined), 0) from ops.batches where run_id = ?", [ctx.run_id]
-        ).fetchall()[0][0]
+        read, quarantined = con.execute(
+            "select coalesce(sum(rows_read), 0), coalesce(sum(rows_quarantined), 0) from ops.batches "
+            "where run_id = ?",
+            [ctx.run_id],
+        ).fetchall()[0]
+        rejected = con.execute(
+            "select file, notes from ops.batches where run_id = ? and status = 'rejected' order by file",
+            [ctx.run_id],
+        ).fetchall()
         erased = con.execute(
             "select coalesce(sum(rows_erased), 0) from ops.erasure_runs where run_id = ?", [ctx.run_id]
         ).fetchall()[0][0]
@@ -351,8 +357,10 @@ def summarize(ctx: RunContext, stages: dict, started: float | None = None) -> di
         "crm_write_failures": write.get("crm_write_failures", 0),
         "crm_dead_letters": write.get("crm_dead_letters", 0),
         "crm_api_calls": write.get("api_calls", 0),
+        "rows_read": int(read),
         "quarantined_rows": int(quarantined),
         "rows_loaded": (stages.get("load_raw") or {}).get("rows_loaded", 0),
+        "rejected_files": [{"file": file, "reason": reason} for file, reason in rejected],
         "rows_erased": int(erased),
         **sla_alerts,
         "gx": gx,

@@ -217,14 +217,21 @@ def run_suites(
     return results
 
 
-def raise_on_critical(results: list[SuiteResult]) -> None:
-    """Stop the pipeline, naming each failed critical expectation and sample bad values."""
+def raise_on_critical(results: list[SuiteResult], held: list[str] | None = None) -> None:
+    """Stop the pipeline, naming each failed critical expectation and sample bad values
+    (and the batches ``hold_failed_batches`` took out of raw)."""
     failures = [f for r in results for f in r.critical_failures]
     if failures:
         lines = "\n  ".join(f.describe() for f in failures)
+        held_note = (
+            f"\nHeld out of raw (rows in ops.quarantine, not loaded again): {', '.join(held)}; drop a "
+            "corrected file, or fix the records in the CRM (the next run extracts them again)."
+            if held
+            else ""
+        )
         raise CriticalDataQualityError(
             f"{len(failures)} critical data-quality check(s) failed; the CRM write-back is "
-            f"blocked:\n  {lines}\nFix the data or the model, then re-run this hour."
+            f"blocked:\n  {lines}{held_note}\nFix the data or the model, then re-run this hour."
         )
 
 
