@@ -150,3 +150,14 @@ def test_a_batch_failing_a_critical_raw_check_is_held_out_of_raw_and_re_extracte
         assert marks == {"Lead": start, "Contact": end}
         again = load_crm_text(con, "Lead", lead_path, batches["Lead"], watermark=True, as_of=end)
         assert again.skipped and con.execute("select count(*) from raw_salesforce.lead").fetchall() == [(0,)]
+
+
+def test_personal_data_never_appears_in_a_described_failure():
+    from lead_scoring.quality.gx_checks import ExpectationOutcome
+
+    email = ExpectationOutcome("raw", "expect_column_values_to_match_regex", "email", "warning", False, 2,
+                               ["jane.doe@example", "bob@"])  # fmt: skip
+    assert "jane" not in email.describe() and "withheld" in email.describe()
+    score = ExpectationOutcome("s", "expect_column_values_to_be_between", "composite_score", "critical",
+                               False, 1, ["150"])  # fmt: skip
+    assert "['150']" in score.describe()

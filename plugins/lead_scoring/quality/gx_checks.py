@@ -23,6 +23,8 @@ from lead_scoring.load.raw import utc_now
 log = logging.getLogger(__name__)
 
 SEVERITIES = {"critical", "warning"}
+# Columns holding personal data (tagged pii in dbt): their values never go to logs or errors.
+PII_COLUMNS = {"email", "firstname", "lastname", "first_name", "last_name", "name", "phone", "title"}
 
 
 class CriticalDataQualityError(RuntimeError):
@@ -40,8 +42,13 @@ class ExpectationOutcome:
     sample: list = field(default_factory=list)
 
     def describe(self) -> str:
+        """One line for logs and errors; values of personal-data columns are not shown (they
+        stay in ops.gx_results and the run's GX files, which erasure requests clean)."""
         where = f" on {self.column}" if self.column else ""
-        sample = f"; sample bad values: {self.sample[:5]}" if self.sample else ""
+        if self.sample and (self.column or "").lower() in PII_COLUMNS:
+            sample = f"; sample bad values withheld ({self.column} is personal data): see ops.gx_results"
+        else:
+            sample = f"; sample bad values: {self.sample[:5]}" if self.sample else ""
         count = f" ({self.unexpected_count} unexpected)" if self.unexpected_count else ""
         return f"[{self.suite}] {self.expectation}{where}{count}{sample}"
 
