@@ -18,6 +18,7 @@ import pytest
 
 from conftest import REPO, isolated_env
 from lead_scoring import pipeline, run_logging, warehouse
+from lead_scoring.cli import format_summary
 from lead_scoring.config import load_settings
 from lead_scoring.quality import corpus
 from lead_scoring.quality.gx_checks import CriticalDataQualityError
@@ -118,6 +119,10 @@ def test_every_corpus_row_is_loaded_or_quarantined_with_the_expected_reason(worl
     assert {r["file"] for r in summary["rejected_files"]} == {
         str(settings.landing / c.path) for c in cases if c.status == "rejected"
     }
+    printed = format_summary(summary)  # what `leadscore run` and `make demo` print
+    lines = {line.split()[0]: line.split()[-1] for line in printed.splitlines() if line.strip()}
+    assert (lines["rows_read"], lines["rows_loaded"], lines["quarantined_rows"]) == ("63", "36", "27")
+    assert "rejected campaigns.csv" in printed and "unknown CRM object" in printed
 
 
 def test_the_good_rows_score_and_unknown_event_types_score_zero(world):

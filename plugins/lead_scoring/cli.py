@@ -8,6 +8,7 @@ import logging
 import sys
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 
 from lead_scoring.config import load_settings
 
@@ -21,6 +22,10 @@ def _configure_logging(verbose: bool) -> None:
 
 def format_summary(summary: dict) -> str:
     """The run summary as an aligned two-column table."""
+    rejected = [
+        (f"  rejected {Path(item['file']).name}", item["reason"][:100])
+        for item in summary.get("rejected_files", ())
+    ]
     rows = [
         ("run_id", summary["run_id"]),
         ("as_of", summary["as_of"]),
@@ -29,9 +34,11 @@ def format_summary(summary: dict) -> str:
         ("crm_records_changed", summary["crm_records_changed"]),
         ("crm_records_written", summary["crm_records_written"]),
         ("crm_write_failures", summary["crm_write_failures"]),
+        ("rows_read", summary.get("rows_read", "")),
         ("rows_loaded", summary.get("rows_loaded", 0)),
         ("quarantined_rows", summary["quarantined_rows"]),
         ("rows_erased", summary.get("rows_erased", 0)),
+        *rejected,
         ("sla_alerts_raised", summary.get("sla_alerts_raised", 0)),
         ("sla_breaches", summary.get("sla_breaches", 0)),
         ("  not alerted (due before routing)", summary.get("sla_breaches_before_routing", 0)),
