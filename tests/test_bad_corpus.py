@@ -76,17 +76,17 @@ def world(tmp_path_factory):
         crm_records(root / "crm_parquet", good)
         load_parquet_dir(settings.sandbox_dir / "crm.sqlite", root / "crm_parquet")
         sandbox = runtime.start(settings.sandbox_dir, port=0)
-        buffer, logger = io.StringIO(), logging.getLogger()
-        handlers, level = list(logger.handlers), logger.level
-        run_logging.configure(logging.DEBUG, stream=buffer, fmt="json")
-        real_build = pipeline.build_scores
-        mp.setattr(pipeline, "build_scores", build_models_only)
-        try:
-            summary = pipeline.run_all(pipeline.make_context("corpus", corpus.AS_OF))
-        finally:
-            logger.handlers[:], logger.level = handlers, level
-            mp.setattr(pipeline, "build_scores", real_build)
-        try:
+        try:  # the sandbox stops even when the run itself fails
+            buffer, logger = io.StringIO(), logging.getLogger()
+            handlers, level = list(logger.handlers), logger.level
+            run_logging.configure(logging.DEBUG, stream=buffer, fmt="json")
+            real_build = pipeline.build_scores
+            mp.setattr(pipeline, "build_scores", build_models_only)
+            try:
+                summary = pipeline.run_all(pipeline.make_context("corpus", corpus.AS_OF))
+            finally:
+                logger.handlers[:], logger.level = handlers, level
+                mp.setattr(pipeline, "build_scores", real_build)
             yield settings, sandbox, cases, summary, buffer.getvalue(), mp
         finally:
             runtime.stop(settings.sandbox_dir)
