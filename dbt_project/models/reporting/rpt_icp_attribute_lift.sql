@@ -315,7 +315,8 @@ fit_bands as (
         floor(fit_score / 10) as fit_band,
         count(*) as people,
         avg(cast(fit_score as {{ dbt.type_float() }})) as mean_fit_score,
-        (sum(case when has_opportunity then 1 else 0 end) + 0.5) / (count(*) + 1.0) as band_rate
+        (cast(sum(case when has_opportunity then 1 else 0 end) as {{ dbt.type_float() }}) + 0.5)
+        / (cast(count(*) as {{ dbt.type_float() }}) + 1) as band_rate
     from population
     group by floor(fit_score / 10)
 
