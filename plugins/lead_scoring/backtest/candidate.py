@@ -61,16 +61,16 @@ def fit_suggestions(
     as_of = fit_as_of.strftime("%Y-%m-%dT%H:%M:%S")
     try:
         history.prepare(settings.warehouse, warehouse)
-        project = settings.dbt_project_dir
-        _dbt(project, warehouse, scratch_dir, ["seed"], dbt_vars or {}, as_of=as_of)
+        # one dbt invocation (seeds and models): each one re-parses the project for the new as_of
         _dbt(
-            project,
+            settings.dbt_project_dir,
             warehouse,
             scratch_dir,
-            ["run", "--select", "+rpt_icp_attribute_lift"],
+            ["build", "--select", "+rpt_icp_attribute_lift", "--exclude", "resource_type:test",
+             "resource_type:unit_test"],
             dbt_vars or {},
             as_of=as_of,
-        )
+        )  # fmt: skip
         suggestions = suggested_points(warehouse)
         con = duckdb.connect(str(warehouse))
         try:
