@@ -439,8 +439,23 @@ suggestions as (
                 then excess.current_points
                     + (excess.excess_log_odds + excess.excess_half_width) * excess.fit_points_per_log_odds
             else excess.current_points
-        end as unrounded_suggested_points
+        end as raw_suggested_points
     from excess
+
+),
+
+clamped as (
+
+    {#- greatest/least skip NULLs on DuckDB and Postgres: no suggestion stays NULL -#}
+    select
+        suggestions.*,
+        case
+            when suggestions.raw_suggested_points is not null
+                then {{ lead_scoring.clamp(
+                    'suggestions.raw_suggested_points',
+                    "case when suggestions.component = 'intent' then 0 else -100 end", 100) }}
+        end as unrounded_suggested_points
+    from suggestions
 
 ),
 
@@ -473,17 +488,8 @@ final as (
         excess_log_odds_upper,
         fit_points_per_log_odds,
         current_points,
-        {#- greatest/least skip NULLs on DuckDB and Postgres: no suggestion stays NULL -#}
-        
-        case
-            when unrounded_suggested_points is not null
-                then cast(round(cast(
-                        {{ lead_scoring.clamp(
-                    'unrounded_suggested_points',
-                    "case when component = 'intent' then 0 else -100 end", 100) }}
-                        as {{ dbt.type_numeric() }}
-                    ), 0) as {{ dbt.type_int() }})
-        end as suggested_points,
+        cast(round(cast(unrounded_suggested_points as {{ dbt.type_numeric() }}), 0) as {{ dbt.type_int() }})
+            as suggested_points,
 
         -- booleans
         rule_id is not null as has_rule,
@@ -499,7 +505,7 @@ final as (
             false
         ) as is_change_suggested
 
-    from suggestions
+    from clamped
 
 )
 
