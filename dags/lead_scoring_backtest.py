@@ -38,7 +38,16 @@ from lead_scoring.airflow_support import task_defaults
             None, type=["null", "string"], description="last day scored (ISO, UTC); default: latest"
         ),
         "candidate_seeds": Param(None, type=["null", "string"], description="folder of edited seed CSVs"),
-        "candidate_from_win_analysis": Param(False, type="boolean"),
+        "candidate_from_win_analysis": Param(
+            False,
+            type="boolean",
+            description="candidate = points suggested by the win analysis fitted before the first scored day",
+        ),
+        "win_analysis_as_of": Param(
+            None,
+            type=["null", "string"],
+            description="fit the win analysis as of this instant instead (ISO, UTC; later = in-sample)",
+        ),
     },
     tags=["leadscore", "backtest", "manual"],
     doc_md=__doc__,

@@ -9,8 +9,10 @@ last backtest. One self-contained HTML file with inline SVG charts.
 
 Runs after every hourly scoring run (the `marts/lead_scores` Asset) and every Monday 07:00
 UTC. Everything is computed as of the run's `data_interval_end` (asset-triggered runs: the
-run's `run_after`). All tasks run in the one-slot `duckdb_writer` pool (DuckDB takes one
-writer); `max_active_runs=1`. Logic lives in `plugins/lead_scoring/reporting`.
+run's `run_after`). The models and their data tests run as one cosmos `dbt build` task
+(`dbt_reports`, one dbt invocation), not one task per model. All tasks run in the one-slot
+`duckdb_writer` pool (DuckDB takes one writer); `max_active_runs=1`. Logic lives in
+`plugins/lead_scoring/reporting`.
 """
 
 from __future__ import annotations
@@ -19,13 +21,7 @@ from datetime import datetime, timezone
 
 from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
-from lead_scoring.airflow_support import (
-    DUCKDB_POOL,
-    LEAD_SCORES,
-    REPORT_AS_OF_TEMPLATE,
-    dbt_task_group,
-    task_defaults,
-)
+from lead_scoring.airflow_support import DUCKDB_POOL, LEAD_SCORES, REPORT_AS_OF_TEMPLATE, task_defaults
 
 WEEKLY_REPORT = Asset("file://reports/weekly_report.html")
 
@@ -52,8 +48,10 @@ def lead_scoring_weekly():
         settings = load_settings()
         return write_report(settings.warehouse, report_path(settings))
 
-    reports = dbt_task_group(
-        pool=DUCKDB_POOL, group_id="dbt_reports", select="tag:weekly", as_of_template=REPORT_AS_OF_TEMPLATE
+    from lead_scoring.reporting.airflow import dbt_build_task
+
+    reports = dbt_build_task(
+        "dbt_reports", select="tag:weekly", as_of_template=REPORT_AS_OF_TEMPLATE, pool=DUCKDB_POOL
     )
     reports >> render_report()
 

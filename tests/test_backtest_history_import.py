@@ -37,20 +37,58 @@ def test_raw_tables_came_from_the_files_source(imported):
     assert lift_rows > 0
 
 
-def test_backtest_with_a_candidate_from_the_win_analysis(imported, tmp_path):
-    from lead_scoring.backtest.candidate import suggested_points, write_candidate_seeds
-    from lead_scoring.backtest.run import BacktestConfig, Variant, run_backtest
+def test_win_analysis_recovers_the_generators_strongest_fit_attributes(imported):
+    """The generator's largest single-attribute fit weights (synthetic.py: ICP industry +1.0,
+    200-5,000 employees +1.0; its +1.3 goes to a seniority x function combination, diluted
+    across both) are in the top five fit values by lift, and nothing it penalises is."""
+    with duckdb.connect(str(imported.warehouse)) as con:
+        top = con.execute(
+            "select attribute_value from reporting.rpt_icp_attribute_lift "
+            "where component = 'fit' and people >= 30 order by lift desc limit 5"
+        ).fetchall()
+    values = {value for (value,) in top}
+    assert values & {"software", "financial services", "telecommunications"}, top
+    # company size: the employee bands, or revenue, which the generator ties to size
+    assert values & {"employees_200_999", "employees_1000_4999", "revenue_100m_1b"}, top
+    assert not values & {"employees_1_9", "other", "student", "intern"}, top
 
-    changed = write_candidate_seeds(
-        imported.dbt_project_dir / "seeds", suggested_points(imported.warehouse), tmp_path / "candidate"
+
+def test_suggested_points_change_only_where_the_data_contradicts_them(imported):
+    with duckdb.connect(str(imported.warehouse)) as con:
+        cursor = con.execute(
+            "select rule_id, component, current_points, suggested_points, fit_points_per_log_odds, "
+            "excess_log_odds_lower, excess_log_odds_upper, conversion_rate_upper, base_rate, "
+            "is_change_suggested from reporting.rpt_icp_attribute_lift "
+            "where has_rule and has_enough_people and component in ('fit', 'intent')"
+        )
+        rows = cursor.fetchall()
+    assert {row[1] for row in rows} == {"fit", "intent"}
+    for rule, component, current, suggested, rate, lower, upper, rate_upper, base, changed in rows:
+        if component == "intent":  # sign check only
+            assert suggested == (0 if current > 0 and rate_upper < base else current), rule
+        elif lower > 0:  # converts more than its fit score predicts: raise by the lower end
+            assert abs(suggested - min(current + lower * rate, 100)) <= 0.5, rule
+        elif upper < 0:
+            assert abs(suggested - max(current + upper * rate, -100)) <= 0.5, rule
+        else:  # the data agrees with the current points: keep them
+            assert suggested == current, rule
+        assert changed == (suggested != current), rule
+
+
+def test_backtest_with_a_candidate_from_the_win_analysis(imported, tmp_path):
+    from lead_scoring.backtest.candidate import win_analysis_candidate
+    from lead_scoring.backtest.run import BacktestConfig, run_backtest
+
+    messages = []
+    candidate, end, changed = win_analysis_candidate(
+        imported, 28, end=fixture.END, folder=tmp_path / "candidate", progress=messages.append
     )
-    assert sum(changed.values()) > 0
-    config = BacktestConfig(
-        days=28,
-        step_days=14,
-        horizon_days=14,
-        candidate=Variant("candidate", seeds_dir=tmp_path / "candidate"),
-    )
+    # fitted on what was known on the first scored day, not on the outcomes it is scored on
+    assert end == fixture.END
+    assert f"data known at {fixture.END - timedelta(days=28):%Y-%m-%d %H:%M}" in messages[0]
+    assert "in-sample" not in messages[0]
+    assert set(changed) == {"fit_rules.csv", "intent_signals.csv"}
+    config = BacktestConfig(days=28, step_days=14, horizon_days=14, candidate=candidate)
     warehouse_env = os.environ.get("LEADSCORE_WAREHOUSE")
     summary = run_backtest(imported, config)
     # the scratch warehouse is dbt's for the backtest only: a later task in the same process
@@ -64,7 +102,10 @@ def test_backtest_with_a_candidate_from_the_win_analysis(imported, tmp_path):
         assert variant["person_days"] > 0
         assert variant["auc"] is None or 0 <= variant["auc"] <= 1
         assert sum(variant["tier_shares"].values()) == pytest.approx(1.0)
-    assert summary["current_model_version"] != summary["candidate_model_version"]
+    # the model version hashes the seeds: it differs exactly when some points changed
+    assert (summary["current_model_version"] != summary["candidate_model_version"]) == (
+        sum(changed.values()) > 0
+    )
     with duckdb.connect(str(imported.warehouse)) as con:
         rows = con.execute(
             "select metric, tier, current_value, candidate_value from reporting.rpt_backtest"

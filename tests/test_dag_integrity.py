@@ -90,14 +90,14 @@ def test_weekly_dag_runs_on_the_hourly_asset_and_monday_morning(dagbag):
 
 def test_weekly_dag_builds_the_weekly_models_then_renders(dagbag):
     dag = dagbag.dags["lead_scoring_weekly"]
-    task_ids = set(dag.task_ids)
-    for model in ("rpt_conversion_by_tier_weekly", "rpt_icp_attribute_lift", "rpt_threshold_recommendations"):
-        assert any(t.startswith(f"dbt_reports.{model}") for t in task_ids), model
-    # only the weekly models: the hourly scoring models are not re-run
-    assert not any(t.startswith("dbt_reports.lead_scores") for t in task_ids)
+    # one dbt build of the weekly models (and their tests), not one task per model
+    build = dag.get_task("dbt_reports")
+    assert type(build).__name__ == "DbtBuildLocalOperator"
+    assert build.select == "tag:weekly"  # only the weekly models: the hourly ones are not re-run
+    assert "as_of" in build.vars
     upstream = dag.get_task("render_report").get_flat_relative_ids(upstream=True)
-    assert "dbt_reports.rpt_icp_attribute_lift_run" in upstream
-    assert len(dag.topological_sort()) == len(dag.tasks)
+    assert upstream == {"dbt_reports"}
+    assert len(dag.topological_sort()) == len(dag.tasks) == 2
 
 
 def test_backtest_dag_is_manual_with_params(dagbag):

@@ -131,3 +131,51 @@ def test_files_source_with_dry_run_calls_nothing(world, tmp_path, monkeypatch):
         ]
     )
     assert query_sql(sandbox.db, "select max(SystemModstamp) from Lead") == before
+
+
+def test_weekly_dag_builds_the_reports_and_renders_the_html(world):
+    """`airflow dags test lead_scoring_weekly` on the scores the hourly DAG left (its run is
+    reused: the weekly DAG costs one more `dags test` here, not a new world)."""
+    import subprocess
+
+    import duckdb
+
+    from lead_scoring.airflow_env import airflow, airflow_environment
+    from lead_scoring.demo import logical_date_for
+
+    settings, sandbox = world
+    if not (settings.runs_dir / "latest" / "summary.json").exists():  # run alone (-k): score first
+        dags_test(settings, sandbox)  # (also creates the Airflow metadata DB and pool)
+    reports = settings.var_dir / "reports"
+    env = {**airflow_environment(settings, sandbox), "LEADSCORE_REPORTS": str(reports)}
+    log = settings.var_dir / "weekly_dags_test.log"
+    with log.open("a") as handle:
+        done = airflow(
+            ["dags", "test", "lead_scoring_weekly", logical_date_for(END.isoformat())],
+            env,
+            check=False,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+    assert done.returncode == 0, log.read_text()[-5000:]
+
+    with duckdb.connect(str(settings.warehouse)) as con:
+        counts = {
+            table: con.execute(f"select count(*) from reporting.{table}").fetchall()[0][0]
+            for table in (
+                "rpt_conversion_by_tier_weekly",
+                "rpt_score_distribution_weekly",
+                "rpt_scoring_accuracy",
+                "rpt_icp_attribute_lift",
+                "rpt_score_calibration",
+                "rpt_threshold_recommendations",
+            )
+        }
+        as_of = con.execute("select max(scored_at) from marts.lead_scores").fetchall()[0][0]
+    assert all(counts.values()), counts
+    assert as_of == END
+    html = (reports / "weekly_report.html").read_text()
+    for key in ("conversion", "distribution", "calibration", "lift", "accuracy", "thresholds"):
+        section = html.split(f'<section id="{key}">')[1].split("</section>")[0]
+        assert "not available" not in section and "failed to render" not in section, key
+    assert html.count("<svg") >= 4

@@ -130,11 +130,31 @@ def test_attribute_lift_wilson_interval_and_suggested_points(reports):
     # smoothed log-odds ratio: (3.5/2.5) / (1.5/4.5) = 4.2
     assert software["log_odds_ratio"] == pytest.approx(math.log(4.2))
     assert retail["log_odds_ratio"] == pytest.approx(-math.log(4.2))
-    # the strongest positive value gets the largest current points (20): all four ICP values
-    # share the same people, so all get 20; Retail the mirror image
+    # its 95% interval: +-1.96 x sqrt of the four smoothed cells' 1/n
+    se = math.sqrt(1 / 3.5 + 1 / 2.5 + 1 / 1.5 + 1 / 4.5)
+    assert software["log_odds_ratio_lower"] == pytest.approx(math.log(4.2) - 1.96 * se)
+    assert software["log_odds_ratio_upper"] == pytest.approx(math.log(4.2) + 1.96 * se)
+    # what the fit score already predicts: the ICP five sit in fit band 70-79 (3 of 5 convert,
+    # smoothed 3.5 / 6), the Retail five in band 0-9 (1.5 / 6); Software's people are the band
+    expected = 5 * 3.5 / 6
+    assert software["expected_conversions"] == pytest.approx(expected)
+    assert software["excess_log_odds"] == pytest.approx(math.log(3.5 / (expected + 0.5)))
+    # the exchange rate: fit points per unit of log-odds, from the bands' log-odds slope
+    icp_fit, other_fit = (
+        reports.execute(
+            f"select fit_score from marts.lead_scores where crm_id = '00Q00000000000{i}AAA'"
+        ).fetchall()[0][0]
+        for i in (1, 6)
+    )
+    logit = lambda p: math.log(p / (1 - p))  # noqa: E731
+    assert software["fit_points_per_log_odds"] == pytest.approx(
+        (icp_fit - other_fit) / (logit(3.5 / 6) - logit(1.5 / 6))
+    )
+    # nothing beyond what the score predicts (the interval contains 0): keep the points
     for key in [("industry", "software"), ("employees", "employees_200_999"), ("title_seniority", "vp")]:
-        assert rows[key]["suggested_points"] == 20, key
-    assert retail["suggested_points"] == -20 and retail["has_rule"] is False and retail["current_points"] == 0
+        assert rows[key]["suggested_points"] == rows[key]["current_points"], key
+        assert rows[key]["is_change_suggested"] is False
+    assert retail["suggested_points"] == 0 and retail["has_rule"] is False and retail["current_points"] == 0
 
 
 def test_calibration_deciles(reports):

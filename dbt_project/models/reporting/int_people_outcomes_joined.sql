@@ -150,6 +150,7 @@ final as (
         -- numerics
         lead_scores.tier,
         lead_scores.composite_score,
+        lead_scores.fit_score,
         coalesce(first_assignment.assigned_tier, lead_scores.tier) as assigned_tier,
         coalesce(first_assignment.assigned_composite_score, lead_scores.composite_score)
             as assigned_composite_score,

@@ -2,9 +2,13 @@
     seniority and function; each band/technology rule of seeds/fit_rules.csv), every intent
     signal (ever shown before the first opportunity) and every negative rule: people,
     conversions to an opportunity, conversion rate with a 95% Wilson interval, lift over the
-    base rate, and suggested points = the smoothed log-odds ratio (with vs without) scaled
-    so the strongest value of its component gets the largest current points of that
-    component. Values seen on fewer than var('lift_min_people') people get no suggestion. -#}
+    base rate, the smoothed log-odds ratio (with vs without) with its 95% interval, and
+    suggested points on the seed's point scale (points_per_log_odds: the slope of the
+    component's current points on its log-odds). The suggestion keeps the current points
+    unless the interval excludes the log-odds they imply, and then moves them only to the
+    nearest end of the interval. Values seen on fewer than var('lift_min_people') people
+    get no suggestion. Fitted on everything up to var('as_of'): the backtest fits it on the
+    days before the ones it scores (see lead_scoring/backtest/candidate.py). -#}
 {%- set min_people = var('lift_min_people', 30) -%}
 {%- set z = 1.96 -%}
 with
@@ -57,10 +61,17 @@ intent_signals as (
 
 ),
 
+leads as (
+
+    select * from {{ ref('stg_salesforce__leads') }}
+
+),
+
 population as (
 
     select
         crm_id as person_id,
+        fit_score,
         has_opportunity,
         first_opportunity_at
     from people_outcomes
@@ -120,24 +131,50 @@ band_values as (
 
 ),
 
+converted_contacts as (
+
+    {#- A converted Lead's activities are matched to the Contact it became (on the demo, all
+        of its Marketo-only ones: e-mail, webinar, event), but the outcome stays on the Lead
+        and that Contact is left out of the population: credit them back to the Lead, or
+        those signals look like signals of not converting. -#}
+    select distinct
+        converted_contact_id as contact_id,
+        lead_id
+    from leads
+    where converted_contact_id is not null
+
+),
+
+activities_credited as (
+
+    select
+        coalesce(converted_contacts.lead_id, activities_classified.person_id) as person_id,
+        activities_classified.signal_id,
+        activities_classified.occurred_at
+    from activities_classified
+    left join converted_contacts
+        on activities_classified.person_id = converted_contacts.contact_id
+
+),
+
 signal_values as (
 
     select distinct
-        activities_classified.person_id,
+        activities_credited.person_id,
         'intent' as component,
         'intent_signal' as attribute,
-        activities_classified.signal_id as attribute_value,
-        activities_classified.signal_id as rule_id,
+        activities_credited.signal_id as attribute_value,
+        activities_credited.signal_id as rule_id,
         intent_signals.label,
         intent_signals.points as current_points
-    from activities_classified
+    from activities_credited
     inner join intent_signals
-        on activities_classified.signal_id = intent_signals.signal_id
+        on activities_credited.signal_id = intent_signals.signal_id
     inner join population
-        on activities_classified.person_id = population.person_id
+        on activities_credited.person_id = population.person_id
     where
         population.first_opportunity_at is null
-        or activities_classified.occurred_at <= population.first_opportunity_at
+        or activities_credited.occurred_at <= population.first_opportunity_at
 
 ),
 
@@ -215,6 +252,8 @@ counts as (
 
 stats as (
 
+    {#- 2x2 table per value: with/without x converted/not, +0.5 in every cell (Haldane) so a
+        value nobody (or everybody) with it converted still has a finite log-odds ratio -#}
     select
         counts.*,
         counts.conversions_float / counts.people_float as conversion_rate,
@@ -228,7 +267,16 @@ stats as (
                     - counts.total_conversions_float + counts.conversions_float + 0.5
                 )
             )
-        ) as log_odds_ratio
+        ) as log_odds_ratio,
+        sqrt(
+            1 / (counts.conversions_float + 0.5)
+            + 1 / (counts.people_float - counts.conversions_float + 0.5)
+            + 1 / (counts.total_conversions_float - counts.conversions_float + 0.5)
+            + 1 / (
+                counts.total_people_float - counts.people_float
+                - counts.total_conversions_float + counts.conversions_float + 0.5
+            )
+        ) as log_odds_ratio_standard_error
     from counts
 
 ),
@@ -237,6 +285,8 @@ intervals as (
 
     select
         stats.*,
+        stats.log_odds_ratio - {{ z }} * stats.log_odds_ratio_standard_error as log_odds_ratio_lower,
+        stats.log_odds_ratio + {{ z }} * stats.log_odds_ratio_standard_error as log_odds_ratio_upper,
         (
             stats.conversion_rate + {{ z * z }} / (2 * stats.people_float)
             - {{ z }}
@@ -257,15 +307,155 @@ intervals as (
 
 ),
 
-scales as (
+fit_bands as (
+
+    {#- What the current fit score already predicts: the conversion rate per 10-point fit
+        band (+0.5 / +1 smoothed, so no band has a rate of 0 or 1). -#}
+    select
+        floor(fit_score / 10) as fit_band,
+        count(*) as people,
+        avg(cast(fit_score as {{ dbt.type_float() }})) as mean_fit_score,
+        (cast(sum(case when has_opportunity then 1 else 0 end) as {{ dbt.type_float() }}) + 0.5)
+        / (cast(count(*) as {{ dbt.type_float() }}) + 1) as band_rate
+    from population
+    group by floor(fit_score / 10)
+
+),
+
+band_logits as (
 
     select
-        case when component = 'intent' then 'intent' else 'fit' end as scale_component,
-        max(current_points) as max_points,
-        max(log_odds_ratio) as max_log_odds
+        fit_band,
+        people,
+        band_rate,
+        mean_fit_score,
+        cast(people as {{ dbt.type_float() }}) as weight,
+        ln(band_rate / (1 - band_rate)) as band_log_odds
+    from fit_bands
+
+),
+
+fit_slope_terms as (
+
+    select
+        sum(weight) as total_weight,
+        sum(weight * mean_fit_score) as sum_x,
+        sum(weight * band_log_odds) as sum_y,
+        sum(weight * mean_fit_score * mean_fit_score) as sum_xx,
+        sum(weight * mean_fit_score * band_log_odds) as sum_xy
+    from band_logits
+
+),
+
+exchange_rate as (
+
+    {#- The seed's point scale, read from the score itself: the people-weighted slope of the
+        fit bands' log-odds of converting on their mean fit score (log-odds per fit point);
+        its inverse is how many points one unit of log-odds is worth. Intent points count
+        in the composite with intent_weight instead of fit_weight. -#}
+    select
+        case
+            when (sum_xy * total_weight - sum_x * sum_y) > 0
+                then (sum_xx * total_weight - sum_x * sum_x) / (sum_xy * total_weight - sum_x * sum_y)
+        end as fit_points_per_log_odds
+    from fit_slope_terms
+
+),
+
+person_values as (
+
+    select distinct
+        attribute_values.component,
+        attribute_values.attribute,
+        attribute_values.attribute_value,
+        attribute_values.person_id,
+        population.has_opportunity,
+        fit_bands.band_rate
+    from attribute_values
+    inner join population
+        on attribute_values.person_id = population.person_id
+    inner join fit_bands
+        on floor(population.fit_score / 10) = fit_bands.fit_band
+
+),
+
+expected as (
+
+    select
+        component,
+        attribute,
+        attribute_value,
+        sum(band_rate) as expected_conversions
+    from person_values
+    group by component, attribute, attribute_value
+
+),
+
+excess as (
+
+    {#- Observed against expected conversions of the people with the value, given their fit
+        score: ln((O + 0.5) / (E + 0.5)) is the log-odds the value adds (or removes) beyond
+        what its current points and the correlated attributes already give; its 95%
+        interval from the Poisson error of O. Attributes that only ride along with a
+        weighted one (revenue with company size) have O close to E. -#}
+    select
+        intervals.*,
+        expected.expected_conversions,
+        ln((intervals.conversions_float + 0.5) / (expected.expected_conversions + 0.5)) as excess_log_odds,
+        {{ z }} / sqrt(intervals.conversions_float + 0.5) as excess_half_width,
+        exchange_rate.fit_points_per_log_odds
     from intervals
-    where people >= {{ min_people }} and component in ('fit', 'intent') and log_odds_ratio > 0
-    group by case when component = 'intent' then 'intent' else 'fit' end
+    inner join expected
+        on intervals.component = expected.component
+        and intervals.attribute = expected.attribute
+        and intervals.attribute_value = expected.attribute_value
+    cross join exchange_rate
+
+),
+
+suggestions as (
+
+    {#- Fit and negative rules: keep the current points unless the excess interval excludes 0;
+        then move them by its nearest end (the smallest change the data asks for). Intent
+        signals: their points act through decay, caps and expiry, and an "ever shown" lift
+        is not on that scale, so only the sign is checked: a signal with points whose people
+        convert below the base rate (rate interval under it) is suggested 0 points. -#}
+    select
+        excess.*,
+        excess.excess_log_odds - excess.excess_half_width as excess_log_odds_lower,
+        excess.excess_log_odds + excess.excess_half_width as excess_log_odds_upper,
+        case
+            when excess.people < {{ min_people }} then null
+            when excess.component = 'intent'
+                then case
+                        when excess.current_points > 0 and excess.conversion_rate_upper < excess.base_rate then 0
+                        else excess.current_points
+                    end
+            when excess.fit_points_per_log_odds is null then null
+            when excess.excess_log_odds - excess.excess_half_width > 0
+                then excess.current_points
+                    + (excess.excess_log_odds - excess.excess_half_width) * excess.fit_points_per_log_odds
+            when excess.excess_log_odds + excess.excess_half_width < 0
+                then excess.current_points
+                    + (excess.excess_log_odds + excess.excess_half_width) * excess.fit_points_per_log_odds
+            else excess.current_points
+        end as raw_suggested_points
+    from excess
+
+),
+
+clamped as (
+
+    {#- greatest/least skip NULLs on DuckDB and Postgres: no suggestion stays NULL -#}
+    select
+        suggestions.*,
+        case
+            when suggestions.raw_suggested_points is not null
+                then {{ lead_scoring.clamp(
+                    'suggestions.raw_suggested_points',
+                    "case when suggestions.component = 'intent' then 0 else -100 end", 100) }}
+        end as unrounded_suggested_points
+    from suggestions
 
 ),
 
@@ -273,45 +463,49 @@ final as (
 
     select
         -- strings
-        intervals.component,
-        intervals.attribute,
-        intervals.attribute_value,
-        intervals.rule_id,
-        intervals.label,
+        component,
+        attribute,
+        attribute_value,
+        rule_id,
+        label,
 
         -- numerics
-        intervals.people,
-        intervals.conversions,
-        intervals.conversion_rate,
-        intervals.conversion_rate_lower,
-        intervals.conversion_rate_upper,
-        intervals.base_rate,
-        intervals.conversion_rate / nullif(intervals.base_rate, 0) as lift,
-        intervals.conversion_rate_lower / nullif(intervals.base_rate, 0) as lift_lower,
-        intervals.conversion_rate_upper / nullif(intervals.base_rate, 0) as lift_upper,
-        intervals.log_odds_ratio,
-        intervals.current_points,
-        case
-            when intervals.people >= {{ min_people }}
-                then cast(round(cast(
-                        {{ lead_scoring.clamp(
-                    'intervals.log_odds_ratio * scales.max_points / nullif(scales.max_log_odds, 0)',
-                    "case when intervals.component = 'intent' then 0 else -100 end", 100) }}
-                        as {{ dbt.type_numeric() }}
-                    ), 0) as {{ dbt.type_int() }})
-        end as suggested_points,
+        people,
+        conversions,
+        conversion_rate,
+        conversion_rate_lower,
+        conversion_rate_upper,
+        base_rate,
+        conversion_rate / nullif(base_rate, 0) as lift,
+        conversion_rate_lower / nullif(base_rate, 0) as lift_lower,
+        conversion_rate_upper / nullif(base_rate, 0) as lift_upper,
+        log_odds_ratio,
+        log_odds_ratio_lower,
+        log_odds_ratio_upper,
+        expected_conversions,
+        excess_log_odds,
+        excess_log_odds_lower,
+        excess_log_odds_upper,
+        fit_points_per_log_odds,
+        current_points,
+        cast(round(cast(unrounded_suggested_points as {{ dbt.type_numeric() }}), 0) as {{ dbt.type_int() }})
+            as suggested_points,
 
         -- booleans
-        intervals.rule_id is not null as has_rule,
-        intervals.people >= {{ min_people }} as has_enough_people,
+        rule_id is not null as has_rule,
+        people >= {{ min_people }} as has_enough_people,
         (
-            intervals.conversion_rate_lower > intervals.base_rate
-            or intervals.conversion_rate_upper < intervals.base_rate
-        ) as is_significant
+            conversion_rate_lower > base_rate
+            or conversion_rate_upper < base_rate
+        ) as is_significant,
+        coalesce(
+            unrounded_suggested_points is not null
+            and cast(round(cast(unrounded_suggested_points as {{ dbt.type_numeric() }}), 0) as {{ dbt.type_int() }})
+            <> current_points,
+            false
+        ) as is_change_suggested
 
-    from intervals
-    left join scales
-        on case when intervals.component = 'intent' then 'intent' else 'fit' end = scales.scale_component
+    from clamped
 
 )
 

@@ -8,26 +8,28 @@ from typing import Any
 
 
 def backtest_from_params(params: dict[str, Any]) -> dict[str, Any]:
-    from lead_scoring.backtest.candidate import suggested_points, write_candidate_seeds  # noqa: PLC0415
+    from lead_scoring.backtest.candidate import win_analysis_candidate  # noqa: PLC0415
     from lead_scoring.backtest.run import BacktestConfig, Variant, run_backtest  # noqa: PLC0415
     from lead_scoring.config import load_settings  # noqa: PLC0415
     from lead_scoring.pipeline import parse_as_of  # noqa: PLC0415
 
     settings = load_settings()
     candidate = None
+    days = int(params.get("days", 90))
+    end = parse_as_of(params["end"]) if params.get("end") else None
     if params.get("candidate_from_win_analysis"):
-        folder = settings.var_dir / "backtest" / "candidate_seeds"
-        write_candidate_seeds(
-            settings.dbt_project_dir / "seeds", suggested_points(settings.warehouse), folder
+        # fitted on the data known before the first scored day (win_analysis_as_of: later = in-sample)
+        fit_as_of = params.get("win_analysis_as_of")
+        candidate, end, _ = win_analysis_candidate(
+            settings, days, end=end, fit_as_of=parse_as_of(fit_as_of) if fit_as_of else None
         )
-        candidate = Variant("candidate", seeds_dir=folder)
     elif params.get("candidate_seeds"):
         candidate = Variant("candidate", seeds_dir=Path(params["candidate_seeds"]))
     config = BacktestConfig(
-        days=int(params.get("days", 90)),
+        days=days,
         step_days=int(params.get("step_days", 1)),
         horizon_days=int(params.get("horizon_days", 30)),
-        end=parse_as_of(params["end"]) if params.get("end") else None,
+        end=end,
         candidate=candidate,
     )
     # XCom-friendly: plain JSON types only

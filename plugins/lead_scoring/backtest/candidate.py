@@ -1,11 +1,23 @@
 """A candidate seed folder from the win analysis: the current fit rules and intent signals
-with their points replaced by ``reporting.rpt_icp_attribute_lift.suggested_points``."""
+with their points replaced by ``reporting.rpt_icp_attribute_lift.suggested_points``.
+
+A fair backtest of such a candidate fits the win analysis on an earlier window than the one
+it scores: ``fit_suggestions`` builds ``rpt_icp_attribute_lift`` in a scratch copy of the raw
+history as of a cut-off (by default the first day the backtest scores), so no outcome the
+backtest counts was seen when the points were suggested. Suggestions read from the
+warehouse's own table (``suggested_points(settings.warehouse)``) are fitted on everything up
+to the last run and score the backtest window in-sample.
+"""
 
 from __future__ import annotations
 
 import csv
+import json
 import logging
+import shutil
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -34,6 +46,79 @@ def suggested_points(warehouse: Path) -> dict[str, dict[str, int]]:
     for component, rule_id, points in rows:
         out.setdefault(component, {})[rule_id] = int(points)
     return out
+
+
+def fit_suggestions(
+    settings: Any, fit_as_of: datetime, scratch_dir: Path, dbt_vars: dict[str, Any] | None = None
+) -> dict[str, dict[str, int]]:
+    """Suggested points from a win analysis fitted on the data known at ``fit_as_of``: the raw
+    history is copied to ``scratch_dir`` (point in time, see ``history.prepare``) and
+    ``+rpt_icp_attribute_lift`` is built there as of that instant. ``scratch_dir`` is removed."""
+    from lead_scoring.backtest import history  # noqa: PLC0415
+    from lead_scoring.backtest.run import _dbt  # noqa: PLC0415
+
+    warehouse = scratch_dir / "lead_scoring.duckdb"
+    as_of = fit_as_of.strftime("%Y-%m-%dT%H:%M:%S")
+    try:
+        history.prepare(settings.warehouse, warehouse)
+        # one dbt invocation (seeds and models): each one re-parses the project for the new as_of
+        _dbt(
+            settings.dbt_project_dir,
+            warehouse,
+            scratch_dir,
+            ["build", "--select", "+rpt_icp_attribute_lift", "--exclude", "resource_type:test",
+             "resource_type:unit_test"],
+            dbt_vars or {},
+            as_of=as_of,
+        )  # fmt: skip
+        suggestions = suggested_points(warehouse)
+        con = duckdb.connect(str(warehouse))
+        try:
+            people, conversions = con.execute(
+                "select count(*), count(case when has_opportunity then 1 end) "
+                "from reporting.int_people_outcomes_joined"
+            ).fetchall()[0]
+        finally:
+            con.close()
+    finally:
+        shutil.rmtree(scratch_dir, ignore_errors=True)
+    log.info(
+        "win analysis fitted as of %s on %s people, %s with an opportunity: %s",
+        as_of,
+        people,
+        conversions,
+        json.dumps({k: len(v) for k, v in suggestions.items()}),
+    )
+    return suggestions
+
+
+def win_analysis_candidate(
+    settings: Any,
+    days: int,
+    end: datetime | None = None,
+    fit_as_of: datetime | None = None,
+    folder: Path | None = None,
+    progress: Any = log.info,
+) -> tuple[Any, datetime, dict[str, int]]:
+    """The candidate of ``--candidate-from-win-analysis``: seeds with the points the win
+    analysis suggests when fitted on the data known at ``fit_as_of`` (default: the first day
+    the backtest scores, ``end - days``). Returns the variant, the backtest's last day (pass
+    it on as ``BacktestConfig.end``) and the number of points changed per seed file."""
+    from lead_scoring.backtest.run import Variant, latest_instant  # noqa: PLC0415
+
+    end = end or latest_instant(settings.warehouse)
+    first_day = end - timedelta(days=days)
+    fit_as_of = fit_as_of or first_day
+    progress(
+        f"fitting the win analysis on the data known at {fit_as_of:%Y-%m-%d %H:%M}; the backtest "
+        f"scores {first_day:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}"
+        + (" (in-sample: the fit saw outcomes the backtest counts)" if fit_as_of > first_day else "")
+    )
+    suggestions = fit_suggestions(settings, fit_as_of, settings.var_dir / "backtest" / "win_analysis_fit")
+    folder = folder or settings.var_dir / "backtest" / "candidate_seeds"
+    changed = write_candidate_seeds(settings.dbt_project_dir / "seeds", suggestions, folder)
+    progress(f"candidate seeds from the win analysis: {folder} (points changed: {changed})")
+    return Variant("candidate", seeds_dir=folder), end, changed
 
 
 def write_candidate_seeds(

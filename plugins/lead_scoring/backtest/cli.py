@@ -14,15 +14,18 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     candidate = None
+    end = parse_as_of(args.end) if args.end else None
     if args.candidate_from_win_analysis:
-        from lead_scoring.backtest.candidate import suggested_points, write_candidate_seeds  # noqa: PLC0415
+        from lead_scoring.backtest.candidate import win_analysis_candidate  # noqa: PLC0415
 
-        folder = Path(args.candidate_seeds or settings.var_dir / "backtest" / "candidate_seeds")
-        changed = write_candidate_seeds(
-            settings.dbt_project_dir / "seeds", suggested_points(settings.warehouse), folder
+        candidate, end, _ = win_analysis_candidate(
+            settings,
+            args.days,
+            end=end,
+            fit_as_of=parse_as_of(args.win_analysis_as_of) if args.win_analysis_as_of else None,
+            folder=Path(args.candidate_seeds) if args.candidate_seeds else None,
+            progress=print,
         )
-        print(f"candidate seeds from the win analysis: {folder} (points changed: {changed})")
-        candidate = Variant("candidate", seeds_dir=folder)
     elif args.candidate_seeds or args.candidate_vars:
         candidate = Variant(
             "candidate",
@@ -33,7 +36,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         days=args.days,
         step_days=args.step_days,
         horizon_days=args.horizon_days,
-        end=parse_as_of(args.end) if args.end else None,
+        end=end,
         candidate=candidate,
         keep_scratch=args.keep_scratch,
     )
@@ -68,7 +71,13 @@ def add_subparser(subparsers) -> argparse.ArgumentParser:
     backtest.add_argument(
         "--candidate-from-win-analysis",
         action="store_true",
-        help="candidate = current seeds with the points suggested by reporting.rpt_icp_attribute_lift",
+        help="candidate = current seeds with the points suggested by the win analysis "
+        "(rpt_icp_attribute_lift), fitted on the data known before the first scored day",
+    )
+    backtest.add_argument(
+        "--win-analysis-as-of",
+        help="fit the win analysis on the data known at this instant (ISO, UTC) instead of the first "
+        "scored day; a later instant scores the candidate on outcomes it was fitted on (in-sample)",
     )
     backtest.add_argument(
         "--keep-scratch", action="store_true", help="keep var/backtest/<id>/ for inspection"

@@ -69,7 +69,8 @@ def scoring_days(end: datetime, days: int, step_days: int) -> list[datetime]:
     return sorted(end - timedelta(days=k) for k in range(0, days + 1, step_days))
 
 
-def _latest_instant(warehouse: Path) -> datetime:
+def latest_instant(warehouse: Path) -> datetime:
+    """The backtest's default last day: the latest ``scored_at`` (or raw Lead change)."""
     con = duckdb.connect(str(warehouse))
     try:
         tables = {
@@ -115,7 +116,14 @@ def _project_for(variant: Variant, settings: Settings, scratch_dir: Path) -> Pat
     return project
 
 
-def _dbt(project: Path, warehouse: Path, scratch_dir: Path, args: list[str], dbt_vars: dict[str, Any]):
+def _dbt(
+    project: Path,
+    warehouse: Path,
+    scratch_dir: Path,
+    args: list[str],
+    dbt_vars: dict[str, Any],
+    as_of: str = SENTINEL_VAR,
+):
     from dbt.cli.main import dbtRunner  # noqa: PLC0415 - heavy import
 
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
@@ -130,7 +138,7 @@ def _dbt(project: Path, warehouse: Path, scratch_dir: Path, args: list[str], dbt
         "--log-path",
         str(scratch_dir / "logs"),
         "--vars",
-        json.dumps({**dbt_vars, "as_of": SENTINEL_VAR}),
+        json.dumps({**dbt_vars, "as_of": as_of}),
         "--log-level",
         "error",
     ]
@@ -349,7 +357,7 @@ def run_backtest(
     """The whole backtest; writes reporting.rpt_backtest(_daily); returns the summary."""
     started = time.perf_counter()
     backtest_id = f"bt_{datetime.utcnow():%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:6]}"
-    end = config.end or _latest_instant(settings.warehouse)
+    end = config.end or latest_instant(settings.warehouse)
     days = scoring_days(end, config.days, config.step_days)
     scratch_root = settings.var_dir / "backtest" / backtest_id
     variants = [Variant("current")] + ([config.candidate] if config.candidate else [])

@@ -373,8 +373,11 @@ def section_lift(data: ReportData) -> str:
     base = rows[0]["base_rate"] if rows else None
     return (
         f"<p>Conversion to an opportunity per attribute value against the base rate {_pct(base)}; "
-        "* = the interval excludes the base rate. Suggested points are the log-odds ratio scaled to "
-        "the seed's point scale (blue: fit, green: intent, red: negative).</p>"
+        "* = the interval excludes the base rate (blue: fit, green: intent, red: negative). "
+        "Suggested points keep the current ones unless the people with the value convert more or "
+        "less than their fit score already predicts (95% interval of observed vs expected); then "
+        "they move by the smallest change the data asks for (<b>bold</b>). Intent signals: sign "
+        "check only (their points act through decay and caps). Backtest before adopting.</p>"
         f'<div class="row"><div>{chart}</div><div><h3>Fit attributes</h3>{table_for("fit")}</div></div>'
         f'<div class="row"><div><h3>Intent signals</h3>{table_for("intent")}</div>'
         f"<div><h3>Negative rules</h3>{table_for('negative')}</div></div>"
@@ -394,7 +397,7 @@ def _suggestion(row: dict[str, Any]) -> str:
     suggested, current = row["suggested_points"], row["current_points"]
     if suggested is None:
         return "–"
-    if current is not None and abs(suggested - current) >= 5:
+    if row.get("is_change_suggested", current is not None and abs(suggested - current) >= 5):
         return f"<b>{suggested:+d}</b>"
     return f"{suggested:+d}"
 
