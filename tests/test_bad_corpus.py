@@ -162,17 +162,23 @@ def test_a_warning_is_reported_and_the_scores_still_reach_the_crm(world):
     assert crm == expected and summary["crm_records_written"] == len(expected) > 0
 
 
-def test_opted_out_people_are_routed_to_the_do_not_contact_queue(world):
+@pytest.mark.parametrize(
+    ("crm_id", "why"),
+    [(corpus.OPTED_OUT_LEAD, "Opted out of e-mail:"), (corpus.DO_NOT_CALL_LEAD, "Do Not Call:")],
+)
+def test_opted_out_people_are_routed_to_the_do_not_contact_queue(world, crm_id, why):
     settings, _, _, _, _, _ = world
     with warehouse.connect(settings.warehouse) as con:
         routed = con.execute(
             "select owner_id, routing_rule, routing_reason from marts.lead_routing where crm_id = ?",
-            [corpus.OPTED_OUT_LEAD],
+            [crm_id],
         ).fetchall()
+        sla_rows = con.execute("select count(*) from marts.lead_sla where crm_id = ?", [crm_id]).fetchone()[0]
     reps = {row["rep_id"] for row in csv.DictReader((REPO / "dbt_project/seeds/routing_reps.csv").open())}
     owner, rule, reason = routed[0]
     assert (owner, rule) == (DO_NOT_CONTACT_QUEUE, "opted_out_queue")
-    assert "Opted out" in reason and owner not in reps
+    assert reason.startswith(why) and owner not in reps
+    assert sla_rows == 0
 
 
 def test_no_email_or_credential_is_logged(world):

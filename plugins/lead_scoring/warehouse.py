@@ -116,9 +116,20 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the raw and ops schemas and tables if they do not exist (idempotent)."""
     for schema in ("raw_salesforce", "raw_map", "ops"):
         con.execute(f"create schema if not exists {schema}")
+    existing: dict[str, set[str]] = {}
+    for table, column in con.execute(
+        "select table_name, column_name from information_schema.columns where table_schema = 'raw_salesforce'"
+    ).fetchall():
+        existing.setdefault(table, set()).add(column)
     for obj in crm_schema.OBJECTS:
         cols = ", ".join(f'"{c}" {t}' for c, t in crm_columns(obj).items())
         con.execute(f"create table if not exists {raw_table(obj)} ({cols}, {LOAD_STAMPS})")
+        have = existing.get(raw_table(obj).split(".", 1)[1])
+        # a field added to crm_schema since the table was made: an empty column, so the
+        # staging models (which select it) work on a warehouse made by an earlier version
+        for column, sql_type in crm_columns(obj).items():
+            if have is not None and column not in have:
+                con.execute(f'alter table {raw_table(obj)} add column "{column}" {sql_type}')
     for table, columns in MAP_TABLES.items():
         cols = ", ".join(f'"{c}" {t}' for c, t in columns.items())
         con.execute(

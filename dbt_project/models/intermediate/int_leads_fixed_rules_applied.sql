@@ -1,4 +1,5 @@
-{#- Routing step 1, the rules that need no capacity, for every open Lead: opted out, Tier 4
+{#- Routing step 1, the rules that need no capacity, for every open Lead: opted out of
+    e-mail or Do Not Call, Tier 4
     and Tier 3 go to their queues; a Tier 1-2 Lead keeps its CRM owner if that owner is an
     available rep who worked it (working_owner), else the rep routing gave it earlier if still
     available (kept). fixed_rule is NULL for the Leads the next steps place. -#}
@@ -30,7 +31,7 @@ final as (
         previously_routed.previous_owner_type,
         coalesce(previously_routed.is_recorded_this_run, false) as is_recorded_this_run,
         case
-            when leads.has_opted_out_of_email then 'opted_out_queue'
+            when leads.has_opted_out_of_email or leads.is_do_not_call then 'opted_out_queue'
             when leads.tier = 4 then 'disqualified_queue'
             when leads.tier = 3 then 'nurture_queue'
             when crm_owner.is_available and leads.is_worked_by_owner then 'working_owner'

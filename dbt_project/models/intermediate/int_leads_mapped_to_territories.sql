@@ -62,6 +62,7 @@ open_leads as (
         coalesce(people.industry, accounts.industry) as industry,
         coalesce(people.number_of_employees, accounts.number_of_employees) as number_of_employees,
         people.has_opted_out_of_email,
+        people.is_do_not_call,
         leads_matched_to_accounts.account_id as matched_account_id,
         leads_matched_to_accounts.account_name as matched_account_name,
         leads_matched_to_accounts.account_owner_id,
@@ -167,6 +168,7 @@ final as (
 
         -- booleans
         coalesce(open_leads.has_opted_out_of_email, false) as has_opted_out_of_email,
+        coalesce(open_leads.is_do_not_call, false) as is_do_not_call,
         owner_tasks.owner_first_task_at is not null as is_worked_by_owner,
 
         -- timestamps

@@ -46,6 +46,7 @@ merged as (
         {%- endfor %}
         max(duplicate_count) as duplicate_count,
         {{ dbt.bool_or('has_opted_out_of_email') }} as has_opted_out_of_email,
+        {{ dbt.bool_or('is_do_not_call') }} as is_do_not_call,
         {{ dbt.bool_or('has_hard_bounced') }} as has_hard_bounced,
         {{ dbt.bool_or('is_converted') }} as has_converted_record,
         min(created_at) as created_at

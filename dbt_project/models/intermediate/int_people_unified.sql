@@ -37,6 +37,7 @@ lead_people as (
         leads.annual_revenue,
         leads.is_converted,
         leads.has_opted_out_of_email,
+        leads.is_do_not_call,
         leads.email_bounced_at is not null as has_hard_bounced,
         leads.created_at
     from leads
@@ -60,6 +61,7 @@ contact_people as (
         accounts.annual_revenue,
         false as is_converted,
         contacts.has_opted_out_of_email,
+        contacts.is_do_not_call,
         contacts.email_bounced_at is not null as has_hard_bounced,
         contacts.created_at
     from contacts

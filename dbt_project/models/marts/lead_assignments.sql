@@ -11,7 +11,7 @@
     continues from the counts in here, so shares stay proportional to the weights over time.
 
     Rules, first match wins (DESIGN.md "Routing and SLAs"):
-      opted_out_queue     opted out of e-mail: never to a rep
+      opted_out_queue     opted out of e-mail or Do Not Call: never to a rep
       disqualified_queue  Tier 4
       nurture_queue       Tier 3
       working_owner       Tier 1-2, the CRM owner is an available rep and has a Task on it
@@ -102,6 +102,8 @@ decisions as (
         fixed_rules.crm_id,
         fixed_rules.tier,
         fixed_rules.crm_owner_id,
+        fixed_rules.has_opted_out_of_email,
+        fixed_rules.is_do_not_call,
         fixed_rules.previous_routed_owner_id,
         fixed_rules.is_recorded_this_run,
         case
@@ -169,7 +171,12 @@ explained as (
         end as owner_type,
         coalesce(owner_rep.rep_name, owner_queue.queue_name) as owner_name,
         case decisions.routing_rule
-            when 'opted_out_queue' then 'Opted out of e-mail: never routed to a rep; to the Do Not Contact queue'
+            when 'opted_out_queue' then {{ dbt.concat([
+                "case when decisions.has_opted_out_of_email and decisions.is_do_not_call"
+                ~ " then 'Opted out of e-mail and Do Not Call'"
+                ~ " when decisions.is_do_not_call then 'Do Not Call' else 'Opted out of e-mail' end",
+                "': never routed to a rep; to the Do Not Contact queue'",
+            ]) }}
             when 'disqualified_queue' then 'Tier 4 (disqualified / low fit): to the disqualified queue'
             when 'nurture_queue' then 'Tier 3 (nurture): to the marketing nurture queue'
             when 'working_owner' then {{ dbt.concat([

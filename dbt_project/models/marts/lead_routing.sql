@@ -61,6 +61,7 @@ final as (
 
         -- booleans
         leads.has_opted_out_of_email,
+        leads.is_do_not_call,
         leads.crm_owner_id is null
         or leads.crm_owner_id <> current_assignments.owner_id as is_owner_changed,
 

@@ -18,7 +18,7 @@
     working owner's clock can); such a breach is reported (compliance, speed to lead) but not
     alerted: nobody could have acted on it.
     Breaches escalate to escalation_target (policy: the rep's manager or the queue's
-    escalation user). People who opted out are not worked, so have no SLA. With
+    escalation user). People who opted out (e-mail or Do Not Call) are not worked, so have no SLA. With
     business_hours_only the clock runs only in the owner's business hours
     (seeds/business_hours.csv). -#}
 with
@@ -101,7 +101,7 @@ clocks as (
         on lead_routing.owner_id = queues.queue_id
     left join business_hours
         on reps.business_hours_id = business_hours.business_hours_id
-    where not lead_routing.has_opted_out_of_email
+    where not (lead_routing.has_opted_out_of_email or lead_routing.is_do_not_call)
 
 ),
 

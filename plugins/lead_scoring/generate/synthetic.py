@@ -72,6 +72,7 @@ RATES: dict[str, float] = {
     "careers_only": 0.025,
     "inactive": 0.05,  # no activity in the last 90 days
     "unsubscribed": 0.03,
+    "do_not_call": 0.01,  # DoNotCall set in the CRM: scored, but never routed to a rep
     "hard_bounced": 0.02,
     "soft_bounced": 0.03,
     "deleted_person": 0.01,
@@ -154,6 +155,10 @@ def _uniform(values: Sequence[Any], a: str, b: str, salt: str) -> str:
 
 
 _DUCK_TYPES = crm_schema.DUCKDB_TYPES
+
+
+# A keyed draw of its own, so adding it left every other generated value unchanged.
+DO_NOT_CALL = f"rnd(pid, 0, 'p_dnc') < {RATES['do_not_call']}"
 
 
 def _crm_select(obj: str, exprs: dict[str, str]) -> str:
@@ -907,6 +912,7 @@ def _crm_tables(con, w: _World) -> None:
                     "Status": status,
                     "OwnerId": uid_id.format("owner_uid"),
                     "HasOptedOutOfEmail": "unsub",
+                    "DoNotCall": DO_NOT_CALL,
                     "EmailBouncedDate": "ts(t_hard)",
                     "EmailBouncedReason": f"CASE WHEN hard THEN {_lit(vocab.HARD_BOUNCE_DETAILS)} END",
                     "IsConverted": "conv",
@@ -932,6 +938,7 @@ def _crm_tables(con, w: _World) -> None:
         "LeadSource": "lead_source",
         "MailingState": "CASE WHEN crm_country IN ('United States', 'USA', 'US', 'Canada') THEN state END",
         "HasOptedOutOfEmail": "unsub",
+        "DoNotCall": DO_NOT_CALL,
         "EmailBouncedDate": "ts(t_hard)",
         "EmailBouncedReason": f"CASE WHEN hard THEN {_lit(vocab.HARD_BOUNCE_DETAILS)} END",
     }

@@ -21,10 +21,11 @@ AS_OF = datetime(2026, 11, 1, 10)
 STAMP = "2026-10-30T09:00:00Z"
 LEAD_HEADER = (
     "Id,FirstName,LastName,Email,Company,Title,Industry,NumberOfEmployees,Country,"
-    "LeadSource,Status,HasOptedOutOfEmail,IsConverted,CreatedDate,SystemModstamp"
+    "LeadSource,Status,HasOptedOutOfEmail,DoNotCall,IsConverted,CreatedDate,SystemModstamp"
 )
 MARKETO_HEADER = "marketoGUID,leadId,activityDate,activityTypeId,primaryAttributeValue,attributes"
 OPTED_OUT_LEAD = "00Q900000000003AAA"  # a good row with HasOptedOutOfEmail: never routed to a rep
+DO_NOT_CALL_LEAD = "00Q900000000004AAA"  # a good row with DoNotCall: never routed to a rep either
 UNKNOWN_EVENT_LEAD = "00Q900000000021AAA"  # only activity: an unknown event type (scores 0 intent)
 
 
@@ -51,7 +52,9 @@ class Case:
         return self.rows_read - self.rows_loaded
 
 
-def lead(n: int, *, email: str | None = None, opted_out: bool = False, **overrides: str) -> str:
+def lead(
+    n: int, *, email: str | None = None, opted_out: bool = False, do_not_call: bool = False, **overrides: str
+) -> str:
     """One Data Loader Lead row (LEAD_HEADER's columns) for lead ``n``, a real-looking
     mid-market prospect; ``overrides`` replace columns by header name."""
     values = {
@@ -67,6 +70,7 @@ def lead(n: int, *, email: str | None = None, opted_out: bool = False, **overrid
         "LeadSource": "Web",
         "Status": "Open - Not Contacted",
         "HasOptedOutOfEmail": "true" if opted_out else "false",
+        "DoNotCall": "true" if do_not_call else "false",
         "IsConverted": "false",
         "CreatedDate": STAMP,
         "SystemModstamp": STAMP,
@@ -94,7 +98,10 @@ def text(*lines: str) -> bytes:
 
 def _lead_file(name: str, first: int, bad_lines: list[bytes], reasons: list[str], **kw) -> Case:
     """A Lead export: two good leads (``first``, ``first + 1``), then the bad lines."""
-    good = [lead(first, opted_out=lead_id(first) == OPTED_OUT_LEAD), lead(first + 1)]
+    good = [
+        lead(first, opted_out=lead_id(first) == OPTED_OUT_LEAD),
+        lead(first + 1, do_not_call=lead_id(first + 1) == DO_NOT_CALL_LEAD),
+    ]
     content = text(LEAD_HEADER, *good) + b"".join(line + b"\n" for line in bad_lines)
     return Case(
         name=name,

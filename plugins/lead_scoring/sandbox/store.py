@@ -424,6 +424,13 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
     for obj in crm_schema.OBJECTS:
         for stmt in _object_ddl(obj) + _object_indexes(obj):
             conn.execute(stmt)
+        # a field added to crm_schema since this sandbox was made: an empty column
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({quote_ident(obj)})")}
+        for field, ftype in crm_schema.OBJECTS[obj].items():
+            if field not in have:
+                conn.execute(
+                    f"ALTER TABLE {quote_ident(obj)} ADD COLUMN {quote_ident(field)} {_SQL_TYPES[ftype]}"
+                )
     for stmt in _SANDBOX_DDL:
         conn.execute(stmt)
     conn.execute(

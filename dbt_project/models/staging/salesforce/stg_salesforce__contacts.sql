@@ -40,6 +40,7 @@ renamed as (
 
         -- booleans
         coalesce(hasoptedoutofemail, false) as has_opted_out_of_email,
+        coalesce(donotcall, false) as is_do_not_call,
 
         -- timestamps
         emailbounceddate as email_bounced_at,

@@ -52,6 +52,7 @@ renamed as (
         -- booleans
         coalesce(isconverted, false) as is_converted,
         coalesce(hasoptedoutofemail, false) as has_opted_out_of_email,
+        coalesce(donotcall, false) as is_do_not_call,
 
         -- dates
         converteddate as converted_date,
