@@ -7,7 +7,7 @@ dbt as of each hour, and check what must hold for every input:
 
 * no new assignment goes to a rep who is inactive, out of office or unroutable, and no rep
   who received Leads ends above capacity;
-* Tier 3/4 and opted-out people never end with a rep; every Lead has a rule and a reason;
+* Tier 3/4, opted-out and Do Not Call people never end with a rep; every Lead has a rule and a reason;
 * a re-run of the same hour changes nothing (ledger and routing identical);
 * weighted round-robin shares converge to the weights, continuing across runs;
 * a breach raises one alert, however many runs see it.
@@ -53,6 +53,7 @@ LEAD_COLUMNS = {
     "composite_score": "double",
     "number_of_employees": "integer",
     "has_opted_out_of_email": "boolean",
+    "is_do_not_call": "boolean",
     "is_worked_by_owner": "boolean",
     "owner_first_task_at": "timestamp",
     "created_at": "timestamp",
@@ -147,6 +148,7 @@ def make_leads(rng: random.Random, reps: list[dict], start: int, count: int, cre
                 "tier": rng.choices([1, 2, 3, 4], [2, 5, 2, 1])[0],
                 "composite_score": round(rng.uniform(0, 100), 1),
                 "has_opted_out_of_email": rng.random() < 0.04,
+                "is_do_not_call": rng.random() < 0.03,
                 "is_worked_by_owner": owner is not None and rng.random() < 0.3,
                 "owner_first_task_at": created - timedelta(days=1) if owner else None,
                 "created_at": created,
@@ -220,7 +222,7 @@ def test_routing_never_breaks_availability_or_capacity_and_reruns_change_nothing
         for crm_id, owner_id, owner_type, rule, reason in routing:
             assert rule and reason, crm_id
             person = people[crm_id]
-            if person["has_opted_out_of_email"] or person["tier"] >= 3:
+            if person["has_opted_out_of_email"] or person["is_do_not_call"] or person["tier"] >= 3:
                 assert owner_type == "queue", (crm_id, rule)
             if owner_type == "rep":
                 load[owner_id] = load.get(owner_id, 0) + 1
@@ -263,6 +265,7 @@ def test_round_robin_shares_converge_to_the_weights_across_runs(routing_world):
                 "tier": 2,
                 "composite_score": float(i % 17),
                 "has_opted_out_of_email": False,
+                "is_do_not_call": False,
                 "is_worked_by_owner": False,
                 "created_at": hour,
             }
