@@ -334,3 +334,27 @@ def test_random_garbage_never_crashes_the_loader_and_every_line_is_accounted_for
     else:
         assert result.rows_read == non_blank
     con.close()
+
+
+def test_crm_extract_streams_records_in_chunks_in_order(con, tmp_path):
+    from lead_scoring import crm_schema
+
+    pulled = []
+
+    def pages():  # what query_all_iter yields; the writer must not ask for all of it at once
+        for i in range(25):
+            pulled.append(i)
+            yield {"Id": f"00Q{i:015d}", "IsDeleted": i % 2 == 0, "NumberOfEmployees": i, "Email": None}
+
+    path = tmp_path / "Lead.parquet"
+    rows = write_text_parquet(pages(), crm_schema.fields("Lead"), path, chunk_rows=10)
+    assert rows == 25 and pulled == list(range(25))
+    read = con.execute(
+        f"select id, isdeleted, numberofemployees, email from read_parquet('{path}')"
+    ).fetchall()
+    assert read[:2] == [("00Q000000000000000", "true", "0", None), ("00Q000000000000001", "false", "1", None)]
+    assert [r[0] for r in read] == [f"00Q{i:015d}" for i in range(25)]
+    assert not list(tmp_path.glob(".*staging*"))  # the staging database is removed
+    empty = tmp_path / "Contact.parquet"
+    assert write_text_parquet(iter([]), crm_schema.fields("Contact"), empty) == 0
+    assert con.execute(f"select count(*) from read_parquet('{empty}')").fetchall() == [(0,)]

@@ -161,3 +161,63 @@ def test_personal_data_never_appears_in_a_described_failure():
     score = ExpectationOutcome("s", "expect_column_values_to_be_between", "composite_score", "critical",
                                False, 1, ["150"])  # fmt: skip
     assert "['150']" in score.describe()
+
+
+def _raw_lead_suite(tmp_path, mostly: float):
+    path = tmp_path / "raw_lead_chunks.json"
+    path.write_text(
+        json.dumps(
+            {
+                "name": "raw_lead_chunks",
+                "meta": {"leadscore": {"table": "raw_salesforce.lead", "scope": "run"}},
+                "expectations": [
+                    {
+                        "type": "expect_column_values_to_not_be_null",
+                        "kwargs": {"column": "id"},
+                        "meta": {"severity": "critical"},
+                    },
+                    {
+                        "type": "expect_column_values_to_match_regex",
+                        "kwargs": {"column": "email", "regex": "@", "mostly": mostly},
+                        "meta": {"severity": "warning"},
+                    },
+                ],
+            }
+        )
+    )
+    return path
+
+
+def test_a_row_wise_suite_in_chunks_gives_the_whole_tables_outcome(con, tmp_path, monkeypatch):
+    # 5,000 rows read 2,048 at a time: 3 chunks. Every bad e-mail is in the first chunk, so
+    # that chunk alone misses `mostly` 0.9 (1,000 of 2,048 bad) while the table meets it
+    # (1,000 of 5,000 bad = 80 % good >= 0.8) and misses 0.9; one null id sits in the last chunk.
+    con.execute(
+        "insert into raw_salesforce.lead (id, email, _batch_id) select "
+        "case when i = 4999 then null else 'id' || i end, "
+        "case when i < 1000 then 'no-at-sign' else 'p' || i || '@x.com' end, 'b1' from range(5000) t(i)"
+    )
+    monkeypatch.setenv("LEADSCORE_GX_CHUNK_ROWS", "2048")
+    passing = run_suites(con, [_raw_lead_suite(tmp_path, 0.8)], "c1", tmp_path / "c1", ["b1"])[0]
+    assert passing.rows == 5000
+    null_ids, emails = passing.outcomes
+    assert (null_ids.success, null_ids.unexpected_count) == (False, 1)
+    assert (emails.success, emails.unexpected_count) == (True, 1000)
+    assert emails.sample and all(value == "no-at-sign" for value in emails.sample)
+    assert passing.status == "fail"  # the null id is critical
+    failing = run_suites(con, [_raw_lead_suite(tmp_path, 0.9)], "c2", tmp_path / "c2", ["b1"])[0]
+    assert (failing.outcomes[1].success, failing.outcomes[1].unexpected_count) == (False, 1000)
+    monkeypatch.setenv("LEADSCORE_GX_CHUNK_ROWS", "many")
+    with pytest.raises(ValueError, match="LEADSCORE_GX_CHUNK_ROWS"):
+        run_suites(con, [_raw_lead_suite(tmp_path, 0.8)], "c3", tmp_path / "c3", ["b1"])
+
+
+def test_a_suite_reads_only_the_columns_its_expectations_name():
+    from lead_scoring.quality.gx_checks import frame_query, is_row_wise
+
+    spec = load_suite_spec(REPO / "expectations" / "raw_salesforce_lead.json")
+    sql, params = frame_query(spec, ["b1", "b2"])
+    assert sql.startswith('select "id", "systemmodstamp", "email", "numberofemployees", "annualrevenue" from')
+    assert params == ["b1", "b2"] and is_row_wise(spec)
+    scores = load_suite_spec(SCORE_SUITE)  # unique and mean need the whole column at once
+    assert not is_row_wise(scores) and '"crm_id"' in frame_query(scores, None)[0]

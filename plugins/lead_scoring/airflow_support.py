@@ -86,7 +86,11 @@ def dbt_task_group(
         project_config=ProjectConfig(
             dbt_project_path=settings.dbt_project_dir,
             manifest_path=manifest,
-            env_vars={"LEADSCORE_WAREHOUSE": str(settings.warehouse)},
+            # unit tests check the SQL on fixtures: CI runs them (`make test`), not each DAG run
+            env_vars={
+                "LEADSCORE_WAREHOUSE": str(settings.warehouse),
+                "DBT_EXCLUDE_RESOURCE_TYPES": "unit_test",
+            },
         ),
         profile_config=ProfileConfig(
             profile_name="lead_scoring",

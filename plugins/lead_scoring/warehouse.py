@@ -7,6 +7,8 @@ connection for one task and close it at the end (``with connect(...) as con``).
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -100,12 +102,41 @@ def crm_columns(obj: str) -> dict[str, str]:
     return {name.lower(): SQL_TYPES[kind] for name, kind in crm_schema.OBJECTS[obj].items()}
 
 
+# DuckDB's default memory limit is 80 % of the machine's RAM; on a shared 2-core machine the
+# pipeline keeps to a bound (dbt's profile reads the same variables).
+DEFAULT_MEMORY_LIMIT = "4GB"
+DEFAULT_THREADS = 2
+
+
+def memory_limit() -> str:
+    """DuckDB memory limit of every pipeline connection (``LEADSCORE_DUCKDB_MEMORY_LIMIT``)."""
+    value = os.environ.get("LEADSCORE_DUCKDB_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
+    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", value.strip(), re.IGNORECASE):
+        raise ValueError(f"LEADSCORE_DUCKDB_MEMORY_LIMIT must be a size such as 4GB or 512MB, got {value!r}")
+    return value.strip()
+
+
+def threads() -> int:
+    """DuckDB threads of every pipeline connection (``LEADSCORE_DUCKDB_THREADS``)."""
+    value = os.environ.get("LEADSCORE_DUCKDB_THREADS") or str(DEFAULT_THREADS)
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"LEADSCORE_DUCKDB_THREADS must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def configure(con: duckdb.DuckDBPyConnection) -> None:
+    """UTC, bounded memory (spilling to ``<warehouse>.tmp`` beyond it) and the thread count."""
+    con.execute("set TimeZone = 'UTC'")
+    con.execute(f"set memory_limit = '{memory_limit()}'")
+    con.execute(f"set threads = {threads()}")
+
+
 @contextmanager
 def connect(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """One read-write connection for the duration of a task; always closed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))
-    con.execute("set TimeZone = 'UTC'")
+    configure(con)
     try:
         yield con
     finally:

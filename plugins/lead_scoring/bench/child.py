@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import sys
 import threading
 import time
 from datetime import datetime, timedelta
@@ -75,6 +76,13 @@ class StageMonitor:
                 self._record()
                 self.wall_s[name] = self.wall_s.get(name, 0.0) + time.perf_counter() - started
                 self.stage = previous
+                # on stderr as it happens (child.log), so a run stopped midway still tells
+                print(
+                    f"[bench stage] {name}: {self.wall_s[name]:.2f} s, peak RSS "
+                    f"{self.peak_rss.get(name, 0) / 2**20:.0f} MiB",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
         return run
 

@@ -8,7 +8,6 @@ of every record: a record missing on either side or any differing value is a mis
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -56,9 +55,9 @@ def reference_sql(as_of: datetime, seeds: Path = SEEDS) -> str:
 
 def configure(con: duckdb.DuckDBPyConnection) -> None:
     """The DuckDB settings dbt's profile gives its connection (2 threads, bounded memory)."""
-    con.execute("set TimeZone = 'UTC'")
-    con.execute("set threads = 2")
-    con.execute(f"set memory_limit = '{os.environ.get('LEADSCORE_DUCKDB_MEMORY_LIMIT', '6GB')}'")
+    from lead_scoring import warehouse  # noqa: PLC0415
+
+    warehouse.configure(con)
     con.execute("set preserve_insertion_order = false")
 
 

@@ -5,6 +5,13 @@ plus ``meta.leadscore``: the ``table`` it validates and, for raw suites, ``scope
 the rows loaded by this run's batches). Every expectation carries ``meta.severity``
 ``critical`` (blocks the write-back) or ``warning`` (reported). GX's SQL datasource returns
 empty metrics on DuckDB (GX issues 10738, 11579), hence DataFrames.
+
+Bounded memory: only the columns the suite's expectations name are read, and a suite whose
+expectations are all row-wise (``ROW_WISE``: each row passes or fails on its own) is
+validated ``LEADSCORE_GX_CHUNK_ROWS`` rows at a time (default 1,000,000); the chunks'
+counts are added up and ``mostly`` is applied to the whole table, so the outcome is the one
+GX gives on the whole frame. Suites with an aggregate expectation (unique, mean, row count)
+see the whole (projected) table in one frame. The Data Docs show the first chunk.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,15 +97,93 @@ def load_suite_spec(path: Path) -> dict:
     return spec
 
 
-def read_frame(con: duckdb.DuckDBPyConnection, spec: dict, batch_ids: list[str] | None) -> pd.DataFrame:
+# Expectations decided row by row: a table's outcome is the sum of its chunks' outcomes.
+ROW_WISE = {
+    "expect_column_values_to_not_be_null",
+    "expect_column_values_to_be_null",
+    "expect_column_values_to_be_in_set",
+    "expect_column_values_to_not_be_in_set",
+    "expect_column_values_to_be_between",
+    "expect_column_values_to_match_regex",
+    "expect_column_values_to_not_match_regex",
+    "expect_column_values_to_match_regex_list",
+    "expect_column_values_to_not_match_regex_list",
+    "expect_column_value_lengths_to_equal",
+    "expect_column_value_lengths_to_be_between",
+    "expect_column_values_to_match_like_pattern",
+    "expect_column_values_to_match_strftime_format",
+    "expect_column_values_to_be_dateutil_parseable",
+    "expect_column_values_to_be_json_parseable",
+}
+# Table-level expectations that need no column (any projection keeps the row count).
+COLUMNLESS = {"expect_table_row_count_to_be_between", "expect_table_row_count_to_equal"}
+DEFAULT_CHUNK_ROWS = 1_000_000
+
+
+def chunk_rows() -> int:
+    """Rows per GX chunk (``LEADSCORE_GX_CHUNK_ROWS``)."""
+    value = os.environ.get("LEADSCORE_GX_CHUNK_ROWS", str(DEFAULT_CHUNK_ROWS))
+    try:
+        rows = int(value)
+    except ValueError:
+        rows = 0
+    if rows < 1:
+        raise ValueError(f"LEADSCORE_GX_CHUNK_ROWS must be a positive integer of rows, got {value!r}")
+    return rows
+
+
+def suite_columns(spec: dict) -> list[str] | None:
+    """The columns the suite's expectations read, or None when one may need every column."""
+    columns: list[str] = []
+    for expectation in spec["expectations"]:
+        column = expectation.get("kwargs", {}).get("column")
+        if column is not None and column not in columns:
+            columns.append(column)
+        elif column is None and expectation["type"] not in COLUMNLESS:
+            return None
+    return columns or None
+
+
+def is_row_wise(spec: dict) -> bool:
+    return bool(spec["expectations"]) and all(e["type"] in ROW_WISE for e in spec["expectations"])
+
+
+def frame_query(spec: dict, batch_ids: list[str] | None) -> tuple[str, list]:
+    """The select that reads the suite's rows (only its columns) from DuckDB, and its parameters."""
     target = spec["meta"]["leadscore"]
     table = target["table"]
+    columns = suite_columns(spec)
+    select = ", ".join(f'"{c}"' for c in columns) if columns else "*"
     if target.get("scope") == "run":
         if not batch_ids:
-            return con.execute(f"select * from {table} limit 0").df()
+            return f"select {select} from {table} limit 0", []
         marks = ", ".join("?" for _ in batch_ids)
-        return con.execute(f"select * from {table} where _batch_id in ({marks})", batch_ids).df()
-    return con.execute(f"select * from {table}").df()
+        return f"select {select} from {table} where _batch_id in ({marks})", list(batch_ids)
+    return f"select {select} from {table}", []
+
+
+def read_frame(con: duckdb.DuckDBPyConnection, spec: dict, batch_ids: list[str] | None) -> pd.DataFrame:
+    sql, params = frame_query(spec, batch_ids)
+    return con.execute(sql, params).df()
+
+
+def read_chunks(
+    con: duckdb.DuckDBPyConnection, spec: dict, batch_ids: list[str] | None, rows: int
+) -> Iterator[pd.DataFrame]:
+    """The suite's rows as DataFrames of ``rows`` rows rounded down to DuckDB's 2,048-row
+    vectors (at least one); an empty table gives one empty frame."""
+    sql, params = frame_query(spec, batch_ids)
+    result = con.execute(sql, params)
+    vectors = max(1, rows // 2048)  # DuckDB hands out 2,048-row vectors
+    first = True
+    while True:
+        frame = result.fetch_df_chunk(vectors)
+        if len(frame) == 0 and not first:
+            return
+        yield frame
+        first = False
+        if len(frame) == 0:
+            return
 
 
 DOCS_SITE = "leadscore"
@@ -130,6 +216,45 @@ def gx_context(docs_dir: Path | None = None):
 def validate_frame(spec: dict, frame: pd.DataFrame, context=None) -> SuiteResult:
     """Validate ``frame`` against the suite ``spec`` with GX (through a checkpoint that
     updates the context's Data Docs site, if any); one outcome per expectation."""
+    return validate_chunks(spec, iter([frame]), context)
+
+
+def _outcome(spec: dict, item) -> tuple[ExpectationOutcome, int]:
+    """An outcome and its denominator (the rows the expectation judged: non-missing ones)."""
+    config = item.expectation_config
+    details = item.result or {}
+    outcome = ExpectationOutcome(
+        suite=spec["name"],
+        expectation=config.type,
+        column=config.kwargs.get("column"),
+        severity=config.meta.get("severity", "critical"),
+        success=bool(item.success),
+        unexpected_count=details.get("unexpected_count"),
+        sample=[str(v) for v in details.get("partial_unexpected_list", [])[:10]],
+    )
+    judged = (details.get("element_count") or 0) - (details.get("missing_count") or 0)
+    return outcome, judged
+
+
+def _merge(
+    total: ExpectationOutcome, judged: int, chunk: ExpectationOutcome, chunk_judged: int, mostly: float | None
+) -> int:
+    """Add a chunk's outcome of a row-wise expectation to the running total (in place) and
+    return the rows judged so far; ``mostly`` applies to the total, as GX applies it."""
+    total.unexpected_count = (total.unexpected_count or 0) + (chunk.unexpected_count or 0)
+    total.sample = (total.sample + chunk.sample)[:10]
+    judged += chunk_judged
+    if mostly is None:
+        total.success = total.success and chunk.success
+    else:
+        total.success = judged == 0 or (judged - total.unexpected_count) / judged >= mostly
+    return judged
+
+
+def validate_chunks(spec: dict, frames: Iterator[pd.DataFrame], context=None) -> SuiteResult:
+    """Validate the suite on each frame of ``frames`` in turn and add the outcomes up (only
+    meaningful for row-wise suites or a single frame); the first frame goes through the
+    checkpoint (Data Docs), the others through the validation definition alone."""
     import great_expectations as gx  # noqa: PLC0415
     from great_expectations.expectations.registry import get_expectation_impl  # noqa: PLC0415
 
@@ -152,24 +277,25 @@ def validate_frame(spec: dict, frame: pd.DataFrame, context=None) -> SuiteResult
             result_format="SUMMARY",
         )
     )
-    run = checkpoint.run(batch_parameters={"dataframe": frame})
-    result = next(iter(run.run_results.values()))
-    outcomes = []
-    for item in result.results:
-        config = item.expectation_config
-        details = item.result or {}
-        outcomes.append(
-            ExpectationOutcome(
-                suite=spec["name"],
-                expectation=config.type,
-                column=config.kwargs.get("column"),
-                severity=config.meta.get("severity", "critical"),
-                success=bool(item.success),
-                unexpected_count=details.get("unexpected_count"),
-                sample=[str(v) for v in details.get("partial_unexpected_list", [])[:10]],
-            )
-        )
-    return SuiteResult(spec["name"], spec["meta"]["leadscore"]["table"], len(frame), outcomes)
+    outcomes: list[ExpectationOutcome] = []
+    judged: list[int] = []
+    rows = 0
+    for position, frame in enumerate(frames):
+        if position == 0:
+            run = checkpoint.run(batch_parameters={"dataframe": frame})
+            result = next(iter(run.run_results.values()))
+        else:
+            result = definition.run(batch_parameters={"dataframe": frame}, result_format="SUMMARY")
+        rows += len(frame)
+        for i, item in enumerate(result.results):
+            outcome, count = _outcome(spec, item)
+            if position == 0:
+                outcomes.append(outcome)
+                judged.append(count)
+            else:
+                mostly = item.expectation_config.kwargs.get("mostly")
+                judged[i] = _merge(outcomes[i], judged[i], outcome, count, mostly)
+    return SuiteResult(spec["name"], spec["meta"]["leadscore"]["table"], rows, outcomes)
 
 
 def run_suites(
@@ -186,8 +312,10 @@ def run_suites(
     results = []
     for path in suite_paths:
         spec = load_suite_spec(path)
-        frame = read_frame(con, spec, batch_ids)
-        suite_result = validate_frame(spec, frame, context)
+        if is_row_wise(spec):
+            suite_result = validate_chunks(spec, read_chunks(con, spec, batch_ids, chunk_rows()), context)
+        else:
+            suite_result = validate_frame(spec, read_frame(con, spec, batch_ids), context)
         results.append(suite_result)
         now = utc_now()
         con.executemany(
