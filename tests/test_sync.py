@@ -164,6 +164,40 @@ def test_faults_three_runs_land_every_record_exactly_once(env):
     assert all("UNABLE_TO_LOCK_ROW" in error for _, _, error in failures)
 
 
+def test_a_large_change_set_goes_as_several_bulk_jobs_each_record_once(env):
+    """LEADSCORE_BULK_JOB_ROWS caps a job (a 900k-row upload outlasted the client timeout at
+    scale L and was aborted): 600 changed rows at 250 per job are three jobs, every record
+    written once, each job reconciled in the ledger."""
+    settings, sandbox, monkeypatch = env
+    monkeypatch.setenv("LEADSCORE_BULK_THRESHOLD", "100")
+    monkeypatch.setenv("LEADSCORE_BULK_JOB_ROWS", "250")
+    set_payload(settings, 600)
+    result = write_back_crm(make_context("split", AS_OF))
+
+    lead = result["objects"][0]
+    assert lead["transport"] == "bulk" and lead["written"] == 600 and len(lead["job_ids"]) == 3
+    with warehouse.connect(settings.warehouse) as con:
+        jobs = con.execute(
+            "select j.state, count(*) from ops.crm_sync_jobs j join ops.crm_sync_job_rows r using (job_id) "
+            "group by j.job_id, j.state order by 2 desc"
+        ).fetchall()
+    assert jobs == [("reconciled", 250), ("reconciled", 250), ("reconciled", 100)]
+    assert sandbox.crm_scores() == expected_scores(settings)
+    assert max(sandbox.writes().values()) == 1
+
+
+def test_bulk_parts_split_by_rows_and_by_size():
+    import pandas as pd
+
+    from lead_scoring.reverse_etl.transport import bulk_parts
+
+    frame = pd.DataFrame({"Id": [f"00Q{i:015d}" for i in range(10)], "Note__c": ["x" * 100] * 10})
+    assert [len(part) for part, _ in bulk_parts(frame, max_rows=4)] == [4, 4, 2]
+    sized = list(bulk_parts(frame, max_rows=10, max_bytes=400))  # ~120 bytes a row: 3 rows fit
+    assert all(len(data.encode()) <= 400 for _, data in sized) and sum(len(p) for p, _ in sized) == 10
+    assert pd.concat([p for p, _ in sized])["Id"].tolist() == frame["Id"].tolist()
+
+
 def test_faults_three_runs_land_every_account_and_contact_exactly_once(env, tmp_path):
     """The same guarantee for the other synced objects: Contacts by a Bulk job, Accounts by
     sObject Collections on the first run, retries by Collections afterwards."""

@@ -247,6 +247,7 @@ def sync_options_from_env(force: bool | None = None, retry_dead_letters: bool = 
         max_change_share=float(os.environ.get("LEADSCORE_MAX_CHANGE_SHARE", "0.5")),
         force=flag("LEADSCORE_FORCE_SYNC") if force is None else force,
         bulk_threshold=int(os.environ.get("LEADSCORE_BULK_THRESHOLD", "2000")),
+        bulk_job_rows=int(os.environ.get("LEADSCORE_BULK_JOB_ROWS", "100000")),
         max_attempts=int(os.environ.get("LEADSCORE_SYNC_MAX_ATTEMPTS", "5")),
         retry_dead_letters=retry_dead_letters,
         api_usage_stop=float(os.environ.get("LEADSCORE_API_USAGE_STOP", "0.9")),

@@ -8,7 +8,7 @@ import csv
 import io
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -206,7 +206,33 @@ class Bulk2:
         return [outcomes.get(i, Outcome(i, "failed", "no result returned by the CRM", job_id)) for i in ids]
 
 
-def send_bulk(sf, obj: str, changed: pd.DataFrame, ledger: JobLedger) -> list[Outcome]:
+# Salesforce takes at most 150 MB per job upload and recommends 100 MB of CSV (it grows when
+# base64-encoded); a big upload also outlasts the client's timeout and is then aborted.
+BULK_JOB_MAX_BYTES = 100_000_000
+
+
+def bulk_parts(
+    changed: pd.DataFrame, max_rows: int, max_bytes: int = BULK_JOB_MAX_BYTES
+) -> Iterator[tuple[pd.DataFrame, str]]:
+    """``changed`` in pieces of at most ``max_rows`` rows and ``max_bytes`` of CSV (a piece
+    over the size is halved until it fits), each with its CSV: one Bulk job each."""
+    for start in range(0, len(changed), max(1, max_rows)):
+        yield from _fitting(changed.iloc[start : start + max(1, max_rows)], max_bytes)
+
+
+def _fitting(part: pd.DataFrame, max_bytes: int) -> Iterator[tuple[pd.DataFrame, str]]:
+    data = bulk_csv(part)
+    if len(part) <= 1 or len(data.encode("utf-8")) <= max_bytes:
+        yield part, data
+        return
+    half = len(part) // 2
+    yield from _fitting(part.iloc[:half], max_bytes)
+    yield from _fitting(part.iloc[half:], max_bytes)
+
+
+def send_bulk(
+    sf, obj: str, changed: pd.DataFrame, ledger: JobLedger, data: str | None = None
+) -> list[Outcome]:
     """One Bulk API 2.0 update job: create, persist (ledger), upload, close, poll, results.
     If the upload gets no answer the job is aborted (nothing in it is processed) and the
     rows stay pending; a crash after closing is reconciled by the next run from the ledger."""
@@ -215,7 +241,7 @@ def send_bulk(sf, obj: str, changed: pd.DataFrame, ledger: JobLedger) -> list[Ou
     job_id = bulk.create(obj)
     ledger.opened(job_id, ids)
     try:
-        bulk.upload(job_id, bulk_csv(changed))
+        bulk.upload(job_id, data if data is not None else bulk_csv(changed))
     except AmbiguousWriteError:
         bulk.set_state(job_id, "Aborted")
         ledger.aborted(job_id)

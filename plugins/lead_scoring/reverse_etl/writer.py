@@ -29,6 +29,7 @@ from lead_scoring.reverse_etl.transport import (
     JobLedger,
     Outcome,
     bulk_cell,
+    bulk_parts,
     send_bulk,
     send_collections,
 )
@@ -45,6 +46,7 @@ class SyncOptions:
     max_change_share: float = 0.5
     force: bool = False
     bulk_threshold: int = 2000  # more changed rows than this go through the Bulk API 2.0
+    bulk_job_rows: int = 100_000  # at most this many rows (and 100 MB of CSV) per Bulk job
     max_attempts: int = 5
     retry_dead_letters: bool = False
     api_usage_stop: float = 0.9  # stop sending when this share of the daily API limit is used
@@ -262,7 +264,9 @@ def sync_object(
     hashes = dict(zip(changed["Id"], changed["payload_hash"], strict=True))
     if len(changed) > options.bulk_threshold:
         result.transport = "bulk"
-        outcomes = send_bulk(sf, obj, changed, job_ledger(con, obj, run_id, hashes))
+        ledger, outcomes = job_ledger(con, obj, run_id, hashes), []
+        for part, data in bulk_parts(changed, options.bulk_job_rows):
+            outcomes += send_bulk(sf, obj, part, ledger, data)
         result.job_ids = sorted({o.job_id for o in outcomes if o.job_id})
     else:
         result.transport = "collections"
