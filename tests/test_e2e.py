@@ -43,24 +43,30 @@ def world(tmp_path_factory):
             runtime.stop(settings.sandbox_dir)
 
 
-def dags_test(settings, sandbox) -> dict:
+def run_dag(settings, sandbox, dag_id: str, extra_env: dict | None = None, prepare: bool = False) -> None:
+    """`airflow dags test <dag_id>` for the hour ending at END; its log under var/."""
     import subprocess
 
     from lead_scoring.airflow_env import airflow, airflow_environment, prepare_metadata
     from lead_scoring.demo import logical_date_for
 
-    env = airflow_environment(settings, sandbox)
-    log = settings.var_dir / "dags_test.log"
+    env = {**airflow_environment(settings, sandbox), **(extra_env or {})}
+    log = settings.var_dir / f"{dag_id}_dags_test.log"
     with log.open("a") as handle:
-        prepare_metadata(env, stdout=handle, stderr=subprocess.STDOUT)
+        if prepare:
+            prepare_metadata(env, stdout=handle, stderr=subprocess.STDOUT)
         done = airflow(
-            ["dags", "test", "lead_scoring_hourly", logical_date_for(END.isoformat())],
+            ["dags", "test", dag_id, logical_date_for(END.isoformat())],
             env,
             check=False,
             stdout=handle,
             stderr=subprocess.STDOUT,
         )
     assert done.returncode == 0, log.read_text()[-5000:]
+
+
+def dags_test(settings, sandbox) -> dict:
+    run_dag(settings, sandbox, "lead_scoring_hourly", prepare=True)
     return json.loads((settings.runs_dir / "latest" / "summary.json").read_text())
 
 
@@ -136,28 +142,13 @@ def test_files_source_with_dry_run_calls_nothing(world, tmp_path, monkeypatch):
 def test_weekly_dag_builds_the_reports_and_renders_the_html(world):
     """`airflow dags test lead_scoring_weekly` on the scores the hourly DAG left (its run is
     reused: the weekly DAG costs one more `dags test` here, not a new world)."""
-    import subprocess
-
     import duckdb
-
-    from lead_scoring.airflow_env import airflow, airflow_environment
-    from lead_scoring.demo import logical_date_for
 
     settings, sandbox = world
     if not (settings.runs_dir / "latest" / "summary.json").exists():  # run alone (-k): score first
         dags_test(settings, sandbox)  # (also creates the Airflow metadata DB and pool)
     reports = settings.var_dir / "reports"
-    env = {**airflow_environment(settings, sandbox), "LEADSCORE_REPORTS": str(reports)}
-    log = settings.var_dir / "weekly_dags_test.log"
-    with log.open("a") as handle:
-        done = airflow(
-            ["dags", "test", "lead_scoring_weekly", logical_date_for(END.isoformat())],
-            env,
-            check=False,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-        )
-    assert done.returncode == 0, log.read_text()[-5000:]
+    run_dag(settings, sandbox, "lead_scoring_weekly", {"LEADSCORE_REPORTS": str(reports)})
 
     with duckdb.connect(str(settings.warehouse)) as con:
         counts = {
