@@ -125,3 +125,10 @@ def test_owners_sla_fields_and_alerts_once_across_hours(world):
     assert monitor["alert_sla"]["raised"] == breached_now[0][0] - breached
     again = monitor_once(pipeline.make_context("monitor_again", END + timedelta(hours=1, minutes=5)))
     assert again["alert_sla"]["raised"] == 0
+    # the guarantees `python -m lead_scoring.routing_check` counts (the done-when)
+    from lead_scoring.routing_check import figures
+
+    with warehouse.connect(settings.warehouse) as con:
+        check = figures(con)
+    assert check["violations"] == dict.fromkeys(check["violations"], 0), check["violations"]
+    assert check["counts"]["alerts"] > 0 and check["counts"]["tier_1_2_leads"] > 0
