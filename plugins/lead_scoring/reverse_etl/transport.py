@@ -216,8 +216,9 @@ def bulk_parts(
 ) -> Iterator[tuple[pd.DataFrame, str]]:
     """``changed`` in pieces of at most ``max_rows`` rows and ``max_bytes`` of CSV (a piece
     over the size is halved until it fits), each with its CSV: one Bulk job each."""
-    for start in range(0, len(changed), max(1, max_rows)):
-        yield from _fitting(changed.iloc[start : start + max(1, max_rows)], max_bytes)
+    step = max(1, max_rows)
+    for start in range(0, len(changed), step):
+        yield from _fitting(changed.iloc[start : start + step], max_bytes)
 
 
 def _fitting(part: pd.DataFrame, max_bytes: int) -> Iterator[tuple[pd.DataFrame, str]]:
@@ -230,10 +231,9 @@ def _fitting(part: pd.DataFrame, max_bytes: int) -> Iterator[tuple[pd.DataFrame,
     yield from _fitting(part.iloc[half:], max_bytes)
 
 
-def send_bulk(
-    sf, obj: str, changed: pd.DataFrame, ledger: JobLedger, data: str | None = None
-) -> list[Outcome]:
-    """One Bulk API 2.0 update job: create, persist (ledger), upload, close, poll, results.
+def send_bulk(sf, obj: str, changed: pd.DataFrame, data: str, ledger: JobLedger) -> list[Outcome]:
+    """One Bulk API 2.0 update job for ``changed`` (``data``: its CSV, from ``bulk_parts``):
+    create, persist (ledger), upload, close, poll, results.
     If the upload gets no answer the job is aborted (nothing in it is processed) and the
     rows stay pending; a crash after closing is reconciled by the next run from the ledger."""
     bulk = Bulk2(sf)
@@ -241,7 +241,7 @@ def send_bulk(
     job_id = bulk.create(obj)
     ledger.opened(job_id, ids)
     try:
-        bulk.upload(job_id, data if data is not None else bulk_csv(changed))
+        bulk.upload(job_id, data)
     except AmbiguousWriteError:
         bulk.set_state(job_id, "Aborted")
         ledger.aborted(job_id)

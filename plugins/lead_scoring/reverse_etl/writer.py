@@ -266,7 +266,7 @@ def sync_object(
         result.transport = "bulk"
         ledger, outcomes = job_ledger(con, obj, run_id, hashes), []
         for part, data in bulk_parts(changed, options.bulk_job_rows):
-            outcomes += send_bulk(sf, obj, part, ledger, data)
+            outcomes += send_bulk(sf, obj, part, data, ledger)
         result.job_ids = sorted({o.job_id for o in outcomes if o.job_id})
     else:
         result.transport = "collections"
