@@ -29,6 +29,8 @@ from email.message import EmailMessage
 import duckdb
 import requests
 
+from lead_scoring.warehouse import table_exists
+
 log = logging.getLogger(__name__)
 
 ALERTS_COLUMNS = {
@@ -76,15 +78,6 @@ def ensure_alerts_table(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"alter table ops.alerts add column if not exists {column} {kind}")
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(
-        con.execute(
-            "select 1 from information_schema.tables where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchall()
-    )
-
-
 def _due_before_routing(con: duckdb.DuckDBPyConnection) -> str:
     """SQL for "this breach fell due before routing saw the Lead": false on a marts.lead_sla
     built before the column existed (the next run rebuilds it)."""
@@ -99,10 +92,10 @@ def breach_alerts(con: duckdb.DuckDBPyConnection) -> list[Alert]:
     """Breaches in ``marts.lead_sla`` that have no row in ``ops.alerts`` yet. A breach that fell
     due before routing first saw the Lead (``is_due_before_routing``: a kept working owner
     whose clock starts at the Lead's creation) is reported, never alerted: nobody could act."""
-    if not _table_exists(con, "marts", "lead_sla"):
+    if not table_exists(con, "marts", "lead_sla"):
         return []
     names = "select rep_id as user_id, rep_name as name from intermediate.int_reps_availability_evaluated"
-    if _table_exists(con, "staging", "stg_salesforce__users"):
+    if table_exists(con, "staging", "stg_salesforce__users"):
         names = "select user_id, user_name as name from staging.stg_salesforce__users"
     rows = con.execute(
         f"""
@@ -318,7 +311,7 @@ def open_breaches(con: duckdb.DuckDBPyConnection, limit: int = 20) -> dict:
     """Breached SLAs of the current routing (for ``leadscore status`` and the run summary):
     count, without a response yet, due before routing first saw the Lead (reported, not
     alerted), per tier, oldest unanswered."""
-    if not _table_exists(con, "marts", "lead_sla"):
+    if not table_exists(con, "marts", "lead_sla"):
         return {"breached": 0, "breached_unanswered": 0, "breached_before_routing": 0, "by_tier": {}}
     total, unanswered, before_routing = con.execute(
         "select count(*), count(*) filter (where first_response_at is null), "

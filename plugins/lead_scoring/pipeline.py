@@ -329,7 +329,7 @@ def summarize(ctx: RunContext, stages: dict, started: float | None = None) -> di
         warehouse.ensure_schema(con)
         tiers = (
             con.execute("select tier_label, count(*) from marts.lead_scores group by tier_label").fetchall()
-            if _table_exists(con, "marts", "lead_scores")
+            if warehouse.table_exists(con, "marts", "lead_scores")
             else []
         )
         read, quarantined = con.execute(
@@ -397,15 +397,6 @@ def summarize(ctx: RunContext, stages: dict, started: float | None = None) -> di
             ],
         )
     return summary
-
-
-def _table_exists(con, schema: str, table: str) -> bool:
-    return bool(
-        con.execute(
-            "select 1 from information_schema.tables where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchall()
-    )
 
 
 def _alert_sla(ctx: RunContext) -> dict:

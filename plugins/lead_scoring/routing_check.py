@@ -13,7 +13,9 @@ from pathlib import Path
 
 import duckdb
 
+from lead_scoring.alerts import breach_alerts, open_breaches
 from lead_scoring.config import load_settings
+from lead_scoring.warehouse import table_exists
 
 # name -> SQL returning one number; the violations (must be 0) first
 VIOLATIONS = {
@@ -50,24 +52,11 @@ VIOLATIONS = {
             and sla.sla_due_at <> sla.sla_started_at + to_minutes(cast(policy.response_minutes as bigint))""",
     "negative_minutes_to_first_response": """
         select count(*) from marts.lead_sla where minutes_to_first_response < 0""",
-    # a breach is its Lead and clock start (alerts.py: the alert id; ops.alerts keeps one row
-    # per id, so none is raised twice); its due time moves when the tier does
-    "alertable_breaches_without_an_alert": """
-        select count(*) from marts.lead_sla as sla
-        where sla.sla_status = 'breached' and not sla.is_due_before_routing
-            and not exists (
-                select 1 from ops.alerts as alerts
-                where alerts.alert_id = 'sla_breach:' || sla.crm_id || ':'
-                    || strftime(sla.sla_started_at, '%Y-%m-%dT%H:%M:%S')
-            )""",
 }
 COUNTS = {
     "tier_1_2_leads": "select count(*) from marts.lead_routing where tier in (1, 2)",
     "ledger_rows": "select count(*) from marts.lead_assignments",
     "sla_rows": "select count(*) from marts.lead_sla",
-    "breaches": "select count(*) from marts.lead_sla where sla_status = 'breached'",
-    "breaches_due_before_routing": """
-        select count(*) from marts.lead_sla where sla_status = 'breached' and is_due_before_routing""",
     "alerts": "select count(*) from ops.alerts",
 }
 FAIRNESS = {
@@ -90,9 +79,18 @@ def figures(con: duckdb.DuckDBPyConnection) -> dict:
     def number(sql: str):
         return con.execute(sql).fetchall()[0][0]
 
+    breaches = open_breaches(con)  # the figures leadscore status and the run summary show
     result = {
-        "violations": {name: number(sql) for name, sql in VIOLATIONS.items()},
-        "counts": {name: number(sql) for name, sql in COUNTS.items()},
+        "violations": {
+            **{name: number(sql) for name, sql in VIOLATIONS.items()},
+            # breaches the alert task would still raise (not due before routing, no alert yet)
+            "alertable_breaches_without_an_alert": len(breach_alerts(con)),
+        },
+        "counts": {
+            **{name: number(sql) for name, sql in COUNTS.items()},
+            "breaches": breaches["breached"],
+            "breaches_due_before_routing": breaches["breached_before_routing"],
+        },
         "tier_1_2_by_rule": dict(
             con.execute(
                 "select routing_rule, count(*) from marts.lead_routing where tier in (1, 2) "
@@ -100,13 +98,9 @@ def figures(con: duckdb.DuckDBPyConnection) -> dict:
             ).fetchall()
         ),
     }
-    has_fairness = con.execute(
-        "select count(*) from information_schema.tables "
-        "where table_schema = 'reporting' and table_name = 'rpt_routing_fairness'"
-    ).fetchall()[0][0]
     result["fairness"] = (
         {name: number(sql) for name, sql in FAIRNESS.items()}
-        if has_fairness
+        if table_exists(con, "reporting", "rpt_routing_fairness")
         else "reporting.rpt_routing_fairness missing: run `leadscore report --build` first"
     )
     return result

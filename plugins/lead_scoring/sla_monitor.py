@@ -27,9 +27,7 @@ IDS_PER_QUERY = 200
 
 def open_clocks(con) -> tuple[list[str], object]:
     """Lead Ids whose SLA clock is open and the earliest start among them."""
-    if not con.execute(
-        "select 1 from information_schema.tables where table_schema = 'marts' and table_name = 'lead_sla'"
-    ).fetchall():
+    if not warehouse.table_exists(con, "marts", "lead_sla"):
         return [], None
     rows = con.execute(
         "select crm_id, sla_started_at from marts.lead_sla where is_clock_open order by crm_id"
@@ -105,9 +103,7 @@ def refresh_sla(ctx: RunContext) -> dict:
     from lead_scoring.dbt_runner import run_dbt  # noqa: PLC0415
 
     with warehouse.connect(ctx.settings.warehouse) as con:
-        exists = con.execute(
-            "select 1 from information_schema.tables where table_schema = 'marts' and table_name = 'lead_sla'"
-        ).fetchall()
+        exists = warehouse.table_exists(con, "marts", "lead_sla")
     if not exists:
         return {"refreshed": False, "note": "no marts.lead_sla yet: the hourly run builds it"}
     nodes = run_dbt(ctx.settings, ["build", "--select", "stg_salesforce__tasks lead_sla"], ctx.as_of)

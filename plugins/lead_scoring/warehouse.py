@@ -143,6 +143,15 @@ def connect(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         con.close()
 
 
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(
+        con.execute(
+            "select 1 from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()
+    )
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the raw and ops schemas and tables if they do not exist (idempotent)."""
     for schema in ("raw_salesforce", "raw_map", "ops"):
