@@ -3,7 +3,8 @@
 
 Every hour: extract changed CRM records (Salesforce through simple-salesforce, or Data
 Loader files) and new MAP activity files, load them into the DuckDB warehouse, check them
-with Great Expectations, score with dbt (through cosmos, from the manifest), check the
+with Great Expectations, score with one cosmos `dbt build` task (`dbt_build`; with
+`LEADSCORE_DBT_TASKS=per_model`, a task per model rendered from the manifest), check the
 scores, write the changed scores, owners and SLA fields back to the CRM, and raise each new
 SLA breach once (`ops.alerts`, the log, Slack/SMTP when configured).
 
@@ -19,7 +20,7 @@ from datetime import datetime, timezone
 from airflow.sdk import dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from lead_scoring.airflow_support import DUCKDB_POOL, LEAD_SCORES, dbt_task_group, run_context, task_defaults
+from lead_scoring.airflow_support import DUCKDB_POOL, LEAD_SCORES, hourly_dbt_step, run_context, task_defaults
 
 
 @dag(
@@ -95,7 +96,7 @@ def lead_scoring_hourly():
     map_files = extract_map()
     loaded = load_raw(crm, map_files)
     raw_checks = validate_raw(loaded)
-    dbt_build = dbt_task_group(pool=DUCKDB_POOL)
+    dbt_build = hourly_dbt_step(pool=DUCKDB_POOL)
     score_checks = validate_scores()
     write = write_back_crm()
     alerts = alert_sla()

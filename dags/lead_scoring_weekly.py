@@ -21,7 +21,13 @@ from datetime import datetime, timezone
 
 from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
-from lead_scoring.airflow_support import DUCKDB_POOL, LEAD_SCORES, REPORT_AS_OF_TEMPLATE, task_defaults
+from lead_scoring.airflow_support import (
+    DUCKDB_POOL,
+    LEAD_SCORES,
+    REPORT_AS_OF_TEMPLATE,
+    dbt_build_task,
+    task_defaults,
+)
 
 WEEKLY_REPORT = Asset("file://reports/weekly_report.html")
 
@@ -47,8 +53,6 @@ def lead_scoring_weekly():
 
         settings = load_settings()
         return write_report(settings.warehouse, report_path(settings))
-
-    from lead_scoring.reporting.airflow import dbt_build_task
 
     reports = dbt_build_task(
         "dbt_reports", select="tag:weekly", as_of_template=REPORT_AS_OF_TEMPLATE, pool=DUCKDB_POOL

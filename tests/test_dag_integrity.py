@@ -54,19 +54,55 @@ def test_task_order(dagbag):
         return dag.get_task(task_id).get_flat_relative_ids(upstream=True)
 
     assert {"extract_crm", "extract_map"} <= upstream("load_raw")
-    assert "validate_raw" in upstream("dbt_build.stg_salesforce__leads_run")
-    assert {"dbt_build.lead_scores_run", "dbt_build.dbt_project_test"} <= upstream("validate_scores")
+    assert "validate_raw" in upstream("dbt_build")
+    assert "dbt_build" in upstream("validate_scores")
     assert "validate_scores" in upstream("write_back_crm")
     assert "write_back_crm" in upstream("publish_summary")
     # topological sort succeeds only without cycles
     assert len(dag.topological_sort()) == len(dag.tasks)
 
 
-def test_dbt_models_rendered_from_the_manifest(dagbag):
+def test_hourly_dbt_step_is_one_dbt_build(dagbag):
     dag = dagbag.dags["lead_scoring_hourly"]
+    build = dag.get_task("dbt_build")
+    # one dbt invocation, as `leadscore run` does: not a task per model (see LEADSCORE_DBT_TASKS)
+    assert type(build).__name__ == "DbtBuildLocalOperator"
+    assert build.select == "tag:hourly"
+    assert build.env["DBT_EXCLUDE_RESOURCE_TYPES"] == "unit_test"  # unit tests run in CI
+    assert "as_of" in build.vars and "data_interval_end" in build.vars["as_of"]
+    assert build.retries == 0
+    assert not any(task_id.startswith("dbt_build.") for task_id in dag.task_ids)
+
+
+def _parse_hourly_with(monkeypatch, mode: str):
+    from airflow.models.dagbag import DagBag
+
+    monkeypatch.setenv("LEADSCORE_DBT_TASKS", mode)
+    return DagBag(dag_folder=str(REPO / "dags" / "lead_scoring_hourly.py"))
+
+
+def test_per_model_mode_renders_a_task_per_model_from_the_manifest(monkeypatch):
+    bag = _parse_hourly_with(monkeypatch, "per_model")
+    assert bag.import_errors == {}
+    dag = bag.dags["lead_scoring_hourly"]
     task_ids = set(dag.task_ids)
     for model in ("stg_salesforce__leads", "lead_scores", "sync_salesforce__leads"):
-        assert any(t.startswith(f"dbt_build.{model}") for t in task_ids), model
+        assert f"dbt_build.{model}_run" in task_ids, model
+    assert "dbt_build" not in task_ids
+
+    def upstream(task_id):
+        return dag.get_task(task_id).get_flat_relative_ids(upstream=True)
+
+    assert "validate_raw" in upstream("dbt_build.stg_salesforce__leads_run")
+    assert {"dbt_build.lead_scores_run", "dbt_build.dbt_project_test"} <= upstream("validate_scores")
+    assert len(dag.topological_sort()) == len(dag.tasks)
+
+
+def test_unknown_dbt_task_mode_fails_the_import_naming_the_choices(monkeypatch):
+    bag = _parse_hourly_with(monkeypatch, "per-model")
+    assert "lead_scoring_hourly" not in bag.dags
+    (error,) = bag.import_errors.values()
+    assert "LEADSCORE_DBT_TASKS='per-model'" in error and "build, per_model" in error
 
 
 def test_weekly_dag_runs_on_the_hourly_asset_and_monday_morning(dagbag):

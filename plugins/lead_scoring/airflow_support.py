@@ -1,5 +1,6 @@
 """Glue between the DAG files and the package: run context from a task's Airflow context,
-and the cosmos task group that runs the dbt project from its manifest."""
+and the cosmos tasks that run the dbt project (one ``dbt build`` task, or a task group
+rendered from the manifest)."""
 
 from __future__ import annotations
 
@@ -58,8 +59,87 @@ def on_task_failure(context: dict) -> None:
     )
 
 
+# How the hourly DAG runs dbt (read when the DAG file is parsed):
+#   build      one cosmos `dbt build` task (default): one dbt invocation, as `leadscore run` does
+#   per_model  a cosmos task group with a task per seed and model, then one test task
+DBT_TASKS_ENV = "LEADSCORE_DBT_TASKS"
+DBT_TASK_MODES = ("build", "per_model")
+HOURLY_SELECT = "tag:hourly"
+# Unit tests check the SQL on fixed fixtures: CI runs them (`make test`), not each DAG run.
+NO_UNIT_TESTS = {"DBT_EXCLUDE_RESOURCE_TYPES": "unit_test"}
+
+
+def dbt_task_mode() -> str:
+    """``LEADSCORE_DBT_TASKS`` (default ``build``), checked: a typo fails the DAG import with
+    the allowed values instead of silently picking one."""
+    import os  # noqa: PLC0415
+
+    mode = os.environ.get(DBT_TASKS_ENV, "").strip() or "build"
+    if mode not in DBT_TASK_MODES:
+        raise ValueError(f"{DBT_TASKS_ENV}={mode!r}; use one of: {', '.join(DBT_TASK_MODES)}")
+    return mode
+
+
+def hourly_dbt_step(pool: str, task_id: str = "dbt_build"):
+    """The hourly DAG's dbt step, as ``LEADSCORE_DBT_TASKS`` says.
+
+    ``build`` (default) runs ``dbt build --select tag:hourly`` (unit tests excluded) in one
+    task: the same single dbt invocation as ``leadscore run``, so the DAG costs about what
+    the command line does. One task per model paid ~1.5–2.6 s of task and dbt start-up for
+    each of the 60-odd nodes (101 s on top of a 26 s run at bench scale S); a failed model or
+    test still fails the task with dbt's message naming it, and ``runs/<run_id>`` keeps the
+    per-node timings. ``per_model`` renders the cosmos task group instead (a task per seed
+    and model in the UI, retried one by one) for whoever prefers that view to the time."""
+    if dbt_task_mode() == "per_model":
+        return dbt_task_group(pool=pool, group_id=task_id)
+    # no retries, as in the task group: a failed model or test fails the same way again
+    return dbt_build_task(
+        task_id, select=HOURLY_SELECT, as_of_template=AS_OF_TEMPLATE, pool=pool, env=NO_UNIT_TESTS, retries=0
+    )
+
+
+def _profile_config(settings):
+    from cosmos import ProfileConfig  # noqa: PLC0415 - only needed when a DAG is parsed
+
+    return ProfileConfig(
+        profile_name="lead_scoring",
+        target_name="duckdb",
+        profiles_yml_filepath=settings.dbt_project_dir / "profiles.yml",
+    )
+
+
+def dbt_build_task(
+    task_id: str,
+    select: str,
+    as_of_template: str,
+    pool: str,
+    env: dict[str, str] | None = None,
+    **operator_args,
+):
+    """One cosmos ``dbt build --select <select>`` task (``DbtBuildLocalOperator``, in-process
+    dbt runner) as of the rendered ``as_of_template``: the models and their data tests in one
+    dbt invocation."""
+    from cosmos.constants import InvocationMode  # noqa: PLC0415 - only needed when a DAG is parsed
+    from cosmos.operators.local import DbtBuildLocalOperator  # noqa: PLC0415
+
+    settings = load_settings()
+    return DbtBuildLocalOperator(
+        task_id=task_id,
+        project_dir=str(settings.dbt_project_dir),
+        profile_config=_profile_config(settings),
+        select=select,
+        vars={"as_of": as_of_template},
+        env={"LEADSCORE_WAREHOUSE": str(settings.warehouse), **(env or {})},
+        append_env=True,
+        invocation_mode=InvocationMode.DBT_RUNNER,
+        install_deps=False,
+        pool=pool,
+        **operator_args,
+    )
+
+
 def dbt_task_group(
-    pool: str, group_id: str = "dbt_build", select: str = "tag:hourly", as_of_template: str = AS_OF_TEMPLATE
+    pool: str, group_id: str = "dbt_build", select: str = HOURLY_SELECT, as_of_template: str = AS_OF_TEMPLATE
 ):
     """A cosmos DbtTaskGroup rendered from ``dbt_project/target/manifest.json``
     (``LoadMode.DBT_MANIFEST``: no dbt call at parse time), executed in-process with one
@@ -69,7 +149,6 @@ def dbt_task_group(
     from cosmos import (  # noqa: PLC0415 - only needed when a DAG is parsed
         DbtTaskGroup,
         ExecutionConfig,
-        ProfileConfig,
         ProjectConfig,
         RenderConfig,
     )
@@ -86,17 +165,9 @@ def dbt_task_group(
         project_config=ProjectConfig(
             dbt_project_path=settings.dbt_project_dir,
             manifest_path=manifest,
-            # unit tests check the SQL on fixtures: CI runs them (`make test`), not each DAG run
-            env_vars={
-                "LEADSCORE_WAREHOUSE": str(settings.warehouse),
-                "DBT_EXCLUDE_RESOURCE_TYPES": "unit_test",
-            },
+            env_vars={"LEADSCORE_WAREHOUSE": str(settings.warehouse), **NO_UNIT_TESTS},
         ),
-        profile_config=ProfileConfig(
-            profile_name="lead_scoring",
-            target_name="duckdb",
-            profiles_yml_filepath=settings.dbt_project_dir / "profiles.yml",
-        ),
+        profile_config=_profile_config(settings),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
             select=[select],
