@@ -15,6 +15,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -580,6 +581,43 @@ def test_bulk2_low_level_client_abort_and_errors(sf: Salesforce) -> None:
         client.wait_for_job(bad["id"], False, 0.05)
     with pytest.raises(SalesforceResourceNotFound):
         client.get_job("750SB0000000000AAA", False)
+
+
+def test_a_large_window_is_extracted_by_a_bulk_query_job_with_the_rest_extract_s_rows(
+    sf: Salesforce, raw: Raw, tmp_path: Path, monkeypatch
+) -> None:
+    """Over LEADSCORE_EXTRACT_BULK_THRESHOLD the extract runs a Bulk API 2.0 queryAll job and
+    reads its CSV pages: the same Parquet rows as the REST pages (deleted rows included),
+    and a handful of calls instead of one per 2,000 records."""
+    import duckdb
+
+    from lead_scoring.extract import salesforce as extract
+
+    end = datetime(2027, 1, 1)
+    monkeypatch.setenv("LEADSCORE_EXTRACT_BULK_THRESHOLD", "1000000")
+    rest = extract.extract_object(sf, "Lead", None, end, tmp_path / "rest")
+    monkeypatch.setenv("LEADSCORE_EXTRACT_BULK_THRESHOLD", "100")
+    monkeypatch.setattr(extract, "BULK_QUERY_PAGE_ROWS", 200)  # 3 result pages
+    raw.reset_stats()
+    bulk = extract.extract_object(sf, "Lead", None, end, tmp_path / "bulk")
+
+    assert rest["via"] == "rest" and bulk["via"] == "bulk"
+    assert bulk["rows"] == rest["rows"] >= N_LEADS
+    con = duckdb.connect()
+    both = f"read_parquet('{rest['path']}') except all select * from read_parquet('{bulk['path']}')"
+    assert con.execute(f"select count(*) from (select * from {both})").fetchall() == [(0,)]
+    other = f"read_parquet('{bulk['path']}') except all select * from read_parquet('{rest['path']}')"
+    assert con.execute(f"select count(*) from (select * from {other})").fetchall() == [(0,)]
+    deleted = con.execute(f"select count(*) from read_parquet('{bulk['path']}') where IsDeleted = 'true'")
+    assert deleted.fetchall()[0][0] >= len(DELETED)
+    stats = raw.stats()
+    pages = -(-rest["rows"] // 200)
+    assert stats["bulk_query_create"] == 1 and stats["bulk_query_results"] == pages, stats
+    assert not list(tmp_path.glob("bulk/.*")), "staging and page files are removed"
+
+    with pytest.raises(ValueError, match="LEADSCORE_EXTRACT_BULK_THRESHOLD"):
+        monkeypatch.setenv("LEADSCORE_EXTRACT_BULK_THRESHOLD", "lots")
+        extract.extract_object(sf, "Lead", None, end, tmp_path / "bad")
 
 
 def test_fault_injection_429_and_500(sf: Salesforce, raw: Raw) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +14,7 @@ from datetime import datetime
 import pandas as pd
 
 from lead_scoring import crm_schema
+from lead_scoring.crm.bulk import BulkJobs
 from lead_scoring.crm.http import AmbiguousWriteError
 
 log = logging.getLogger(__name__)
@@ -138,21 +138,11 @@ class JobLedger:
     aborted: Callable[[str], None]
 
 
-class Bulk2:
+class Bulk2(BulkJobs):
     """The Bulk API 2.0 ingest calls, through the simple-salesforce session (retries included)."""
 
     def __init__(self, sf) -> None:
-        self.sf = sf
-        self.base = f"{sf.base_url}jobs/ingest"
-
-    def _call(self, method: str, path: str = "", **kwargs):
-        headers = {**self.sf.headers, **kwargs.pop("headers", {})}
-        response = self.sf.session.request(method, self.base + path, headers=headers, **kwargs)
-        if response.status_code >= 300:
-            from simple_salesforce.util import exception_handler  # noqa: PLC0415
-
-            exception_handler(response, "jobs/ingest")
-        return response
+        super().__init__(sf, "ingest")
 
     def create(self, obj: str) -> str:
         body = {"object": obj, "operation": "update", "contentType": "CSV", "lineEnding": "LF"}
@@ -165,23 +155,6 @@ class Bulk2:
 
     def set_state(self, job_id: str, state: str) -> None:
         self._call("PATCH", f"/{job_id}", json={"state": state})
-
-    def info(self, job_id: str) -> dict:
-        return self._call("GET", f"/{job_id}").json()
-
-    def wait(self, job_id: str, timeout_s: float = 600.0, first_delay_s: float = 0.5) -> dict:
-        """Poll with backoff until the job is finished: the first look after ``first_delay_s``
-        (a job just closed is never finished yet, so an immediate look is a wasted API
-        call), then doubling to 5 s."""
-        deadline, delay = time.monotonic() + timeout_s, first_delay_s
-        while True:
-            time.sleep(delay)
-            info = self.info(job_id)
-            if info["state"] in {"JobComplete", "Failed", "Aborted"}:
-                return info
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"bulk job {job_id} still {info['state']} after {timeout_s:.0f}s")
-            delay = min(max(delay, 0.2) * 2, 5.0)
 
     def results(self, job_id: str, ids: Iterable[str], info: dict | None = None) -> list[Outcome]:
         """Per-row outcomes of a finished job; rows it never processed count as failed.

@@ -43,7 +43,7 @@ RESULT_KINDS = {
 MAX_UPLOAD_BYTES = 150 * 1024 * 1024
 JOB_RETENTION_DAYS = 7
 LIST_PAGE_SIZE = 1000
-_SANDBOX_USER_ID = st.id18("005SB0000000001")
+SANDBOX_USER_ID = st.id18("005SB0000000001")
 
 
 class _Aborted(Exception):
@@ -317,7 +317,7 @@ class BulkManager:
             "id": job["id"],
             "operation": job["operation"],
             "object": job["object"],
-            "createdById": _SANDBOX_USER_ID,
+            "createdById": SANDBOX_USER_ID,
             "createdDate": job["created_date"],
             "systemModstamp": job["system_modstamp"],
             "state": job["state"],

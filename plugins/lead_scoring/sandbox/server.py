@@ -10,7 +10,9 @@ Run it with ``python -m lead_scoring.sandbox.server --sandbox-dir DIR [--db FILE
 - ``composite/sobjects`` (POST/PATCH/DELETE), ``composite/sobjects/<Obj>`` (GET),
   ``composite/sobjects/<Obj>/<ExtField>`` (PATCH);
 - ``jobs/ingest`` and ``jobs/ingest/<id>[/batches|/successfulResults|/failedResults|
-  /unprocessedrecords]`` (Bulk API 2.0);
+  /unprocessedrecords]`` (Bulk API 2.0 ingest);
+- ``jobs/query`` (POST), ``jobs/query/<id>`` and ``jobs/query/<id>/results?locator=&maxRecords=``
+  (Bulk API 2.0 query: CSV pages);
 - ``limits/``.
 
 Sandbox endpoints (never subject to faults, not counted as API calls): ``GET /_sandbox/health``
@@ -25,7 +27,9 @@ milliseconds, kind); the token and record contents are never logged.
 from __future__ import annotations
 
 import argparse
+import csv
 import hmac
+import io
 import json
 import os
 import re
@@ -58,6 +62,7 @@ DEFAULT_BATCH_SIZE = 2000
 MIN_BATCH_SIZE = 200
 CURSOR_TTL_S = 15 * 60
 MAX_CURSORS = 50
+QUERY_JOB_PAGE = 50_000  # rows per query-job results page when maxRecords is not given
 MAX_BODY_BYTES = 160 * 1024 * 1024
 INFO_FILE = "sandbox.json"
 
@@ -96,6 +101,7 @@ class Cursor:
     rowids: array
     batch_size: int
     last_used: float
+    job: dict[str, Any] | None = None  # a Bulk API 2.0 query job's description
 
 
 class CursorStore:
@@ -111,9 +117,9 @@ class CursorStore:
         while len(self._cursors) > MAX_CURSORS:
             self._cursors.popitem(last=False)
 
-    def create(self, cursor: Cursor) -> str:
-        """Store a cursor and return its locator."""
-        locator = st.id18("01gSB" + secrets.token_hex(5))
+    def create(self, cursor: Cursor, prefix: str = "01g") -> str:
+        """Store a cursor and return its locator (a query job's id: prefix ``750``)."""
+        locator = st.id18(prefix + "SB" + secrets.token_hex(5))
         with self._lock:
             self._cursors[locator] = cursor
             self._expire(time.monotonic())
@@ -241,7 +247,9 @@ ROUTES: list[Route] = [
         r"^jobs/ingest/([A-Za-z0-9]+)/(successfulResults|failedResults|unprocessedrecords)/?$",
         GET=("h_job_results", "bulk_results"),
     ),
-    _route(r"^jobs/query(/.*)?$", GET=("h_bulk_query", "bulk_query"), POST=("h_bulk_query", "bulk_query")),
+    _route(r"^jobs/query/?$", POST=("h_query_job_create", "bulk_query_create")),
+    _route(r"^jobs/query/([A-Za-z0-9]+)/?$", GET=("h_query_job_get", "bulk_query_status")),
+    _route(r"^jobs/query/([A-Za-z0-9]+)/results/?$", GET=("h_query_job_results", "bulk_query_results")),
 ]
 
 
@@ -737,13 +745,100 @@ class RequestHandler(BaseHTTPRequestHandler):
         self._send(200, text.encode("utf-8"), "text/csv;charset=UTF-8", self._extra_headers)
         return 200
 
-    def h_bulk_query(self, _m: re.Match[str]) -> int:
-        raise ApiError(
-            404,
-            "NOT_FOUND",
-            "Bulk API 2.0 query jobs are not implemented by the leadscore CRM sandbox; use the "
-            "REST query/queryAll endpoints (simple-salesforce query_all)",
+    def h_query_job_create(self, _m: re.Match[str]) -> int:
+        """Bulk API 2.0 query job: ``{"operation": "query"|"queryAll", "query": SOQL}``. The
+        rows are matched at once (a consistent snapshot, like a REST query's cursor); the
+        job reports ``UploadComplete`` and is ``JobComplete`` when first looked at."""
+        body = self._json_body()
+        if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+            raise ApiError(400, "INVALIDJOB", "a query job needs a JSON body with 'query' (SOQL)")
+        operation = body.get("operation", "query")
+        if operation not in {"query", "queryAll"}:
+            raise ApiError(400, "INVALIDJOB", f"operation must be query or queryAll, got {operation!r}")
+        try:
+            query = soql.parse_soql(body["query"])
+        except soql.SoqlError as err:
+            raise ApiError(400, err.error_code, err.message) from None
+        if query.count:
+            raise ApiError(400, "INVALIDJOB", "COUNT() is not supported by Bulk API 2.0 query jobs")
+        sql, params = soql.compile_rowids(query, operation == "queryAll")
+        with self.app.store.read() as conn:
+            rowids = array("q", (r[0] for r in conn.execute(sql, params)))
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+        job = {
+            "operation": operation,
+            "object": query.object,
+            "createdById": bulk_mod.SANDBOX_USER_ID,
+            "createdDate": now,
+            "systemModstamp": now,
+            "concurrencyMode": "Parallel",
+            "contentType": "CSV",
+            "apiVersion": float(self.version),
+            "lineEnding": "LF",
+            "columnDelimiter": "COMMA",
+        }
+        cursor = Cursor(query.object, query.fields, rowids, QUERY_JOB_PAGE, time.monotonic(), job)
+        job_id = self.app.cursors.create(cursor, prefix="750")
+        self._json(200, {"id": job_id, **job, "state": "UploadComplete"}, self._extra_headers)
+        return 200
+
+    def _query_job(self, job_id: str) -> Cursor:
+        cursor = self.app.cursors.get(job_id)
+        if cursor is None or cursor.job is None:
+            raise ApiError(404, "NOT_FOUND", f"query job {job_id} not found (unknown, or expired)")
+        return cursor
+
+    def h_query_job_get(self, m: re.Match[str]) -> int:
+        cursor = self._query_job(m.group(1))
+        info = {
+            "id": m.group(1),
+            **cursor.job,
+            "state": "JobComplete",
+            "numberRecordsProcessed": len(cursor.rowids),
+            "retries": 0,
+            "totalProcessingTime": 0,
+        }
+        self._json(200, info, self._extra_headers)
+        return 200
+
+    def h_query_job_results(self, m: re.Match[str]) -> int:
+        """One page of a query job's rows as CSV (header first; every value quoted, null as an
+        empty field): ``maxRecords`` rows from ``locator`` (an offset) on, the next locator
+        in ``Sforce-Locator`` (``null`` after the last page)."""
+        cursor = self._query_job(m.group(1))
+        locator = self._param("locator")
+        offset = int(locator) if locator and locator.isdigit() else 0
+        if locator and not locator.isdigit():
+            raise ApiError(400, "INVALID_LOCATOR", f"invalid locator {locator!r}")
+        size_text = self._param("maxRecords")
+        size = (
+            int(size_text) if size_text and size_text.isdigit() and int(size_text) > 0 else cursor.batch_size
         )
+        with self.app.store.read() as conn:
+            rows = st.fetch_by_rowids(
+                conn, cursor.object, cursor.fields, list(cursor.rowids[offset : offset + size])
+            )
+        out = io.StringIO()
+        writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
+        writer.writerow(cursor.fields)
+        writer.writerows([_csv_value(v) for v in values] for _rid, values in rows)
+        end = offset + size
+        headers = {
+            **self._extra_headers,
+            "Sforce-Locator": str(end) if end < len(cursor.rowids) else "null",
+            "Sforce-NumberOfRecords": str(len(rows)),
+        }
+        self._send(200, out.getvalue().encode("utf-8"), "text/csv;charset=UTF-8", headers)
+        return 200
+
+
+def _csv_value(value: Any) -> str:
+    """A Bulk API 2.0 CSV cell: null empty, booleans lower-case, the rest as text."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 # --------------------------------------------------------------------------------------------
