@@ -27,6 +27,7 @@ from datetime import datetime
 from email.message import EmailMessage
 
 import duckdb
+import pandas as pd
 import requests
 
 from lead_scoring.warehouse import table_exists
@@ -260,23 +261,29 @@ def raise_new_breaches(
     ensure_alerts_table(con)
     notifiers = configured_notifiers() if notifiers is None else notifiers
     new = breach_alerts(con)
-    for alert in new:
-        con.execute(
-            "insert into ops.alerts (alert_id, kind, crm_id, message, run_id, raised_at, tier, owner_id, "
-            "escalation_target, sla_due_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict do nothing",
-            [
-                alert.alert_id,
-                alert.kind,
-                alert.crm_id,
-                alert.message,
-                run_id,
-                raised_at,
-                alert.tier,
-                alert.owner_id,
-                alert.escalation_target,
-                alert.sla_due_at,
-            ],
+    if new:  # one statement for all of them (a first run at scale L raises tens of thousands)
+        columns = [
+            "alert_id",
+            "kind",
+            "crm_id",
+            "message",
+            "tier",
+            "owner_id",
+            "escalation_target",
+            "sla_due_at",
+        ]
+        con.register(
+            "_new_alerts", pd.DataFrame([[getattr(a, c) for c in columns] for a in new], columns=columns)
         )
+        try:
+            names = ", ".join(columns)
+            con.execute(
+                f"insert into ops.alerts ({names}, run_id, raised_at) select {names}, ?, ? from _new_alerts "
+                "on conflict do nothing",
+                [run_id, raised_at],
+            )
+        finally:
+            con.unregister("_new_alerts")
     pending = [
         Alert(alert_id=r[0], kind=r[1], crm_id=r[2], message=r[3])
         for r in con.execute(
@@ -299,10 +306,15 @@ def raise_new_breaches(
     if failed:
         result.pending = len(pending)
         return result
-    con.executemany(
-        "update ops.alerts set notified_at = ?, channels = ? where alert_id = ?",
-        [[raised_at, json.dumps(result.channels), a.alert_id] for a in pending],
-    )
+    con.register("_notified", pd.DataFrame({"alert_id": [a.alert_id for a in pending]}))
+    try:
+        con.execute(
+            "update ops.alerts set notified_at = ?, channels = ? "
+            "where alert_id in (select alert_id from _notified)",
+            [raised_at, json.dumps(result.channels)],
+        )
+    finally:
+        con.unregister("_notified")
     result.notified = len(pending)
     return result
 

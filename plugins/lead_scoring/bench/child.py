@@ -33,6 +33,7 @@ STAGE_FUNCTIONS = {
     "dbt_build": "build_scores",
     "validate_scores": "validate_scores",
     "write_back": "write_back_crm",
+    "alert_sla": "_alert_sla",
 }
 
 
