@@ -1,12 +1,14 @@
 {#- Duplicate people: CRM records (Leads and Contacts) with the same normalised e-mail are one
     person for scoring. One row per CRM record with its person_key: the crm_id of the group's
     survivor (a Contact before a Lead, an open Lead before a converted one, then the oldest
-    record). A record without e-mail, or with an e-mail nobody else has, is its own person. -#}
+    record). A record without e-mail, or with an e-mail nobody else has, is its own person.
+    Reads int_people_unified (the same records; titles play no part here), so it does not wait
+    for the title classification: it is on the path to every activity-matching step. -#}
 with
 
 people as (
 
-    select * from {{ ref('int_people_titles_classified') }}
+    select * from {{ ref('int_people_unified') }}
 
 ),
 

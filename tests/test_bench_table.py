@@ -1,0 +1,47 @@
+"""The benchmark table sets the dbt scoring subgraph (``dbt run +lead_scores``) against the
+reference query with the 1.5 target, and keeps the whole hourly stage beside it as a figure
+without a target; a ratio is INVALID when the reference disagrees with dbt's scores."""
+
+from __future__ import annotations
+
+from lead_scoring.bench import harness
+
+
+def figures(scoring_s: float, equal: bool = True) -> dict:
+    comparisons = {
+        "reference": {
+            "seconds": 4.0,
+            "equal": equal,
+            "mismatches": 0 if equal else 3,
+            "peak_rss_mb": 900,
+            "rows_dbt": 1000,
+            "rows_other": 1000,
+            "examples": [],
+        }
+    }
+    result = {"dbt_stage_s": 20.0, "dbt_scoring_s": scoring_s, "full_run_s": 60.0}
+    return result | harness.comparison_figures(comparisons, result)
+
+
+def row(table: str, label: str) -> str:
+    return next(line for line in table.splitlines() if line.startswith(label))
+
+
+def test_both_dbt_ratios_are_computed_from_the_same_reference():
+    result = figures(scoring_s=5.0)
+    assert result["dbt_vs_reference"] == 5.0
+    assert result["dbt_scoring_vs_reference"] == 1.25
+
+
+def test_the_target_is_on_the_scoring_ratio_only():
+    table = harness.format_table({"M": figures(scoring_s=5.0), "L": figures(scoring_s=8.0)})
+    assert "MISSED (<= 1.5)" in row(table, "dbt scoring / reference")
+    assert "met" in harness._check("dbt_scoring_vs_reference", 1.25, "M")
+    stage = row(table, "dbt stage / reference")
+    assert "5.0" in stage and "MISSED" not in stage and "<=" not in stage
+    assert "dbt run +lead_scores" in row(table, "dbt scoring (s)")
+
+
+def test_a_scoring_ratio_against_a_wrong_reference_is_invalid():
+    table = harness.format_table({"M": figures(scoring_s=5.0, equal=False)})
+    assert "INVALID (1.25)" in row(table, "dbt scoring / reference")
