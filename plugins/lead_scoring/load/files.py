@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from lead_scoring import crm_schema, warehouse
 from lead_scoring.load.raw import (
@@ -361,11 +362,15 @@ def reject_file(
     rows = _file_lines(path, header) if path is not None and path.is_file() else []
     quarantine = [(line, text[:2000]) for line, text in rows] or [(0, None)]
     con.execute("begin transaction")
-    con.executemany(
-        "insert into ops.quarantine (source, file, line, record, reason, _batch_id, quarantined_at) "
-        "values (?, ?, ?, ?, ?, ?, ?)",
-        [(batch.source, batch.file, line, text, reason, batch.batch_id, now) for line, text in quarantine],
-    )
+    con.register("_rejected_lines", pd.DataFrame(quarantine, columns=["line", "record"]))
+    try:  # one statement, however many lines the file has
+        con.execute(
+            "insert into ops.quarantine (source, file, line, record, reason, _batch_id, quarantined_at) "
+            "select ?, ?, line, record, ?, ?, ? from _rejected_lines",
+            [batch.source, batch.file, reason, batch.batch_id, now],
+        )
+    finally:
+        con.unregister("_rejected_lines")
     record_batch(con, batch, len(rows), 0, len(rows), "rejected", now, reason)
     con.execute("commit")
     log.warning("file %s rejected: %s", batch.file, reason)

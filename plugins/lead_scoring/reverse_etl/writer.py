@@ -165,9 +165,15 @@ def job_ledger(con: duckdb.DuckDBPyConnection, obj: str, run_id: str, hashes: di
         con.execute(
             "insert into ops.crm_sync_jobs values (?, ?, ?, 'open', ?, ?)", [job_id, obj, run_id, now, now]
         )
-        con.executemany(
-            "insert into ops.crm_sync_job_rows values (?, ?, ?)", [(job_id, i, hashes[i]) for i in ids]
-        )
+        # one statement for the job's rows (up to LEADSCORE_BULK_JOB_ROWS): executemany took
+        # about 12 s per 100,000 rows at scale L
+        con.register("_job_rows", pd.DataFrame({"crm_id": ids, "payload_hash": [hashes[i] for i in ids]}))
+        try:
+            con.execute(
+                "insert into ops.crm_sync_job_rows select ?, crm_id, payload_hash from _job_rows", [job_id]
+            )
+        finally:
+            con.unregister("_job_rows")
         con.execute("commit")
 
     return JobLedger(
