@@ -87,9 +87,9 @@ def hourly_dbt_step(pool: str, task_id: str = "dbt_build"):
     task: the same single dbt invocation as ``leadscore run``, so the DAG costs about what
     the command line does. One task per model paid ~1.5–2.6 s of task and dbt start-up for
     each of the 60-odd nodes (101 s on top of a 26 s run at bench scale S); a failed model or
-    test still fails the task with dbt's message naming it, and ``runs/<run_id>`` keeps the
-    per-node timings. ``per_model`` renders the cosmos task group instead (a task per seed
-    and model in the UI, retried one by one) for whoever prefers that view to the time."""
+    test still fails the task with dbt's message naming it, and the task log has dbt's line
+    and time for every node. ``per_model`` renders the cosmos task group instead (a task per
+    seed and model in the UI, retried one by one) for whoever prefers that view to the time."""
     if dbt_task_mode() == "per_model":
         return dbt_task_group(pool=pool, group_id=task_id)
     # no retries, as in the task group: a failed model or test fails the same way again
