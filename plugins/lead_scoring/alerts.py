@@ -30,7 +30,7 @@ import duckdb
 import pandas as pd
 import requests
 
-from lead_scoring.warehouse import table_exists
+from lead_scoring.warehouse import registered, table_exists
 
 log = logging.getLogger(__name__)
 
@@ -272,18 +272,14 @@ def raise_new_breaches(
             "escalation_target",
             "sla_due_at",
         ]
-        con.register(
-            "_new_alerts", pd.DataFrame([[getattr(a, c) for c in columns] for a in new], columns=columns)
-        )
-        try:
+        frame = pd.DataFrame([[getattr(a, c) for c in columns] for a in new], columns=columns)
+        with registered(con, "_new_alerts", frame):
             names = ", ".join(columns)
             con.execute(
                 f"insert into ops.alerts ({names}, run_id, raised_at) select {names}, ?, ? from _new_alerts "
                 "on conflict do nothing",
                 [run_id, raised_at],
             )
-        finally:
-            con.unregister("_new_alerts")
     pending = [
         Alert(alert_id=r[0], kind=r[1], crm_id=r[2], message=r[3])
         for r in con.execute(
@@ -306,15 +302,12 @@ def raise_new_breaches(
     if failed:
         result.pending = len(pending)
         return result
-    con.register("_notified", pd.DataFrame({"alert_id": [a.alert_id for a in pending]}))
-    try:
+    with registered(con, "_notified", pd.DataFrame({"alert_id": [a.alert_id for a in pending]})):
         con.execute(
             "update ops.alerts set notified_at = ?, channels = ? "
             "where alert_id in (select alert_id from _notified)",
             [raised_at, json.dumps(result.channels)],
         )
-    finally:
-        con.unregister("_notified")
     result.notified = len(pending)
     return result
 

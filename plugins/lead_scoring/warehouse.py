@@ -143,6 +143,18 @@ def connect(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         con.close()
 
 
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, frame) -> Iterator[str]:
+    """``frame`` (a pandas DataFrame) visible to SQL on ``con`` as ``name`` inside the block:
+    a whole set of rows goes in or out in one statement instead of one per row
+    (``executemany`` costs about 0.5 ms a row)."""
+    con.register(name, frame)
+    try:
+        yield name
+    finally:
+        con.unregister(name)
+
+
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     return bool(
         con.execute(

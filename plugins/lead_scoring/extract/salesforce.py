@@ -26,6 +26,7 @@ import pandas as pd
 from lead_scoring import crm_schema
 from lead_scoring.crm.bulk import BulkQuery
 from lead_scoring.extract.soql import incremental_query
+from lead_scoring.warehouse import registered
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +82,8 @@ def write_text_parquet(
             frame = pd.DataFrame(
                 [[_text(r.get(c)) for c in columns] for r in chunk], columns=columns, dtype="object"
             )
-            con.register("chunk", frame)
-            con.execute(f"insert into extract_rows select {casts} from chunk")
-            con.unregister("chunk")
+            with registered(con, "chunk", frame):
+                con.execute(f"insert into extract_rows select {casts} from chunk")
             rows += len(frame)
     return rows
 

@@ -362,15 +362,13 @@ def reject_file(
     rows = _file_lines(path, header) if path is not None and path.is_file() else []
     quarantine = [(line, text[:2000]) for line, text in rows] or [(0, None)]
     con.execute("begin transaction")
-    con.register("_rejected_lines", pd.DataFrame(quarantine, columns=["line", "record"]))
-    try:  # one statement, however many lines the file has
+    # one statement, however many lines the file has
+    with warehouse.registered(con, "_rejected_lines", pd.DataFrame(quarantine, columns=["line", "record"])):
         con.execute(
             "insert into ops.quarantine (source, file, line, record, reason, _batch_id, quarantined_at) "
             "select ?, ?, line, record, ?, ?, ? from _rejected_lines",
             [batch.source, batch.file, reason, batch.batch_id, now],
         )
-    finally:
-        con.unregister("_rejected_lines")
     record_batch(con, batch, len(rows), 0, len(rows), "rejected", now, reason)
     con.execute("commit")
     log.warning("file %s rejected: %s", batch.file, reason)

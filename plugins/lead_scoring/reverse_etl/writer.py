@@ -33,6 +33,7 @@ from lead_scoring.reverse_etl.transport import (
     send_bulk,
     send_collections,
 )
+from lead_scoring.warehouse import registered
 
 log = logging.getLogger(__name__)
 
@@ -138,14 +139,13 @@ def record_outcomes(
     )
     con.execute("begin transaction")
     try:
-        con.register("sync_outcomes", frame)
-        con.execute("insert into ops.crm_sync_log select * from sync_outcomes")
-        con.execute(
-            "insert or replace into ops.crm_sync_state "
-            "select object, crm_id, payload_hash, attempt_at, run_id from sync_outcomes "
-            "where status = 'success'"
-        )
-        con.unregister("sync_outcomes")
+        with registered(con, "sync_outcomes", frame):
+            con.execute("insert into ops.crm_sync_log select * from sync_outcomes")
+            con.execute(
+                "insert or replace into ops.crm_sync_state "
+                "select object, crm_id, payload_hash, attempt_at, run_id from sync_outcomes "
+                "where status = 'success'"
+            )
         con.execute("commit")
     except Exception:
         con.execute("rollback")
@@ -167,13 +167,11 @@ def job_ledger(con: duckdb.DuckDBPyConnection, obj: str, run_id: str, hashes: di
         )
         # one statement for the job's rows (up to LEADSCORE_BULK_JOB_ROWS): executemany took
         # about 12 s per 100,000 rows at scale L
-        con.register("_job_rows", pd.DataFrame({"crm_id": ids, "payload_hash": [hashes[i] for i in ids]}))
-        try:
+        rows = pd.DataFrame({"crm_id": ids, "payload_hash": [hashes[i] for i in ids]})
+        with registered(con, "_job_rows", rows):
             con.execute(
                 "insert into ops.crm_sync_job_rows select ?, crm_id, payload_hash from _job_rows", [job_id]
             )
-        finally:
-            con.unregister("_job_rows")
         con.execute("commit")
 
     return JobLedger(
@@ -227,14 +225,13 @@ def dead_letter_ids(
     """Rows whose current change already failed ``max_attempts`` times."""
     if changed.empty:
         return set()
-    con.register("changed_rows", changed[["Id", "payload_hash"]])
-    rows = con.execute(
-        "select log.crm_id from ops.crm_sync_log log join changed_rows c "
-        "on log.crm_id = c.Id and log.payload_hash = c.payload_hash "
-        "where log.object = ? and log.status = 'failed' group by log.crm_id having count(*) >= ?",
-        [obj, max_attempts],
-    ).fetchall()
-    con.unregister("changed_rows")
+    with registered(con, "changed_rows", changed[["Id", "payload_hash"]]):
+        rows = con.execute(
+            "select log.crm_id from ops.crm_sync_log log join changed_rows c "
+            "on log.crm_id = c.Id and log.payload_hash = c.payload_hash "
+            "where log.object = ? and log.status = 'failed' group by log.crm_id having count(*) >= ?",
+            [obj, max_attempts],
+        ).fetchall()
     return {r[0] for r in rows}
 
 
