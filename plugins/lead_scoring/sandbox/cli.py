@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lead_scoring.config import load_settings
+from lead_scoring.sandbox.records import csv_cell
 
 DEFAULT_ROWS = 50
 _MAX_CELL = 40
@@ -143,11 +144,7 @@ def _load(args: argparse.Namespace) -> int:
 
 
 def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    text = str(value).replace("\n", " ")
+    text = csv_cell(value).replace("\n", " ")
     return text if len(text) <= _MAX_CELL else text[: _MAX_CELL - 1] + "…"
 
 
@@ -208,9 +205,7 @@ def _print_rows(rows: list[dict[str, Any]], total: int, fmt: str) -> None:
         writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         for row in rows:
-            writer.writerow(
-                {k: ("true" if v is True else "false" if v is False else v) for k, v in row.items()}
-            )
+            writer.writerow({k: csv_cell(v) for k, v in row.items()})
         print(f"{len(rows)} of {total} rows", file=sys.stderr)
         return
     if not columns:

@@ -15,6 +15,17 @@ from lead_scoring.sandbox import store as st
 from lead_scoring.sandbox.errors import ApiError, not_found
 from lead_scoring.sandbox.faults import FaultInjector
 
+
+def csv_cell(value: Any) -> str:
+    """A field as Salesforce writes it in CSV (Bulk API 2.0 results): null empty, booleans
+    lower-case, the rest as text."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 MAX_COLLECTION_RECORDS = 200
 
 # Lookup targets, for describe's referenceTo.

@@ -558,24 +558,32 @@ class RequestHandler(BaseHTTPRequestHandler):
             out.append(rec)
         return out
 
+    @staticmethod
+    def _parse(text: str) -> soql.Query:
+        try:
+            return soql.parse_soql(text)
+        except soql.SoqlError as err:
+            raise ApiError(400, err.error_code, err.message) from None
+
+    def _matched(self, query: soql.Query, include_deleted: bool) -> array:
+        """The rowids the query matches, in result order (a consistent snapshot)."""
+        sql, params = soql.compile_rowids(query, include_deleted)
+        with self.app.store.read() as conn:
+            return array("q", (r[0] for r in conn.execute(sql, params)))
+
     def h_query(self, m: re.Match[str]) -> int:
         include_deleted = m.group(1).lower() == "queryall"
         text = self._param("q")
         if text is None:
             raise ApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
-        try:
-            query = soql.parse_soql(text)
-        except soql.SoqlError as err:
-            raise ApiError(400, err.error_code, err.message) from None
+        query = self._parse(text)
         if query.count:
             sql, params = soql.compile_count(query, include_deleted)
             with self.app.store.read() as conn:
                 total = conn.execute(sql, params).fetchone()[0]
             self._json(200, {"totalSize": total, "done": True, "records": []}, self._extra_headers)
             return 200
-        sql, params = soql.compile_rowids(query, include_deleted)
-        with self.app.store.read() as conn:
-            rowids = array("q", (r[0] for r in conn.execute(sql, params)))
+        rowids = self._matched(query, include_deleted)
         batch = self._batch_size()
         cursor = Cursor(query.object, query.fields, rowids, batch, time.monotonic())
         records_page = self._page(cursor, rowids, 0, batch)
@@ -755,15 +763,10 @@ class RequestHandler(BaseHTTPRequestHandler):
         operation = body.get("operation", "query")
         if operation not in {"query", "queryAll"}:
             raise ApiError(400, "INVALIDJOB", f"operation must be query or queryAll, got {operation!r}")
-        try:
-            query = soql.parse_soql(body["query"])
-        except soql.SoqlError as err:
-            raise ApiError(400, err.error_code, err.message) from None
+        query = self._parse(body["query"])
         if query.count:
             raise ApiError(400, "INVALIDJOB", "COUNT() is not supported by Bulk API 2.0 query jobs")
-        sql, params = soql.compile_rowids(query, operation == "queryAll")
-        with self.app.store.read() as conn:
-            rowids = array("q", (r[0] for r in conn.execute(sql, params)))
+        rowids = self._matched(query, operation == "queryAll")
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
         job = {
             "operation": operation,
@@ -806,14 +809,12 @@ class RequestHandler(BaseHTTPRequestHandler):
         empty field): ``maxRecords`` rows from ``locator`` (an offset) on, the next locator
         in ``Sforce-Locator`` (``null`` after the last page)."""
         cursor = self._query_job(m.group(1))
-        locator = self._param("locator")
-        offset = int(locator) if locator and locator.isdigit() else 0
-        if locator and not locator.isdigit():
+        locator = self._param("locator") or "0"
+        if not locator.isdigit():
             raise ApiError(400, "INVALID_LOCATOR", f"invalid locator {locator!r}")
-        size_text = self._param("maxRecords")
-        size = (
-            int(size_text) if size_text and size_text.isdigit() and int(size_text) > 0 else cursor.batch_size
-        )
+        offset = int(locator)
+        size_text = self._param("maxRecords") or ""
+        size = int(size_text) if size_text.isdigit() and int(size_text) > 0 else cursor.batch_size
         with self.app.store.read() as conn:
             rows = st.fetch_by_rowids(
                 conn, cursor.object, cursor.fields, list(cursor.rowids[offset : offset + size])
@@ -821,7 +822,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         out = io.StringIO()
         writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
         writer.writerow(cursor.fields)
-        writer.writerows([_csv_value(v) for v in values] for _rid, values in rows)
+        writer.writerows([records.csv_cell(v) for v in values] for _rid, values in rows)
         end = offset + size
         headers = {
             **self._extra_headers,
@@ -830,15 +831,6 @@ class RequestHandler(BaseHTTPRequestHandler):
         }
         self._send(200, out.getvalue().encode("utf-8"), "text/csv;charset=UTF-8", headers)
         return 200
-
-
-def _csv_value(value: Any) -> str:
-    """A Bulk API 2.0 CSV cell: null empty, booleans lower-case, the rest as text."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 # --------------------------------------------------------------------------------------------
