@@ -1,6 +1,9 @@
 {#- Every MAP activity up to as_of in one shape, whatever its source, with the identity it
-    carries (CRM id and/or e-mail). Unknown Marketo activity types are kept as
-    'unknown:<id>' (scored 0, visible to data quality). -#}
+    carries (CRM id and/or e-mail), matched to a person or not: the table to look at for
+    activities nobody was matched to. Unknown Marketo activity types are kept as
+    'unknown:<id>' (scored 0, visible to data quality). Not on the scoring path:
+    int_activities_matched_to_people reads the staging models itself and matches once per
+    Marketo lead instead of once per activity. -#}
 with
 
 marketo_activities as (
