@@ -139,10 +139,9 @@ marketo_matched as (
     select
         marketo_activities.activity_id,
         'marketo' as activity_source,
-        coalesce(
-            marketo_activity_types.event_type,
-            {{ dbt.concat(["'unknown:'", "cast(marketo_activities.activity_type_id as " ~ dbt.type_string() ~ ")"]) }}
-        ) as event_type,
+        {{ lead_scoring.marketo_event_type(
+            'marketo_activities.activity_type_id', 'marketo_activity_types.event_type'
+        ) }} as event_type,
         marketo_activities.primary_attribute_value as url,
         marketo_activities.occurred_at,
         identities_matched.person_id,

@@ -37,10 +37,9 @@ marketo_resolved as (
         'marketo' as activity_source,
         coalesce(marketo_leads.crm_contact_id, marketo_leads.crm_lead_id) as crm_id,
         marketo_leads.email,
-        coalesce(
-            marketo_activity_types.event_type,
-            {{ dbt.concat(["'unknown:'", "cast(marketo_activities.activity_type_id as " ~ dbt.type_string() ~ ")"]) }}
-        ) as event_type,
+        {{ lead_scoring.marketo_event_type(
+            'marketo_activities.activity_type_id', 'marketo_activity_types.event_type'
+        ) }} as event_type,
         marketo_activities.primary_attribute_value as url,
         marketo_activities.occurred_at
     from marketo_activities
