@@ -11,6 +11,7 @@ def figures(scoring_s: float, equal: bool = True) -> dict:
     comparisons = {
         "reference": {
             "seconds": 4.0,
+            "runs_s": [4.6, 4.0, 4.1],
             "equal": equal,
             "mismatches": 0 if equal else 3,
             "peak_rss_mb": 900,
@@ -19,7 +20,12 @@ def figures(scoring_s: float, equal: bool = True) -> dict:
             "examples": [],
         }
     }
-    result = {"dbt_stage_s": 20.0, "dbt_scoring_s": scoring_s, "full_run_s": 60.0}
+    result = {
+        "dbt_stage_s": 20.0,
+        "dbt_scoring_s": scoring_s,
+        "dbt_scoring_runs_s": [scoring_s + 1, scoring_s],
+        "full_run_s": 60.0,
+    }
     return result | harness.comparison_figures(comparisons, result)
 
 
@@ -45,3 +51,15 @@ def test_the_target_is_on_the_scoring_ratio_only():
 def test_a_scoring_ratio_against_a_wrong_reference_is_invalid():
     table = harness.format_table({"M": figures(scoring_s=5.0, equal=False)})
     assert "INVALID (1.25)" in row(table, "dbt scoring / reference")
+
+
+def test_every_scoring_run_is_listed_beside_the_fastest():
+    table = harness.format_table({"M": figures(scoring_s=5.0)})
+    assert "fastest run" in row(table, "dbt scoring (s)")
+    assert row(table, "M scoring runs (s)") == "M scoring runs (s): dbt 6.0, 5.0; reference 4.6, 4.0, 4.1"
+
+
+def test_small_scales_repeat_the_scoring_runs_and_l_runs_them_once():
+    assert harness.scoring_repeats(harness.SCALES["S"]) == harness.SCORING_REPEATS > 1
+    assert harness.scoring_repeats(harness.SCALES["M"]) == harness.SCORING_REPEATS
+    assert harness.scoring_repeats(harness.SCALES["L"]) == 1
