@@ -160,6 +160,63 @@ def test_store_values_and_ids() -> None:
     assert store.id18("001000000000001") == "001000000000001AAA"
 
 
+def _prepared(prepare, row):
+    """(values, None) or (None, (statusCode, message, fields)) of one row."""
+    try:
+        return prepare(row), None
+    except store.RowError as err:
+        return None, (err.status_code, err.message, err.fields)
+
+
+@pytest.mark.parametrize(
+    ("header", "allowed", "every_row_fails"),
+    [
+        (
+            ["Id", "LastName", "NumberOfEmployees", "Lead_Score__c", "HasOptedOutOfEmail", "Scored_At__c"],
+            ("Id",),
+            False,
+        ),
+        (["LastName", "ConvertedDate", "OwnerId", "Email"], (), False),
+        # a read-only column after a typed one: its error, unless the typed cell fails first
+        (["Email", "Lead_Score__c", "CreatedDate", "LastName"], ("Email",), True),
+    ],
+)
+def test_a_bulk_header_resolved_once_gives_what_prepare_values_gives_per_row(
+    header, allowed, every_row_fails
+) -> None:
+    """The Bulk job's row preparer (header resolved once) and prepare_values (per record) give
+    the same values and the same first error for every row: empty cells left out, #N/A null,
+    bad numbers, dates, ids and over-long strings rejected naming their field."""
+    cells = {
+        "Id": ["00Q000000000001AAA"],
+        "LastName": ["Ng", "", "#N/A", "x" * 300, "y" * 256],
+        "NumberOfEmployees": ["12", "12.0", "twelve", ""],
+        "Lead_Score__c": ["41.5", "nan", "#N/A", "high"],
+        "HasOptedOutOfEmail": ["true", "0", "maybe"],
+        "Scored_At__c": ["2026-11-01T10:00:00Z", "2026-11-01 10:00", ""],
+        "ConvertedDate": ["2026-11-01", "11/01/2026"],
+        "OwnerId": ["005000000000001", "005000000000001AAA", "not-an-id", ""],
+        "Email": ["a@x.com", ""],
+        "CreatedDate": ["2026-11-01T10:00:00Z", ""],
+    }
+    prepare = store.csv_row_preparer("Lead", header, allowed_keys=allowed)
+    rows = [[cells[key][(n + i) % len(cells[key])] for i, key in enumerate(header)] for n in range(40)]
+    outcomes = {"values": 0, "errors": 0}
+    for row in rows:
+        expected = _prepared(
+            lambda r: store.prepare_values(
+                "Lead", dict(zip(header, r, strict=True)), csv_mode=True, allowed_keys=allowed
+            ),
+            row,
+        )
+        assert _prepared(prepare, row) == expected, row
+        outcomes["values" if expected[1] is None else "errors"] += 1
+    if every_row_fails:
+        assert outcomes == {"values": 0, "errors": len(rows)}
+    else:
+        assert outcomes["values"] and outcomes["errors"]  # both paths were exercised
+
+
 def test_fault_spec_parsing() -> None:
     assert parse_spec("429:0.1,500:0.05,timeout:0.02,row_error:0.01") == {
         "429": 0.1,

@@ -516,6 +516,9 @@ class BulkManager:
         obj = job["object"]
         op = job["operation"]
         ext = job["external_id_field"]
+        # the header is resolved once for the job's rows (prepare_values, per row, did it each time)
+        skipped = {"insert": (), "update": ("Id",), "upsert": (ext,)}.get(op, ())
+        prepare = st.csv_row_preparer(obj, fields, allowed_keys=skipped)
         for line, row in enumerate(rows, 1):
             if line % 1000 == 0 and self._aborted(job["id"]):
                 raise _Aborted()
@@ -540,16 +543,14 @@ class BulkManager:
                     )
                 created = False
                 if op == "insert":
-                    values = st.prepare_values(obj, raw, csv_mode=True)
-                    record_id = st.insert_row(conn, obj, values)
+                    record_id = st.insert_row(conn, obj, prepare(row))
                     created = True
                 elif op == "update":
                     if not raw.get("Id"):
                         raise st.RowError("MISSING_ARGUMENT", "Id not specified in an update call", ["Id"])
-                    values = st.prepare_values(obj, raw, csv_mode=True, allowed_keys=("Id",))
-                    record_id = st.update_row(conn, obj, raw["Id"], values)
+                    record_id = st.update_row(conn, obj, raw["Id"], prepare(row))
                 elif op == "upsert":
-                    values = st.prepare_values(obj, raw, csv_mode=True, allowed_keys=(ext,))
+                    values = prepare(row)
                     key = raw.get(ext) or None
                     if key == "#N/A":
                         key = None
