@@ -80,11 +80,14 @@ class StageMonitor:
                 return function(*args, **kwargs)
             finally:
                 self._record()
-                self.wall_s[name] = self.wall_s.get(name, 0.0) + time.perf_counter() - started
+                seconds = time.perf_counter() - started
+                self.wall_s[name] = self.wall_s.get(name, 0.0) + seconds
                 self.stage = previous
-                # on stderr as it happens (child.log), so a run stopped midway still tells
+                # on stderr as it happens (child.log), so a run stopped midway still tells; a
+                # stage run more than once (the reference with --repeats) also shows its total
+                total = f" (total {self.wall_s[name]:.2f} s)" if self.wall_s[name] > seconds else ""
                 print(
-                    f"[bench stage] {name}: {self.wall_s[name]:.2f} s, peak RSS "
+                    f"[bench stage] {name}: {seconds:.2f} s{total}, peak RSS "
                     f"{self.peak_rss.get(name, 0) / 2**20:.0f} MiB",
                     file=sys.stderr,
                     flush=True,
