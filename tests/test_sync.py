@@ -167,12 +167,21 @@ def test_faults_three_runs_land_every_record_exactly_once(env):
 def test_a_large_change_set_goes_as_several_bulk_jobs_each_record_once(env):
     """LEADSCORE_BULK_JOB_ROWS caps a job (a 900k-row upload outlasted the client timeout at
     scale L and was aborted): 600 changed rows at 250 per job are three jobs, every record
-    written once, each job reconciled in the ledger."""
+    written once, each job reconciled in the ledger. All three are uploaded and closed
+    before the first is waited for, so the CRM works on one while the next is sent."""
+    from lead_scoring.reverse_etl import writer
+
     settings, sandbox, monkeypatch = env
     monkeypatch.setenv("LEADSCORE_BULK_THRESHOLD", "100")
     monkeypatch.setenv("LEADSCORE_BULK_JOB_ROWS", "250")
     set_payload(settings, 600)
+    calls = []
+    for name in ("submit_bulk", "collect_bulk"):
+        original = getattr(writer, name)
+        monkeypatch.setattr(writer, name, lambda *a, _f=original, _n=name: calls.append(_n) or _f(*a))
     result = write_back_crm(make_context("split", AS_OF))
+
+    assert calls == ["submit_bulk"] * 3 + ["collect_bulk"] * 3
 
     lead = result["objects"][0]
     assert lead["transport"] == "bulk" and lead["written"] == 600 and len(lead["job_ids"]) == 3
@@ -184,6 +193,52 @@ def test_a_large_change_set_goes_as_several_bulk_jobs_each_record_once(env):
     assert jobs == [("reconciled", 250), ("reconciled", 250), ("reconciled", 100)]
     assert sandbox.crm_scores() == expected_scores(settings)
     assert max(sandbox.writes().values()) == 1
+
+
+def test_every_objects_jobs_go_out_before_the_first_wait_and_a_later_breaker_keeps_them(env, tmp_path):
+    """Contacts and Accounts by Bulk: both objects' jobs are uploaded and closed before the
+    first is waited for. When a later object's circuit breaker stops the next run, the
+    changes already sent for an earlier object are waited for and recorded, not left
+    unconfirmed: the CRM holds them and nothing is pending in the job ledger."""
+    from lead_scoring.reverse_etl import writer
+    from lead_scoring.reverse_etl.writer import CircuitBreakerOpen
+
+    settings, sandbox, monkeypatch = env
+    counts = {"Contact": 500, "Account": 300}
+    make_records(tmp_path / "people", counts)
+    load_parquet_dir(settings.sandbox_dir / "crm.sqlite", tmp_path / "people", replace=True)
+    monkeypatch.setenv("LEADSCORE_BULK_THRESHOLD", "50")
+    set_payloads(settings, counts)
+    calls = []
+    for name in ("submit_bulk", "collect_bulk"):
+        original = getattr(writer, name)
+        monkeypatch.setattr(writer, name, lambda *a, _f=original, _n=name: calls.append(_n) or _f(*a))
+    first = write_back_crm(make_context("both", AS_OF))
+    assert [o["transport"] for o in first["objects"]] == [None, "bulk", "bulk"]  # no Lead payload
+    assert calls == ["submit_bulk", "submit_bulk", "collect_bulk", "collect_bulk"]
+    assert first["crm_records_written"] == 800
+
+    # next hour: 100 of 500 Contacts change (20%), every Account changes (100% > 50%)
+    with warehouse.connect(settings.warehouse) as con:
+        con.execute(f"create table before as select * from {PAYLOAD_MODELS['Contact']}")
+    set_payloads(settings, counts, score_offset=1)
+    with warehouse.connect(settings.warehouse) as con:
+        contacts = PAYLOAD_MODELS["Contact"]
+        con.execute(f"""create or replace table {contacts} as
+            select * from {contacts} where Id in (select Id from before order by Id limit 100)
+            union all select * from before where Id not in (select Id from before order by Id limit 100)""")
+    monkeypatch.setenv("LEADSCORE_MAX_CHANGE_SHARE", "0.5")
+    with pytest.raises(CircuitBreakerOpen, match="Account"):
+        write_back_crm(make_context("stopped", AS_OF))
+    assert sandbox.crm_scores("Contact") == expected_scores(settings, "Contact")
+    with warehouse.connect(settings.warehouse) as con:
+        assert con.execute(
+            "select count(*) from ops.crm_sync_jobs where state in ('open', 'uploaded')"
+        ).fetchall() == [(0,)]
+        assert con.execute(
+            "select count(*) from ops.crm_sync_log where object = 'Contact' and status = 'success'"
+        ).fetchall() == [(600,)]
+    assert max(sandbox.writes("Contact").values()) == 1  # no change written twice
 
 
 def test_bulk_parts_split_by_rows_and_by_size():
@@ -252,7 +307,7 @@ def test_crash_after_the_crm_accepted_a_bulk_job_is_reconciled(env):
     monkeypatch.setenv("LEADSCORE_BULK_THRESHOLD", "10")
     set_payload(settings, 600)
 
-    def killed(self, job_id, timeout_s=600.0):
+    def killed(self, job_id, timeout_s=600.0, first_delay_s=0.5):
         raise KeyboardInterrupt("worker killed after closing the job")
 
     with monkeypatch.context() as patch:

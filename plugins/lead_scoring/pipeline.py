@@ -261,36 +261,48 @@ def write_back_crm(ctx: RunContext, force: bool | None = None, retry_dead_letter
     from lead_scoring.reverse_etl.diff import PAYLOAD_MODELS, diff_payload  # noqa: PLC0415
     from lead_scoring.reverse_etl.writer import (  # noqa: PLC0415
         check_circuit_breaker,
+        finish_object,
         reconcile_jobs,
-        sync_object,
+        send_object,
         write_dry_run,
     )
 
     options = sync_options_from_env(force, retry_dead_letters)
-    results, sf = [], None
+    results, sent, sf = [], [], None
     with warehouse.connect(ctx.settings.warehouse) as con:
         warehouse.ensure_schema(con)
-        for obj in PAYLOAD_MODELS:
-            if not ctx.settings.dry_run:
-                unfinished = con.execute(
-                    "select count(*) from ops.crm_sync_jobs "
-                    "where object = ? and state in ('open', 'uploaded')",
-                    [obj],
+        stopped: Exception | None = None
+        try:
+            for obj in PAYLOAD_MODELS:
+                if not ctx.settings.dry_run:
+                    unfinished = con.execute(
+                        "select count(*) from ops.crm_sync_jobs "
+                        "where object = ? and state in ('open', 'uploaded')",
+                        [obj],
+                    ).fetchall()[0][0]
+                    if unfinished:
+                        sf = sf or _crm(ctx)
+                        reconcile_jobs(con, sf, obj, ctx.run_id)
+                diff = diff_payload(con, obj)
+                if ctx.settings.dry_run:
+                    results.append(write_dry_run(diff, ctx.run_dir / "dry_run"))
+                    continue
+                synced_before = con.execute(
+                    "select count(*) from ops.crm_sync_state where object = ?", [obj]
                 ).fetchall()[0][0]
-                if unfinished:
+                check_circuit_breaker(diff, synced_before, options.max_change_share, options.force)
+                if diff.changed_count:
                     sf = sf or _crm(ctx)
-                    reconcile_jobs(con, sf, obj, ctx.run_id)
-            diff = diff_payload(con, obj)
-            if ctx.settings.dry_run:
-                results.append(write_dry_run(diff, ctx.run_dir / "dry_run"))
-                continue
-            synced_before = con.execute(
-                "select count(*) from ops.crm_sync_state where object = ?", [obj]
-            ).fetchall()[0][0]
-            check_circuit_breaker(diff, synced_before, options.max_change_share, options.force)
-            if diff.changed_count:
-                sf = sf or _crm(ctx)
-            results.append(sync_object(con, sf, diff, ctx.run_id, options))
+                sent.append(send_object(con, sf, diff, ctx.run_id, options))
+        except Exception as exc:  # noqa: BLE001 - re-raised below, once what was sent is recorded
+            stopped = exc
+        # Every object's Bulk jobs are sent before the first is waited for, so the CRM works
+        # on them while the next object is diffed and sent. The objects already sent are
+        # waited for and recorded even when a later one stops the run (its circuit breaker,
+        # an error); a crash or an interrupt leaves them to the next run's reconcile.
+        results += [finish_object(con, sf, s) for s in sent]
+        if stopped is not None:
+            raise stopped
     usage = getattr(getattr(sf, "session", None), "api_usage", None)
     if usage is not None:
         log.info(

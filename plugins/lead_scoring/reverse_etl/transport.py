@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -215,9 +216,25 @@ def _fitting(part: pd.DataFrame, max_bytes: int) -> Iterator[tuple[pd.DataFrame,
     yield from _fitting(part.iloc[half:], max_bytes)
 
 
-def send_bulk(sf, obj: str, changed: pd.DataFrame, data: str, ledger: JobLedger) -> list[Outcome]:
+# A job just closed is never finished yet: the first look at it comes this long after the close.
+FIRST_LOOK_S = 0.5
+
+
+@dataclass
+class SubmittedJob:
+    """A Bulk job this run uploaded and closed (``closed_at``: ``time.monotonic()``), or one
+    that ended before the CRM could process it (``outcomes`` already known)."""
+
+    job_id: str
+    ids: list[str]
+    closed_at: float = 0.0
+    outcomes: list[Outcome] | None = None
+
+
+def submit_bulk(sf, obj: str, changed: pd.DataFrame, data: str, ledger: JobLedger) -> SubmittedJob:
     """One Bulk API 2.0 update job for ``changed`` (``data``: its CSV, from ``bulk_parts``):
-    create, persist (ledger), upload, close, poll, results.
+    create, persist (ledger), upload, close; ``collect_bulk`` waits for it. The CRM processes
+    a closed job while the next one is built and uploaded.
     If the upload gets no answer the job is aborted (nothing in it is processed) and the
     rows stay pending; a crash after closing is reconciled by the next run from the ledger."""
     bulk = Bulk2(sf)
@@ -229,16 +246,28 @@ def send_bulk(sf, obj: str, changed: pd.DataFrame, data: str, ledger: JobLedger)
     except AmbiguousWriteError:
         bulk.set_state(job_id, "Aborted")
         ledger.aborted(job_id)
-        return [Outcome(i, "failed", "upload got no answer; job aborted, will retry", job_id) for i in ids]
+        failed = [Outcome(i, "failed", "upload got no answer; job aborted, will retry", job_id) for i in ids]
+        return SubmittedJob(job_id, ids, outcomes=failed)
     try:
         bulk.set_state(job_id, "UploadComplete")
     except AmbiguousWriteError:
         if bulk.info(job_id)["state"] == "Open":
             bulk.set_state(job_id, "UploadComplete")
     ledger.uploaded(job_id)
-    info = bulk.wait(job_id)
+    return SubmittedJob(job_id, ids, closed_at=time.monotonic())
+
+
+def collect_bulk(sf, job: SubmittedJob) -> list[Outcome]:
+    """Wait for a submitted job (its first look ``FIRST_LOOK_S`` after its close, so a job
+    that finished while later ones were uploaded costs one call) and return its outcomes."""
+    if job.outcomes is not None:
+        return job.outcomes
+    bulk = Bulk2(sf)
+    first_look = max(0.0, FIRST_LOOK_S - (time.monotonic() - job.closed_at))
+    info = bulk.wait(job.job_id, first_delay_s=first_look)
     if info["state"] != "JobComplete":
         return [
-            Outcome(i, "failed", f"bulk job {info['state']}: {info.get('errorMessage')}", job_id) for i in ids
+            Outcome(i, "failed", f"bulk job {info['state']}: {info.get('errorMessage')}", job.job_id)
+            for i in job.ids
         ]
-    return bulk.results(job_id, ids, info)
+    return bulk.results(job.job_id, job.ids, info)

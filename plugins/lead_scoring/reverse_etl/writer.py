@@ -28,10 +28,12 @@ from lead_scoring.reverse_etl.transport import (
     Bulk2,
     JobLedger,
     Outcome,
+    SubmittedJob,
     bulk_cell,
     bulk_parts,
-    send_bulk,
+    collect_bulk,
     send_collections,
+    submit_bulk,
 )
 from lead_scoring.warehouse import registered
 
@@ -238,16 +240,31 @@ def dead_letter_ids(
 # ------------------------------------------------------------------------------ sync
 
 
-def sync_object(
+@dataclass
+class SentObject:
+    """An object's changed rows on their way to the CRM: the Bulk jobs submitted for them
+    (``finish_object`` waits for them) or the Collections outcomes, already known."""
+
+    result: SyncResult
+    run_id: str
+    hashes: dict[str, str] = field(default_factory=dict)  # what was sent: crm_id -> payload hash
+    jobs: list[SubmittedJob] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
+
+
+def send_object(
     con: duckdb.DuckDBPyConnection, sf, diff: PayloadDiff, run_id: str, options: SyncOptions
-) -> SyncResult:
-    """Send ``diff``'s changed rows (after reconciling interrupted jobs and the guardrails)."""
+) -> SentObject:
+    """Send ``diff``'s changed rows (after the dead letters and the API usage stop). SObject
+    Collections answer at once; Bulk jobs are uploaded and closed, all of them before the
+    first is waited for, and ``finish_object`` waits: the CRM processes a job while the next
+    one, or the next object's, is built and sent (at scale L, 18 jobs of up to 100,000 rows)."""
     obj = diff.object
-    result = SyncResult(obj, diff.total, diff.changed_count)
+    sent = SentObject(SyncResult(obj, diff.total, diff.changed_count), run_id)
     changed = diff.changed
     dead = set() if options.retry_dead_letters else dead_letter_ids(con, obj, changed, options.max_attempts)
     if dead:
-        result.dead_letters = len(dead)
+        sent.result.dead_letters = len(dead)
         log.error(
             "%d %s records failed %d times for the same change: dead letters, not re-sent "
             "(see `leadscore sync status`)",
@@ -257,24 +274,37 @@ def sync_object(
         )
         changed = changed[~changed["Id"].isin(dead)]
     if changed.empty:
-        return result
+        return sent
     usage = getattr(sf.session, "api_usage", None)
     share = usage.share_used if usage is not None else None
     if share is not None and share >= options.api_usage_stop:
-        result.stopped_reason = f"API usage at {share:.0%} of the daily limit; rows left pending"
-        log.error("%s: %s", obj, result.stopped_reason)
-        return result
-    hashes = dict(zip(changed["Id"], changed["payload_hash"], strict=True))
+        sent.result.stopped_reason = f"API usage at {share:.0%} of the daily limit; rows left pending"
+        log.error("%s: %s", obj, sent.result.stopped_reason)
+        return sent
+    sent.hashes = dict(zip(changed["Id"], changed["payload_hash"], strict=True))
     if len(changed) > options.bulk_threshold:
-        result.transport = "bulk"
-        ledger, outcomes = job_ledger(con, obj, run_id, hashes), []
-        for part, data in bulk_parts(changed, options.bulk_job_rows):
-            outcomes += send_bulk(sf, obj, part, data, ledger)
-        result.job_ids = sorted({o.job_id for o in outcomes if o.job_id})
+        sent.result.transport = "bulk"
+        ledger = job_ledger(con, obj, run_id, sent.hashes)
+        sent.jobs = [
+            submit_bulk(sf, obj, part, data, ledger)
+            for part, data in bulk_parts(changed, options.bulk_job_rows)
+        ]
     else:
-        result.transport = "collections"
-        outcomes = send_collections(sf, obj, changed)
-    record_outcomes(con, obj, run_id, outcomes, hashes)
+        sent.result.transport = "collections"
+        sent.outcomes = send_collections(sf, obj, changed)
+    return sent
+
+
+def finish_object(con: duckdb.DuckDBPyConnection, sf, sent: SentObject) -> SyncResult:
+    """Wait for the object's Bulk jobs, record every row's outcome and mark the jobs
+    reconciled; returns the object's figures."""
+    result = sent.result
+    if not sent.hashes:
+        return result  # nothing was sent
+    outcomes = sent.outcomes + [outcome for job in sent.jobs for outcome in collect_bulk(sf, job)]
+    if sent.jobs:
+        result.job_ids = sorted({o.job_id for o in outcomes if o.job_id})
+    record_outcomes(con, result.object, sent.run_id, outcomes, sent.hashes)
     for job_id in result.job_ids:
         con.execute(
             "update ops.crm_sync_jobs set state = 'reconciled', updated_at = ? where job_id = ?",
@@ -283,5 +313,5 @@ def sync_object(
     result.written = sum(o.status == "success" for o in outcomes)
     result.failed = len(outcomes) - result.written
     if result.failed:
-        log.warning("%s %s records failed; they stay pending for the next run", result.failed, obj)
+        log.warning("%s %s records failed; they stay pending for the next run", result.failed, result.object)
     return result
