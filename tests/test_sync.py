@@ -132,6 +132,23 @@ def env(tmp_path, monkeypatch):
         runtime.stop(settings.sandbox_dir)
 
 
+def load_people(settings, tmp_path, counts: dict[str, int]) -> None:
+    """The sandbox CRM holds ``counts`` records of each object (replacing what it had)."""
+    make_records(tmp_path / "people", counts)
+    load_parquet_dir(settings.sandbox_dir / "crm.sqlite", tmp_path / "people", replace=True)
+
+
+def spy_on_bulk_jobs(monkeypatch) -> list[str]:
+    """The writer's Bulk job submissions and waits, in the order they happen."""
+    from lead_scoring.reverse_etl import writer
+
+    calls: list[str] = []
+    for name in ("submit_bulk", "collect_bulk"):
+        original = getattr(writer, name)
+        monkeypatch.setattr(writer, name, lambda *a, _f=original, _n=name: calls.append(_n) or _f(*a))
+    return calls
+
+
 def expected_scores(settings, obj: str = "Lead") -> dict[str, tuple]:
     with warehouse.connect(settings.warehouse) as con:
         rows = con.execute(
@@ -169,16 +186,11 @@ def test_a_large_change_set_goes_as_several_bulk_jobs_each_record_once(env):
     scale L and was aborted): 600 changed rows at 250 per job are three jobs, every record
     written once, each job reconciled in the ledger. All three are uploaded and closed
     before the first is waited for, so the CRM works on one while the next is sent."""
-    from lead_scoring.reverse_etl import writer
-
     settings, sandbox, monkeypatch = env
     monkeypatch.setenv("LEADSCORE_BULK_THRESHOLD", "100")
     monkeypatch.setenv("LEADSCORE_BULK_JOB_ROWS", "250")
     set_payload(settings, 600)
-    calls = []
-    for name in ("submit_bulk", "collect_bulk"):
-        original = getattr(writer, name)
-        monkeypatch.setattr(writer, name, lambda *a, _f=original, _n=name: calls.append(_n) or _f(*a))
+    calls = spy_on_bulk_jobs(monkeypatch)
     result = write_back_crm(make_context("split", AS_OF))
 
     assert calls == ["submit_bulk"] * 3 + ["collect_bulk"] * 3
@@ -200,19 +212,14 @@ def test_every_objects_jobs_go_out_before_the_first_wait_and_a_later_breaker_kee
     first is waited for. When a later object's circuit breaker stops the next run, the
     changes already sent for an earlier object are waited for and recorded, not left
     unconfirmed: the CRM holds them and nothing is pending in the job ledger."""
-    from lead_scoring.reverse_etl import writer
     from lead_scoring.reverse_etl.writer import CircuitBreakerOpen
 
     settings, sandbox, monkeypatch = env
     counts = {"Contact": 500, "Account": 300}
-    make_records(tmp_path / "people", counts)
-    load_parquet_dir(settings.sandbox_dir / "crm.sqlite", tmp_path / "people", replace=True)
+    load_people(settings, tmp_path, counts)
     monkeypatch.setenv("LEADSCORE_BULK_THRESHOLD", "50")
     set_payloads(settings, counts)
-    calls = []
-    for name in ("submit_bulk", "collect_bulk"):
-        original = getattr(writer, name)
-        monkeypatch.setattr(writer, name, lambda *a, _f=original, _n=name: calls.append(_n) or _f(*a))
+    calls = spy_on_bulk_jobs(monkeypatch)
     first = write_back_crm(make_context("both", AS_OF))
     assert [o["transport"] for o in first["objects"]] == [None, "bulk", "bulk"]  # no Lead payload
     assert calls == ["submit_bulk", "submit_bulk", "collect_bulk", "collect_bulk"]
@@ -258,8 +265,7 @@ def test_faults_three_runs_land_every_account_and_contact_exactly_once(env, tmp_
     sObject Collections on the first run, retries by Collections afterwards."""
     settings, sandbox, monkeypatch = env
     counts = {"Contact": 500, "Account": 300}
-    make_records(tmp_path / "people", counts)
-    load_parquet_dir(settings.sandbox_dir / "crm.sqlite", tmp_path / "people", replace=True)
+    load_people(settings, tmp_path, counts)
     monkeypatch.setenv("LEADSCORE_BULK_THRESHOLD", "400")
     set_payloads(settings, counts)
     sandbox.faults("429:0.1,500:0.05,row_error:0.01", seed=23)
