@@ -13,8 +13,8 @@ reference query (``reference.sql``) and the pandas peer
 (``pandas_peer.py``) compute the scores again; both are timed and compared row for row with
 ``marts.lead_scores`` (A/B pairs in one process, so the ratios hold on a noisy machine).
 With ``--repeats N`` the scoring subgraph and the reference each run N times and the fastest
-of each is the figure (every time is kept): the first run after the full build is the
-slowest of either, by up to a second at scale M.
+of each is the figure (every time is kept): at scale M the same models took 7.5 to 8.8 s from
+one run to the next, a large share of a 1.5 ratio against a 3.6 s reference.
 """
 
 from __future__ import annotations
