@@ -160,61 +160,79 @@ def test_store_values_and_ids() -> None:
     assert store.id18("001000000000001") == "001000000000001AAA"
 
 
-def _prepared(prepare, row):
-    """(values, None) or (None, (statusCode, message, fields)) of one row."""
-    try:
-        return prepare(row), None
-    except store.RowError as err:
-        return None, (err.status_code, err.message, err.fields)
+def _error(prepare, row) -> tuple[str, list[str]]:
+    with pytest.raises(store.RowError) as info:
+        prepare(row)
+    return info.value.status_code, info.value.fields
 
 
-@pytest.mark.parametrize(
-    ("header", "allowed", "every_row_fails"),
-    [
-        (
-            ["Id", "LastName", "NumberOfEmployees", "Lead_Score__c", "HasOptedOutOfEmail", "Scored_At__c"],
-            ("Id",),
-            False,
-        ),
-        (["LastName", "ConvertedDate", "OwnerId", "Email"], (), False),
-        # a read-only column after a typed one: its error, unless the typed cell fails first
-        (["Email", "Lead_Score__c", "CreatedDate", "LastName"], ("Email",), True),
-    ],
-)
-def test_a_bulk_header_resolved_once_gives_what_prepare_values_gives_per_row(
-    header, allowed, every_row_fails
-) -> None:
-    """The Bulk job's row preparer (header resolved once) and prepare_values (per record) give
-    the same values and the same first error for every row: empty cells left out, #N/A null,
-    bad numbers, dates, ids and over-long strings rejected naming their field."""
-    cells = {
-        "Id": ["00Q000000000001AAA"],
-        "LastName": ["Ng", "", "#N/A", "x" * 300, "y" * 256],
-        "NumberOfEmployees": ["12", "12.0", "twelve", ""],
-        "Lead_Score__c": ["41.5", "nan", "#N/A", "high"],
-        "HasOptedOutOfEmail": ["true", "0", "maybe"],
-        "Scored_At__c": ["2026-11-01T10:00:00Z", "2026-11-01 10:00", ""],
-        "ConvertedDate": ["2026-11-01", "11/01/2026"],
-        "OwnerId": ["005000000000001", "005000000000001AAA", "not-an-id", ""],
-        "Email": ["a@x.com", ""],
-        "CreatedDate": ["2026-11-01T10:00:00Z", ""],
+def test_a_bulk_jobs_rows_are_typed_column_by_column_with_the_csv_rules() -> None:
+    """A Bulk job's header is resolved once (``csv_row_preparer``) and each row is typed the
+    way ``prepare_values`` types a record, with the Bulk CSV rules: an empty cell is left out,
+    #N/A is null. A bad cell, an over-long string or a read-only column is a RowError naming
+    the field: the first bad column of the row."""
+    header = [
+        "Id",
+        "LastName",
+        "NumberOfEmployees",
+        "Lead_Score__c",
+        "HasOptedOutOfEmail",
+        "Scored_At__c",
+        "ConvertedDate",
+        "OwnerId",
+    ]
+    prepare = store.csv_row_preparer("Lead", header, allowed_keys=("Id",))
+    row = [
+        "00Q000000000001AAA",
+        "Ng",
+        "12.0",
+        "41.5",
+        "true",
+        "2026-11-01T12:00:00+02:00",
+        "2026-11-01",
+        "005000000000001",
+    ]
+    assert prepare(row) == {
+        "LastName": "Ng",
+        "NumberOfEmployees": 12,
+        "Lead_Score__c": 41.5,
+        "HasOptedOutOfEmail": 1,
+        "Scored_At__c": "2026-11-01T10:00:00.000+0000",
+        "ConvertedDate": "2026-11-01",
+        "OwnerId": "005000000000001AAA",
     }
-    prepare = store.csv_row_preparer("Lead", header, allowed_keys=allowed)
-    rows = [[cells[key][(n + i) % len(cells[key])] for i, key in enumerate(header)] for n in range(40)]
-    outcomes = {"values": 0, "errors": 0}
-    for row in rows:
-        expected = _prepared(
-            lambda r: store.prepare_values(
-                "Lead", dict(zip(header, r, strict=True)), csv_mode=True, allowed_keys=allowed
-            ),
-            row,
-        )
-        assert _prepared(prepare, row) == expected, row
-        outcomes["values" if expected[1] is None else "errors"] += 1
-    if every_row_fails:
-        assert outcomes == {"values": 0, "errors": len(rows)}
-    else:
-        assert outcomes["values"] and outcomes["errors"]  # both paths were exercised
+    assert prepare([row[0], "", "#N/A", "", "0", "", "#N/A", ""]) == {
+        "NumberOfEmployees": None,
+        "HasOptedOutOfEmail": 0,
+        "ConvertedDate": None,
+    }
+    bad_cells = {
+        "LastName": ("x" * (store._MAX_STRING + 1), "STRING_TOO_LONG"),
+        "NumberOfEmployees": ("twelve", "INVALID_TYPE_ON_FIELD_IN_RECORD"),
+        "Lead_Score__c": ("nan", "INVALID_TYPE_ON_FIELD_IN_RECORD"),
+        "HasOptedOutOfEmail": ("maybe", "INVALID_TYPE_ON_FIELD_IN_RECORD"),
+        "Scored_At__c": ("2026-11-01 10:00", "INVALID_TYPE_ON_FIELD_IN_RECORD"),
+        "ConvertedDate": ("11/01/2026", "INVALID_TYPE_ON_FIELD_IN_RECORD"),
+        "OwnerId": ("not-an-id", "MALFORMED_ID"),
+    }
+    for column, (cell, code) in bad_cells.items():
+        broken = list(row)
+        broken[header.index(column)] = cell
+        assert _error(prepare, broken) == (code, [column])
+    two_bad = list(row)
+    two_bad[header.index("NumberOfEmployees")], two_bad[header.index("OwnerId")] = "twelve", "not-an-id"
+    assert _error(prepare, two_bad) == ("INVALID_TYPE_ON_FIELD_IN_RECORD", ["NumberOfEmployees"])
+
+    # a read-only column fails every row that gets to it, even with an empty cell
+    read_only = store.csv_row_preparer(
+        "Lead", ["Email", "Lead_Score__c", "CreatedDate", "LastName"], allowed_keys=("Email",)
+    )
+    for cells in (["a@x.com", "41", "", "Ng"], ["a@x.com", "41", "2026-11-01T10:00:00Z", ""]):
+        assert _error(read_only, cells) == ("INVALID_FIELD_FOR_INSERT_UPDATE", ["CreatedDate"])
+    assert _error(read_only, ["a@x.com", "high", "", "Ng"]) == (
+        "INVALID_TYPE_ON_FIELD_IN_RECORD",
+        ["Lead_Score__c"],
+    )
 
 
 def test_fault_spec_parsing() -> None:

@@ -327,28 +327,21 @@ def prepare_values(
     obj: str,
     record: Mapping[str, Any],
     *,
-    csv_mode: bool = False,
     allowed_keys: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Map a client record (JSON object or CSV row) to canonical, typed, writable values.
+    """Map a client record (a JSON object) to canonical, typed, writable values (the rows of
+    a Bulk job's CSV go through ``csv_row_preparer``).
 
     ``attributes`` is ignored; ``allowed_keys`` (e.g. ``Id`` for updates, the external id of
-    an upsert) are skipped instead of rejected. In ``csv_mode`` an empty cell means "leave
-    unchanged" and ``#N/A`` means null (Bulk API semantics). Raises RowError."""
+    an upsert) are skipped instead of rejected. Raises RowError."""
     values: dict[str, Any] = {}
     allowed = {k.lower() for k in allowed_keys}
     for key, raw in record.items():
         if key == "attributes":
             continue
         field = _writable_field(obj, key, allowed)
-        if field is None:
-            continue
-        if csv_mode:
-            if raw == "":
-                continue
-            if raw == "#N/A":
-                raw = None
-        values[field] = coerce_value(obj, field, raw)
+        if field is not None:
+            values[field] = coerce_value(obj, field, raw)
     return values
 
 
@@ -373,10 +366,11 @@ def _writable_field(obj: str, key: str, allowed: set[str]) -> str | None:
 def csv_row_preparer(
     obj: str, keys: Sequence[str], allowed_keys: Sequence[str] = ()
 ) -> Callable[[Sequence[str]], dict[str, Any]]:
-    """``prepare_values(obj, dict(zip(keys, row)), csv_mode=True, allowed_keys=...)`` for the
-    many rows of one Bulk job, which share their header: each key is resolved and checked once,
-    not once per row (a job applies up to 100,000 rows). The same values and the same RowError
-    for every row, in the same column order."""
+    """The values of each row of one Bulk job's CSV, whose rows share ``keys`` (the header):
+    each key is resolved and checked once, not once per row (a job applies up to 100,000
+    rows). Fields are checked as ``prepare_values`` checks them, with the Bulk API's CSV rules:
+    an empty cell leaves the field unchanged and ``#N/A`` sets it to null. A row's RowError is
+    its first bad column's (an unknown or read-only column fails every row that gets to it)."""
     allowed = {k.lower() for k in allowed_keys}
     steps: list[tuple[int, str, bool] | RowError] = []
     for position, key in enumerate(keys):
