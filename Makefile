@@ -13,11 +13,12 @@ export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: install manifest demo test lint fmt bench airflow clean help install-engines postgres-binaries test-engines
+.PHONY: install manifest demo test test-fast lint fmt bench airflow clean help install-engines postgres-binaries test-engines
 
 help:
 	@echo "make demo     install if needed, then run the hourly DAG end to end on synthetic data"
 	@echo "make test     install if needed, then run the test suite"
+	@echo "make test-fast  the fast tier: tests/unit and the dbt unit tests (under 90 s)"
 	@echo "make test-engines  also install dbt-postgres, dbt-spark and Postgres, then prove the dbt"
 	@echo "              project gives identical outputs on DuckDB, Postgres and Spark"
 	@echo "make lint     ruff (Python) and SQLFluff (dbt models); make fmt rewrites both into that style"
@@ -74,8 +75,13 @@ fmt: $(STAMP)
 	$(BIN)/ruff format plugins dags tests
 	cd dbt_project && ../$(BIN)/sqlfluff fix models tests --disable-progress-bar --nocolor
 
+# tests/unit (no dbt, no Airflow), tests/dbt, tests/e2e (Airflow, dbt, GX, the sandbox),
+# tests/tools (sandbox, generator, bench); see docs/architecture.md.
 test: $(MANIFEST) lint
 	$(BIN)/python -m pytest
+
+test-fast: $(MANIFEST)
+	$(BIN)/python -m pytest tests/unit tests/dbt/test_dbt_unit_tests.py
 
 # The extra dbt adapters of the portability check (requirements-engines.txt, compiled with
 # requirements.txt as constraints) in the same .venv; re-installs only when that file changes.
@@ -96,9 +102,9 @@ postgres-binaries:
 	fi
 
 # The same dbt project built on DuckDB, Postgres and Spark from one fixture: every model,
-# seed and test on each, identical fingerprints (tests/test_engines.py, marker `engines`).
+# seed and test on each, identical fingerprints (tests/dbt/test_engines.py, marker `engines`).
 test-engines: $(MANIFEST) $(ENGINES_STAMP) postgres-binaries
-	$(BIN)/python -m pytest tests/test_engines.py -m engines
+	$(BIN)/python -m pytest tests/dbt/test_engines.py -m engines
 
 clean:
 	rm -rf var warehouse landing runs reports dbt_project/target dbt_project/logs

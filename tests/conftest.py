@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.support import REPO, isolated_env
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
@@ -23,26 +22,10 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     _main = sys.modules["__main__"]
     if getattr(_main, "__spec__", None) is None and not hasattr(_main, "__file__"):
         _main.__file__ = "<pytest-xdist worker>"
-    _worker_dir = Path(__file__).resolve().parents[1] / "var" / "pytest" / os.environ["PYTEST_XDIST_WORKER"]
+    _worker_dir = REPO / "var" / "pytest" / os.environ["PYTEST_XDIST_WORKER"]
     _worker_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("DBT_TARGET_PATH", str(_worker_dir / "dbt_target"))
     os.environ.setdefault("DBT_LOG_PATH", str(_worker_dir / "dbt_logs"))
-
-
-def isolated_env(root: Path, monkeypatch: pytest.MonkeyPatch | None = None) -> dict[str, str]:
-    """Settings pointing every writable path under ``root`` (code stays in the repo)."""
-    env = {
-        "LEADSCORE_HOME": str(REPO),
-        "LEADSCORE_WAREHOUSE": str(root / "warehouse" / "lead_scoring.duckdb"),
-        "LEADSCORE_LANDING": str(root / "landing"),
-        "LEADSCORE_RUNS": str(root / "runs"),
-        "LEADSCORE_VAR": str(root / "var"),
-        "LEADSCORE_SANDBOX_DIR": str(root / "var" / "sandbox"),
-    }
-    if monkeypatch is not None:
-        for key, value in env.items():
-            monkeypatch.setenv(key, value)
-    return env
 
 
 @pytest.fixture
@@ -63,13 +46,13 @@ def settings(tmp_path, monkeypatch):
 # two long files meeting on the same worker at the end (that made `make test` take 12.5 instead
 # of 7.5 minutes when each Airflow run took 230-350 s).
 LONGEST_FIRST = (
-    "test_e2e.py",
+    "test_dags.py",
     "test_scoring_runs.py",
     "test_routing_properties.py",
     "test_airflow_standalone.py",
-    "test_routing_e2e.py",
-    "test_sandbox.py",
-    "test_backtest_history_import.py",
+    "test_routing_across_hours.py",
+    "test_crm_sandbox.py",
+    "test_backtest.py",
 )
 
 

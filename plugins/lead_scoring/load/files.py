@@ -97,6 +97,12 @@ def _csv_text_table(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> li
     return header
 
 
+# read_csv reads a JSONL file as one text column when no line contains its delimiter: four
+# control bytes in a row (DuckDB takes up to 4). With a single byte, a line made of just
+# that byte read as an empty line and was skipped without a trace.
+LINE_DELIMITER = "\x1f\x1e\x1d\x1c"
+
+
 def _jsonl_text_table(con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, str]) -> None:
     """One row per non-blank line of a JSONL file, its fields extracted as text; lines that
     are not UTF-8, not JSON or not an object carry a ``_parse_error``. JSON functions only
@@ -104,7 +110,7 @@ def _jsonl_text_table(con: duckdb.DuckDBPyConnection, path: Path, columns: dict[
     _read_with_rejects(
         con,
         f"read_csv({_quote(path)}, columns = {{'line': 'VARCHAR'}}, header = false, "
-        "delim = '\x1f', quote = '', escape = '', auto_detect = false, store_rejects = true, "
+        f"delim = '{LINE_DELIMITER}', quote = '', escape = '', auto_detect = false, store_rejects = true, "
         "rejects_table = '_rejects', rejects_scan = '_reject_scans')",
         first_line=1,
     )

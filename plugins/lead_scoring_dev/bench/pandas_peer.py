@@ -3,7 +3,7 @@ tier) computed the way a data scientist would in pandas: read the raw tables int
 DataFrames, then merges, group-bys and vectorised column arithmetic. Python loops run over
 seed rows (a few dozen rules), never over people or activities.
 
-Semantics follow dbt_project/models exactly; the benchmark and tests/test_bench_reference.py
+Semantics follow dbt_project/models exactly; the benchmark and tests/tools/test_bench_reference.py
 check the result row for row against marts.lead_scores.
 """
 

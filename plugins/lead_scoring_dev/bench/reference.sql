@@ -3,7 +3,7 @@
 -- It is the physical-limit anchor the dbt stage is measured against (not a dbt model, so it
 -- uses DuckDB-only SQL freely). reference.py replaces @AS_OF@ with a timestamp literal and
 -- @SEEDS@ with the seeds folder, and checks the result row for row against marts.lead_scores.
--- Keep it in step with dbt_project/models: tests/test_bench_reference.py fails otherwise.
+-- Keep it in step with dbt_project/models: tests/tools/test_bench_reference.py fails otherwise.
 with
 
 -- seeds (typed as in seeds/_seeds.yml) -------------------------------------------------

@@ -8,8 +8,8 @@ from datetime import datetime
 
 import pytest
 
-from conftest import isolated_env
 from lead_scoring.config import load_settings
+from tests.support import isolated_env
 
 END = datetime(2026, 11, 1, 10, 0, 0)
 pytestmark = pytest.mark.e2e

@@ -9,9 +9,9 @@ import re
 import pytest
 import yaml
 
-from conftest import REPO
 from lead_scoring import warehouse
 from lead_scoring.failures import failure_hint
+from tests.support import REPO
 
 
 def test_a_failed_stage_is_recorded_with_its_fix(settings, capsys):

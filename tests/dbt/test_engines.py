@@ -20,7 +20,7 @@ import pytest
 
 from lead_scoring_dev.engines import fingerprint as fp
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PROJECT = REPO / "dbt_project"
 
 

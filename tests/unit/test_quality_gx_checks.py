@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from conftest import REPO
 from lead_scoring import warehouse
 from lead_scoring.quality.gx_checks import (
     CriticalDataQualityError,
@@ -15,6 +14,7 @@ from lead_scoring.quality.gx_checks import (
     raise_on_critical,
     run_suites,
 )
+from tests.support import REPO
 
 SCORE_SUITE = REPO / "expectations" / "lead_scores.json"
 

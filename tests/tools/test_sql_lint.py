@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import REPO
 from lead_scoring_dev.sql_lint import lint_project, lint_text, main, strip_dispatched_macros, strip_non_code
+from tests.support import REPO
 
 
 def make_project(root, files: dict[str, str]):

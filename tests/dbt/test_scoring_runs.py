@@ -16,7 +16,7 @@ import pytest
 from lead_scoring.dbt_runner import run_dbt
 from lead_scoring_dev.calibration import calibrate
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 AS_OF = datetime(2026, 11, 1, 10, 0, 0)  # the hour the generated data ends at
 BACKDATED = AS_OF - timedelta(days=3, hours=5)
 PERSON_COLUMNS = (

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from conftest import isolated_env
 from lead_scoring.config import load_settings
+from tests.support import isolated_env
 
 END = datetime(2026, 11, 1, 10, tzinfo=timezone.utc)
 pytestmark = pytest.mark.e2e

@@ -15,7 +15,7 @@ import pytest
 try:
     import lead_scoring  # noqa: F401
 except ImportError:  # running from a checkout without `pip install -e .`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugins"))
 
 from lead_scoring import crm_schema
 from lead_scoring_dev.generate import synthetic
@@ -708,7 +708,7 @@ def test_vocabulary_is_consistent_with_the_scoring_seeds():
     assert len(vocab.PERSONAL_EMAIL_DOMAINS) == len(vocab.PERSONAL_EMAIL_WEIGHTS)
     assert len(vocab.COMPETITOR_DOMAINS) == len(vocab.COMPETITOR_NAMES)
     assert set(vocab.ACTIVITY_TYPES) == MARKETO_TYPES
-    seed = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "email_domain_lists.csv"
+    seed = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "email_domain_lists.csv"
     if not seed.exists():
         pytest.skip("no dbt seed of email domains")
     with seed.open(newline="") as fh:

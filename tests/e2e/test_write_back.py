@@ -11,7 +11,6 @@ import duckdb
 import pytest
 import requests
 
-from conftest import isolated_env
 from crm_sandbox import runtime
 from crm_sandbox.store import load_parquet_dir, query_sql
 from lead_scoring import crm_schema, warehouse
@@ -19,6 +18,7 @@ from lead_scoring.config import load_settings
 from lead_scoring.pipeline import write_back_crm
 from lead_scoring.reverse_etl.diff import PAYLOAD_MODELS
 from lead_scoring.run_context import make_context
+from tests.support import isolated_env
 
 AS_OF = datetime(2026, 11, 1, 10)
 

@@ -16,12 +16,12 @@ from datetime import timedelta
 import duckdb
 import pytest
 
-from conftest import REPO, isolated_env
 from lead_scoring import pipeline, run_context, run_logging, warehouse
 from lead_scoring.cli import format_summary
 from lead_scoring.config import load_settings
 from lead_scoring.quality.gx_checks import CriticalDataQualityError
 from lead_scoring_dev import corpus
+from tests.support import REPO, isolated_env
 
 pytestmark = pytest.mark.e2e
 DO_NOT_CONTACT_QUEUE = "00G000000000003AAA"  # seeds/routing_queues.csv, purpose opted_out
@@ -41,7 +41,7 @@ def crm_records(folder, ids: list[str]) -> None:
 
 @run_context.timed
 def build_models_only(ctx: run_context.RunContext) -> dict:
-    """The hourly dbt build without the project's data and unit tests (tests/test_dbt_scoring
+    """The hourly dbt build without the project's data and unit tests (tests/dbt/test_scoring_models
     and test_e2e run those; here they would take two thirds of the build: 16 of 25 s)."""
     from lead_scoring.dbt_runner import run_dbt
 

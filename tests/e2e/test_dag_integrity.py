@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import REPO
+from tests.support import REPO
 
 
 @pytest.fixture(scope="module")
