@@ -1,6 +1,6 @@
 """Settings, read from environment variables with defaults that run the embedded demo.
 
-Every setting is documented in the README ("Configuration"). Paths are resolved against
+Every setting is documented in docs/operations.md ("Configuration"). Paths are resolved against
 ``LEADSCORE_HOME`` (default: the repository root).
 """
 

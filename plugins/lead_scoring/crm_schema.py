@@ -20,7 +20,7 @@ DUCKDB_TYPES: dict[str, str] = {
 }
 
 # Fields leadscore writes back to people (Lead and Contact). They exist in the sandbox and
-# must be created in a real org (see the README, "Pointing at a real Salesforce org").
+# must be created in a real org (see docs/operations.md, "Pointing at a real Salesforce org").
 PERSON_SCORE_FIELDS: dict[str, str] = {
     "Lead_Score__c": "double",
     "Fit_Score__c": "double",

@@ -42,7 +42,7 @@ FIX_HINTS: list[tuple[str, str]] = [
         "the CRM could not be reached: check the salesforce_default host (is the sandbox running? "
         "`leadscore sandbox serve`)",
     ),
-    ("No CRM connection", "set the salesforce_default connection or LEADSCORE_SF_* (see the README)"),
+    ("No CRM connection", "set the salesforce_default connection or LEADSCORE_SF_* (see docs/operations.md)"),
     ("Could not set lock", "another process holds the DuckDB warehouse: stop it (DuckDB takes one writer)"),
     ("manifest.json is missing", "run `make manifest` (dbt parse)"),
 ]

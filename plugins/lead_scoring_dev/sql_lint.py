@@ -1,4 +1,4 @@
-"""Lint the dbt project for DuckDB-only SQL (see DESIGN.md, "Portable SQL").
+"""Lint the dbt project for DuckDB-only SQL (see docs/scaling-out.md, "Portable SQL").
 
 The scoring project runs unchanged on DuckDB, Postgres and Spark only while models and
 macros stick to dbt's cross-database macros; engine-specific SQL belongs in the
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         print(finding.describe(project.parent), file=sys.stderr)
     if findings:
         print(
-            f"{len(findings)} DuckDB-only construct(s) in {project}; see DESIGN.md 'Portable SQL'",
+            f"{len(findings)} DuckDB-only construct(s) in {project}; see docs/scaling-out.md 'Portable SQL'",
             file=sys.stderr,
         )
         return 1

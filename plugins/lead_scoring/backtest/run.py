@@ -1,7 +1,7 @@
 """``leadscore backtest``: score every day of the last N days as of that day, with only the
 data known then, join what followed, and compare the current seeds with a candidate.
 
-How (measured on the demo, see README "Backtesting a change"):
+How (measured on the demo, see docs/reports-and-backtest.md, "Backtesting a change"):
 
 1. ``history.prepare`` copies the raw tables into a scratch DuckDB per variant and adds the
    *created* version of every record (point-in-time reconstruction of snapshot history).

@@ -168,7 +168,7 @@ def salesforce(conn: CrmConnection, policy: RetryPolicy | None = None):
         )
     else:
         raise RuntimeError(
-            "CRM connection has neither a session id nor a username: see the README, "
+            "CRM connection has neither a session id nor a username: see docs/operations.md, "
             "'Pointing at a real Salesforce org'."
         )
     return sf
