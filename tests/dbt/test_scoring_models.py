@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from pathlib import Path
 
 import pytest
+import yaml
 
 from lead_scoring import warehouse
 from lead_scoring.dbt_runner import run_dbt
 
 AS_OF = datetime(2026, 11, 1, 0, 0, 0)
+WORLD = Path(__file__).parent / "cases" / "scoring_world.yml"  # the raw rows, by table
 
 
 def insert(con, table: str, rows: list[dict]) -> None:
@@ -20,10 +23,6 @@ def insert(con, table: str, rows: list[dict]) -> None:
         cols = ", ".join(f'"{c}"' for c in row)
         marks = ", ".join("?" for _ in row)
         con.execute(f"insert into {table} ({cols}) values ({marks})", list(row.values()))
-
-
-def ts(text: str) -> datetime:
-    return datetime.fromisoformat(text)
 
 
 @pytest.fixture(scope="module")
@@ -37,199 +36,8 @@ def scored(tmp_path_factory):
     settings = load_settings()
     with warehouse.connect(settings.warehouse) as con:
         warehouse.ensure_schema(con)
-        insert(
-            con,
-            "raw_salesforce.account",
-            [
-                {
-                    "id": "001000000000001AAA",
-                    "name": "Beta Corp",
-                    "industry": "Software",
-                    "numberofemployees": 1500,
-                    "billingcountry": "United States",
-                    "isdeleted": False,
-                    "createddate": ts("2026-01-01"),
-                    "systemmodstamp": ts("2026-01-01"),
-                },
-            ],
-        )
-        insert(
-            con,
-            "raw_salesforce.lead",
-            [
-                # an older version of L1 with another title: the newest version at as_of wins
-                {
-                    "id": "00Q000000000001AAA",
-                    "email": " L1@Acme.io ",
-                    "title": "Analyst",
-                    "industry": "Software",
-                    "numberofemployees": 500,
-                    "country": "United States",
-                    "technologies__c": "Salesforce;Snowflake",
-                    "isconverted": False,
-                    "isdeleted": False,
-                    "createddate": ts("2026-09-01"),
-                    "systemmodstamp": ts("2026-09-01"),
-                },
-                {
-                    "id": "00Q000000000001AAA",
-                    "email": " L1@Acme.io ",
-                    "title": "VP Marketing",
-                    "industry": "Software",
-                    "numberofemployees": 500,
-                    "country": "United States",
-                    "technologies__c": "Salesforce;Snowflake",
-                    "isconverted": False,
-                    "isdeleted": False,
-                    "createddate": ts("2026-09-01"),
-                    "systemmodstamp": ts("2026-10-01"),
-                },
-                # a version from after as_of must not be seen
-                {
-                    "id": "00Q000000000001AAA",
-                    "email": "l1@acme.io",
-                    "title": "Student",
-                    "isconverted": False,
-                    "isdeleted": False,
-                    "createddate": ts("2026-09-01"),
-                    "systemmodstamp": ts("2026-11-05"),
-                },
-                {
-                    "id": "00Q000000000002AAA",
-                    "email": "someone@gmail.com",
-                    "title": "Student",
-                    "isconverted": False,
-                    "isdeleted": False,
-                    "createddate": ts("2026-04-01"),
-                    "systemmodstamp": ts("2026-04-01"),
-                },
-                {
-                    "id": "00Q000000000003AAA",
-                    "email": "spy@rivalscore.io",
-                    "title": "VP Marketing",
-                    "industry": "Software",
-                    "numberofemployees": 500,
-                    "country": "United States",
-                    "isconverted": False,
-                    "isdeleted": False,
-                    "createddate": ts("2026-10-01"),
-                    "systemmodstamp": ts("2026-10-01"),
-                },
-                # the Contact C1 again, as a Lead (e-mail in another case, with spaces): one person
-                {
-                    "id": "00Q000000000005AAA",
-                    "email": " C1@Beta.com ",
-                    "title": "Analyst",
-                    "isconverted": False,
-                    "isdeleted": False,
-                    "createddate": ts("2026-10-15"),
-                    "systemmodstamp": ts("2026-10-15"),
-                },
-                {
-                    "id": "00Q000000000004AAA",
-                    "email": "gone@acme.io",
-                    "title": "CEO",
-                    "isconverted": False,
-                    "isdeleted": True,
-                    "createddate": ts("2026-10-01"),
-                    "systemmodstamp": ts("2026-10-02"),
-                },
-            ],
-        )
-        insert(
-            con,
-            "raw_salesforce.contact",
-            [
-                {
-                    "id": "003000000000001AAA",
-                    "accountid": "001000000000001AAA",
-                    "email": "c1@beta.com",
-                    "title": "Director of Revenue Operations",
-                    "isdeleted": False,
-                    "createddate": ts("2026-08-01"),
-                    "systemmodstamp": ts("2026-08-01"),
-                },
-            ],
-        )
-        insert(
-            con,
-            "raw_map.marketo_leads",
-            [
-                {
-                    "id": 501,
-                    "email": "l1@acme.io",
-                    "sfdcleadid": "00Q000000000001AAA",
-                    "updatedat": ts("2026-10-01"),
-                },
-            ],
-        )
-        insert(
-            con,
-            "raw_map.marketo_activities",
-            [
-                {
-                    "marketoguid": "m1",
-                    "leadid": 501,
-                    "activitydate": ts("2026-10-30"),
-                    "activitytypeid": 1,
-                    "primaryattributevalue": "https://www.example-saas.com/pricing",
-                    "_file": "f",
-                    "_line": 2,
-                },
-                # the same activity re-exported in a later file counts once
-                {
-                    "marketoguid": "m1",
-                    "leadid": 501,
-                    "activitydate": ts("2026-10-30"),
-                    "activitytypeid": 1,
-                    "primaryattributevalue": "https://www.example-saas.com/pricing",
-                    "_file": "g",
-                    "_line": 2,
-                },
-                # after as_of: ignored
-                {
-                    "marketoguid": "m2",
-                    "leadid": 501,
-                    "activitydate": ts("2026-11-02"),
-                    "activitytypeid": 100004,
-                    "primaryattributevalue": "Demo",
-                    "_file": "f",
-                    "_line": 3,
-                },
-            ],
-        )
-        insert(
-            con,
-            "raw_map.events",
-            [
-                {
-                    "event_id": "e1",
-                    "occurred_at": ts("2026-10-31"),
-                    "email": "L1@acme.io",
-                    "event_type": "demo_request",
-                    "_file": "f",
-                    "_line": 1,
-                },
-                # the duplicate Lead's pricing visit counts for the merged person
-                {
-                    "event_id": "e3",
-                    "occurred_at": ts("2026-10-30"),
-                    "crm_id": "00Q000000000005AAA",
-                    "event_type": "page_view",
-                    "url": "https://www.example-saas.com/pricing",
-                    "_file": "f",
-                    "_line": 3,
-                },
-                {
-                    "event_id": "e2",
-                    "occurred_at": ts("2026-10-22"),
-                    "crm_id": "003000000000001AAA",
-                    "event_type": "webinar_attended",
-                    "_file": "f",
-                    "_line": 2,
-                },
-            ],
-        )
+        for table, rows in yaml.safe_load(WORLD.read_text()).items():
+            insert(con, table, rows)
     run_dbt(settings, ["build"], AS_OF)
     with warehouse.connect(settings.warehouse) as con:
         scores = {
