@@ -1,4 +1,10 @@
-"""The ``leadscore`` command line."""
+"""The ``leadscore`` command line: the product's commands (``lead_scoring_dev.cli`` adds the
+development ones to make the installed command).
+
+A command imports what it runs inside its function (``noqa: PLC0415``): building the parser
+loads no pipeline, dbt, GX or CRM client, so ``leadscore --help`` and the light commands start
+at once.
+"""
 
 from __future__ import annotations
 

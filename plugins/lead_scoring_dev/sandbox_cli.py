@@ -1,7 +1,8 @@
 """``leadscore sandbox serve|stop|status|soql|load``: the CRM sandbox from the command line.
 
 The main CLI calls :func:`add_subparser` and then ``args.func(args)``, which returns the exit
-code.
+code. Imports inside the command functions keep ``leadscore --help`` light
+(``noqa: PLC0415``).
 """
 
 from __future__ import annotations

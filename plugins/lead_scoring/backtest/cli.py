@@ -1,4 +1,7 @@
-"""``leadscore backtest``: replay the last N days with the current seeds (and a candidate)."""
+"""``leadscore backtest``: replay the last N days with the current seeds (and a candidate).
+
+Imports inside the command function keep ``leadscore --help`` light (``noqa: PLC0415``).
+"""
 
 from __future__ import annotations
 

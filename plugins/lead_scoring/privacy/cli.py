@@ -1,4 +1,7 @@
-"""``leadscore erase``: record erasure requests and remove the people from the warehouse now."""
+"""``leadscore erase``: record erasure requests and remove the people from the warehouse now.
+
+Imports inside the command function keep ``leadscore --help`` light (``noqa: PLC0415``).
+"""
 
 from __future__ import annotations
 

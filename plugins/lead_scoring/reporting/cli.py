@@ -1,4 +1,7 @@
-"""``leadscore report``: build the reporting tables (optional) and render the weekly report."""
+"""``leadscore report``: build the reporting tables (optional) and render the weekly report.
+
+Imports inside the command function keep ``leadscore --help`` light (``noqa: PLC0415``).
+"""
 
 from __future__ import annotations
 
