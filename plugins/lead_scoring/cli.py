@@ -144,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     from lead_scoring.backtest.cli import add_subparser as add_backtest  # noqa: PLC0415
     from lead_scoring.bench.harness import add_subparser as add_bench  # noqa: PLC0415
     from lead_scoring.demo import add_subparser as add_demo  # noqa: PLC0415
-    from lead_scoring.generate.synthetic import add_subparser as add_generate  # noqa: PLC0415
+    from lead_scoring.generate.cli import add_subparser as add_generate  # noqa: PLC0415
     from lead_scoring.privacy.cli import add_subparser as add_erase  # noqa: PLC0415
     from lead_scoring.reporting.cli import add_subparser as add_report  # noqa: PLC0415
     from lead_scoring.sandbox.cli import add_subparser as add_sandbox  # noqa: PLC0415

@@ -30,14 +30,11 @@ careers-only visitors and people inactive for over 90 days.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import re
 import shutil
-import sys
 import tempfile
-import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -186,7 +183,8 @@ def _crm_select(obj: str, exprs: dict[str, str]) -> str:
 # --------------------------------------------------------------------------------------------
 # Parameters
 # --------------------------------------------------------------------------------------------
-def _utc_naive(value: datetime) -> datetime:
+def utc_naive(value: datetime) -> datetime:
+    """``value`` as naive UTC, whole seconds (an aware datetime is converted)."""
     if value.tzinfo is not None:
         value = value.astimezone(timezone.utc).replace(tzinfo=None)
     return value.replace(microsecond=0)
@@ -1480,7 +1478,7 @@ def generate(
     hour. The data covers ``[end - days, end]``. Files a previous run wrote are removed first.
     """
     out_dir, landing_dir = Path(out_dir), Path(landing_dir)
-    end = _utc_naive(end) if end is not None else default_end()
+    end = utc_naive(end) if end is not None else default_end()
     w = _World(leads=leads, days=days, seed=seed, end=end, apl=activities_per_lead)
     out_dir.mkdir(parents=True, exist_ok=True)
     landing_dir.mkdir(parents=True, exist_ok=True)
@@ -1506,91 +1504,3 @@ def generate(
     }
     (out_dir / "generated.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
-
-
-def _parse_end(text: str) -> datetime:
-    text = text.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        return _utc_naive(datetime.fromisoformat(text))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--end {text!r} is not an ISO date/time") from None
-
-
-def add_subparser(subparsers) -> argparse.ArgumentParser:
-    """Add the ``generate`` sub-command to the ``leadscore`` CLI."""
-    p = subparsers.add_parser(
-        "generate",
-        help="generate synthetic CRM + marketing-automation data",
-        description="Generate a synthetic CRM (Parquet, optional Data Loader CSVs) and MAP "
-        "activity files (Marketo CSV, JSONL) with a hidden propensity to convert, then load "
-        "the CRM into the local sandbox.",
-    )
-    p.add_argument("--leads", type=int, default=5000, help="number of leads (default 5000)")
-    p.add_argument("--days", type=int, default=90, help="days of history (default 90)")
-    p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    p.add_argument(
-        "--end",
-        type=_parse_end,
-        default=None,
-        help="end of the window, ISO 8601, UTC unless an offset is given (default: now, floored to the hour)",
-    )
-    p.add_argument(
-        "--activities-per-lead", type=float, default=20.0, help="average MAP activities per lead (default 20)"
-    )
-    p.add_argument(
-        "--crm-files",
-        action="store_true",
-        help="also write Data Loader CSV exports to <landing>/crm/<Object>/",
-    )
-    p.add_argument("--out", type=Path, default=None, help="output folder (default: $LEADSCORE_VAR/generated)")
-    p.add_argument("--no-sandbox", action="store_true", help="do not load the generated CRM into the sandbox")
-    p.set_defaults(func=_cli)
-    return p
-
-
-def _cli(args: argparse.Namespace) -> int:
-    from lead_scoring.config import load_settings
-
-    settings = load_settings()
-    out_dir = args.out if args.out is not None else settings.var_dir / "generated"
-    t0 = time.perf_counter()
-    summary = generate(
-        out_dir,
-        settings.landing,
-        leads=args.leads,
-        days=args.days,
-        seed=args.seed,
-        end=args.end,
-        activities_per_lead=args.activities_per_lead,
-        crm_files=args.crm_files,
-    )
-    elapsed = time.perf_counter() - t0
-    print(
-        f"generated {summary['start']} .. {summary['end']} (seed {summary['seed']}) "
-        f"in {elapsed:.1f}s -> {out_dir}, landing {settings.landing}"
-    )
-    width = max(len(k) for k in summary["counts"])
-    for key, value in summary["counts"].items():
-        print(f"  {key:<{width}}  {value:>12,}")
-    if args.no_sandbox:
-        return 0
-    try:
-        from lead_scoring.sandbox.store import load_parquet_dir
-    except ImportError as exc:
-        print(f"sandbox not loaded (lead_scoring.sandbox.store unavailable: {exc})", file=sys.stderr)
-        return 0
-    db = settings.sandbox_dir / "crm.sqlite"
-    db.parent.mkdir(parents=True, exist_ok=True)
-    loaded = load_parquet_dir(db, out_dir / "crm")
-    print(f"loaded into the CRM sandbox {db}:")
-    if isinstance(loaded, dict):
-        for key, value in loaded.items():
-            if isinstance(value, int):
-                print(f"  {key:<{width}}  {value:>12,}")
-            else:
-                print(f"  {key}: {value}")
-    else:
-        print(f"  {loaded}")
-    return 0
