@@ -60,7 +60,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check plugins dags tests
 	$(BIN)/ruff format --check plugins dags tests
 	cd dbt_project && ../$(BIN)/sqlfluff lint models tests --disable-progress-bar --nocolor
-	$(BIN)/python -m lead_scoring.sql_lint dbt_project
+	$(BIN)/python -m lead_scoring_dev.sql_lint dbt_project
+	$(BIN)/lint-imports --no-cache
 
 # Benchmark (figures, not pass/fail): scale S by default; `make bench SCALE="M L"` for more.
 SCALE ?= S

@@ -80,7 +80,7 @@ def lead_scoring_hourly():
     def publish_summary(
         crm: dict, map_files: dict, load: dict, raw_checks: dict, score_checks: dict, write: dict, **context
     ) -> dict:
-        from lead_scoring import pipeline
+        from lead_scoring import run_summary
 
         stages = {
             "extract_crm": crm,
@@ -90,7 +90,7 @@ def lead_scoring_hourly():
             "validate_scores": score_checks,
             "write_back": write,
         }
-        return pipeline.summarize(run_context(context), stages, map_files["started_at"])
+        return run_summary.summarize(run_context(context), stages, map_files["started_at"])
 
     crm = extract_crm()
     map_files = extract_map()

@@ -24,10 +24,10 @@ def free_port() -> int:
 
 
 def test_hourly_dag_triggered_through_the_rest_api_succeeds(tmp_path, monkeypatch):
-    from lead_scoring import standalone
-    from lead_scoring.generate.synthetic import generate
-    from lead_scoring.sandbox import runtime
-    from lead_scoring.sandbox.store import load_parquet_dir
+    from crm_sandbox import runtime
+    from crm_sandbox.store import load_parquet_dir
+    from lead_scoring_dev import standalone
+    from lead_scoring_dev.generate.synthetic import generate
 
     isolated_env(tmp_path, monkeypatch)
     settings = load_settings()

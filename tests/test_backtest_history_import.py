@@ -11,7 +11,7 @@ from datetime import timedelta
 import duckdb
 import pytest
 
-from lead_scoring.engines import fixture
+from lead_scoring_dev.engines import fixture
 
 
 @pytest.fixture(scope="module")

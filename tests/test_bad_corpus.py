@@ -1,4 +1,4 @@
-"""The bad-input corpus (lead_scoring.quality.corpus) through the real pipeline in one run:
+"""The bad-input corpus (lead_scoring_dev.corpus) through the real pipeline in one run:
 Data Loader CSVs (files CRM source) and MAP landing files, the real loaders, DuckDB, GX, dbt
 and the write-back to the CRM sandbox over HTTPS. No crash; every row loaded or quarantined
 with the expected reason; the good rows score; warnings still write; a critical failure
@@ -17,11 +17,11 @@ import duckdb
 import pytest
 
 from conftest import REPO, isolated_env
-from lead_scoring import pipeline, run_logging, warehouse
+from lead_scoring import pipeline, run_context, run_logging, warehouse
 from lead_scoring.cli import format_summary
 from lead_scoring.config import load_settings
-from lead_scoring.quality import corpus
 from lead_scoring.quality.gx_checks import CriticalDataQualityError
+from lead_scoring_dev import corpus
 
 pytestmark = pytest.mark.e2e
 DO_NOT_CONTACT_QUEUE = "00G000000000003AAA"  # seeds/routing_queues.csv, purpose opted_out
@@ -39,8 +39,8 @@ def crm_records(folder, ids: list[str]) -> None:
     con.close()
 
 
-@pipeline.timed
-def build_models_only(ctx: pipeline.RunContext) -> dict:
+@run_context.timed
+def build_models_only(ctx: run_context.RunContext) -> dict:
     """The hourly dbt build without the project's data and unit tests (tests/test_dbt_scoring
     and test_e2e run those; here they would take two thirds of the build: 16 of 25 s)."""
     from lead_scoring.dbt_runner import run_dbt
@@ -53,7 +53,7 @@ def build_models_only(ctx: pipeline.RunContext) -> dict:
 
 
 def write_log_count(sandbox) -> int:
-    from lead_scoring.sandbox.store import query_sql
+    from crm_sandbox.store import query_sql
 
     return query_sql(sandbox.db, "select count(*) from _write_log")[0][0]
 
@@ -62,8 +62,8 @@ def write_log_count(sandbox) -> int:
 def world(tmp_path_factory):
     """The corpus in a landing folder, a sandbox holding its Leads, and one full run whose
     DEBUG logs (ours and the noisy libraries') are captured as JSON lines."""
-    from lead_scoring.sandbox import runtime
-    from lead_scoring.sandbox.store import load_parquet_dir
+    from crm_sandbox import runtime
+    from crm_sandbox.store import load_parquet_dir
 
     root = tmp_path_factory.mktemp("corpus")
     with pytest.MonkeyPatch.context() as mp:
@@ -83,7 +83,7 @@ def world(tmp_path_factory):
             real_build = pipeline.build_scores
             mp.setattr(pipeline, "build_scores", build_models_only)
             try:
-                summary = pipeline.run_all(pipeline.make_context("corpus", corpus.AS_OF))
+                summary = pipeline.run_all(run_context.make_context("corpus", corpus.AS_OF))
             finally:
                 logger.handlers[:], logger.level = handlers, level
                 mp.setattr(pipeline, "build_scores", real_build)
@@ -151,7 +151,7 @@ def test_the_good_rows_score_and_unknown_event_types_score_zero(world):
 
 
 def test_a_warning_is_reported_and_the_scores_still_reach_the_crm(world):
-    from lead_scoring.sandbox.store import query_sql
+    from crm_sandbox.store import query_sql
 
     settings, sandbox, _, summary, _, _ = world
     assert summary["gx"]["raw_map_events"] == "warn" and "fail" not in summary["gx"].values()
@@ -214,7 +214,9 @@ def test_a_critical_raw_failure_holds_the_batch_and_writes_nothing(world, tmp_pa
     writes_before = write_log_count(sandbox)
     try:
         with pytest.raises(CriticalDataQualityError) as error:
-            pipeline.run_all(pipeline.make_context("corpus-raw-critical", corpus.AS_OF + timedelta(hours=1)))
+            pipeline.run_all(
+                run_context.make_context("corpus-raw-critical", corpus.AS_OF + timedelta(hours=1))
+            )
     finally:
         mp.delenv("LEADSCORE_EXPECTATIONS")
     assert "[raw_salesforce_lead] expect_column_values_to_not_be_null on company" in str(error.value)
@@ -232,7 +234,7 @@ def test_a_critical_raw_failure_holds_the_batch_and_writes_nothing(world, tmp_pa
         held = con.execute("select reason from ops.quarantine where _batch_id = ?", [batch[0][0]])
         reasons = [row[0] for row in held.fetchall()]
         assert len(reasons) == 2 and all(r.startswith("batch held: critical check failed") for r in reasons)
-    ctx = pipeline.make_context("corpus-after-hold", corpus.AS_OF + timedelta(hours=2))
+    ctx = run_context.make_context("corpus-after-hold", corpus.AS_OF + timedelta(hours=2))
     again = pipeline.load_raw(ctx, pipeline.extract_crm(ctx), pipeline.extract_map(ctx))
     path.unlink()
     assert again["rows_read"] == 0 and batch[0][0] not in again["new_batch_ids"]
@@ -257,7 +259,7 @@ def test_a_critical_score_failure_writes_nothing_to_the_crm(world):
     writes_before = write_log_count(sandbox)
     try:
         with pytest.raises(CriticalDataQualityError) as error:
-            pipeline.run_all(pipeline.make_context("corpus-critical", corpus.AS_OF + timedelta(hours=3)))
+            pipeline.run_all(run_context.make_context("corpus-critical", corpus.AS_OF + timedelta(hours=3)))
     finally:
         mp.setattr(pipeline, "build_scores", real_build)
     message = str(error.value)

@@ -12,9 +12,9 @@ from datetime import timedelta
 import duckdb
 import pytest
 
-from lead_scoring.bench import pandas_peer, reference
 from lead_scoring.dbt_runner import run_dbt
-from lead_scoring.engines import fixture
+from lead_scoring_dev.bench import pandas_peer, reference
+from lead_scoring_dev.engines import fixture
 
 AS_OF = fixture.END - timedelta(days=2, hours=3)
 

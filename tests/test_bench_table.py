@@ -4,7 +4,7 @@ without a target; a ratio is INVALID when the reference disagrees with dbt's sco
 
 from __future__ import annotations
 
-from lead_scoring.bench import harness
+from lead_scoring_dev.bench import harness
 
 
 def figures(scoring_s: float, equal: bool = True) -> dict:

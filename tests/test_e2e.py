@@ -18,9 +18,9 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """Synthetic data in a fresh sandbox and landing folder, all under a temp dir."""
-    from lead_scoring.generate.synthetic import generate
-    from lead_scoring.sandbox import runtime
-    from lead_scoring.sandbox.store import load_parquet_dir
+    from crm_sandbox import runtime
+    from crm_sandbox.store import load_parquet_dir
+    from lead_scoring_dev.generate.synthetic import generate
 
     root = tmp_path_factory.mktemp("e2e")
     with pytest.MonkeyPatch.context() as mp:
@@ -48,7 +48,7 @@ def run_dag(settings, sandbox, dag_id: str, extra_env: dict | None = None, prepa
     import subprocess
 
     from lead_scoring.airflow_env import airflow, airflow_environment, prepare_metadata
-    from lead_scoring.demo import logical_date_for
+    from lead_scoring_dev.demo import logical_date_for
 
     env = {**airflow_environment(settings, sandbox), **(extra_env or {})}
     log = settings.var_dir / f"{dag_id}_dags_test.log"
@@ -83,8 +83,8 @@ def sandbox_calls(sandbox) -> dict:
 
 
 def test_hourly_dag_scores_land_in_the_crm_and_a_rerun_writes_nothing(world):
+    from crm_sandbox.store import query_sql
     from lead_scoring import warehouse
-    from lead_scoring.sandbox.store import query_sql
 
     settings, sandbox = world
     # the first extract of the bigger objects (800 Leads, their Tasks) goes by Bulk API 2.0
@@ -130,8 +130,8 @@ def test_hourly_dag_scores_land_in_the_crm_and_a_rerun_writes_nothing(world):
 
 def test_files_source_with_dry_run_calls_nothing(world, tmp_path, monkeypatch):
     """Data Loader CSVs as the CRM source, dry run: payload to a file, the CRM untouched."""
-    from lead_scoring import pipeline
-    from lead_scoring.sandbox.store import query_sql
+    from crm_sandbox.store import query_sql
+    from lead_scoring import pipeline, run_context
 
     settings, sandbox = world
     isolated_env(tmp_path, monkeypatch)
@@ -140,7 +140,7 @@ def test_files_source_with_dry_run_calls_nothing(world, tmp_path, monkeypatch):
     monkeypatch.setenv("LEADSCORE_DRY_RUN", "true")
     monkeypatch.setenv("LEADSCORE_SANDBOX_DIR", str(tmp_path / "no-sandbox"))
     before = query_sql(sandbox.db, "select max(SystemModstamp) from Lead")
-    summary = pipeline.run_all(pipeline.make_context("files_dry_run", END))
+    summary = pipeline.run_all(run_context.make_context("files_dry_run", END))
     assert summary["dry_run"] and summary["crm_records_written"] == 0
     assert summary["crm_records_changed"] > 0 and summary["leads_scored"] > 0
     payload = (tmp_path / "runs" / "files_dry_run" / "dry_run" / "Lead_payload.csv").read_text()

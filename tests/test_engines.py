@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from lead_scoring.engines import fingerprint as fp
+from lead_scoring_dev.engines import fingerprint as fp
 
 REPO = Path(__file__).resolve().parents[1]
 PROJECT = REPO / "dbt_project"
@@ -103,11 +103,11 @@ def test_a_difference_names_model_column_and_statistic():
 
 def test_spark_profile_and_the_check_build_the_same_session(monkeypatch):
     """dbt-spark's session method reuses the session the check creates first: the profile's
-    server_side_parameters must be the settings of lead_scoring.engines.spark."""
+    server_side_parameters must be the settings of lead_scoring_dev.engines.spark."""
     import jinja2
     import yaml
 
-    from lead_scoring.engines import spark
+    from lead_scoring_dev.engines import spark
 
     monkeypatch.setenv("LEADSCORE_SPARK_DIR", "/tmp/some-spark")
     for name in ("LEADSCORE_SPARK_MASTER", "LEADSCORE_SPARK_CATALOG", "LEADSCORE_SPARK_DRIVER_MEMORY"):
@@ -131,7 +131,7 @@ def test_spark_profile_and_the_check_build_the_same_session(monkeypatch):
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> Path:
     """The fixture: 300 leads over 60 days, generated and loaded by the project's own code."""
-    from lead_scoring.engines import fixture
+    from lead_scoring_dev.engines import fixture
 
     root = tmp_path_factory.mktemp("engines")
     fixture.build(root / "fixture")
@@ -141,7 +141,7 @@ def world(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def spark_run(world: Path):
     """The Spark build, started in the background (its own process and JVM)."""
-    from lead_scoring.engines import check
+    from lead_scoring_dev.engines import check
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         yield pool.submit(check.run_engine_process, "spark", world / "fixture", world / "spark")
@@ -150,7 +150,7 @@ def spark_run(world: Path):
 @pytest.fixture(scope="module")
 def cluster():
     """A throwaway Postgres cluster on a free loopback port."""
-    from lead_scoring.engines import postgres
+    from lead_scoring_dev.engines import postgres
 
     with postgres.cluster() as running:
         yield running
@@ -159,7 +159,7 @@ def cluster():
 def run(
     target: str, world: Path, cluster=None, name: str | None = None, project: Path = PROJECT, select=None
 ):
-    from lead_scoring.engines import check
+    from lead_scoring_dev.engines import check
 
     name = name or target
     env = {**cluster.env(), "LEADSCORE_PG_DATABASE": f"leadscore_{name}"} if cluster else None

@@ -18,8 +18,8 @@ except ImportError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
 
 from lead_scoring import crm_schema
-from lead_scoring.generate import synthetic
-from lead_scoring.generate.synthetic import (
+from lead_scoring_dev.generate import synthetic
+from lead_scoring_dev.generate.synthetic import (
     COMPETITOR_DOMAINS,
     PERSONAL_EMAIL_DOMAINS,
     UNSERVICED_COUNTRIES,
@@ -655,7 +655,7 @@ def test_default_end_is_the_current_hour(tmp_path):
 def test_cli_subcommand(tmp_path, monkeypatch, capsys):
     import argparse
 
-    from lead_scoring.generate import cli
+    from lead_scoring_dev.generate import cli
 
     monkeypatch.setenv("LEADSCORE_HOME", str(tmp_path))
     monkeypatch.setenv("LEADSCORE_LANDING", str(tmp_path / "landing"))
@@ -705,7 +705,7 @@ def test_cli_subcommand(tmp_path, monkeypatch, capsys):
 
 
 def test_vocabulary_is_consistent_with_the_scoring_seeds():
-    from lead_scoring.generate import vocab
+    from lead_scoring_dev.generate import vocab
 
     assert len(vocab.PERSONAL_EMAIL_DOMAINS) == len(vocab.PERSONAL_EMAIL_WEIGHTS)
     assert len(vocab.COMPETITOR_DOMAINS) == len(vocab.COMPETITOR_NAMES)

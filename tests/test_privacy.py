@@ -10,7 +10,7 @@ import logging
 
 import pytest
 
-from lead_scoring import pipeline, run_logging, warehouse
+from lead_scoring import config, pipeline, run_context, run_logging, run_summary, warehouse
 from lead_scoring.cli import main
 from lead_scoring.privacy import erasure
 
@@ -95,7 +95,7 @@ def second_drop(landing) -> None:
 
 
 def load(run_id: str) -> dict:
-    ctx = pipeline.make_context(run_id, AS_OF)
+    ctx = run_context.make_context(run_id, AS_OF)
     return pipeline.load_raw(ctx, pipeline.extract_crm(ctx), pipeline.extract_map(ctx))
 
 
@@ -160,7 +160,7 @@ def files_env(settings, monkeypatch):
         con.execute(
             "create table marts.lead_score_history (crm_id varchar, composite_score double, run_id varchar)"
         )
-    return pipeline.load_settings()
+    return config.load_settings()
 
 
 def test_an_erased_person_leaves_every_table_and_stays_out_of_later_loads(files_env, capsys):
@@ -245,7 +245,7 @@ def test_an_erased_person_leaves_every_table_and_stays_out_of_later_loads(files_
     for address in (JANE, BOB, "dan@gamma.io", "ann@beta.io"):
         assert address not in logs.lower()
 
-    summary = pipeline.summarize(pipeline.make_context("r2", AS_OF), {"load_raw": result})
+    summary = run_summary.summarize(run_context.make_context("r2", AS_OF), {"load_raw": result})
     assert summary["rows_erased"] == result["rows_erased"]
 
 

@@ -19,9 +19,9 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    from lead_scoring.generate.synthetic import generate
-    from lead_scoring.sandbox import runtime
-    from lead_scoring.sandbox.store import load_parquet_dir
+    from crm_sandbox import runtime
+    from crm_sandbox.store import load_parquet_dir
+    from lead_scoring_dev.generate.synthetic import generate
 
     root = tmp_path_factory.mktemp("routing_e2e")
     with pytest.MonkeyPatch.context() as mp:
@@ -52,13 +52,13 @@ def open_breaches_now(settings) -> dict:
 
 
 def test_owners_sla_fields_and_alerts_once_across_hours(world):
-    from lead_scoring import pipeline, warehouse
-    from lead_scoring.sandbox.store import query_sql
+    from crm_sandbox.store import query_sql
+    from lead_scoring import pipeline, run_context, warehouse
     from lead_scoring.sla_monitor import monitor_once
 
     settings, sandbox = world
     before = dict(query_sql(sandbox.db, "select Id, OwnerId from Lead"))
-    first = pipeline.run_all(pipeline.make_context("hour0", END))
+    first = pipeline.run_all(run_context.make_context("hour0", END))
     assert first["crm_write_failures"] == 0
 
     with warehouse.connect(settings.warehouse) as con:
@@ -91,7 +91,7 @@ def test_owners_sla_fields_and_alerts_once_across_hours(world):
         if crm_id in sla:
             assert crm[crm_id][1] == sla[crm_id] and crm[crm_id][2] is not None
 
-    second = pipeline.run_all(pipeline.make_context("hour1", END + timedelta(hours=1)))
+    second = pipeline.run_all(run_context.make_context("hour1", END + timedelta(hours=1)))
     assert second["crm_write_failures"] == 0
     with warehouse.connect(settings.warehouse) as con:
         breached = con.execute(
@@ -108,11 +108,11 @@ def test_owners_sla_fields_and_alerts_once_across_hours(world):
     assert second["sla_alerts_raised"] == alertable and second["sla_breaches"] == breached
     assert moved == 0
 
-    again = pipeline.run_all(pipeline.make_context("hour1_rerun", END + timedelta(hours=1)))
+    again = pipeline.run_all(run_context.make_context("hour1_rerun", END + timedelta(hours=1)))
     assert again["crm_records_changed"] == 0
     assert again["sla_alerts_raised"] == 0 and again["sla_breaches"] == breached
     # 5 minutes later the monitor sees the Tier 2 clocks due at 11:00 breach: new alerts, once
-    monitor = monitor_once(pipeline.make_context("monitor", END + timedelta(hours=1, minutes=5)))
+    monitor = monitor_once(run_context.make_context("monitor", END + timedelta(hours=1, minutes=5)))
     assert monitor["refresh_sla"]["refreshed"] and monitor["pull_open_sla_tasks"]["open_clocks"] > 0
     with warehouse.connect(settings.warehouse) as con:
         breached_now = con.execute(
@@ -123,10 +123,10 @@ def test_owners_sla_fields_and_alerts_once_across_hours(world):
             == breached_now[0][0] - second["sla_breaches_before_routing"]
         )
     assert monitor["alert_sla"]["raised"] == breached_now[0][0] - breached
-    again = monitor_once(pipeline.make_context("monitor_again", END + timedelta(hours=1, minutes=5)))
+    again = monitor_once(run_context.make_context("monitor_again", END + timedelta(hours=1, minutes=5)))
     assert again["alert_sla"]["raised"] == 0
-    # the guarantees `python -m lead_scoring.routing_check` counts (the done-when)
-    from lead_scoring.routing_check import figures
+    # the guarantees `python -m lead_scoring_dev.routing_check` counts (the done-when)
+    from lead_scoring_dev.routing_check import figures
 
     with warehouse.connect(settings.warehouse) as con:
         check = figures(con)

@@ -10,7 +10,7 @@ import logging
 import pytest
 
 from lead_scoring import run_logging
-from lead_scoring.pipeline import make_context, timed
+from lead_scoring.run_context import make_context, timed
 
 
 @pytest.fixture

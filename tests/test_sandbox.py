@@ -29,10 +29,11 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 
+from crm_sandbox import runtime, soql, store
+from crm_sandbox.faults import FaultInjector, parse_spec
 from lead_scoring.crm import client as crm_client
 from lead_scoring.crm.client import pinned_session
-from lead_scoring.sandbox import cli, runtime, soql, store
-from lead_scoring.sandbox.faults import FaultInjector, parse_spec
+from lead_scoring_dev import sandbox_cli
 
 N_LEADS = 520
 DELETED = {3, 7}  # lead numbers loaded with IsDeleted = true
@@ -800,7 +801,7 @@ def test_cli_soql_and_status(sandbox, monkeypatch, capsys) -> None:
     import argparse
 
     parser = argparse.ArgumentParser()
-    cli.add_subparser(parser.add_subparsers(dest="command"))
+    sandbox_cli.add_subparser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["sandbox", "soql", "SELECT Id, Email FROM Lead ORDER BY Id", "--limit", "3"])
     assert args.func(args) == 0
     out = capsys.readouterr().out.splitlines()

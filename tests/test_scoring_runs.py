@@ -13,8 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from lead_scoring.calibration import calibrate
 from lead_scoring.dbt_runner import run_dbt
+from lead_scoring_dev.calibration import calibrate
 
 REPO = Path(__file__).resolve().parents[1]
 AS_OF = datetime(2026, 11, 1, 10, 0, 0)  # the hour the generated data ends at
@@ -51,7 +51,7 @@ def history(warehouse: Path) -> list[tuple]:
 def world(tmp_path_factory):
     """The raw fixture (generated + loaded) and a settings object per warehouse copy."""
     from lead_scoring.config import load_settings
-    from lead_scoring.engines import fixture
+    from lead_scoring_dev.engines import fixture
 
     root = tmp_path_factory.mktemp("scoring_runs")
     fixture.build(root / "raw", leads=5000, days=90, seed=42, end=AS_OF)

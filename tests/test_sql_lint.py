@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import REPO
-from lead_scoring.sql_lint import lint_project, lint_text, main, strip_dispatched_macros, strip_non_code
+from lead_scoring_dev.sql_lint import lint_project, lint_text, main, strip_dispatched_macros, strip_non_code
 
 
 def make_project(root, files: dict[str, str]):

@@ -12,12 +12,13 @@ import pytest
 import requests
 
 from conftest import isolated_env
+from crm_sandbox import runtime
+from crm_sandbox.store import load_parquet_dir, query_sql
 from lead_scoring import crm_schema, warehouse
 from lead_scoring.config import load_settings
-from lead_scoring.pipeline import make_context, write_back_crm
+from lead_scoring.pipeline import write_back_crm
 from lead_scoring.reverse_etl.diff import PAYLOAD_MODELS
-from lead_scoring.sandbox import runtime
-from lead_scoring.sandbox.store import load_parquet_dir, query_sql
+from lead_scoring.run_context import make_context
 
 AS_OF = datetime(2026, 11, 1, 10)
 

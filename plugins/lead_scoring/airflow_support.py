@@ -4,13 +4,17 @@ rendered from the manifest)."""
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 from airflow.sdk import Asset
 
 from lead_scoring.airflow_env import DUCKDB_POOL
 from lead_scoring.config import load_settings
-from lead_scoring.pipeline import RunContext, make_context
+from lead_scoring.run_context import RunContext, make_context, parse_as_of, safe_run_id
+
+# Every DAG file imports this module when Airflow parses it: what only a running task needs
+# (requests, duckdb, pandas) is imported inside the functions below, not here.
 
 # Published by the hourly DAG when scores are written; the weekly DAG is scheduled on it.
 LEAD_SCORES = Asset("duckdb://warehouse/marts/lead_scores")
@@ -24,8 +28,8 @@ def run_context(context: dict) -> RunContext:
     """The run's id and as_of (= data_interval_end) from an Airflow task context; from here
     on the CRM connection is looked up in Airflow (connection ``salesforce_default``), and
     the task's log records carry the run id and the task id as stage."""
-    from lead_scoring import run_logging  # noqa: PLC0415
-    from lead_scoring.crm.client import AIRFLOW_TASK_CONTEXT  # noqa: PLC0415
+    from lead_scoring import run_logging  # noqa: PLC0415 - task time only
+    from lead_scoring.crm.client import AIRFLOW_TASK_CONTEXT  # noqa: PLC0415 - task time only
 
     AIRFLOW_TASK_CONTEXT["active"] = True
     ctx = make_context(context["run_id"], context["data_interval_end"])
@@ -48,8 +52,7 @@ def task_defaults(retries: int, retry_delay: timedelta = timedelta(minutes=1)) -
 
 def on_task_failure(context: dict) -> None:
     """DAG failure callback: name the failed stage and the fix, mark the run failed."""
-    from lead_scoring.failures import record_failure  # noqa: PLC0415
-    from lead_scoring.pipeline import parse_as_of, safe_run_id  # noqa: PLC0415
+    from lead_scoring.failures import record_failure  # noqa: PLC0415 - task time only
 
     record_failure(
         safe_run_id(context["run_id"]),
@@ -72,7 +75,6 @@ NO_UNIT_TESTS = {"DBT_EXCLUDE_RESOURCE_TYPES": "unit_test"}
 def dbt_task_mode() -> str:
     """``LEADSCORE_DBT_TASKS`` (default ``build``), checked: a typo fails the DAG import with
     the allowed values instead of silently picking one."""
-    import os  # noqa: PLC0415
 
     mode = os.environ.get(DBT_TASKS_ENV, "").strip() or "build"
     if mode not in DBT_TASK_MODES:

@@ -30,6 +30,7 @@ import duckdb
 import pandas as pd
 import requests
 
+from lead_scoring.crm.client import AIRFLOW_TASK_CONTEXT
 from lead_scoring.warehouse import registered, table_exists
 
 log = logging.getLogger(__name__)
@@ -152,7 +153,6 @@ Notifier = Callable[[list[Alert]], None]
 
 def _airflow_connection(conn_id: str):
     """The Airflow connection, or None outside Airflow or when it is not defined."""
-    from lead_scoring.crm.client import AIRFLOW_TASK_CONTEXT  # noqa: PLC0415
 
     if f"AIRFLOW_CONN_{conn_id.upper()}" not in os.environ and not AIRFLOW_TASK_CONTEXT["active"]:
         return None

@@ -51,7 +51,8 @@ def format_summary(summary: dict) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from lead_scoring.pipeline import make_context, run_all  # noqa: PLC0415
+    from lead_scoring.pipeline import run_all  # noqa: PLC0415
+    from lead_scoring.run_context import make_context  # noqa: PLC0415
 
     as_of = args.as_of or datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0).isoformat()
     run_id = args.run_id or f"cli_{as_of[:16].replace(':', '')}_{uuid.uuid4().hex[:6]}"
@@ -69,7 +70,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_sla_monitor(args: argparse.Namespace) -> int:
-    from lead_scoring.pipeline import make_context  # noqa: PLC0415
+    from lead_scoring.run_context import make_context  # noqa: PLC0415
     from lead_scoring.sla_monitor import monitor_once  # noqa: PLC0415
 
     now = datetime.now(timezone.utc)
@@ -77,12 +78,6 @@ def cmd_sla_monitor(args: argparse.Namespace) -> int:
     run_id = args.run_id or f"sla_{as_of[:16].replace(':', '')}_{uuid.uuid4().hex[:6]}"
     print(json.dumps(monitor_once(make_context(run_id, as_of)), indent=2, default=str))
     return 0
-
-
-def cmd_airflow(args: argparse.Namespace) -> int:
-    from lead_scoring.standalone import run_standalone  # noqa: PLC0415
-
-    return run_standalone(load_settings(), port=args.port)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -105,8 +100,9 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from lead_scoring.pipeline import make_context, write_back_crm  # noqa: PLC0415
+    from lead_scoring.pipeline import write_back_crm  # noqa: PLC0415
     from lead_scoring.reverse_etl.status import sync_status  # noqa: PLC0415
+    from lead_scoring.run_context import make_context  # noqa: PLC0415
 
     settings = load_settings()
     if args.action == "status":
@@ -133,26 +129,24 @@ def _latest_scored_at(settings) -> str:
     return rows[0][0].isoformat()
 
 
-def build_parser() -> argparse.ArgumentParser:
+def new_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
+    """The ``leadscore`` parser without commands, and the sub-parser set to add them to."""
     parser = argparse.ArgumentParser(
         prog="leadscore",
         description="Lead and account scoring, routing and SLAs on Airflow + dbt + DuckDB.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = parser.add_subparsers(dest="command", required=True)
+    return parser, parser.add_subparsers(dest="command", required=True)
 
+
+def add_product_commands(sub: argparse._SubParsersAction) -> None:
+    """The product's commands: what an operator runs against a warehouse and a CRM.
+    The development commands (generate, sandbox, demo, bench, airflow) are added by
+    ``lead_scoring_dev.cli``, the installed ``leadscore`` entry point."""
     from lead_scoring.backtest.cli import add_subparser as add_backtest  # noqa: PLC0415
-    from lead_scoring.bench.harness import add_subparser as add_bench  # noqa: PLC0415
-    from lead_scoring.demo import add_subparser as add_demo  # noqa: PLC0415
-    from lead_scoring.generate.cli import add_subparser as add_generate  # noqa: PLC0415
     from lead_scoring.privacy.cli import add_subparser as add_erase  # noqa: PLC0415
     from lead_scoring.reporting.cli import add_subparser as add_report  # noqa: PLC0415
-    from lead_scoring.sandbox.cli import add_subparser as add_sandbox  # noqa: PLC0415
 
-    add_generate(sub)
-    add_sandbox(sub)
-    add_demo(sub)
-    add_bench(sub)
     add_erase(sub)
     add_report(sub)
     add_backtest(sub)
@@ -176,10 +170,6 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_argument("--run-id")
     monitor.set_defaults(func=cmd_sla_monitor)
 
-    standalone = sub.add_parser("airflow", help="Airflow standalone UI with the sandbox (make airflow)")
-    standalone.add_argument("--port", type=int, default=8080)
-    standalone.set_defaults(func=cmd_airflow)
-
     status = sub.add_parser("status", help="last runs, pending write-backs, quarantine and GX results")
     status.add_argument("--runs", type=int, default=5, help="how many recent runs to show")
     status.set_defaults(func=cmd_status)
@@ -188,13 +178,23 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--run-id")
     summary.add_argument("--json", action="store_true", help="print the raw JSON")
     summary.set_defaults(func=cmd_summary)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The product's commands only (``python -m lead_scoring.cli``)."""
+    parser, sub = new_parser()
+    add_product_commands(sub)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def run_parsed(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> int:
+    args = parser.parse_args(argv)
     _configure_logging(args.verbose)
     return args.func(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_parsed(build_parser(), argv)
 
 
 if __name__ == "__main__":

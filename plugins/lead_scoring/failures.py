@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 import logging
 
+from lead_scoring import warehouse
+from lead_scoring.config import load_settings
+from lead_scoring.warehouse import utc_now
+
 log = logging.getLogger(__name__)
 
 # Exception class name (or a message fragment) → what to do about it.
@@ -64,10 +68,6 @@ def record_failure(run_id: str, as_of, stage: str, error: BaseException | None) 
         "leadscore run %s: stage %s failed: %s -- fix: %s", run_id, stage, report["error"], report["fix"]
     )
     try:
-        from lead_scoring import warehouse  # noqa: PLC0415
-        from lead_scoring.config import load_settings  # noqa: PLC0415
-        from lead_scoring.load.raw import utc_now  # noqa: PLC0415
-
         with warehouse.connect(load_settings().warehouse) as con:
             warehouse.ensure_schema(con)
             con.execute(

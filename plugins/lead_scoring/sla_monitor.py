@@ -17,7 +17,13 @@ import logging
 import re
 
 from lead_scoring import crm_schema, warehouse
-from lead_scoring.pipeline import RunContext, timed
+from lead_scoring.alerts import raise_new_breaches
+from lead_scoring.dbt_runner import run_dbt
+from lead_scoring.extract.salesforce import write_text_parquet
+from lead_scoring.extract.soql import soql_datetime
+from lead_scoring.load.files import load_crm_text
+from lead_scoring.load.raw import Batch
+from lead_scoring.run_context import RunContext, crm_client, timed
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +44,6 @@ def open_clocks(con) -> tuple[list[str], object]:
 def task_queries(crm_ids: list[str], since, until) -> list[str]:
     """SOQL for the Tasks on ``crm_ids`` modified in (since, until]; Ids are checked, never
     pasted unchecked, and split into queries of IDS_PER_QUERY."""
-    from lead_scoring.extract.soql import soql_datetime  # noqa: PLC0415
 
     bad = [i for i in crm_ids if not ID_PATTERN.match(i)]
     if bad:
@@ -58,9 +63,6 @@ def task_queries(crm_ids: list[str], since, until) -> list[str]:
 @timed
 def pull_open_sla_tasks(ctx: RunContext, sf=None) -> dict:
     """Load the CRM Tasks of the Leads with an open SLA clock (see the module docstring)."""
-    from lead_scoring.extract.salesforce import write_text_parquet  # noqa: PLC0415
-    from lead_scoring.load.files import load_crm_text  # noqa: PLC0415
-    from lead_scoring.load.raw import Batch  # noqa: PLC0415
 
     with warehouse.connect(ctx.settings.warehouse) as con:
         warehouse.ensure_schema(con)
@@ -70,9 +72,7 @@ def pull_open_sla_tasks(ctx: RunContext, sf=None) -> dict:
     if ctx.settings.crm_source == "files":
         return {"open_clocks": len(crm_ids), "tasks_loaded": 0, "note": "files source: no CRM to poll"}
     if sf is None:
-        from lead_scoring.pipeline import _crm  # noqa: PLC0415
-
-        sf = _crm(ctx)
+        sf = crm_client(ctx)
     records = []
     for soql in task_queries(crm_ids, since, ctx.as_of):
         records.extend(
@@ -100,7 +100,6 @@ def pull_open_sla_tasks(ctx: RunContext, sf=None) -> dict:
 @timed
 def refresh_sla(ctx: RunContext) -> dict:
     """Rebuild the Task staging view and marts.lead_sla as of the run (not the routing)."""
-    from lead_scoring.dbt_runner import run_dbt  # noqa: PLC0415
 
     with warehouse.connect(ctx.settings.warehouse) as con:
         exists = warehouse.table_exists(con, "marts", "lead_sla")
@@ -115,7 +114,6 @@ def refresh_sla(ctx: RunContext) -> dict:
 @timed
 def alert_sla(ctx: RunContext) -> dict:
     """Raise each new SLA breach once (ops.alerts + log, Slack, SMTP as configured)."""
-    from lead_scoring.alerts import raise_new_breaches  # noqa: PLC0415
 
     with warehouse.connect(ctx.settings.warehouse) as con:
         warehouse.ensure_schema(con)

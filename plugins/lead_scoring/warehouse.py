@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
@@ -89,6 +90,11 @@ OPS_DDL = [
         run_id varchar primary key, as_of timestamp, status varchar, summary varchar,
         started_at timestamp, finished_at timestamp)""",
 ]
+
+
+def utc_now() -> datetime:
+    """Now as the warehouse stores timestamps: naive UTC."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def raw_table(obj: str) -> str:

@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from lead_scoring.backtest.candidate import win_analysis_candidate
+from lead_scoring.backtest.run import BacktestConfig, Variant, run_backtest
+from lead_scoring.config import load_settings
+from lead_scoring.run_context import parse_as_of
+
 
 def backtest_from_params(params: dict[str, Any]) -> dict[str, Any]:
-    from lead_scoring.backtest.candidate import win_analysis_candidate  # noqa: PLC0415
-    from lead_scoring.backtest.run import BacktestConfig, Variant, run_backtest  # noqa: PLC0415
-    from lead_scoring.config import load_settings  # noqa: PLC0415
-    from lead_scoring.pipeline import parse_as_of  # noqa: PLC0415
-
     settings = load_settings()
     candidate = None
     days = int(params.get("days", 90))

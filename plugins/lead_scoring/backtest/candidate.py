@@ -21,6 +21,9 @@ from typing import Any
 
 import duckdb
 
+from lead_scoring.backtest import history
+from lead_scoring.backtest.run import Variant, _dbt, latest_instant
+
 log = logging.getLogger(__name__)
 
 # seed file -> (id column, component in rpt_icp_attribute_lift)
@@ -54,8 +57,6 @@ def fit_suggestions(
     """Suggested points from a win analysis fitted on the data known at ``fit_as_of``: the raw
     history is copied to ``scratch_dir`` (point in time, see ``history.prepare``) and
     ``+rpt_icp_attribute_lift`` is built there as of that instant. ``scratch_dir`` is removed."""
-    from lead_scoring.backtest import history  # noqa: PLC0415
-    from lead_scoring.backtest.run import _dbt  # noqa: PLC0415
 
     warehouse = scratch_dir / "lead_scoring.duckdb"
     as_of = fit_as_of.strftime("%Y-%m-%dT%H:%M:%S")
@@ -104,7 +105,6 @@ def win_analysis_candidate(
     analysis suggests when fitted on the data known at ``fit_as_of`` (default: the first day
     the backtest scores, ``end - days``). Returns the variant, the backtest's last day (pass
     it on as ``BacktestConfig.end``) and the number of points changed per seed file."""
-    from lead_scoring.backtest.run import Variant, latest_instant  # noqa: PLC0415
 
     end = end or latest_instant(settings.warehouse)
     first_day = end - timedelta(days=days)

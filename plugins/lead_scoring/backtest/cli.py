@@ -10,7 +10,7 @@ from pathlib import Path
 def cmd_backtest(args: argparse.Namespace) -> int:
     from lead_scoring.backtest.run import BacktestConfig, Variant, run_backtest  # noqa: PLC0415
     from lead_scoring.config import load_settings  # noqa: PLC0415
-    from lead_scoring.pipeline import parse_as_of  # noqa: PLC0415
+    from lead_scoring.run_context import parse_as_of  # noqa: PLC0415
 
     settings = load_settings()
     candidate = None

@@ -11,10 +11,12 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
+
+from lead_scoring.warehouse import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +80,6 @@ def file_sha256(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def already_loaded(con: duckdb.DuckDBPyConnection, batch_id: str) -> LoadResult | None:

@@ -11,8 +11,8 @@ from pathlib import Path
 def cmd_erase(args: argparse.Namespace) -> int:
     from lead_scoring import warehouse  # noqa: PLC0415
     from lead_scoring.config import load_settings  # noqa: PLC0415
-    from lead_scoring.load.raw import utc_now  # noqa: PLC0415
     from lead_scoring.privacy import erasure  # noqa: PLC0415
+    from lead_scoring.warehouse import utc_now  # noqa: PLC0415
 
     if not args.email and not args.file:
         print("leadscore erase: give --email ADDRESS and/or --file FILE.csv", file=sys.stderr)

@@ -26,7 +26,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from lead_scoring.load.raw import utc_now
+from lead_scoring.warehouse import utc_now
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     settings = load_settings()
     if args.build:
         from lead_scoring.dbt_runner import run_dbt  # noqa: PLC0415
-        from lead_scoring.pipeline import parse_as_of  # noqa: PLC0415
+        from lead_scoring.run_context import parse_as_of  # noqa: PLC0415
 
         as_of = parse_as_of(args.as_of) if args.as_of else _latest_scored_at(settings)
         run_dbt(settings, ["build", "--select", "tag:weekly"], as_of)

@@ -19,6 +19,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from lead_scoring import warehouse as wh
 from lead_scoring.reporting import svg
 
 log = logging.getLogger(__name__)
@@ -625,7 +626,6 @@ def report_path(settings) -> Path:
 
 def write_report(warehouse: Path, out: Path) -> dict[str, Any]:
     """Read the reporting tables, render and write ``out``; returns what was written."""
-    from lead_scoring import warehouse as wh  # noqa: PLC0415
 
     with wh.connect(warehouse) as con:
         data = collect(con)

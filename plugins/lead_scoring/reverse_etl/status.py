@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from lead_scoring import warehouse
 from lead_scoring.config import Settings
 from lead_scoring.reverse_etl.diff import PAYLOAD_MODELS, PayloadError, diff_payload
@@ -11,7 +13,6 @@ from lead_scoring.reverse_etl.writer import dead_letter_ids
 def sync_status(settings: Settings, max_attempts: int = 5) -> dict:
     """Per object: rows whose change is not confirmed by the CRM yet (``pending``), those of
     them that failed ``max_attempts`` times (``dead_letters``), and the last run's counts."""
-    import os  # noqa: PLC0415
 
     max_attempts = int(os.environ.get("LEADSCORE_SYNC_MAX_ATTEMPTS", max_attempts))
     status: dict = {"objects": {}}

@@ -22,7 +22,6 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from lead_scoring.load.raw import utc_now
 from lead_scoring.reverse_etl.diff import PayloadDiff
 from lead_scoring.reverse_etl.transport import (
     Bulk2,
@@ -35,7 +34,7 @@ from lead_scoring.reverse_etl.transport import (
     send_collections,
     submit_bulk,
 )
-from lead_scoring.warehouse import registered
+from lead_scoring.warehouse import registered, utc_now
 
 log = logging.getLogger(__name__)
 

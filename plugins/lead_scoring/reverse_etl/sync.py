@@ -1,0 +1,102 @@
+"""The write-back stage: what ``pipeline.write_back_crm`` runs, step by step.
+
+For each synced object (``diff.PAYLOAD_MODELS``): reconcile the Bulk jobs an interrupted run
+left (``writer.reconcile_jobs``), diff the payload against ``ops.crm_sync_state``, stop at the
+circuit breaker, send the changed rows (``writer.send_object``); then wait for and record
+every object's outcome (``writer.finish_object``). With ``LEADSCORE_DRY_RUN`` the payload
+goes to a file and nothing is called.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from lead_scoring import warehouse
+from lead_scoring.reverse_etl.diff import PAYLOAD_MODELS, diff_payload
+from lead_scoring.reverse_etl.writer import (
+    SyncOptions,
+    check_circuit_breaker,
+    finish_object,
+    reconcile_jobs,
+    send_object,
+    write_dry_run,
+)
+from lead_scoring.run_context import RunContext, crm_client
+
+log = logging.getLogger(__name__)
+
+
+def options_from_env(force: bool | None = None, retry_dead_letters: bool = False) -> SyncOptions:
+    """Write-back guardrails from ``LEADSCORE_*`` variables (docs/operations.md)."""
+
+    def flag(name: str) -> bool:
+        return os.environ.get(name, "").lower() in {"1", "true", "yes"}
+
+    return SyncOptions(
+        max_change_share=float(os.environ.get("LEADSCORE_MAX_CHANGE_SHARE", "0.5")),
+        force=flag("LEADSCORE_FORCE_SYNC") if force is None else force,
+        bulk_threshold=int(os.environ.get("LEADSCORE_BULK_THRESHOLD", "2000")),
+        bulk_job_rows=int(os.environ.get("LEADSCORE_BULK_JOB_ROWS", "100000")),
+        max_attempts=int(os.environ.get("LEADSCORE_SYNC_MAX_ATTEMPTS", "5")),
+        retry_dead_letters=retry_dead_letters,
+        api_usage_stop=float(os.environ.get("LEADSCORE_API_USAGE_STOP", "0.9")),
+    )
+
+
+def write_back(ctx: RunContext, options: SyncOptions) -> dict:
+    """Send the changed payload rows of each synced object to the CRM (or to a file when
+    LEADSCORE_DRY_RUN is set), after finishing any bulk job an interrupted run left."""
+    results, sent, sf = [], [], None
+    with warehouse.connect(ctx.settings.warehouse) as con:
+        warehouse.ensure_schema(con)
+        stopped: Exception | None = None
+        try:
+            for obj in PAYLOAD_MODELS:
+                if not ctx.settings.dry_run:
+                    unfinished = con.execute(
+                        "select count(*) from ops.crm_sync_jobs "
+                        "where object = ? and state in ('open', 'uploaded')",
+                        [obj],
+                    ).fetchall()[0][0]
+                    if unfinished:
+                        sf = sf or crm_client(ctx)
+                        reconcile_jobs(con, sf, obj, ctx.run_id)
+                diff = diff_payload(con, obj)
+                if ctx.settings.dry_run:
+                    results.append(write_dry_run(diff, ctx.run_dir / "dry_run"))
+                    continue
+                synced_before = con.execute(
+                    "select count(*) from ops.crm_sync_state where object = ?", [obj]
+                ).fetchall()[0][0]
+                check_circuit_breaker(diff, synced_before, options.max_change_share, options.force)
+                if diff.changed_count:
+                    sf = sf or crm_client(ctx)
+                sent.append(send_object(con, sf, diff, ctx.run_id, options))
+        except Exception as exc:  # noqa: BLE001 - re-raised below, once what was sent is recorded
+            stopped = exc
+        # Every object's Bulk jobs are sent before the first is waited for, so the CRM works
+        # on them while the next object is diffed and sent. The objects already sent are
+        # waited for and recorded even when a later one stops the run (its circuit breaker,
+        # an error); a crash or an interrupt leaves them to the next run's reconcile.
+        results += [finish_object(con, sf, s) for s in sent]
+        if stopped is not None:
+            raise stopped
+    usage = getattr(getattr(sf, "session", None), "api_usage", None)
+    if usage is not None:
+        log.info(
+            "CRM API: %d calls, %d retries this run; daily usage %s/%s",
+            usage.calls,
+            usage.retries,
+            usage.used,
+            usage.limit,
+        )
+    return {
+        "objects": [r.as_dict() for r in results],
+        "crm_records_changed": sum(r.changed for r in results),
+        "crm_records_written": sum(r.written for r in results),
+        "crm_write_failures": sum(r.failed for r in results),
+        "crm_dead_letters": sum(r.dead_letters for r in results),
+        "api_calls": usage.calls if usage is not None else 0,
+        "dry_run": ctx.settings.dry_run,
+    }

@@ -1,0 +1,89 @@
+"""The run summary: ``runs/<run_id>/summary.json``, ``runs/latest/summary.json`` and the
+run's row in ``ops.runs`` (what ``make demo`` prints and ``leadscore summary`` shows)."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timezone
+
+from lead_scoring import warehouse
+from lead_scoring.alerts import run_alert_counts
+from lead_scoring.run_context import RunContext
+
+
+def summarize(ctx: RunContext, stages: dict, started: float | None = None) -> dict:
+    """Write ``runs/<run_id>/summary.json`` and ``runs/latest/summary.json`` and record the
+    run in ``ops.runs``; returns the summary."""
+    with warehouse.connect(ctx.settings.warehouse) as con:
+        warehouse.ensure_schema(con)
+        tiers = (
+            con.execute("select tier_label, count(*) from marts.lead_scores group by tier_label").fetchall()
+            if warehouse.table_exists(con, "marts", "lead_scores")
+            else []
+        )
+        read, quarantined = con.execute(
+            "select coalesce(sum(rows_read), 0), coalesce(sum(rows_quarantined), 0) from ops.batches "
+            "where run_id = ?",
+            [ctx.run_id],
+        ).fetchall()[0]
+        rejected = con.execute(
+            "select file, notes from ops.batches where run_id = ? and status = 'rejected' order by file",
+            [ctx.run_id],
+        ).fetchall()
+        erased = con.execute(
+            "select coalesce(sum(rows_erased), 0) from ops.erasure_runs where run_id = ?", [ctx.run_id]
+        ).fetchall()[0][0]
+        sla_alerts = run_alert_counts(con, ctx.run_id)
+    write = stages.get("write_back") or {}
+    gx = {
+        **(stages.get("validate_raw") or {}).get("suites", {}),
+        **(stages.get("validate_scores") or {}).get("suites", {}),
+    }
+    tier_counts = {label: 0 for label in ("Hot", "Warm", "Nurture", "Disqualified")}
+    tier_counts.update({label: count for label, count in tiers})
+    summary = {
+        "run_id": ctx.run_id,
+        "as_of": ctx.as_of.isoformat(),
+        "leads_scored": sum(tier_counts.values()),
+        "tier_counts": tier_counts,
+        "crm_records_changed": write.get("crm_records_changed", 0),
+        "crm_records_written": write.get("crm_records_written", 0),
+        "crm_write_failures": write.get("crm_write_failures", 0),
+        "crm_dead_letters": write.get("crm_dead_letters", 0),
+        "crm_api_calls": write.get("api_calls", 0),
+        "rows_read": int(read),
+        "quarantined_rows": int(quarantined),
+        "rows_loaded": (stages.get("load_raw") or {}).get("rows_loaded", 0),
+        "rejected_files": [{"file": file, "reason": reason} for file, reason in rejected],
+        "rows_erased": int(erased),
+        **sla_alerts,
+        "gx": gx,
+        "gx_warnings": [
+            *(stages.get("validate_raw") or {}).get("warnings", []),
+            *(stages.get("validate_scores") or {}).get("warnings", []),
+        ],
+        "dry_run": write.get("dry_run", ctx.settings.dry_run),
+        "stage_durations_s": {
+            name: stage["duration_s"]
+            for name, stage in stages.items()
+            if isinstance(stage, dict) and "duration_s" in stage
+        },
+        "duration_s": round(time.time() - started, 1) if started else None,
+    }
+    text = json.dumps(summary, indent=2, default=str)
+    for folder in (ctx.run_dir, ctx.settings.runs_dir / "latest"):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "summary.json").write_text(text)
+    with warehouse.connect(ctx.settings.warehouse) as con:
+        con.execute(
+            "insert or replace into ops.runs values (?, ?, 'success', ?, ?, ?)",
+            [
+                ctx.run_id,
+                ctx.as_of,
+                text,
+                datetime.fromtimestamp(started, timezone.utc).replace(tzinfo=None) if started else None,
+                datetime.now(timezone.utc).replace(tzinfo=None),
+            ],
+        )
+    return summary
