@@ -11,7 +11,7 @@ from lead_scoring.cli import add_product_commands, new_parser, run_parsed
 from lead_scoring.config import load_settings
 from lead_scoring_dev.bench.harness import add_subparser as add_bench
 from lead_scoring_dev.demo import add_subparser as add_demo
-from lead_scoring_dev.generate.synthetic import add_subparser as add_generate
+from lead_scoring_dev.generate.cli import add_subparser as add_generate
 from lead_scoring_dev.sandbox_cli import add_subparser as add_sandbox
 
 

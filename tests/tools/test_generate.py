@@ -655,11 +655,13 @@ def test_default_end_is_the_current_hour(tmp_path):
 def test_cli_subcommand(tmp_path, monkeypatch, capsys):
     import argparse
 
+    from lead_scoring_dev.generate import cli
+
     monkeypatch.setenv("LEADSCORE_HOME", str(tmp_path))
     monkeypatch.setenv("LEADSCORE_LANDING", str(tmp_path / "landing"))
     parser = argparse.ArgumentParser(prog="leadscore")
     sub = parser.add_subparsers(dest="command", required=True)
-    synthetic.add_subparser(sub)
+    cli.add_subparser(sub)
     args = parser.parse_args(
         [
             "generate",

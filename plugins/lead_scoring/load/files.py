@@ -6,6 +6,7 @@ or quarantined, never dropped."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +16,10 @@ import pandas as pd
 from lead_scoring import crm_schema, warehouse
 from lead_scoring.load.raw import (
     Batch,
+    ErasedRows,
     LoadResult,
+    LoadTarget,
+    RowRules,
     already_loaded,
     file_sha256,
     load_text_relation,
@@ -169,20 +173,32 @@ def _select_columns(
     return select, notes or None
 
 
-def _load(con, text_table, target_table, header, columns, required, batch, path, **options) -> LoadResult:
-    select, notes = _select_columns(header, columns, required, path)
-    erased_sql = erasure.erased_row_sql(target_table, "_raw") if erasure.has_requests(con) else None
+def _load(
+    con: duckdb.DuckDBPyConnection,
+    text_table: str,
+    header: list[str],
+    rules: RowRules,
+    target: LoadTarget,
+    path: Path,
+) -> LoadResult:
+    """Load ``text_table`` (a file read as text, columns as in ``header``) by ``rules`` into
+    ``target``; the ledger notes any schema drift, and rows of erased people are skipped."""
+    select, notes = _select_columns(header, rules.columns, rules.required, path)
+    erased_sql = erasure.erased_row_sql(target.table, "_raw") if erasure.has_requests(con) else None
+    erased = None
+    if erased_sql is not None:
+        erased = ErasedRows(
+            erased_sql,
+            on_erased=lambda con: erasure.remember_subjects(
+                con, target.table, utc_now(), "_incoming", "_erased"
+            ),
+        )
     return load_text_relation(
         con,
-        relation_sql=f"select _line, _raw, _parse_error, {select} from {text_table}",
-        target_table=target_table,
-        columns=columns,
-        required=required,
-        batch=batch,
-        notes=notes,
-        erased_sql=erased_sql,
-        on_erased=lambda con: erasure.remember_subjects(con, target_table, utc_now(), "_incoming", "_erased"),
-        **options,
+        f"select _line, _raw, _parse_error, {select} from {text_table}",
+        rules,
+        replace(target, notes=notes),
+        erased,
     )
 
 
@@ -261,12 +277,12 @@ def load_crm_text(
             header = [r[0] for r in con.execute("describe _crm_text").fetchall()]
         else:
             header = _csv_text_table(con, path, "_crm_text")
-        return _load(
-            con, "_crm_text", warehouse.raw_table(obj), header, columns, ["id", "systemmodstamp"],
-            batch, path, watermark_object=obj if watermark else None, dedupe_key="id",
+        rules = RowRules(
+            columns, ["id", "systemmodstamp"], extra_reasons=_id_reasons(obj), dedupe_key="id",
             newest_by="systemmodstamp", timestamp_bounds=timestamp_bounds(as_of),
-            extra_reasons=_id_reasons(obj),
         )  # fmt: skip
+        target = LoadTarget(warehouse.raw_table(obj), batch, watermark_object=obj if watermark else None)
+        return _load(con, "_crm_text", header, rules, target, path)
     except (FileLayoutError, duckdb.Error) as error:
         if path.suffix == ".parquet":  # our own extract: a bug to fix, not a bad input file
             raise
@@ -331,10 +347,11 @@ def load_map_file(con: duckdb.DuckDBPyConnection, path: Path, run_id: str, as_of
             header = _csv_text_table(con, path, "_map_text")
             required = MARKETO_ACTIVITY_REQUIRED if layout == "marketo_activities" else ["id"]
             extra = None
-        return _load(
-            con, "_map_text", table, header, columns, required, batch, path, extra_reasons=extra,
-            dedupe_key=key, newest_by=newest, timestamp_bounds=timestamp_bounds(as_of),
+        rules = RowRules(
+            columns, required, extra_reasons=extra, dedupe_key=key, newest_by=newest,
+            timestamp_bounds=timestamp_bounds(as_of),
         )  # fmt: skip
+        return _load(con, "_map_text", header, rules, LoadTarget(table, batch), path)
     except (FileLayoutError, duckdb.Error) as error:
         return reject_file(con, batch, _file_error(error, path), path, header=layout != "events")
     finally:

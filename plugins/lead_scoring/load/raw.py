@@ -103,44 +103,53 @@ def _typed(column: str, sql_type: str) -> str:
     return f"try_cast({value} as {sql_type})"
 
 
-def load_text_relation(
-    con: duckdb.DuckDBPyConnection,
-    *,
-    relation_sql: str,
-    target_table: str,
-    columns: dict[str, str],
-    required: list[str],
-    batch: Batch,
-    extra_reasons: list[str] | None = None,
-    watermark_object: str | None = None,
-    dedupe_key: str | None = None,
-    newest_by: str | None = None,
-    timestamp_bounds: tuple[datetime, datetime] | None = None,
-    notes: str | None = None,
-    erased_sql: str | None = None,
-    on_erased: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
-) -> LoadResult:
-    """Load ``relation_sql`` (text columns named as ``columns``' keys, plus ``_line`` and
-    ``_raw``, the original line text when there is one, and ``_parse_error``, why the line
-    could not be parsed, or NULL) into
-    ``target_table``; rows with a missing required value or a value that does not parse as
-    its column's type go to ``ops.quarantine`` with the reason. ``extra_reasons`` are SQL
-    expressions yielding a reason (or NULL) evaluated on the text row.
+@dataclass(frozen=True)
+class RowRules:
+    """What the text rows hold and which go to quarantine: ``columns`` maps each column to
+    its SQL type; a row with a missing ``required`` value or a value that does not parse as
+    its column's type is quarantined with the reason. ``extra_reasons`` are SQL expressions
+    yielding a reason (or NULL) evaluated on the text row.
 
     Also quarantined: timestamps outside ``timestamp_bounds`` (impossible: far future or
     before 2000), text over ``MAX_FIELD_CHARS``, and, when ``dedupe_key`` is given, every
-    row of a key but the newest by ``newest_by`` ("duplicate ... kept the newest").
+    row of a key but the newest by ``newest_by`` ("duplicate ... kept the newest")."""
 
-    Rows for which ``erased_sql`` is true belong to a person with an erasure request
+    columns: dict[str, str]
+    required: list[str]
+    extra_reasons: list[str] | None = None
+    dedupe_key: str | None = None
+    newest_by: str | None = None
+    timestamp_bounds: tuple[datetime, datetime] | None = None
+
+
+@dataclass(frozen=True)
+class LoadTarget:
+    """Where the loaded rows go and how the batch is stamped: ``table`` receives them with
+    the batch's id, load time and source (and ``_file``, ``_line`` for ``raw_map.*``); the
+    ledger row of ``batch`` carries ``notes``; ``watermark_object``'s watermark moves to the
+    batch's window end, when it has one."""
+
+    table: str
+    batch: Batch
+    watermark_object: str | None = None
+    notes: str | None = None
+
+
+@dataclass(frozen=True)
+class ErasedRows:
+    """Rows for which ``sql`` is true belong to a person with an erasure request
     (``privacy.erasure``): they are counted as erased, neither loaded nor quarantined;
     ``on_erased`` sees them (temp table ``_incoming``, ``_erased``) before they are dropped."""
-    previous = already_loaded(con, batch.batch_id)
-    if previous is not None:
-        log.info("batch %s already loaded: skipped", batch.batch_id)
-        return previous
 
-    reasons = [f"case when nullif(trim(\"{c}\"), '') is null then 'missing {c}' end" for c in required]
-    for column, sql_type in columns.items():
+    sql: str
+    on_erased: Callable[[duckdb.DuckDBPyConnection], None] | None = None
+
+
+def quarantine_reason_sql(rules: RowRules) -> str:
+    """SQL on a text row: why it is quarantined (every problem, '; '-separated), or NULL.
+    A line that did not parse has one reason, its ``_parse_error``."""
+    reasons = [f"case when nullif(trim(\"{c}\"), '') is null then 'missing {c}' end" for c in rules.required]
+    for column, sql_type in rules.columns.items():
         reasons.append(
             f"case when nullif(trim(\"{column}\"), '') is not null and {_typed(column, sql_type)} is null "
             f"then 'bad {sql_type.lower()} in {column}: ' || left(\"{column}\", 80) end"
@@ -150,17 +159,55 @@ def load_text_relation(
                 f"case when length(\"{column}\") > {MAX_FIELD_CHARS} then 'oversized field {column} (' "
                 f"|| length(\"{column}\") || ' characters)' end"
             )
-        if sql_type == "TIMESTAMP" and timestamp_bounds is not None:
-            low, high = (b.strftime("%Y-%m-%d %H:%M:%S") for b in timestamp_bounds)
+        if sql_type == "TIMESTAMP" and rules.timestamp_bounds is not None:
+            low, high = (b.strftime("%Y-%m-%d %H:%M:%S") for b in rules.timestamp_bounds)
             typed = _typed(column, sql_type)
             reasons.append(
                 f"case when {typed} < timestamp '{low}' or {typed} > timestamp '{high}' "
                 f"then 'impossible timestamp in {column}: ' || \"{column}\" end"
             )
-    reasons.extend(extra_reasons or [])
-    # A line that did not parse has one reason; otherwise list every problem of the row.
-    reason_sql = f"coalesce(_parse_error, nullif(concat_ws('; ', {', '.join(reasons)}), ''))"
+    reasons.extend(rules.extra_reasons or [])
+    return f"coalesce(_parse_error, nullif(concat_ws('; ', {', '.join(reasons)}), ''))"
+
+
+def _quarantine_duplicates(con: duckdb.DuckDBPyConnection, rules: RowRules) -> None:
+    """In ``_incoming``: every copy of a ``dedupe_key`` but the newest gets a reason."""
+    if not rules.dedupe_key:
+        return
+    newest_by = rules.newest_by
+    order = f"{_typed(newest_by, rules.columns[newest_by])} desc nulls last, " if newest_by else ""
+    con.execute(
+        f"""update _incoming set _reason = 'duplicate {rules.dedupe_key} in this batch (kept the newest)'
+        where _reason is null and _line in (
+            select _line from (
+                select _line, row_number() over (
+                    partition by trim("{rules.dedupe_key}") order by {order}_line desc) as copy_rank
+                from _incoming where _reason is null and not _erased)
+            where copy_rank > 1)"""
+    )
+
+
+def load_text_relation(
+    con: duckdb.DuckDBPyConnection,
+    relation_sql: str,
+    rules: RowRules,
+    target: LoadTarget,
+    erased: ErasedRows | None = None,
+) -> LoadResult:
+    """Load ``relation_sql`` (text columns named as ``rules.columns``' keys, plus ``_line`` and
+    ``_raw``, the original line text when there is one, and ``_parse_error``, why the line
+    could not be parsed, or NULL) into ``target.table``; each row is loaded, quarantined in
+    ``ops.quarantine`` with its reasons (``RowRules``) or, with ``erased``, skipped as erased."""
+    batch = target.batch
+    previous = already_loaded(con, batch.batch_id)
+    if previous is not None:
+        log.info("batch %s already loaded: skipped", batch.batch_id)
+        return previous
+
+    columns = rules.columns
+    reason_sql = quarantine_reason_sql(rules)
     typed_columns = ", ".join(f'{_typed(c, t)} as "{c}"' for c, t in columns.items())
+    erased_sql = erased.sql if erased is not None else None
     now = utc_now()
 
     con.execute("begin transaction")
@@ -170,17 +217,7 @@ def load_text_relation(
             f"select *, {reason_sql} as _reason, {erased_sql or 'false'} as _erased from ({relation_sql})"
         )
         con.execute("update _incoming set _reason = null where _erased")  # never keep their record
-        if dedupe_key:
-            order = f"{_typed(newest_by, columns[newest_by])} desc nulls last, " if newest_by else ""
-            con.execute(
-                f"""update _incoming set _reason = 'duplicate {dedupe_key} in this batch (kept the newest)'
-                where _reason is null and _line in (
-                    select _line from (
-                        select _line, row_number() over (
-                            partition by trim("{dedupe_key}") order by {order}_line desc) as copy_rank
-                        from _incoming where _reason is null and not _erased)
-                    where copy_rank > 1)"""
-            )
+        _quarantine_duplicates(con, rules)
         rows_read = con.execute("select count(*) from _incoming").fetchall()[0][0]
         record_json = "struct_pack(" + ", ".join(f'"{c}" := "{c}"' for c in columns) + ")"
         con.execute(
@@ -190,28 +227,28 @@ def load_text_relation(
             [batch.source, batch.file, batch.batch_id, now],
         )
         quarantined = con.execute("select count(*) from _incoming where _reason is not null").fetchall()[0][0]
-        erased = con.execute("select count(*) from _incoming where _erased").fetchall()[0][0]
+        n_erased = con.execute("select count(*) from _incoming where _erased").fetchall()[0][0]
         stamp_columns = '"_batch_id", "_loaded_at", "_source"'
-        has_line = target_table.startswith("raw_map.")
+        has_line = target.table.startswith("raw_map.")
         target_columns = ", ".join(f'"{c}"' for c in columns)
         line_columns = ', "_file", "_line"' if has_line else ""
         line_values = ", ?, _line" if has_line else ""
         params: list = [batch.file] if has_line else []
         con.execute(
-            f"insert into {target_table} ({target_columns}{line_columns}, {stamp_columns}) "
+            f"insert into {target.table} ({target_columns}{line_columns}, {stamp_columns}) "
             f"select {typed_columns}{line_values}, ?, ?, ? from _incoming "
             "where _reason is null and not _erased",
             [*params, batch.batch_id, now, batch.source],
         )
-        loaded = rows_read - quarantined - erased
-        record_batch(con, batch, rows_read, loaded, quarantined, "loaded", now, notes, erased)
-        if watermark_object and batch.window_end is not None:
+        loaded = rows_read - quarantined - n_erased
+        record_batch(con, batch, rows_read, loaded, quarantined, "loaded", now, target.notes, n_erased)
+        if target.watermark_object and batch.window_end is not None:
             con.execute(
                 "insert or replace into ops.watermarks values (?, ?, ?, ?)",
-                [watermark_object, batch.window_end, batch.batch_id, now],
+                [target.watermark_object, batch.window_end, batch.batch_id, now],
             )
-        if erased and on_erased is not None:
-            on_erased(con)
+        if n_erased and erased is not None and erased.on_erased is not None:
+            erased.on_erased(con)
         con.execute("drop table _incoming")
         con.execute("commit")
     except Exception:
@@ -220,5 +257,5 @@ def load_text_relation(
     if quarantined:
         log.warning("batch %s: %s of %s rows quarantined", batch.batch_id, quarantined, rows_read)
     return LoadResult(
-        batch.batch_id, batch.object, rows_read, loaded, quarantined, skipped=False, rows_erased=erased
+        batch.batch_id, batch.object, rows_read, loaded, quarantined, skipped=False, rows_erased=n_erased
     )

@@ -16,7 +16,7 @@ At the start of every load (``pipeline.load_raw``) and again after it:
 3. ``ops.batches`` moves the deleted rows from ``rows_loaded``/``rows_quarantined`` to
    ``rows_erased``: rows read = loaded + quarantined + erased holds for every batch.
 
-Later loads skip the rows of erased people (``load_text_relation(erased_sql=...)``):
+Later loads skip the rows of erased people (``load_text_relation(..., ErasedRows(...))``):
 counted as erased, never written, never quarantined. With the people gone from raw, dbt's
 payload models no longer contain them and the write-back never sends them.
 """

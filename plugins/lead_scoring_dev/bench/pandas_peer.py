@@ -13,6 +13,7 @@ import re
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -91,38 +92,26 @@ def read_seeds(seeds: Path) -> dict[str, pd.DataFrame]:
     return frames
 
 
-# -- scoring -----------------------------------------------------------------------------
-def score(con: duckdb.DuckDBPyConnection, as_of: datetime, seeds: Path = SEEDS) -> pd.DataFrame:
-    """crm_id, fit_score, intent_score, negative_score, composite_score, tier as of ``as_of``."""
-    seed = read_seeds(seeds)
-    parameters = dict(
-        zip(seed["scoring_parameters"]["parameter"], seed["scoring_parameters"]["value"], strict=True)
-    )
-    as_of_ts = pd.Timestamp(as_of)
-    as_of_epoch = as_of_ts.value / 1_000_000_000
+# -- scoring: one function per stage of the dbt models ------------------------------------
+def scoring_parameters(seed: dict[str, pd.DataFrame]) -> dict[str, float]:
+    """The scoring_parameters seed as {parameter: value}."""
+    frame = seed["scoring_parameters"]
+    return dict(zip(frame["parameter"], frame["value"], strict=True))
 
-    # CRM records: latest version known at as_of, soft deletes removed
-    def versions(table: str, columns: str) -> pd.DataFrame:
-        frame = read(con, table, f"id, systemmodstamp, _loaded_at, isdeleted, {columns}")
-        frame = frame[frame["systemmodstamp"] <= as_of_ts]
-        frame = latest(frame, "id", ["systemmodstamp", "_loaded_at"], [False, False])
-        return frame[~flag(frame["isdeleted"])]
 
-    leads = versions(
-        "raw_salesforce.lead",
-        "email, title, industry, country, technologies__c, numberofemployees, annualrevenue, "
-        "isconverted, hasoptedoutofemail, emailbounceddate, convertedaccountid, createddate",
-    )
-    contacts = versions(
-        "raw_salesforce.contact",
-        "accountid, email, title, mailingcountry, hasoptedoutofemail, emailbounceddate, createddate",
-    )
-    accounts = versions(
-        "raw_salesforce.account",
-        "industry, billingcountry, technologies__c, numberofemployees, annualrevenue",
-    )
+def crm_versions(
+    con: duckdb.DuckDBPyConnection, table: str, columns: str, as_of_ts: pd.Timestamp
+) -> pd.DataFrame:
+    """CRM records (stg_salesforce__*): the latest version known at as_of, soft deletes removed."""
+    frame = read(con, table, f"id, systemmodstamp, _loaded_at, isdeleted, {columns}")
+    frame = frame[frame["systemmodstamp"] <= as_of_ts]
+    frame = latest(frame, "id", ["systemmodstamp", "_loaded_at"], [False, False])
+    return frame[~flag(frame["isdeleted"])]
 
-    lead_people = pd.DataFrame(
+
+def lead_people(leads: pd.DataFrame) -> pd.DataFrame:
+    """Leads as people (int_people_unified)."""
+    return pd.DataFrame(
         {
             "person_id": leads["id"],
             "is_contact": False,
@@ -140,6 +129,10 @@ def score(con: duckdb.DuckDBPyConnection, as_of: datetime, seeds: Path = SEEDS) 
             "created_at": leads["createddate"],
         }
     )
+
+
+def contact_people(contacts: pd.DataFrame, accounts: pd.DataFrame) -> pd.DataFrame:
+    """Contacts as people, firmographics from their account (int_people_unified)."""
     with_account = contacts.merge(
         accounts.drop(columns=["systemmodstamp", "_loaded_at", "isdeleted"]).rename(
             columns={"id": "accountid"}
@@ -147,7 +140,7 @@ def score(con: duckdb.DuckDBPyConnection, as_of: datetime, seeds: Path = SEEDS) 
         on="accountid",
         how="left",
     )
-    contact_people = pd.DataFrame(
+    return pd.DataFrame(
         {
             "person_id": with_account["id"],
             "is_contact": True,
@@ -165,66 +158,114 @@ def score(con: duckdb.DuckDBPyConnection, as_of: datetime, seeds: Path = SEEDS) 
             "created_at": with_account["createddate"],
         }
     )
-    people = pd.concat([lead_people, contact_people], ignore_index=True)
-    people = people[people["created_at"] <= as_of_ts].reset_index(drop=True)
 
-    # titles: the lowest-priority matching pattern per dimension
+
+def crm_people(con: duckdb.DuckDBPyConnection, as_of_ts: pd.Timestamp) -> pd.DataFrame:
+    """Every Lead and Contact created by as_of, one row per CRM record."""
+    leads = crm_versions(
+        con,
+        "raw_salesforce.lead",
+        "email, title, industry, country, technologies__c, numberofemployees, annualrevenue, "
+        "isconverted, hasoptedoutofemail, emailbounceddate, convertedaccountid, createddate",
+        as_of_ts,
+    )
+    contacts = crm_versions(
+        con,
+        "raw_salesforce.contact",
+        "accountid, email, title, mailingcountry, hasoptedoutofemail, emailbounceddate, createddate",
+        as_of_ts,
+    )
+    accounts = crm_versions(
+        con,
+        "raw_salesforce.account",
+        "industry, billingcountry, technologies__c, numberofemployees, annualrevenue",
+        as_of_ts,
+    )
+    people = pd.concat([lead_people(leads), contact_people(contacts, accounts)], ignore_index=True)
+    return people[people["created_at"] <= as_of_ts].reset_index(drop=True)
+
+
+def with_title_dimensions(people: pd.DataFrame, title_patterns: pd.DataFrame) -> pd.DataFrame:
+    """Adds title_seniority and title_function: the lowest-priority matching pattern of each
+    (int_people_titles_classified)."""
+    people = people.copy()
     normalized_title = trimmed(people["title"]).str.lower()
-    patterns = seed["title_patterns"].sort_values(["priority", "derived_value"])
+    patterns = title_patterns.sort_values(["priority", "derived_value"])
     for dimension in ("title_seniority", "title_function"):
         derived = pd.Series(np.nan, index=people.index, dtype=object)
         for row in patterns[patterns["dimension"] == dimension].itertuples():
             hit = derived.isna() & like(normalized_title, row.pattern)
             derived[hit] = row.derived_value
         people[dimension] = derived
+    return people
 
-    # duplicates: one person per normalised e-mail, the survivor's crm_id as person_key
-    people["group_value"] = people["email"].fillna(people["person_id"])
+
+def with_person_keys(people: pd.DataFrame) -> pd.DataFrame:
+    """Duplicates: one person per normalised e-mail, the survivor's crm_id as person_key
+    (int_people_grouped_by_email). Rows come back in survivor order (Leads first, then
+    unconverted, oldest, lowest id)."""
+    people = people.assign(group_value=people["email"].fillna(people["person_id"]))
     people["lead_first"] = ~people["is_contact"]
     people = people.sort_values(
         ["group_value", "lead_first", "is_converted", "created_at", "person_id"], kind="stable"
     ).reset_index(drop=True)
     people["person_key"] = people.groupby("group_value")["person_id"].transform("first")
-    survivor_columns = [
-        "account_id",
-        "email",
-        "title_seniority",
-        "title_function",
-        "industry",
-        "country",
-        "technologies",
-        "number_of_employees",
-        "annual_revenue",
-    ]
+    return people
+
+
+SURVIVOR_COLUMNS = [
+    "account_id",
+    "email",
+    "title_seniority",
+    "title_function",
+    "industry",
+    "country",
+    "technologies",
+    "number_of_employees",
+    "annual_revenue",
+]
+
+
+def merged_people(people: pd.DataFrame) -> pd.DataFrame:
+    """One row per person_key: the first non-null value in survivor order, flags of any record
+    (int_people_deduplicated)."""
     grouped = people.groupby("person_key", sort=False)
-    merged = grouped[survivor_columns].first()  # first non-null value in survivor order
+    merged = grouped[SURVIVOR_COLUMNS].first()
     merged["has_opted_out"] = grouped["has_opted_out"].any()
     merged["has_hard_bounced"] = grouped["has_hard_bounced"].any()
     merged["created_at"] = grouped["created_at"].min()
+    return merged
 
-    # fit: every matching rule's points
-    attribute_columns = {
-        "industry": "industry",
-        "country": "country",
-        "title_seniority": "title_seniority",
-        "title_function": "title_function",
-        "technology": "technologies",
-        "employees": "number_of_employees",
-        "annual_revenue": "annual_revenue",
-    }
-    fit_points = pd.Series(0.0, index=merged.index)
-    for rule in seed["fit_rules"].itertuples():
-        column = merged[attribute_columns[rule.attribute]]
+
+# fit_rules.attribute -> the merged person's column it tests
+FIT_ATTRIBUTE_COLUMNS = {
+    "industry": "industry",
+    "country": "country",
+    "title_seniority": "title_seniority",
+    "title_function": "title_function",
+    "technology": "technologies",
+    "employees": "number_of_employees",
+    "annual_revenue": "annual_revenue",
+}
+
+
+def fit_points(merged: pd.DataFrame, fit_rules: pd.DataFrame) -> pd.Series:
+    """Every matching fit rule's points, summed per person (int_fit_rules_matched)."""
+    points = pd.Series(0.0, index=merged.index)
+    for rule in fit_rules.itertuples():
+        column = merged[FIT_ATTRIBUTE_COLUMNS[rule.attribute]]
         if rule.operator == "between":
             hit = (column >= rule.min_value) & (column < rule.max_value)
         else:
             text = trimmed(column.astype(object).where(column.notna())).str.lower()
             needle = str(rule.match_value).lower()
             hit = text.eq(needle) if rule.operator == "equals" else text.str.contains(needle, regex=False)
-        fit_points += np.where(hit.fillna(False).astype(bool), rule.points, 0.0)
-    merged["fit_points"] = fit_points
+        points += np.where(hit.fillna(False).astype(bool), rule.points, 0.0)
+    return points
 
-    # MAP activities, matched to people by CRM id, then e-mail
+
+def marketo_activities(con: duckdb.DuckDBPyConnection, activity_types: pd.DataFrame) -> pd.DataFrame:
+    """Marketo activities (latest copy of each) with their lead's CRM id and e-mail."""
     marketo_leads = read(
         con, "raw_map.marketo_leads", "id, email, sfdcleadid, sfdccontactid, updatedat, _loaded_at"
     )
@@ -245,23 +286,27 @@ def score(con: duckdb.DuckDBPyConnection, as_of: datetime, seeds: Path = SEEDS) 
     )
     marketo = latest(marketo, "marketoguid", ["_loaded_at", "_line"], [False, True])
     marketo = marketo.merge(marketo_leads, on="leadid", how="left")
-    activity_types = seed["marketo_activity_types"].set_index("activity_type_id")["event_type"]
+    event_types = activity_types.set_index("activity_type_id")["event_type"]
     type_id = marketo["activitytypeid"].astype("Int64")
-    marketo_activities = pd.DataFrame(
+    return pd.DataFrame(
         {
             "activity_id": marketo["marketoguid"],
             "crm_id": marketo["crm_id"],
             "email": marketo["email"],
-            "event_type": type_id.map(activity_types).fillna("unknown:" + type_id.astype(str)),
+            "event_type": type_id.map(event_types).fillna("unknown:" + type_id.astype(str)),
             "url": marketo["primaryattributevalue"],
             "occurred_at": marketo["activitydate"],
         }
     )
+
+
+def generic_events(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """JSONL events (latest copy of each) in the activity shape."""
     events = read(
         con, "raw_map.events", "event_id, crm_id, email, event_type, url, occurred_at, _loaded_at, _line"
     )
     events = latest(events, "event_id", ["_loaded_at", "_line"], [False, True])
-    generic_events = pd.DataFrame(
+    return pd.DataFrame(
         {
             "activity_id": events["event_id"],
             "crm_id": blank_to_null(events["crm_id"]),
@@ -271,9 +316,11 @@ def score(con: duckdb.DuckDBPyConnection, as_of: datetime, seeds: Path = SEEDS) 
             "occurred_at": events["occurred_at"],
         }
     )
-    activities = pd.concat([marketo_activities, generic_events], ignore_index=True)
-    activities = activities[activities["occurred_at"] <= as_of_ts]
 
+
+def person_activities(activities: pd.DataFrame, people: pd.DataFrame, as_of_epoch: float) -> pd.DataFrame:
+    """MAP activities matched to people by CRM id, then e-mail (unmatched ones dropped), one
+    row per person and activity, with their epoch and age in days."""
     key_by_id = people.set_index("person_id")["person_key"]
     key_by_email = people.dropna(subset=["email"]).drop_duplicates("email").set_index("email")["person_key"]
     by_id = activities["crm_id"].map(key_by_id)
@@ -282,9 +329,31 @@ def score(con: duckdb.DuckDBPyConnection, as_of: datetime, seeds: Path = SEEDS) 
     activities = activities.drop_duplicates(["person_key", "activity_id"])
     activities["occurred_epoch"] = epoch_seconds(activities["occurred_at"])
     activities["age_days"] = (as_of_epoch - activities["occurred_epoch"]) / SECONDS_PER_DAY
+    return activities
 
-    # intent signal per activity: the matching signal with the lowest priority
-    signals = seed["intent_signals"].sort_values(["priority", "signal_id"]).reset_index(drop=True)
+
+def map_activities(
+    con: duckdb.DuckDBPyConnection,
+    activity_types: pd.DataFrame,
+    people: pd.DataFrame,
+    as_of_ts: pd.Timestamp,
+    as_of_epoch: float,
+) -> pd.DataFrame:
+    """Marketo activities and generic events up to as_of, matched to people
+    (int_activities_matched_to_people)."""
+    activities = pd.concat([marketo_activities(con, activity_types), generic_events(con)], ignore_index=True)
+    activities = activities[activities["occurred_at"] <= as_of_ts]
+    return person_activities(activities, people, as_of_epoch)
+
+
+def ordered_signals(intent_signals: pd.DataFrame) -> pd.DataFrame:
+    """The intent signals in matching order (lowest priority first)."""
+    return intent_signals.sort_values(["priority", "signal_id"]).reset_index(drop=True)
+
+
+def classified_activities(activities: pd.DataFrame, signals: pd.DataFrame) -> pd.DataFrame:
+    """The activities that match an intent signal, with the signal_id of the first match
+    (int_activities_classified)."""
     lowered_url = activities["url"].str.lower()
     signal_id = pd.Series(np.nan, index=activities.index, dtype=object)
     for signal in signals.itertuples():
@@ -292,10 +361,12 @@ def score(con: duckdb.DuckDBPyConnection, as_of: datetime, seeds: Path = SEEDS) 
         if isinstance(signal.url_pattern, str):
             hit &= like(lowered_url, signal.url_pattern)
         signal_id[hit] = signal.signal_id
-    activities["signal_id"] = signal_id
-    classified = activities.dropna(subset=["signal_id"])
+    return activities.assign(signal_id=signal_id).dropna(subset=["signal_id"])
 
-    # decay, expiry and the frequency cap per window
+
+def decayed_activities(classified: pd.DataFrame, signals: pd.DataFrame) -> pd.DataFrame:
+    """Signal points per activity after expiry, the frequency cap per window and decay
+    (int_activities_decayed)."""
     decayed = classified.merge(
         signals.drop(columns=["event_type", "url_pattern", "priority"]), on="signal_id"
     )
@@ -309,51 +380,78 @@ def score(con: duckdb.DuckDBPyConnection, as_of: datetime, seeds: Path = SEEDS) 
     decayed["decayed_points"] = decayed["points"] * np.power(
         0.5, decayed["age_days"] / decayed["half_life_days"]
     )
-    merged["signal_points"] = decayed.groupby("person_key")["decayed_points"].sum()
+    return decayed
+
+
+def recency_points(decayed: pd.DataFrame, index: pd.Index, parameters: dict[str, float]) -> np.ndarray:
+    """The recency bonus of each person in ``index``: a scored activity recent enough."""
     scored_age = decayed[decayed["points"] > 0].groupby("person_key")["age_days"].min()
-    merged["recency_points"] = np.where(
-        scored_age.reindex(merged.index) <= parameters["recency_bonus_days"],
+    return np.where(
+        scored_age.reindex(index) <= parameters["recency_bonus_days"],
         parameters["recency_bonus_points"],
         0.0,
     )
 
-    # sequences: steps in order within within_days, the latest completion, decayed
-    steps = classified[["person_key", "signal_id", "occurred_at", "occurred_epoch"]]
-    completions = []
-    for rule in seed["sequence_rules"].itertuples():
-        chain = steps[steps["signal_id"] == rule.step_1_signal_id].merge(
-            steps[steps["signal_id"] == rule.step_2_signal_id], on="person_key", suffixes=("_1", "_2")
-        )
-        chain = chain[
-            (chain["occurred_at_1"] < chain["occurred_at_2"])
-            & (rule.within_days >= (chain["occurred_epoch_2"] - chain["occurred_epoch_1"]) / SECONDS_PER_DAY)
-        ]
-        completed = "occurred_epoch_2"
-        if isinstance(rule.step_3_signal_id, str):
-            step_3 = steps[steps["signal_id"] == rule.step_3_signal_id].rename(
-                columns={"occurred_at": "occurred_at_3", "occurred_epoch": "occurred_epoch_3"}
-            )
-            chain = chain.merge(step_3.drop(columns=["signal_id"]), on="person_key")
-            chain = chain[
-                (chain["occurred_at_2"] < chain["occurred_at_3"])
-                & (
-                    rule.within_days
-                    >= (chain["occurred_epoch_3"] - chain["occurred_epoch_1"]) / SECONDS_PER_DAY
-                )
-            ]
-            completed = "occurred_epoch_3"
-        latest_completion = chain.groupby("person_key")[completed].max()
-        age_days = (as_of_epoch - latest_completion) / SECONDS_PER_DAY
-        points = rule.points * np.power(0.5, age_days / rule.half_life_days)
-        completions.append(points[age_days <= rule.expiry_days])
-    sequence_points = pd.concat(completions).groupby(level=0).sum() if completions else pd.Series(dtype=float)
-    merged["sequence_points"] = sequence_points
 
+def sequence_completions(steps: pd.DataFrame, rule: Any, as_of_epoch: float) -> pd.Series:
+    """One sequence rule's (a ``sequence_rules`` row's) decayed points per person: its steps
+    in order within within_days, the latest completion, dropped once expired."""
+    chain = steps[steps["signal_id"] == rule.step_1_signal_id].merge(
+        steps[steps["signal_id"] == rule.step_2_signal_id], on="person_key", suffixes=("_1", "_2")
+    )
+    chain = chain[
+        (chain["occurred_at_1"] < chain["occurred_at_2"])
+        & (rule.within_days >= (chain["occurred_epoch_2"] - chain["occurred_epoch_1"]) / SECONDS_PER_DAY)
+    ]
+    completed = "occurred_epoch_2"
+    if isinstance(rule.step_3_signal_id, str):
+        step_3 = steps[steps["signal_id"] == rule.step_3_signal_id].rename(
+            columns={"occurred_at": "occurred_at_3", "occurred_epoch": "occurred_epoch_3"}
+        )
+        chain = chain.merge(step_3.drop(columns=["signal_id"]), on="person_key")
+        chain = chain[
+            (chain["occurred_at_2"] < chain["occurred_at_3"])
+            & (rule.within_days >= (chain["occurred_epoch_3"] - chain["occurred_epoch_1"]) / SECONDS_PER_DAY)
+        ]
+        completed = "occurred_epoch_3"
+    latest_completion = chain.groupby("person_key")[completed].max()
+    age_days = (as_of_epoch - latest_completion) / SECONDS_PER_DAY
+    points = rule.points * np.power(0.5, age_days / rule.half_life_days)
+    return points[age_days <= rule.expiry_days]
+
+
+def sequence_points(classified: pd.DataFrame, sequence_rules: pd.DataFrame, as_of_epoch: float) -> pd.Series:
+    """Every sequence rule's points, summed per person (int_sequences_completed)."""
+    steps = classified[["person_key", "signal_id", "occurred_at", "occurred_epoch"]]
+    completions = [sequence_completions(steps, rule, as_of_epoch) for rule in sequence_rules.itertuples()]
+    return pd.concat(completions).groupby(level=0).sum() if completions else pd.Series(dtype=float)
+
+
+def with_intent_points(
+    merged: pd.DataFrame,
+    activities: pd.DataFrame,
+    seed: dict[str, pd.DataFrame],
+    parameters: dict[str, float],
+    as_of_epoch: float,
+) -> pd.DataFrame:
+    """Adds signal, recency and sequence points and their sum, intent_points
+    (int_intent_contributions_unioned)."""
+    signals = ordered_signals(seed["intent_signals"])
+    classified = classified_activities(activities, signals)
+    decayed = decayed_activities(classified, signals)
+    merged = merged.copy()
+    merged["signal_points"] = decayed.groupby("person_key")["decayed_points"].sum()
+    merged["recency_points"] = recency_points(decayed, merged.index, parameters)
+    merged["sequence_points"] = sequence_points(classified, seed["sequence_rules"], as_of_epoch)
     merged["intent_points"] = (
         merged["signal_points"].fillna(0.0) + merged["recency_points"] + merged["sequence_points"].fillna(0.0)
     )
+    return merged
 
-    # account bonus from colleagues' intent before the bonus
+
+def account_bonus(merged: pd.DataFrame, parameters: dict[str, float]) -> pd.Series:
+    """The account bonus from colleagues' intent before the bonus, for people with an account
+    (int_account_engagement_rolled_up)."""
     at_account = merged[merged["account_id"].notna()]
     intent_before = clamp(at_account["intent_points"], 0, 100)
     engaged = (intent_before >= parameters["engagement_3_min_intent"]).astype(int)
@@ -365,14 +463,18 @@ def score(con: duckdb.DuckDBPyConnection, as_of: datetime, seeds: Path = SEEDS) 
         parameters["account_bonus_max_points"],
     )
     eligible = (colleagues_engaged >= 1) & (colleague_points >= parameters["account_bonus_min_engagement"])
-    merged["account_bonus"] = bonus.where(eligible, 0.0)
+    return bonus.where(eligible, 0.0)
 
-    # negatives
+
+def activity_summary(activities: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
+    """Per person in ``index``: page views, careers page views, unsubscribe and hard-bounce
+    activity, last activity (int_people_activity_summarized)."""
     summary_frame = pd.DataFrame(
         {
             "person_key": activities["person_key"],
             "page_view": activities["event_type"].eq("page_view"),
-            "careers": activities["event_type"].eq("page_view") & like(lowered_url, "%/careers%"),
+            "careers": activities["event_type"].eq("page_view")
+            & like(activities["url"].str.lower(), "%/careers%"),
             "unsubscribe": activities["event_type"].eq("unsubscribe"),
             "hard_bounce": activities["event_type"].eq("email_bounced_hard"),
             "occurred_at": activities["occurred_at"],
@@ -385,7 +487,18 @@ def score(con: duckdb.DuckDBPyConnection, as_of: datetime, seeds: Path = SEEDS) 
         has_hard_bounce=("hard_bounce", "any"),
         last_activity_at=("occurred_at", "max"),
     )
-    summary = summary.reindex(merged.index)
+    return summary.reindex(index)
+
+
+def negative_points(
+    merged: pd.DataFrame,
+    activities: pd.DataFrame,
+    seed: dict[str, pd.DataFrame],
+    as_of_epoch: float,
+) -> tuple[pd.Series, pd.Series]:
+    """Every matching negative rule's points summed per person, and whether a disqualifying
+    rule matched (int_negative_rules_matched)."""
+    summary = activity_summary(activities, merged.index)
     domains = seed["email_domain_lists"]
     email_domain = merged["email"].str.split("@").str[1]
     page_views = summary["page_views"].fillna(0)
@@ -401,7 +514,7 @@ def score(con: duckdb.DuckDBPyConnection, as_of: datetime, seeds: Path = SEEDS) 
     last_seen = epoch_seconds(summary["last_activity_at"].fillna(merged["created_at"]))
     inactive_days = (as_of_epoch - last_seen) / SECONDS_PER_DAY
     country = trimmed(merged["country"]).str.lower()
-    negative_points = pd.Series(0.0, index=merged.index)
+    points = pd.Series(0.0, index=merged.index)
     disqualified = pd.Series(False, index=merged.index)
     for rule in seed["negative_rules"].itertuples():
         if rule.rule_type in facts:
@@ -417,15 +530,23 @@ def score(con: duckdb.DuckDBPyConnection, as_of: datetime, seeds: Path = SEEDS) 
         else:
             continue
         hit = hit.fillna(False).astype(bool)
-        negative_points += np.where(hit, rule.points, 0.0)
+        points += np.where(hit, rule.points, 0.0)
         disqualified |= hit & bool(rule.is_disqualifier)
+    return points, disqualified
 
-    # scores per merged person, then per CRM record
+
+def person_scores(
+    merged: pd.DataFrame,
+    negative: pd.Series,
+    disqualified: pd.Series,
+    parameters: dict[str, float],
+) -> pd.DataFrame:
+    """Fit, intent, negative and composite scores and the tier per merged person (lead_scores)."""
     fit_score = round_to_integer(clamp(merged["fit_points"], 0, 100))
     intent_score = round_to_integer(
         clamp(merged["intent_points"] + merged["account_bonus"].fillna(0.0), 0, 100)
     )
-    negative_score = round_to_integer(negative_points)
+    negative_score = round_to_integer(negative)
     composite = round_to_integer(
         clamp(
             parameters["fit_weight"] * fit_score
@@ -445,7 +566,7 @@ def score(con: duckdb.DuckDBPyConnection, as_of: datetime, seeds: Path = SEEDS) 
         [4, 1, 2, 3],
         default=4,
     )
-    person_scores = pd.DataFrame(
+    return pd.DataFrame(
         {
             "fit_score": fit_score,
             "intent_score": intent_score,
@@ -455,13 +576,38 @@ def score(con: duckdb.DuckDBPyConnection, as_of: datetime, seeds: Path = SEEDS) 
         },
         index=merged.index,
     )
+
+
+def record_scores(people: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
+    """The merged person's scores on each of its CRM records, as crm_id."""
     return (
         people[["person_id", "person_key"]]
-        .join(person_scores, on="person_key")[
+        .join(scores, on="person_key")[
             ["person_id", "fit_score", "intent_score", "negative_score", "composite_score", "tier"]
         ]
         .rename(columns={"person_id": "crm_id"})
     )
+
+
+def score(con: duckdb.DuckDBPyConnection, as_of: datetime, seeds: Path = SEEDS) -> pd.DataFrame:
+    """crm_id, fit_score, intent_score, negative_score, composite_score, tier as of ``as_of``."""
+    seed = read_seeds(seeds)
+    parameters = scoring_parameters(seed)
+    as_of_ts = pd.Timestamp(as_of)
+    as_of_epoch = as_of_ts.value / 1_000_000_000
+
+    people = crm_people(con, as_of_ts)
+    people = with_title_dimensions(people, seed["title_patterns"])
+    people = with_person_keys(people)
+    merged = merged_people(people)
+    merged["fit_points"] = fit_points(merged, seed["fit_rules"])
+
+    activities = map_activities(con, seed["marketo_activity_types"], people, as_of_ts, as_of_epoch)
+    merged = with_intent_points(merged, activities, seed, parameters, as_of_epoch)
+    merged["account_bonus"] = account_bonus(merged, parameters)
+
+    negative, disqualified = negative_points(merged, activities, seed, as_of_epoch)
+    return record_scores(people, person_scores(merged, negative, disqualified, parameters))
 
 
 def run_pandas(

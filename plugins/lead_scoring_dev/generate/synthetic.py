@@ -30,14 +30,11 @@ careers-only visitors and people inactive for over 90 days.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import re
 import shutil
-import sys
 import tempfile
-import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -186,7 +183,8 @@ def _crm_select(obj: str, exprs: dict[str, str]) -> str:
 # --------------------------------------------------------------------------------------------
 # Parameters
 # --------------------------------------------------------------------------------------------
-def _utc_naive(value: datetime) -> datetime:
+def utc_naive(value: datetime) -> datetime:
+    """``value`` as naive UTC, whole seconds (an aware datetime is converted)."""
     if value.tzinfo is not None:
         value = value.astimezone(timezone.utc).replace(tzinfo=None)
     return value.replace(microsecond=0)
@@ -435,17 +433,57 @@ def _titles(con) -> None:
     )
 
 
-def _people(con, w: _World) -> None:
-    """One row per person: Leads (pid < L), Contacts, then Marketo-only unknown people."""
-    L, NC, PC = w.L, w.n_con, w.n_crm
-    title_items = [(str(i), wt) for i, (_, wt, _, _) in enumerate(vocab.TITLES)]
-    title_items.append(("NULL", vocab.TITLE_MISSING_WEIGHT))
+# --------------------------------------------------------------------------------------------
+# People: one row per person (Leads, Contacts, Marketo-only unknown people), built in four
+# steps: identities, duplicates, timelines, then activity counts and owners
+# --------------------------------------------------------------------------------------------
+def _email_kind_sql() -> str:
+    """SQL (on ``kind``, ``u_mail``): the address a person uses: company, personal,
+    competitor, or for the unknown people a made-up company (unknown)."""
+    r = RATES
+    return f"""CASE WHEN kind = 0 AND u_mail < {r["lead_personal_email"]} THEN 'personal'
+             WHEN kind = 0 AND u_mail < {r["lead_personal_email"] + r["lead_competitor_email"]}
+               THEN 'competitor'
+             WHEN kind = 1 AND u_mail < {r["contact_personal_email"]} THEN 'personal'
+             WHEN kind = 2 AND u_mail < 0.5 THEN 'personal'
+             WHEN kind = 2 THEN 'unknown'
+             ELSE 'company' END"""
+
+
+# SQL (on email_kind, lf and ll, the lower-cased names, u_case, u_fmt): the address's local part.
+_EMAIL_LOCAL_SQL = """CASE WHEN email_kind = 'personal' THEN
+               CASE WHEN u_fmt < 0.5
+                      THEN lf || '.' || ll || (10 + rint(pid, 0, 'p_num', 90))::VARCHAR
+                    ELSE lf || ll || (1960 + rint(pid, 0, 'p_num', 45))::VARCHAR END
+             WHEN email_kind = 'unknown' THEN lf || '.' || ll
+             WHEN u_case < 0.03 THEN first_name || '.' || last_name
+             WHEN u_fmt < 0.55 THEN lf || '.' || ll
+             WHEN u_fmt < 0.75 THEN lf[1] || ll
+             WHEN u_fmt < 0.85 THEN lf || '_' || ll
+             WHEN u_fmt < 0.92 THEN lf
+             ELSE lf || ll[1] END"""
+
+
+def _email_domain_sql() -> str:
+    """SQL (on email_kind, the account ``a``): the address's domain."""
     personal = _pick(
         "rnd(pid, 0, 'p_pdom')",
         list(zip(vocab.PERSONAL_EMAIL_DOMAINS, vocab.PERSONAL_EMAIL_WEIGHTS, strict=True)),
     )
-    r = RATES
-    # 1. base identity
+    return f"""CASE email_kind
+          WHEN 'company' THEN a.domain
+          WHEN 'personal' THEN {personal}
+          WHEN 'competitor' THEN {_uniform(vocab.COMPETITOR_DOMAINS, "pid", "0", "p_comp")}
+          ELSE lower({_uniform(vocab.COMPANY_NOUNS, "pid", "0", "p_unk")}) || '-' || pid || '.com'
+        END"""
+
+
+def _identities(con, w: _World) -> None:
+    """Table ``ident``: kind (0 Lead, 1 Contact, 2 unknown), account, name, title and a unique
+    e-mail address of every person."""
+    L, PC = w.L, w.n_crm
+    title_items = [(str(i), wt) for i, (_, wt, _, _) in enumerate(vocab.TITLES)]
+    title_items.append(("NULL", vocab.TITLE_MISSING_WEIGHT))
     con.execute(f"""
     CREATE TABLE ident AS
     WITH b AS (
@@ -460,34 +498,13 @@ def _people(con, w: _World) -> None:
       FROM range({w.n_people}) t(i)
     ), e AS (
       SELECT b.*,
-        CASE WHEN kind = 0 AND u_mail < {r["lead_personal_email"]} THEN 'personal'
-             WHEN kind = 0 AND u_mail < {r["lead_personal_email"] + r["lead_competitor_email"]}
-               THEN 'competitor'
-             WHEN kind = 1 AND u_mail < {r["contact_personal_email"]} THEN 'personal'
-             WHEN kind = 2 AND u_mail < 0.5 THEN 'personal'
-             WHEN kind = 2 THEN 'unknown'
-             ELSE 'company' END AS email_kind,
+        {_email_kind_sql()} AS email_kind,
         lower(first_name) AS lf, lower(last_name) AS ll
       FROM b
     ), f AS (
       SELECT e.*,
-        CASE WHEN email_kind = 'personal' THEN
-               CASE WHEN u_fmt < 0.5
-                      THEN lf || '.' || ll || (10 + rint(pid, 0, 'p_num', 90))::VARCHAR
-                    ELSE lf || ll || (1960 + rint(pid, 0, 'p_num', 45))::VARCHAR END
-             WHEN email_kind = 'unknown' THEN lf || '.' || ll
-             WHEN u_case < 0.03 THEN first_name || '.' || last_name
-             WHEN u_fmt < 0.55 THEN lf || '.' || ll
-             WHEN u_fmt < 0.75 THEN lf[1] || ll
-             WHEN u_fmt < 0.85 THEN lf || '_' || ll
-             WHEN u_fmt < 0.92 THEN lf
-             ELSE lf || ll[1] END AS local,
-        CASE email_kind
-          WHEN 'company' THEN a.domain
-          WHEN 'personal' THEN {personal}
-          WHEN 'competitor' THEN {_uniform(vocab.COMPETITOR_DOMAINS, "pid", "0", "p_comp")}
-          ELSE lower({_uniform(vocab.COMPANY_NOUNS, "pid", "0", "p_unk")}) || '-' || pid || '.com'
-        END AS domain
+        {_EMAIL_LOCAL_SQL} AS local,
+        {_email_domain_sql()} AS domain
       FROM e JOIN acct a USING (aid)
     ), g AS (
       SELECT *, row_number() OVER (PARTITION BY lower(local || '@' || domain) ORDER BY pid) AS rn
@@ -497,9 +514,28 @@ def _people(con, w: _World) -> None:
       local || CASE WHEN rn > 1 THEN '.' || rn ELSE '' END || '@' || domain AS email
     FROM g
     """)
-    # 2. duplicates: some Leads are the same person as a Contact or another Lead
-    dup_c = r["dup_lead_of_contact"]
-    dup_any = dup_c + r["dup_lead_of_lead"]
+
+
+# SQL (on dup_kind, the person v and the duplicated one t): a duplicate's e-mail, the
+# original's with its case or spacing changed.
+_DUPLICATE_EMAIL_SQL = """CASE WHEN v.dup_kind = 'contact' THEN
+             CASE WHEN rnd(v.pid, 0, 'p_var') < 0.25 THEN upper(t.email[1]) || t.email[2:]
+                  ELSE t.email END
+           WHEN v.dup_kind = 'lead' THEN
+             CASE WHEN rnd(v.pid, 0, 'p_var') < 0.35 THEN upper(t.email)
+                  WHEN rnd(v.pid, 0, 'p_var') < 0.55 THEN ' ' || t.email
+                  WHEN rnd(v.pid, 0, 'p_var') < 0.75 THEN t.email || ' '
+                  WHEN t.email[1] = upper(t.email[1]) THEN lower(t.email)
+                  ELSE upper(t.email[1]) || t.email[2:] END
+           ELSE v.email END"""
+
+
+def _duplicates(con, w: _World) -> None:
+    """Table ``ident2``: ``ident`` where some Leads are the same person as a Contact or another
+    Lead (dup_kind, dup_of): the same account, name and title, the e-mail varied."""
+    L, NC = w.L, w.n_con
+    dup_c = RATES["dup_lead_of_contact"]
+    dup_any = dup_c + RATES["dup_lead_of_lead"]
     con.execute(f"""
     CREATE TABLE ident2 AS
     WITH d AS (
@@ -524,30 +560,17 @@ def _people(con, w: _World) -> None:
       CASE WHEN v.dup_kind IS NOT NULL THEN t.last_name ELSE v.last_name END AS last_name,
       CASE WHEN v.dup_kind IS NOT NULL THEN t.tid ELSE v.tid END AS tid,
       CASE WHEN v.dup_kind IS NOT NULL THEN t.email_kind ELSE v.email_kind END AS email_kind,
-      CASE WHEN v.dup_kind = 'contact' THEN
-             CASE WHEN rnd(v.pid, 0, 'p_var') < 0.25 THEN upper(t.email[1]) || t.email[2:]
-                  ELSE t.email END
-           WHEN v.dup_kind = 'lead' THEN
-             CASE WHEN rnd(v.pid, 0, 'p_var') < 0.35 THEN upper(t.email)
-                  WHEN rnd(v.pid, 0, 'p_var') < 0.55 THEN ' ' || t.email
-                  WHEN rnd(v.pid, 0, 'p_var') < 0.75 THEN t.email || ' '
-                  WHEN t.email[1] = upper(t.email[1]) THEN lower(t.email)
-                  ELSE upper(t.email[1]) || t.email[2:] END
-           ELSE v.email END AS email
+      {_DUPLICATE_EMAIL_SQL} AS email
     FROM v LEFT JOIN ident t ON t.pid = v.tgt
     """)
-    # 3. fit, behaviour, flags and the person's timeline
+
+
+def _fit_sql() -> str:
+    """SQL (on the person i, account a, title t): the hidden fit, from ICP industry, size and
+    country, title, Salesforce and Snowflake in the stack, and the kind of e-mail address."""
     icp_ind, icp_cty = _in(vocab.ICP_INDUSTRIES), _in(vocab.ICP_COUNTRIES)
     unserviced = _in(vocab.UNSERVICED_COUNTRIES)
-    new_share = "CASE kind WHEN 1 THEN 0.15 ELSE 0.5 END"
-    old_span = f"CASE kind WHEN 1 THEN {1000 * DAY} ELSE {540 * DAY} END"
-    inactive_cut = w.END - 91 * DAY
-    con.execute(f"""
-    CREATE TABLE pers AS
-    WITH b AS (
-      SELECT i.*, a.industry, a.employees, a.country, a.has_salesforce, a.has_snowflake,
-        a.owner_uid AS acct_owner_uid, t.is_student,
-        CASE WHEN i.email_kind = 'competitor' THEN 0.0
+    return f"""CASE WHEN i.email_kind = 'competitor' THEN 0.0
              WHEN a.industry IN {icp_ind} THEN 1.0
              WHEN a.industry IN ('Consulting', 'Insurance', 'Media') THEN 0.3 ELSE 0.0 END
         + CASE WHEN a.employees BETWEEN 200 AND 5000 THEN 1.0
@@ -559,7 +582,23 @@ def _people(con, w: _World) -> None:
         + CASE WHEN a.has_salesforce THEN 0.5 ELSE 0.0 END
         + CASE WHEN a.has_snowflake THEN 0.5 ELSE 0.0 END
         + CASE i.email_kind WHEN 'personal' THEN -0.8 WHEN 'competitor' THEN -6.0
-               WHEN 'unknown' THEN -1.0 ELSE 0.0 END AS fit,
+               WHEN 'unknown' THEN -1.0 ELSE 0.0 END"""
+
+
+def _timelines(con, w: _World) -> None:
+    """Table ``pers``: ``ident2`` with fit, latent propensity, behaviour flags (careers-only,
+    inactive, converts, unsubscribes, bounces), the person's timeline (created, active
+    window, conversion and its trigger, stop) and activity volume weight."""
+    r = RATES
+    new_share = "CASE kind WHEN 1 THEN 0.15 ELSE 0.5 END"
+    old_span = f"CASE kind WHEN 1 THEN {1000 * DAY} ELSE {540 * DAY} END"
+    inactive_cut = w.END - 91 * DAY
+    con.execute(f"""
+    CREATE TABLE pers AS
+    WITH b AS (
+      SELECT i.*, a.industry, a.employees, a.country, a.has_salesforce, a.has_snowflake,
+        a.owner_uid AS acct_owner_uid, t.is_student,
+        {_fit_sql()} AS fit,
         rnorm(i.pid, 0, 'p_beh') AS z_beh,
         rnorm(i.pid, 0, 'p_vol') AS z_vol,
         rnd(i.pid, 0, 'p_careers') AS u_careers
@@ -626,14 +665,34 @@ def _people(con, w: _World) -> None:
         * CASE WHEN kind = 2 THEN 0.3 ELSE 1.0 END AS w_vol
     FROM h
     """)
-    # 4. activity counts (integer sums: deterministic), owners, ids
-    sources = list(vocab.LEAD_SOURCES)
+
+
+def _owner_sql(w: _World) -> str:
+    """SQL (on the person, its account's owner): the owner's user index. Contacts mostly have
+    their account's owner, converted Leads an active rep; other Leads may sit with the
+    marketing integration user or an inactive rep; unknown people have none."""
     active_rep = f"{FIRST_REP} + rint(pid, 0, 'p_rep', {w.n_active})"
     inactive_rep = f"{FIRST_REP + w.n_active} + rint(pid, 0, 'p_irep', {w.n_inactive})"
+    own_integration = RATES["lead_owned_by_integration_user"]
+    own_inactive = own_integration + RATES["lead_owned_by_inactive_rep"]
+    return f"""CASE WHEN kind = 2 THEN NULL
+             WHEN kind = 1 THEN CASE WHEN rnd(pid, 0, 'p_own') < 0.92 THEN acct_owner_uid
+                                     ELSE {active_rep} END
+             WHEN conv THEN {active_rep}
+             WHEN rnd(pid, 0, 'p_own') < {own_integration} THEN {ROLE_INTEGRATION}
+             WHEN rnd(pid, 0, 'p_own') < {own_inactive} THEN {inactive_rep}
+             ELSE {active_rep} END"""
+
+
+def _counts_and_owners(con, w: _World) -> None:
+    """Table ``p``: ``pers`` with the number of activities (integer sums: deterministic) and
+    tasks, owner, lead source, deletion, response time, and the CRM and Marketo ids."""
+    L, NC = w.L, w.n_con
+    r = RATES
+    sources = list(vocab.LEAD_SOURCES)
     cap = max(50, int(60 * max(w.apl, 1.0)))
-    own_integration = r["lead_owned_by_integration_user"]
-    own_inactive = own_integration + r["lead_owned_by_inactive_rep"]
     running = "OVER (ORDER BY pid ROWS UNBOUNDED PRECEDING)"
+    inactive_cut = w.END - 91 * DAY
     con.execute(f"""
     CREATE TABLE p AS
     WITH s AS (
@@ -652,13 +711,7 @@ def _people(con, w: _World) -> None:
       SELECT s.*,
         least({cap}, floor(w_int::DOUBLE * tot.t_reg / tot.w_sum + rnd(pid, 0, 'p_nround')))::BIGINT
           AS n_base,
-        CASE WHEN kind = 2 THEN NULL
-             WHEN kind = 1 THEN CASE WHEN rnd(pid, 0, 'p_own') < 0.92 THEN acct_owner_uid
-                                     ELSE {active_rep} END
-             WHEN conv THEN {active_rep}
-             WHEN rnd(pid, 0, 'p_own') < {own_integration} THEN {ROLE_INTEGRATION}
-             WHEN rnd(pid, 0, 'p_own') < {own_inactive} THEN {inactive_rep}
-             ELSE {active_rep} END AS owner_uid,
+        {_owner_sql(w)} AS owner_uid,
         CASE WHEN kind = 1 AND rnd(pid, 0, 'p_src') < 0.3 THEN NULL
              ELSE {_pick("rnd(pid, 0, 'p_srcv')", sources)} END AS lead_source,
         kind < 2 AND rnd(pid, 0, 'p_del') < {r["deleted_person"]} AS deleted,
@@ -689,6 +742,15 @@ def _people(con, w: _World) -> None:
       {MARKETO_ID_OFFSET} + pid AS mkto_id
     FROM t
     """)
+
+
+def _people(con, w: _World) -> None:
+    """Table ``p``, one row per person: Leads (pid < L), Contacts, then Marketo-only unknown
+    people."""
+    _identities(con, w)
+    _duplicates(con, w)
+    _timelines(con, w)
+    _counts_and_owners(con, w)
     con.execute("DROP TABLE ident; DROP TABLE ident2; DROP TABLE pers")
 
 
@@ -781,9 +843,29 @@ def _activities(con, w: _World) -> None:
     """)
 
 
-def _crm_tables(con, w: _World) -> None:
-    uid_id = "sfid('005', {} + 1)"
-    # User
+# --------------------------------------------------------------------------------------------
+# CRM objects: User, Account, Lead, Contact, Opportunity, Task, and the truth per CRM person
+# --------------------------------------------------------------------------------------------
+def _user_id(uid: str) -> str:
+    """SQL: the User Id of the user index ``uid``."""
+    return f"sfid('005', {uid} + 1)"
+
+
+def _system_modstamp(w: _World, key: str) -> str:
+    """SQL (on modified, u_sm): SystemModstamp, a quarter of the records touched by the system
+    up to an hour after their LastModifiedDate (never after the end)."""
+    return (
+        f"ts(least({w.END}, modified + CASE WHEN u_sm < 0.25 THEN 1 + rint({key}, 0, 'sysmod', 3600) "
+        "ELSE 0 END))"
+    )
+
+
+# SQL (on crm_country, state): the state of a US or Canadian address.
+_STATE_SQL = "CASE WHEN crm_country IN ('United States', 'USA', 'US', 'Canada') THEN state END"
+_BOUNCE_REASON_SQL = f"CASE WHEN hard THEN {_lit(vocab.HARD_BOUNCE_DETAILS)} END"
+
+
+def _crm_users(con) -> None:
     con.execute(
         f"""CREATE TABLE crm_User AS SELECT {
             _crm_select(
@@ -803,10 +885,9 @@ def _crm_tables(con, w: _World) -> None:
             )
         } FROM users ORDER BY Id"""
     )
-    # Account
-    sysmod = (
-        "ts(least({end}, {mod} + CASE WHEN {u} < 0.25 THEN 1 + rint({key}, 0, 'sysmod', 3600) ELSE 0 END))"
-    )
+
+
+def _crm_accounts(con, w: _World) -> None:
     con.execute(
         f"""CREATE TABLE crm_Account AS SELECT {
             _crm_select(
@@ -822,22 +903,29 @@ def _crm_tables(con, w: _World) -> None:
                     "BillingState": "state",
                     "Type": "acct_type",
                     "Technologies__c": "technologies",
-                    "OwnerId": uid_id.format("owner_uid"),
+                    "OwnerId": _user_id("owner_uid"),
                     "IsDeleted": "deleted",
                     "CreatedDate": "ts(created)",
                     "LastModifiedDate": "ts(modified)",
-                    "SystemModstamp": sysmod.format(end=w.END, mod="modified", u="u_sm", key="aid"),
+                    "SystemModstamp": _system_modstamp(w, "aid"),
                 },
             )
         } FROM acct ORDER BY Id"""
     )
-    # People: a shared view with CRM-visible attributes (some missing) and record times
-    variants = (
-        "CASE WHEN country = 'United States' AND rnd(pid, 0, 'c_var') < 0.03 THEN "
-        "(CASE WHEN rnd(pid, 0, 'c_var2') < 0.5 THEN 'USA' ELSE 'US' END) "
-        "WHEN country = 'United Kingdom' AND rnd(pid, 0, 'c_var') < 0.05 THEN 'UK' "
-        "ELSE country END"
-    )
+
+
+# SQL (on country): the country as entered, now and then 'USA', 'US' or 'UK'.
+_COUNTRY_VARIANT_SQL = (
+    "CASE WHEN country = 'United States' AND rnd(pid, 0, 'c_var') < 0.03 THEN "
+    "(CASE WHEN rnd(pid, 0, 'c_var2') < 0.5 THEN 'USA' ELSE 'US' END) "
+    "WHEN country = 'United Kingdom' AND rnd(pid, 0, 'c_var') < 0.05 THEN 'UK' "
+    "ELSE country END"
+)
+
+
+def _person_view(con, w: _World) -> None:
+    """Table ``person_view``: the CRM people with the attributes the CRM shows (some missing,
+    competitors' made up) and their record times."""
     comp_name = (
         "list_element("
         + _list(vocab.COMPETITOR_NAMES)
@@ -868,7 +956,7 @@ def _crm_tables(con, w: _World) -> None:
       CASE WHEN email_kind = 'competitor' OR rnd(pid, 0, 'c_rev') < 0.2 THEN NULL
            ELSE revenue END AS crm_revenue,
       CASE WHEN email_kind = 'competitor' THEN 'United States'
-           WHEN rnd(pid, 0, 'c_cty') < 0.05 THEN NULL ELSE {variants} END AS crm_country,
+           WHEN rnd(pid, 0, 'c_cty') < 0.05 THEN NULL ELSE {_COUNTRY_VARIANT_SQL} END AS crm_country,
       CASE WHEN email_kind = 'competitor' OR rnd(pid, 0, 'c_web') < 0.5 THEN NULL
            ELSE acct_website END AS crm_website,
       CASE WHEN email_kind = 'competitor' OR rnd(pid, 0, 'c_tech') < 0.4 THEN NULL
@@ -880,14 +968,19 @@ def _crm_tables(con, w: _World) -> None:
         coalesce(t_unsub, 0), coalesce(t_hard, 0))) AS modified
     FROM b
     """)
-    # Lead
-    status = (
-        "CASE WHEN conv THEN 'Closed - Converted' "
-        "WHEN rnd(pid, 0, 'c_status') < 0.07 + CASE WHEN coalesce(is_student, FALSE) "
-        "OR email_kind = 'competitor' THEN 0.4 ELSE 0 END THEN 'Closed - Not Converted' "
-        "WHEN n_tasks > 0 AND task_anchor + resp <= task_hi THEN 'Working - Contacted' "
-        "ELSE 'Open - Not Contacted' END"
-    )
+
+
+# SQL (on a Lead of person_view): its Status.
+_LEAD_STATUS_SQL = (
+    "CASE WHEN conv THEN 'Closed - Converted' "
+    "WHEN rnd(pid, 0, 'c_status') < 0.07 + CASE WHEN coalesce(is_student, FALSE) "
+    "OR email_kind = 'competitor' THEN 0.4 ELSE 0 END THEN 'Closed - Not Converted' "
+    "WHEN n_tasks > 0 AND task_anchor + resp <= task_hi THEN 'Working - Contacted' "
+    "ELSE 'Open - Not Contacted' END"
+)
+
+
+def _crm_leads(con, w: _World) -> None:
     con.execute(
         f"""CREATE TABLE crm_Lead AS SELECT {
             _crm_select(
@@ -903,18 +996,16 @@ def _crm_tables(con, w: _World) -> None:
                     "NumberOfEmployees": "crm_employees",
                     "AnnualRevenue": "crm_revenue",
                     "Country": "crm_country",
-                    "State": (
-                        "CASE WHEN crm_country IN ('United States', 'USA', 'US', 'Canada') THEN state END"
-                    ),
+                    "State": _STATE_SQL,
                     "Website": "crm_website",
                     "Technologies__c": "crm_tech",
                     "LeadSource": "lead_source",
-                    "Status": status,
-                    "OwnerId": uid_id.format("owner_uid"),
+                    "Status": _LEAD_STATUS_SQL,
+                    "OwnerId": _user_id("owner_uid"),
                     "HasOptedOutOfEmail": "unsub",
                     "DoNotCall": DO_NOT_CALL,
                     "EmailBouncedDate": "ts(t_hard)",
-                    "EmailBouncedReason": f"CASE WHEN hard THEN {_lit(vocab.HARD_BOUNCE_DETAILS)} END",
+                    "EmailBouncedReason": _BOUNCE_REASON_SQL,
                     "IsConverted": "conv",
                     "ConvertedDate": "ts(t_conv)::DATE",
                     "ConvertedAccountId": "CASE WHEN conv THEN account_id END",
@@ -923,36 +1014,42 @@ def _crm_tables(con, w: _World) -> None:
                     "IsDeleted": "deleted",
                     "CreatedDate": "ts(created)",
                     "LastModifiedDate": "ts(modified)",
-                    "SystemModstamp": sysmod.format(end=w.END, mod="modified", u="u_sm", key="pid"),
+                    "SystemModstamp": _system_modstamp(w, "pid"),
                 },
             )
         } FROM person_view WHERE kind = 0 ORDER BY Id"""
     )
-    # Contact: existing contacts, then the contacts created by lead conversion
-    contact_common = {
-        "AccountId": "account_id",
-        "FirstName": "first_name",
-        "LastName": "last_name",
-        "Email": "email",
-        "Title": "title",
-        "LeadSource": "lead_source",
-        "MailingState": "CASE WHEN crm_country IN ('United States', 'USA', 'US', 'Canada') THEN state END",
-        "HasOptedOutOfEmail": "unsub",
-        "DoNotCall": DO_NOT_CALL,
-        "EmailBouncedDate": "ts(t_hard)",
-        "EmailBouncedReason": f"CASE WHEN hard THEN {_lit(vocab.HARD_BOUNCE_DETAILS)} END",
-    }
-    base = _crm_select(
+
+
+# Contact fields that existing contacts and those created by lead conversion fill alike.
+_CONTACT_COMMON = {
+    "AccountId": "account_id",
+    "FirstName": "first_name",
+    "LastName": "last_name",
+    "Email": "email",
+    "Title": "title",
+    "LeadSource": "lead_source",
+    "MailingState": _STATE_SQL,
+    "HasOptedOutOfEmail": "unsub",
+    "DoNotCall": DO_NOT_CALL,
+    "EmailBouncedDate": "ts(t_hard)",
+    "EmailBouncedReason": _BOUNCE_REASON_SQL,
+}
+
+
+def _crm_contacts(con, w: _World) -> None:
+    """Existing contacts, then the contacts created by lead conversion."""
+    existing = _crm_select(
         "Contact",
         {
-            **contact_common,
+            **_CONTACT_COMMON,
             "Id": "contact_id",
             "MailingCountry": "crm_country",
-            "OwnerId": uid_id.format("owner_uid"),
+            "OwnerId": _user_id("owner_uid"),
             "IsDeleted": "deleted",
             "CreatedDate": "ts(created)",
             "LastModifiedDate": "ts(modified)",
-            "SystemModstamp": sysmod.format(end=w.END, mod="modified", u="u_sm", key="pid"),
+            "SystemModstamp": _system_modstamp(w, "pid"),
         },
     )
     conv_mod = (
@@ -962,10 +1059,10 @@ def _crm_tables(con, w: _World) -> None:
     converted = _crm_select(
         "Contact",
         {
-            **contact_common,
+            **_CONTACT_COMMON,
             "Id": "contact_id",
             "MailingCountry": "coalesce(crm_country, country)",
-            "OwnerId": uid_id.format("owner_uid"),
+            "OwnerId": _user_id("owner_uid"),
             "IsDeleted": "FALSE",
             "CreatedDate": "ts(t_conv)",
             "LastModifiedDate": f"ts({conv_mod})",
@@ -974,11 +1071,14 @@ def _crm_tables(con, w: _World) -> None:
     )
     con.execute(f"""CREATE TABLE crm_Contact AS
       SELECT * FROM (
-        SELECT {base} FROM person_view WHERE kind = 1
+        SELECT {existing} FROM person_view WHERE kind = 1
         UNION ALL
         SELECT {converted} FROM person_view WHERE kind = 0 AND conv
       ) ORDER BY Id""")
-    # Opportunity
+
+
+def _crm_opportunities(con, w: _World) -> None:
+    """One opportunity per converted person, closed (won or lost) or in an open stage."""
     con.execute(f"""
     CREATE TABLE opp AS
     SELECT *,
@@ -1016,7 +1116,7 @@ def _crm_tables(con, w: _World) -> None:
                     "IsClosed": closed,
                     "IsWon": f"{closed} AND won_draw",
                     "LeadSource": "lead_source",
-                    "OwnerId": uid_id.format("owner_uid"),
+                    "OwnerId": _user_id("owner_uid"),
                     "IsDeleted": f"rnd(pid, 0, 'o_del') < {RATES['deleted_other']}",
                     "CreatedDate": "ts(t_conv)",
                     "LastModifiedDate": f"ts({opp_mod})",
@@ -1025,7 +1125,10 @@ def _crm_tables(con, w: _World) -> None:
             )
         } FROM opp ORDER BY Id"""
     )
-    # Task: reps' calls, emails and meetings on people they own
+
+
+def _crm_tasks(con, w: _World) -> None:
+    """Reps' calls, e-mails and meetings on the people they own, after the first response."""
     con.execute(f"""
     CREATE TABLE task AS
     WITH e AS (
@@ -1054,7 +1157,7 @@ def _crm_tables(con, w: _World) -> None:
                 "WhoId": "CASE WHEN kind = 0 AND conv AND t >= t_conv THEN contact_id ELSE crm_id END",
                 "WhatId": "CASE WHEN conv AND t >= t_conv THEN opp_id "
                 "WHEN kind = 1 AND rnd(pid, k, 't_what') < 0.5 THEN account_id END",
-                "OwnerId": f"CASE WHEN rnd(pid, k, 't_owner') < 0.9 THEN {uid_id.format('owner_uid')} "
+                "OwnerId": f"CASE WHEN rnd(pid, k, 't_owner') < 0.9 THEN {_user_id('owner_uid')} "
                 f"ELSE sfid('005', {FIRST_REP} + rint(pid, k, 't_other', {w.n_active}) + 1) END",
                 "Subject": f"list_element({_list([s for _, s, _ in vocab.TASK_KINDS])}, kidx + 1)",
                 "Type": f"list_element({_list([t for t, _, _ in vocab.TASK_KINDS])}, kidx + 1)",
@@ -1067,7 +1170,10 @@ def _crm_tables(con, w: _World) -> None:
             },
         )
     } FROM k ORDER BY Id""")
-    # Truth per CRM person record
+
+
+def _truth(con) -> None:
+    """The hidden truth per CRM person record: propensity, converted, won."""
     con.execute("""
     CREATE TABLE truth AS
     SELECT * FROM (
@@ -1080,6 +1186,18 @@ def _crm_tables(con, w: _World) -> None:
       WHERE v.kind = 0 AND v.conv
     ) ORDER BY crm_id
     """)
+
+
+def _crm_tables(con, w: _World) -> None:
+    """Tables ``crm_<Object>`` with exactly the fields of crm_schema, and ``truth``."""
+    _crm_users(con)
+    _crm_accounts(con, w)
+    _person_view(con, w)
+    _crm_leads(con, w)
+    _crm_contacts(con, w)
+    _crm_opportunities(con, w)
+    _crm_tasks(con, w)
+    _truth(con)
     con.execute("DROP TABLE task; DROP TABLE opp; DROP TABLE person_view")
 
 
@@ -1360,7 +1478,7 @@ def generate(
     hour. The data covers ``[end - days, end]``. Files a previous run wrote are removed first.
     """
     out_dir, landing_dir = Path(out_dir), Path(landing_dir)
-    end = _utc_naive(end) if end is not None else default_end()
+    end = utc_naive(end) if end is not None else default_end()
     w = _World(leads=leads, days=days, seed=seed, end=end, apl=activities_per_lead)
     out_dir.mkdir(parents=True, exist_ok=True)
     landing_dir.mkdir(parents=True, exist_ok=True)
@@ -1386,91 +1504,3 @@ def generate(
     }
     (out_dir / "generated.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
-
-
-def _parse_end(text: str) -> datetime:
-    text = text.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        return _utc_naive(datetime.fromisoformat(text))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--end {text!r} is not an ISO date/time") from None
-
-
-def add_subparser(subparsers) -> argparse.ArgumentParser:
-    """Add the ``generate`` sub-command to the ``leadscore`` CLI."""
-    p = subparsers.add_parser(
-        "generate",
-        help="generate synthetic CRM + marketing-automation data",
-        description="Generate a synthetic CRM (Parquet, optional Data Loader CSVs) and MAP "
-        "activity files (Marketo CSV, JSONL) with a hidden propensity to convert, then load "
-        "the CRM into the local sandbox.",
-    )
-    p.add_argument("--leads", type=int, default=5000, help="number of leads (default 5000)")
-    p.add_argument("--days", type=int, default=90, help="days of history (default 90)")
-    p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    p.add_argument(
-        "--end",
-        type=_parse_end,
-        default=None,
-        help="end of the window, ISO 8601, UTC unless an offset is given (default: now, floored to the hour)",
-    )
-    p.add_argument(
-        "--activities-per-lead", type=float, default=20.0, help="average MAP activities per lead (default 20)"
-    )
-    p.add_argument(
-        "--crm-files",
-        action="store_true",
-        help="also write Data Loader CSV exports to <landing>/crm/<Object>/",
-    )
-    p.add_argument("--out", type=Path, default=None, help="output folder (default: $LEADSCORE_VAR/generated)")
-    p.add_argument("--no-sandbox", action="store_true", help="do not load the generated CRM into the sandbox")
-    p.set_defaults(func=_cli)
-    return p
-
-
-def _cli(args: argparse.Namespace) -> int:
-    from lead_scoring.config import load_settings  # noqa: PLC0415 - the CLI part of this file moves out
-
-    settings = load_settings()
-    out_dir = args.out if args.out is not None else settings.var_dir / "generated"
-    t0 = time.perf_counter()
-    summary = generate(
-        out_dir,
-        settings.landing,
-        leads=args.leads,
-        days=args.days,
-        seed=args.seed,
-        end=args.end,
-        activities_per_lead=args.activities_per_lead,
-        crm_files=args.crm_files,
-    )
-    elapsed = time.perf_counter() - t0
-    print(
-        f"generated {summary['start']} .. {summary['end']} (seed {summary['seed']}) "
-        f"in {elapsed:.1f}s -> {out_dir}, landing {settings.landing}"
-    )
-    width = max(len(k) for k in summary["counts"])
-    for key, value in summary["counts"].items():
-        print(f"  {key:<{width}}  {value:>12,}")
-    if args.no_sandbox:
-        return 0
-    try:
-        from crm_sandbox.store import load_parquet_dir  # noqa: PLC0415
-    except ImportError as exc:
-        print(f"sandbox not loaded (crm_sandbox.store unavailable: {exc})", file=sys.stderr)
-        return 0
-    db = settings.sandbox_dir / "crm.sqlite"
-    db.parent.mkdir(parents=True, exist_ok=True)
-    loaded = load_parquet_dir(db, out_dir / "crm")
-    print(f"loaded into the CRM sandbox {db}:")
-    if isinstance(loaded, dict):
-        for key, value in loaded.items():
-            if isinstance(value, int):
-                print(f"  {key:<{width}}  {value:>12,}")
-            else:
-                print(f"  {key}: {value}")
-    else:
-        print(f"  {loaded}")
-    return 0
