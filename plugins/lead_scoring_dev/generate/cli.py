@@ -7,12 +7,13 @@ folders, prints the counts and loads the generated CRM into the local sandbox.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from crm_sandbox.store import load_parquet_dir
+from lead_scoring.config import load_settings
 from lead_scoring_dev.generate.synthetic import generate, utc_naive
 
 
@@ -61,8 +62,6 @@ def add_subparser(subparsers: Any) -> argparse.ArgumentParser:
 
 def _cli(args: argparse.Namespace) -> int:
     """Generate, print the counts, then load the CRM into the sandbox unless ``--no-sandbox``."""
-    from lead_scoring.config import load_settings  # noqa: PLC0415
-
     settings = load_settings()
     out_dir = args.out if args.out is not None else settings.var_dir / "generated"
     t0 = time.perf_counter()
@@ -85,11 +84,6 @@ def _cli(args: argparse.Namespace) -> int:
     for key, value in summary["counts"].items():
         print(f"  {key:<{width}}  {value:>12,}")
     if args.no_sandbox:
-        return 0
-    try:
-        from crm_sandbox.store import load_parquet_dir  # noqa: PLC0415
-    except ImportError as exc:
-        print(f"sandbox not loaded (crm_sandbox.store unavailable: {exc})", file=sys.stderr)
         return 0
     db = settings.sandbox_dir / "crm.sqlite"
     db.parent.mkdir(parents=True, exist_ok=True)
