@@ -251,3 +251,13 @@ def test_values_from_the_warehouse_are_escaped_and_our_markup_is_not():
     assert f"?id=1&amp;x={escaped}" in html
     # the report's own markup around those values stays markup
     assert f"<code>{escaped}</code>" in html and "<b>+18</b>" in html
+
+
+def test_a_backtest_without_a_candidate_renders():
+    rows = _rows()
+    for row in rows["reporting.rpt_backtest"]:
+        row.update(candidate_value=None, difference=None)
+    html = render(ReportData(tables=rows))
+    section = html.split('<section id="backtest">')[1].split("</section>")[0]
+    assert "failed to render" not in section and "Backtest conversion by tier" in section
+    assert "<th>candidate</th>" not in section and "candidate <code>" not in section

@@ -618,7 +618,7 @@ def _backtest_chart(rows: list[dict[str, Any]], has_candidate: bool) -> Markup:
             conversion,
             title="Backtest conversion by tier",
             fmt=svg.percent,
-            colors=["#4575b4", "#1a9850"],
+            colors=["#4575b4", "#1a9850"][: len(variants)],
         )
     )
 
