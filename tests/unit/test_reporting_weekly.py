@@ -228,3 +228,36 @@ def test_nice_max_and_empty_series():
     assert svg.nice_max(730) == 1000
     assert "<svg" in svg.bar_chart([], {"a": []}, title="empty")
     assert "<svg" in svg.line_chart(["w1"], {"a": [None]}, title="gap")
+
+
+def test_values_from_the_warehouse_are_escaped_and_our_markup_is_not():
+    script = "<script>alert(1)</script>"
+    rows = _rows()
+    rows["reporting.rpt_scoring_accuracy"][0].update(crm_id=script, score_reasons_at_assignment=script)
+    rows["reporting.rpt_icp_attribute_lift"][0].update(attribute=script, label=script)
+    rows["reporting.rpt_threshold_recommendations"][0]["parameter"] = script
+    for row in rows["reporting.rpt_sla_compliance_weekly"]:
+        row["rep_name"] = script
+    rows["reporting.rpt_speed_to_lead"] = [
+        {"rep_name": "Ann", "lead_url": f"https://crm.test/?id=1&x={script}"}
+    ]
+    for row in rows["reporting.rpt_backtest"]:
+        row.update(backtest_id=script, current_model_version=script, first_as_of=script)
+    html = render(ReportData(tables=rows, as_of=datetime(2026, 11, 22, 21)))
+    assert "<script" not in html and "&amp;lt;" not in html  # escaped once, not twice
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
+    for key in ("accuracy", "lift", "thresholds", "sla", "backtest"):
+        assert escaped in html.split(f'<section id="{key}">')[1].split("</section>")[0], key
+    assert f"?id=1&amp;x={escaped}" in html
+    # the report's own markup around those values stays markup
+    assert f"<code>{escaped}</code>" in html and "<b>+18</b>" in html
+
+
+def test_a_backtest_without_a_candidate_renders():
+    rows = _rows()
+    for row in rows["reporting.rpt_backtest"]:
+        row.update(candidate_value=None, difference=None)
+    html = render(ReportData(tables=rows))
+    section = html.split('<section id="backtest">')[1].split("</section>")[0]
+    assert "failed to render" not in section and "Backtest conversion by tier" in section
+    assert "<th>candidate</th>" not in section and "candidate <code>" not in section

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import requests
+from tenacity import RetryCallState, retry, retry_if_exception_type, retry_if_result, stop_after_attempt
 
 log = logging.getLogger(__name__)
 
@@ -83,37 +84,55 @@ def resilient(
     usage: ApiUsage,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Callable[..., requests.Response]:
-    """Wrap ``session.request`` with the retry rules above."""
+    """Wrap ``session.request`` with the retry rules above (tenacity runs the attempts). Out
+    of attempts, the last answer is returned (a 429 or 5xx response) or the last connection
+    error or timeout raised as it came."""
+
+    def log_retry(state: RetryCallState) -> None:
+        method, url = state.args
+        usage.retries += 1
+        log.info(
+            "CRM %s %s: %s, retry %d in %.1fs",
+            method.upper(),
+            url.split("?")[0],
+            _reason(state),
+            state.attempt_number,
+            state.upcoming_sleep,
+        )
+
+    @retry(
+        stop=stop_after_attempt(policy.max_retries + 1),
+        retry=retry_if_exception_type((requests.ConnectionError, requests.Timeout))
+        | retry_if_result(lambda response: response.status_code in RETRY_STATUSES),
+        wait=lambda state: policy.delay(state.attempt_number - 1, _retry_after(state)),
+        before_sleep=log_retry,
+        sleep=sleep,
+        retry_error_callback=lambda state: state.outcome.result(),  # the last answer, or raise
+    )
+    def attempt(method: str, url: str, **kwargs) -> requests.Response:
+        try:
+            response = request(method, url, **kwargs)
+        except requests.ConnectTimeout:  # never reached the server: safe to retry
+            raise
+        except (requests.ConnectionError, requests.Timeout) as error:
+            if method.upper() not in SAFE_METHODS:
+                raise AmbiguousWriteError(method.upper(), url, error) from error
+            raise
+        usage.update(response)
+        return response
 
     def call(method: str, url: str, **kwargs) -> requests.Response:
         kwargs.setdefault("timeout", policy.timeout_s)
-        verb = method.upper()
-        for attempt in range(policy.max_retries + 1):
-            last = attempt == policy.max_retries
-            try:
-                response = request(method, url, **kwargs)
-            except requests.ConnectTimeout as error:  # never reached the server: safe to retry
-                if last:
-                    raise
-                reason = f"{type(error).__name__}"
-                retry_after = None
-            except (requests.ConnectionError, requests.Timeout) as error:
-                if verb not in SAFE_METHODS:
-                    raise AmbiguousWriteError(verb, url, error) from error
-                if last:
-                    raise
-                reason = f"{type(error).__name__}"
-                retry_after = None
-            else:
-                usage.update(response)
-                if response.status_code not in RETRY_STATUSES or last:
-                    return response
-                reason = f"HTTP {response.status_code}"
-                retry_after = response.headers.get("Retry-After")
-            wait = policy.delay(attempt, retry_after)
-            usage.retries += 1
-            log.info("CRM %s %s: %s, retry %d in %.1fs", verb, url.split("?")[0], reason, attempt + 1, wait)
-            sleep(wait)
-        raise AssertionError("unreachable")
+        return attempt(method, url, **kwargs)
 
     return call
+
+
+def _retry_after(state: RetryCallState) -> str | None:
+    return None if state.outcome.failed else state.outcome.result().headers.get("Retry-After")
+
+
+def _reason(state: RetryCallState) -> str:
+    if state.outcome.failed:
+        return type(state.outcome.exception()).__name__
+    return f"HTTP {state.outcome.result().status_code}"

@@ -5,7 +5,10 @@ can be mailed, attached to a ticket or opened from disk. Sections whose table is
 (the routing/SLA tables, a backtest that never ran) say so instead of failing.
 
 ``collect`` reads the tables (side effect: DuckDB), ``render`` turns them into HTML (pure),
-``write_report`` does both and writes the file atomically.
+``write_report`` does both and writes the file atomically. Each ``section_*`` function works
+out its section's figures, tables and numbers; the markup and the prose are Jinja2 templates in
+``templates/`` (``sections/<key>.html.j2``), rendered with autoescape on, so a value read from
+the warehouse (a rep name, a score reason, a URL) is always escaped.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from html import escape
 from pathlib import Path
 from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup, escape
 
 from lead_scoring import warehouse as wh
 from lead_scoring.reporting import svg
@@ -87,7 +92,43 @@ def collect(con) -> ReportData:
 
 
 # ------------------------------------------------------------------------------------------
-# formatting helpers
+# templates and formatting helpers
+
+NUMERIC_CELL = re.compile(r"^[-+–]?[\d.,%x→ ()–*/]*$")
+
+
+def _is_numeric(cell: Any) -> bool:
+    """Whether a table cell reads as a number (right-aligned): its text as written in the page
+    (plain values escaped, ``Markup`` kept), tags stripped."""
+    return NUMERIC_CELL.match(re.sub(r"<[^>]+>", "", str(escape(cell)))) is not None
+
+
+TEMPLATES = Environment(
+    loader=PackageLoader("lead_scoring.reporting", "templates"),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+TEMPLATES.tests["numeric"] = _is_numeric
+
+
+def _render(template: str, **context: Any) -> Markup:
+    return Markup(TEMPLATES.get_template(template).render(**context))
+
+
+def _macro(name: str, *args: Any) -> Markup:
+    return Markup(getattr(TEMPLATES.get_template("_macros.html.j2").module, name)(*args))
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table for the ``table`` macro: cells are text (escaped) or ``Markup`` (kept)."""
+
+    headers: list[str]
+    rows: list[list[str]]
+    cls: str = ""
 
 
 def _pct(value: Any) -> str:
@@ -99,59 +140,71 @@ def _num(value: Any, digits: int = 0) -> str:
         return "–"
     if isinstance(value, float):
         return f"{value:,.{digits}f}"
-    return f"{value:,}" if isinstance(value, int) else escape(str(value))
+    return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def _table(headers: list[str], rows: list[list[str]], cls: str = "") -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in rows)
-    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-
-def _cell(content: str) -> str:
-    """Numbers right-aligned, text (reasons, labels) left-aligned."""
-    text = re.sub(r"<[^>]+>", "", content or "")
-    numeric = re.match(r"^[-+–]?[\d.,%x→ ()–*/]*$", text) is not None
-    return f"<td>{content}</td>" if numeric else f'<td class="text">{content}</td>'
-
-
-def _missing(table: str, hint: str) -> str:
-    return f'<p class="missing">not available: <code>{escape(table)}</code> does not exist yet. {hint}</p>'
+def _missing(table: str, hint: str) -> Markup:
+    return _macro("missing", table, hint)
 
 
 def _week(value: Any) -> str:
     return value.strftime("%d %b") if hasattr(value, "strftime") else str(value)
 
 
+def _chart(svg_text: str) -> Markup:
+    """An SVG from ``reporting.svg``, which escapes every label it draws."""
+    return Markup(svg_text)
+
+
 # ------------------------------------------------------------------------------------------
 # sections
 
 
-def section_conversion(data: ReportData) -> str:
+def section_conversion(data: ReportData) -> Markup:
     rows = data.rows("reporting.rpt_conversion_by_tier_weekly")
     if rows is None:
         return _missing(
             "reporting.rpt_conversion_by_tier_weekly", "Run the weekly DAG (dbt build -s tag:weekly)."
         )
+    totals = _tier_totals(rows)
+    return _render(
+        "sections/conversion.html.j2",
+        chart=_conversion_chart(rows),
+        table=_conversion_table(totals),
+        in_order=_converts_in_order(totals),
+    )
+
+
+def _conversion_chart(rows: list[dict[str, Any]]) -> Markup:
     weeks = sorted({r["cohort_week_start_date"] for r in rows})
     by_key = {(r["cohort_week_start_date"], r["tier"]): r for r in rows}
     series = {
         TIER_NAMES[t]: [by_key[(w, t)]["opportunity_rate"] if (w, t) in by_key else None for w in weeks]
         for t in (1, 2, 3, 4)
     }
-    chart = svg.bar_chart(
-        [_week(w) for w in weeks],
-        series,
-        title="Opportunity rate by first tier and cohort week",
-        fmt=svg.percent,
+    return _chart(
+        svg.bar_chart(
+            [_week(w) for w in weeks],
+            series,
+            title="Opportunity rate by first tier and cohort week",
+            fmt=svg.percent,
+        )
     )
+
+
+def _tier_totals(rows: list[dict[str, Any]]) -> dict[int, list[int]]:
+    """People, opportunities and won per first tier, over every cohort week."""
     totals: dict[int, list[int]] = {}
     for r in rows:
         acc = totals.setdefault(r["tier"], [0, 0, 0])
         acc[0] += r["people"]
         acc[1] += r["opportunities"]
         acc[2] += r["won"]
-    table = _table(
+    return totals
+
+
+def _conversion_table(totals: dict[int, list[int]]) -> Table:
+    return Table(
         [
             "first tier",
             "people",
@@ -174,47 +227,52 @@ def section_conversion(data: ReportData) -> str:
             for t, (p, o, w) in sorted(totals.items())
         ],
     )
+
+
+def _converts_in_order(totals: dict[int, list[int]]) -> bool:
     rates = [totals[t][1] / totals[t][0] for t in sorted(totals) if totals[t][0]]
-    ordered = all(a >= b for a, b in zip(rates, rates[1:], strict=False))
-    verdict = (
-        '<p class="ok">Tiers convert in order (Tier 1 ≥ 2 ≥ 3 ≥ 4).</p>'
-        if ordered
-        else '<p class="warn">Tiers do not convert in order: check the thresholds and the win analysis.</p>'
-    )
-    return (
-        "<p>People grouped by the week and tier they were <em>first assigned</em> (score history), "
-        "and what followed: lead → opportunity → won.</p>"
-        f'<div class="row"><div>{chart}</div><div>{table}{verdict}</div></div>'
-    )
+    return all(a >= b for a, b in zip(rates, rates[1:], strict=False))
 
 
-def section_distribution(data: ReportData) -> str:
+def section_distribution(data: ReportData) -> Markup:
     rows = data.rows("reporting.rpt_score_distribution_weekly")
     if rows is None:
         return _missing("reporting.rpt_score_distribution_weekly", "Run the weekly DAG.")
     if not rows:
-        return "<p>No score history yet.</p>"
+        return _macro("note", "No score history yet.")
     weeks = sorted({r["week_start_date"] for r in rows})
-    latest = weeks[-1]
+    return _render(
+        "sections/distribution.html.j2",
+        histogram=_score_histogram(rows, weeks[-1]),
+        shares=_tier_share_chart(rows, weeks),
+    )
+
+
+def _score_histogram(rows: list[dict[str, Any]], week: Any) -> Markup:
     bands = list(range(0, 100, 10))
     hist = {
         TIER_NAMES[t]: [
             sum(
                 r["people"]
                 for r in rows
-                if r["week_start_date"] == latest and r["tier"] == t and r["score_band_start"] == b
+                if r["week_start_date"] == week and r["tier"] == t and r["score_band_start"] == b
             )
             or None
             for b in bands
         ]
         for t in (1, 2, 3, 4)
     }
-    histogram = svg.bar_chart(
-        [f"{b}–{b + 9 if b < 90 else 100}" for b in bands],
-        hist,
-        title=f"Composite score distribution, week of {_week(latest)}",
-        stacked=True,
+    return _chart(
+        svg.bar_chart(
+            [f"{b}–{b + 9 if b < 90 else 100}" for b in bands],
+            hist,
+            title=f"Composite score distribution, week of {_week(week)}",
+            stacked=True,
+        )
     )
+
+
+def _tier_share_chart(rows: list[dict[str, Any]], weeks: list[Any]) -> Markup:
     shares = {
         TIER_NAMES[t]: [
             sum(r["share_of_week"] for r in rows if r["week_start_date"] == w and r["tier"] == t)
@@ -222,13 +280,10 @@ def section_distribution(data: ReportData) -> str:
         ]
         for t in (1, 2, 3, 4)
     }
-    share_chart = svg.bar_chart(
-        [_week(w) for w in weeks], shares, title="Tier shares by week", stacked=True, fmt=svg.percent
-    )
-    return (
-        "<p>Each person's latest score at the end of each week (carried forward), by 10-point band "
-        "and tier.</p>"
-        f'<div class="row"><div>{histogram}</div><div>{share_chart}</div></div>'
+    return _chart(
+        svg.bar_chart(
+            [_week(w) for w in weeks], shares, title="Tier shares by week", stacked=True, fmt=svg.percent
+        )
     )
 
 
@@ -240,7 +295,7 @@ def _find(columns: list[str], *needles: str) -> str | None:
     return None
 
 
-def section_sla(data: ReportData) -> str:
+def section_sla(data: ReportData) -> Markup:
     rows = data.rows("reporting.rpt_sla_compliance_weekly")
     if rows is None:
         return _missing(
@@ -248,41 +303,47 @@ def section_sla(data: ReportData) -> str:
             "SLA compliance comes from the routing/SLA models (marts.lead_routing, marts.lead_sla).",
         )
     if not rows:
-        return "<p>No SLA clocks yet.</p>"
+        return _macro("note", "No SLA clocks yet.")
+    speed = data.rows("reporting.rpt_speed_to_lead")
+    return _render(
+        "sections/sla.html.j2",
+        chart=_sla_chart(rows),
+        recent=_generic_table(rows[-20:]),
+        speed=_generic_table(speed[:20]) if speed else None,
+    )
+
+
+def _sla_chart(rows: list[dict[str, Any]]) -> Markup | None:
+    """Compliance by week, one line per tier, from whichever columns name the week, the rate
+    and the tier (``None`` without a week or a rate column)."""
     columns = list(rows[0])
     week_col = _find(columns, "week")
     rate_col = _find(columns, "compliance_rate", "compliance", "met_rate", "rate")
     group_col = _find(columns, "tier")
-    parts = []
-    if week_col and rate_col:
-        weeks = sorted({r[week_col] for r in rows})
-        groups = sorted({r[group_col] for r in rows if r[group_col] is not None}) if group_col else ["all"]
-        series = {}
-        for g in groups:
-            values = []
-            for w in weeks:
-                matching = [
-                    r[rate_col] for r in rows if r[week_col] == w and (not group_col or r[group_col] == g)
-                ]
-                matching = [float(v) for v in matching if v is not None]
-                values.append(sum(matching) / len(matching) if matching else None)
-            name = TIER_NAMES.get(g, str(g)) if isinstance(g, int) else f"Tier {g}" if group_col else "all"
-            series[name] = values
-        parts.append(
-            svg.line_chart(
-                [_week(w) for w in weeks], series, title="SLA compliance by week", fmt=svg.percent, y_max=1.0
-            )
+    if not (week_col and rate_col):
+        return None
+    weeks = sorted({r[week_col] for r in rows})
+    groups = sorted({r[group_col] for r in rows if r[group_col] is not None}) if group_col else ["all"]
+    series = {}
+    for g in groups:
+        values = []
+        for w in weeks:
+            matching = [
+                r[rate_col] for r in rows if r[week_col] == w and (not group_col or r[group_col] == g)
+            ]
+            matching = [float(v) for v in matching if v is not None]
+            values.append(sum(matching) / len(matching) if matching else None)
+        name = TIER_NAMES.get(g, str(g)) if isinstance(g, int) else f"Tier {g}" if group_col else "all"
+        series[name] = values
+    return _chart(
+        svg.line_chart(
+            [_week(w) for w in weeks], series, title="SLA compliance by week", fmt=svg.percent, y_max=1.0
         )
-    parts.append(_generic_table(rows[-20:]))
-    speed = data.rows("reporting.rpt_speed_to_lead")
-    if speed:
-        parts.append("<h3>Speed to lead</h3>" + _generic_table(speed[:20]))
-    return "".join(parts)
+    )
 
 
-def _generic_table(rows: list[dict[str, Any]]) -> str:
-    if not rows:
-        return "<p>No rows.</p>"
+def _generic_table(rows: list[dict[str, Any]]) -> Table:
+    """Every column of ``rows`` (not empty): rates and shares as percentages."""
     headers = list(rows[0])
 
     def cell(column: str, value: Any) -> str:
@@ -290,30 +351,43 @@ def _generic_table(rows: list[dict[str, Any]]) -> str:
             return _pct(value)
         return _num(value, 1) if isinstance(value, float) else _num(value)
 
-    return _table(headers, [[cell(h, r[h]) for h in headers] for r in rows], "small")
+    return Table(headers, [[cell(h, r[h]) for h in headers] for r in rows], "small")
 
 
-def section_calibration(data: ReportData) -> str:
+def section_calibration(data: ReportData) -> Markup:
     rows = data.rows("reporting.rpt_score_calibration")
     if rows is None:
         return _missing("reporting.rpt_score_calibration", "Run the weekly DAG.")
     rows = sorted(rows, key=lambda r: r["score_decile"])
     labels = [f"D{r['score_decile']}" for r in rows]
-    chart = svg.line_chart(
-        labels,
-        {
-            "observed": [r["observed_conversion_rate"] for r in rows],
-            "predicted (proportional to score)": [r["predicted_conversion_rate"] for r in rows],
-        },
-        title="Predicted vs observed conversion per score decile",
-        fmt=svg.percent,
-        dashed=["predicted (proportional to score)"],
+    return _render(
+        "sections/calibration.html.j2",
+        chart=_calibration_chart(rows, labels),
+        table=_calibration_table(rows, labels),
     )
-    table = _table(
+
+
+def _calibration_chart(rows: list[dict[str, Any]], labels: list[str]) -> Markup:
+    return _chart(
+        svg.line_chart(
+            labels,
+            {
+                "observed": [r["observed_conversion_rate"] for r in rows],
+                "predicted (proportional to score)": [r["predicted_conversion_rate"] for r in rows],
+            },
+            title="Predicted vs observed conversion per score decile",
+            fmt=svg.percent,
+            dashed=["predicted (proportional to score)"],
+        )
+    )
+
+
+def _calibration_table(rows: list[dict[str, Any]], labels: list[str]) -> Table:
+    return Table(
         ["decile", "scores", "people", "conversions", "predicted", "observed", "lift", "cumulative gain"],
         [
             [
-                labels[i],
+                label,
                 f"{_num(r['min_score'])}–{_num(r['max_score'])}",
                 _num(r["people"]),
                 _num(r["conversions"]),
@@ -322,66 +396,62 @@ def section_calibration(data: ReportData) -> str:
                 f"{r['lift']:.2f}x" if r["lift"] is not None else "–",
                 _pct(r["cumulative_share_of_conversions"]),
             ]
-            for i, r in enumerate(rows)
+            for label, r in zip(labels, rows, strict=True)
         ],
         "small",
     )
-    return (
-        "<p>Decile 1 = the highest first-assigned scores. A calibrated score has observed ≈ predicted "
-        "and falling lift from D1 to D10.</p>"
-        f'<div class="row"><div>{chart}</div><div>{table}</div></div>'
-    )
 
 
-def section_lift(data: ReportData) -> str:
+LIFT_COMPONENT_COLORS = {"fit": 0, "intent": 2, "negative": 1}  # index into svg.PALETTE
+
+
+def section_lift(data: ReportData) -> Markup:
     rows = data.rows("reporting.rpt_icp_attribute_lift")
     if rows is None:
         return _missing("reporting.rpt_icp_attribute_lift", "Run the weekly DAG.")
     usable = [r for r in rows if r["has_enough_people"] and r["lift"] is not None]
-    top = sorted(usable, key=lambda r: r["lift"], reverse=True)[:15]
-    colors = [svg.PALETTE[{"fit": 0, "intent": 2, "negative": 1}.get(r["component"], 5)] for r in top]
-    chart = svg.interval_bars(
-        [_lift_label(r) for r in top],
-        [r["lift"] for r in top],
-        [r["lift_lower"] for r in top],
-        [r["lift_upper"] for r in top],
-        title="Top attribute values by lift (95% Wilson interval)",
-        colors=colors,
+    return _render(
+        "sections/lift.html.j2",
+        base_rate=_pct(rows[0]["base_rate"] if rows else None),
+        chart=_lift_chart(sorted(usable, key=lambda r: r["lift"], reverse=True)[:15]),
+        fit=_lift_table(usable, "fit"),
+        intent=_lift_table(usable, "intent"),
+        negative=_lift_table(usable, "negative"),
     )
 
-    def table_for(component: str, limit: int = 12) -> str:
-        chosen = sorted(
-            [r for r in usable if r["component"] == component], key=lambda r: r["lift"], reverse=True
-        )[:limit]
-        return _table(
-            ["attribute", "value", "people", "conv. rate (95% CI)", "lift", "current pts", "suggested pts"],
-            [
-                [
-                    escape(r["attribute"]),
-                    escape(str(r["label"] or r["attribute_value"])),
-                    _num(r["people"]),
-                    f"{_pct(r['conversion_rate'])} "
-                    f"({_pct(r['conversion_rate_lower'])}–{_pct(r['conversion_rate_upper'])})",
-                    f"{r['lift']:.2f}x" + (" *" if r["is_significant"] else ""),
-                    _num(r["current_points"]),
-                    _suggestion(r),
-                ]
-                for r in chosen
-            ],
-            "small",
-        )
 
-    base = rows[0]["base_rate"] if rows else None
-    return (
-        f"<p>Conversion to an opportunity per attribute value against the base rate {_pct(base)}; "
-        "* = the interval excludes the base rate (blue: fit, green: intent, red: negative). "
-        "Suggested points keep the current ones unless the people with the value convert more or "
-        "less than their fit score already predicts (95% interval of observed vs expected); then "
-        "they move by the smallest change the data asks for (<b>bold</b>). Intent signals: sign "
-        "check only (their points act through decay and caps). Backtest before adopting.</p>"
-        f'<div class="row"><div>{chart}</div><div><h3>Fit attributes</h3>{table_for("fit")}</div></div>'
-        f'<div class="row"><div><h3>Intent signals</h3>{table_for("intent")}</div>'
-        f"<div><h3>Negative rules</h3>{table_for('negative')}</div></div>"
+def _lift_chart(top: list[dict[str, Any]]) -> Markup:
+    colors = [svg.PALETTE[LIFT_COMPONENT_COLORS.get(r["component"], 5)] for r in top]
+    return _chart(
+        svg.interval_bars(
+            [_lift_label(r) for r in top],
+            [r["lift"] for r in top],
+            [r["lift_lower"] for r in top],
+            [r["lift_upper"] for r in top],
+            title="Top attribute values by lift (95% Wilson interval)",
+            colors=colors,
+        )
+    )
+
+
+def _lift_table(usable: list[dict[str, Any]], component: str, limit: int = 12) -> Table:
+    chosen = sorted([r for r in usable if r["component"] == component], key=lambda r: r["lift"], reverse=True)
+    return Table(
+        ["attribute", "value", "people", "conv. rate (95% CI)", "lift", "current pts", "suggested pts"],
+        [
+            [
+                r["attribute"],
+                str(r["label"] or r["attribute_value"]),
+                _num(r["people"]),
+                f"{_pct(r['conversion_rate'])} "
+                f"({_pct(r['conversion_rate_lower'])}–{_pct(r['conversion_rate_upper'])})",
+                f"{r['lift']:.2f}x" + (" *" if r["is_significant"] else ""),
+                _num(r["current_points"]),
+                _suggestion(r),
+            ]
+            for r in chosen[:limit]
+        ],
+        "small",
     )
 
 
@@ -395,22 +465,33 @@ def _lift_label(row: dict[str, Any]) -> str:
 
 
 def _suggestion(row: dict[str, Any]) -> str:
+    """The suggested points, in bold when they differ enough from the current ones."""
     suggested, current = row["suggested_points"], row["current_points"]
     if suggested is None:
         return "–"
     if row.get("is_change_suggested", current is not None and abs(suggested - current) >= 5):
-        return f"<b>{suggested:+d}</b>"
+        return Markup("<b>{:+d}</b>").format(suggested)
     return f"{suggested:+d}"
 
 
-def section_accuracy(data: ReportData) -> str:
+def section_accuracy(data: ReportData) -> Markup:
     rows = data.rows("reporting.rpt_scoring_accuracy")
     if rows is None:
         return _missing("reporting.rpt_scoring_accuracy", "Run the weekly DAG.")
     fps = [r for r in rows if r["error_type"] == "false_positive"]
     fns = [r for r in rows if r["error_type"] == "false_negative"]
     people = (data.rows("people_scored") or [{"people": None}])[0]["people"]
-    summary = _table(
+    return _render(
+        "sections/accuracy.html.j2",
+        people=_num(people),
+        summary=_accuracy_summary(fps, fns),
+        false_negatives=_accuracy_examples(fns, "tier_before_opportunity"),
+        false_positives=_accuracy_examples(fps, "assigned_tier"),
+    )
+
+
+def _accuracy_summary(fps: list[dict[str, Any]], fns: list[dict[str, Any]]) -> Table:
+    return Table(
         ["error", "people", "meaning"],
         [
             [
@@ -423,37 +504,37 @@ def section_accuracy(data: ReportData) -> str:
         "small",
     )
 
-    def examples(chosen: list[dict[str, Any]], tier_key: str) -> str:
-        if not chosen:
-            return "<p>None.</p>"
-        return _table(
-            ["crm_id", "tier then", "score then", "reasons then", "tier now"],
-            [
-                [
-                    escape(r["crm_id"]),
-                    _num(r[tier_key]),
-                    _num(r["assigned_composite_score"]),
-                    escape(r["score_reasons_at_assignment"] or ""),
-                    _num(r["current_tier"]),
-                ]
-                for r in chosen[:10]
-            ],
-            "small",
-        )
 
-    return (
-        f"<p>Out of {_num(people)} people scored.</p>{summary}"
-        f"<h3>False negatives (converted from Tier 3–4)</h3>{examples(fns, 'tier_before_opportunity')}"
-        f"<h3>False positives (Tier 1–2, no opportunity)</h3>{examples(fps, 'assigned_tier')}"
+def _accuracy_examples(chosen: list[dict[str, Any]], tier_key: str) -> Table | None:
+    """The first ten people of one error type (``None`` when there are none)."""
+    if not chosen:
+        return None
+    return Table(
+        ["crm_id", "tier then", "score then", "reasons then", "tier now"],
+        [
+            [
+                r["crm_id"],
+                _num(r[tier_key]),
+                _num(r["assigned_composite_score"]),
+                r["score_reasons_at_assignment"] or "",
+                _num(r["current_tier"]),
+            ]
+            for r in chosen[:10]
+        ],
+        "small",
     )
 
 
-def section_thresholds(data: ReportData) -> str:
+def section_thresholds(data: ReportData) -> Markup:
     rows = data.rows("reporting.rpt_threshold_recommendations")
     if rows is None:
         return _missing("reporting.rpt_threshold_recommendations", "Run the weekly DAG.")
     rows = sorted(rows, key=lambda r: (r["method"], r["tier"]))
-    return _table(
+    return _render("sections/thresholds.html.j2", table=_threshold_table(rows))
+
+
+def _threshold_table(rows: list[dict[str, Any]]) -> Table:
+    return Table(
         [
             "method",
             "parameter",
@@ -467,8 +548,8 @@ def section_thresholds(data: ReportData) -> str:
         ],
         [
             [
-                escape(r["method"].replace("_", " ")),
-                f"<code>{escape(r['parameter'])}</code>",
+                r["method"].replace("_", " "),
+                Markup("<code>{}</code>").format(r["parameter"]),
                 _pct(r["target"]),
                 _num(r["current_threshold"]),
                 _num(r["recommended_threshold"])
@@ -482,79 +563,76 @@ def section_thresholds(data: ReportData) -> str:
                     if r["tier"] == 1
                     else "–"
                 ),
-                "yes" if r["is_within_capacity"] else '<b class="warn">no</b>',
+                "yes" if r["is_within_capacity"] else Markup('<b class="warn">no</b>'),
             ]
             for r in rows
         ],
     )
 
 
-def section_backtest(data: ReportData) -> str:
+BACKTEST_TIERS = (1, 2, 3, 4)
+
+
+def section_backtest(data: ReportData) -> Markup:
     rows = data.rows("reporting.rpt_backtest")
     if rows is None:
         return _missing(
-            "reporting.rpt_backtest", "Run <code>leadscore backtest</code> or the lead_scoring_backtest DAG."
+            "reporting.rpt_backtest",
+            Markup("Run <code>leadscore backtest</code> or the lead_scoring_backtest DAG."),
         )
     if not rows:
-        return "<p>The last backtest produced no rows.</p>"
-    first = rows[0]
+        return _macro("note", "The last backtest produced no rows.")
     has_candidate = any(r.get("candidate_value") is not None for r in rows)
-    by_metric = {(r["metric"], r["tier"]): r for r in rows}
-    conversion = {
-        "current": [by_metric.get(("conversion_rate", t), {}).get("current_value") for t in (1, 2, 3, 4)],
+    return _render(
+        "sections/backtest.html.j2",
+        run=_backtest_run(rows[0], has_candidate),
+        chart=_backtest_chart(rows, has_candidate),
+        daily_chart=_backtest_daily_chart(data.rows("reporting.rpt_backtest_daily") or []),
+        table=_backtest_table(rows, has_candidate),
+    )
+
+
+def _backtest_run(first: dict[str, Any], has_candidate: bool) -> dict[str, str | None]:
+    """What the run was (every row of ``rpt_backtest`` repeats it)."""
+    return {
+        "step_days": str(first.get("step_days")),
+        "first_day": _week(first.get("first_as_of")),
+        "last_day": _week(first.get("last_as_of")),
+        "horizon_days": str(first.get("horizon_days")),
+        "backtest_id": str(first.get("backtest_id")),
+        "duration": _num(first.get("duration_s"), 0),
+        "current_model": str(first.get("current_model_version")),
+        "candidate_model": str(first.get("candidate_model_version")) if has_candidate else None,
     }
-    if has_candidate:
-        conversion["candidate"] = [
-            by_metric.get(("conversion_rate", t), {}).get("candidate_value") for t in (1, 2, 3, 4)
-        ]
-    chart = svg.bar_chart(
-        [TIER_NAMES[t] for t in (1, 2, 3, 4)],
-        conversion,
-        title="Backtest conversion by tier",
-        fmt=svg.percent,
-        colors=["#4575b4", "#1a9850"],
-    )
 
-    def value(metric: str, v: Any) -> str:
-        if v is None:
-            return "–"
-        if metric in ("conversion_rate", "tier_share"):
-            return _pct(v)
-        if metric in ("person_days", "positives", "days_scored"):
-            return _num(int(v))
-        return f"{float(v):.3f}"
 
-    headers = ["metric", "tier", "current"] + (["candidate", "difference"] if has_candidate else [])
-    table_rows = []
-    for r in rows:
-        cells = [
-            escape(r["metric"]),
-            _num(r["tier"]) if r["tier"] is not None else "",
-            value(r["metric"], r["current_value"]),
-        ]
-        if has_candidate:
-            cells += [value(r["metric"], r["candidate_value"]), value(r["metric"], r["difference"])]
-        table_rows.append(cells)
-    meta = (
-        f"<p>Scored every {first.get('step_days')} day(s) from {_week(first.get('first_as_of'))} to "
-        f"{_week(first.get('last_as_of'))} with only the data known then; outcome: an opportunity within "
-        f"{first.get('horizon_days')} days. Run {escape(str(first.get('backtest_id')))} took "
-        f"{_num(first.get('duration_s'), 0)} s. "
-        f"Current model <code>{escape(str(first.get('current_model_version')))}</code>"
-        + (
-            f", candidate <code>{escape(str(first.get('candidate_model_version')))}</code>"
-            if has_candidate
-            else ""
+def _backtest_chart(rows: list[dict[str, Any]], has_candidate: bool) -> Markup:
+    by_metric = {(r["metric"], r["tier"]): r for r in rows}
+    variants = ["current", "candidate"] if has_candidate else ["current"]
+    conversion = {
+        variant: [by_metric.get(("conversion_rate", t), {}).get(f"{variant}_value") for t in BACKTEST_TIERS]
+        for variant in variants
+    }
+    return _chart(
+        svg.bar_chart(
+            [TIER_NAMES[t] for t in BACKTEST_TIERS],
+            conversion,
+            title="Backtest conversion by tier",
+            fmt=svg.percent,
+            colors=["#4575b4", "#1a9850"][: len(variants)],
         )
-        + ".</p>"
     )
-    daily = data.rows("reporting.rpt_backtest_daily") or []
-    daily_chart = ""
-    if daily:
-        days = sorted({r["as_of"] for r in daily})
-        by_key = {(r["variant"], r["as_of"]): r["auc"] for r in daily}
-        variants = sorted({r["variant"] for r in daily}, key=lambda v: (v != "current", v))
-        daily_chart = svg.line_chart(
+
+
+def _backtest_daily_chart(daily: list[dict[str, Any]]) -> Markup:
+    """AUC per scoring day and variant (empty when the backtest kept no daily rows)."""
+    if not daily:
+        return Markup("")
+    days = sorted({r["as_of"] for r in daily})
+    by_key = {(r["variant"], r["as_of"]): r["auc"] for r in daily}
+    variants = sorted({r["variant"] for r in daily}, key=lambda v: (v != "current", v))
+    return _chart(
+        svg.line_chart(
             [_week(d) for d in days],
             {v: [by_key.get((v, d)) for d in days] for v in variants},
             title="AUC by scoring day",
@@ -563,8 +641,35 @@ def section_backtest(data: ReportData) -> str:
             dashed=["candidate"],
             colors=["#4575b4", "#1a9850", *svg.PALETTE[3:]][: len(variants)],
         )
-    table = _table(headers, table_rows, "small")
-    return meta + f'<div class="row"><div>{chart}{daily_chart}</div><div>{table}</div></div>'
+    )
+
+
+def _backtest_value(metric: str, value: Any) -> str:
+    if value is None:
+        return "–"
+    if metric in ("conversion_rate", "tier_share"):
+        return _pct(value)
+    if metric in ("person_days", "positives", "days_scored"):
+        return _num(int(value))
+    return f"{float(value):.3f}"
+
+
+def _backtest_table(rows: list[dict[str, Any]], has_candidate: bool) -> Table:
+    headers = ["metric", "tier", "current"] + (["candidate", "difference"] if has_candidate else [])
+    table_rows = []
+    for r in rows:
+        cells = [
+            r["metric"],
+            _num(r["tier"]) if r["tier"] is not None else "",
+            _backtest_value(r["metric"], r["current_value"]),
+        ]
+        if has_candidate:
+            cells += [
+                _backtest_value(r["metric"], r["candidate_value"]),
+                _backtest_value(r["metric"], r["difference"]),
+            ]
+        table_rows.append(cells)
+    return Table(headers, table_rows, "small")
 
 
 RENDERERS = {
@@ -578,43 +683,22 @@ RENDERERS = {
     "backtest": section_backtest,
 }
 
-CSS = """
-body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px auto;max-width:1220px;color:#222;
-     padding:0 16px;background:#fafafa}
-h1{font-size:24px;margin-bottom:4px} h2{font-size:19px;border-bottom:2px solid #4575b4;padding-bottom:4px;
-     margin-top:32px} h3{font-size:14px;margin:14px 0 6px}
-section{background:#fff;border:1px solid #e3e3e3;border-radius:6px;padding:4px 18px 14px;margin-bottom:18px}
-.row{display:flex;flex-wrap:wrap;gap:18px;align-items:flex-start} .row>div{flex:1 1 560px;min-width:0}
-table{border-collapse:collapse;font-size:13px;margin:6px 0}
-th,td{padding:4px 8px;border-bottom:1px solid #eee;text-align:right} th{background:#f3f5f9;font-weight:600}
-td:first-child,th:first-child{text-align:left}
-table.small{font-size:12px} td{vertical-align:top} code{font-size:12px;background:#f3f3f3;padding:0 3px}
-.missing{color:#8a6d3b;background:#fcf8e3;border:1px solid #faebcc;padding:8px 12px;border-radius:4px}
-.ok{color:#1a7f37} .warn{color:#b42318} .meta{color:#666;font-size:13px}
-nav a{margin-right:12px;font-size:13px} td.text{text-align:left}
-"""
+
+def _section(key: str, title: str, data: ReportData) -> dict[str, Any]:
+    """One section's title and body, or the error it failed with (it must not hide the others)."""
+    try:
+        return {"key": key, "title": title, "body": RENDERERS[key](data), "error": None}
+    except Exception as error:
+        log.exception("report section %s failed", key)
+        return {"key": key, "title": title, "body": None, "error": str(error)}
 
 
 def render(data: ReportData) -> str:
     """The whole report as one HTML document (no external resources)."""
-    as_of = data.as_of.strftime("%Y-%m-%d %H:%M UTC") if hasattr(data.as_of, "strftime") else "–"
-    nav = "".join(f'<a href="#{key}">{escape(title)}</a>' for key, (title, _) in SECTIONS.items())
-    sections = []
-    for key, (title, _table_name) in SECTIONS.items():
-        try:
-            body = RENDERERS[key](data)
-        except Exception as error:  # one broken section must not hide the others
-            log.exception("report section %s failed", key)
-            body = f'<p class="warn">This section failed to render: {escape(str(error))}</p>'
-        sections.append(f'<section id="{key}"><h2>{escape(title)}</h2>{body}</section>')
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>Lead scoring weekly report – {escape(as_of)}</title><style>{CSS}</style></head><body>"
-        f'<h1>Lead scoring weekly report</h1><p class="meta">Scores as of {escape(as_of)} · generated '
-        f"{data.generated_at.strftime('%Y-%m-%d %H:%M UTC')} · "
-        "tables in the <code>reporting</code> schema</p>"
-        f"<nav>{nav}</nav>{''.join(sections)}</body></html>\n"
+    return TEMPLATES.get_template("weekly_report.html.j2").render(
+        as_of=data.as_of.strftime("%Y-%m-%d %H:%M UTC") if hasattr(data.as_of, "strftime") else "–",
+        generated_at=data.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
+        sections=[_section(key, title, data) for key, (title, _) in SECTIONS.items()],
     )
 
 
