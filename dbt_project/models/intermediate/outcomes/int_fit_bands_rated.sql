@@ -19,10 +19,8 @@ population as (
 
 ),
 
-final as (
+fit_bands as (
 
-    {#- What the current fit score already predicts: the conversion rate per 10-point fit
-        band (+0.5 / +1 smoothed, so no band has a rate of 0 or 1). -#}
     select
         floor(fit_score / 10) as fit_band,
         count(*) as people,
@@ -31,6 +29,18 @@ final as (
         / (cast(count(*) as {{ dbt.type_float() }}) + 1) as band_rate
     from population
     group by floor(fit_score / 10)
+
+),
+
+final as (
+
+    {#- floor() is a double on DuckDB and a bigint on Spark: one type everywhere -#}
+    select
+        cast(fit_band as {{ dbt.type_int() }}) as fit_band,
+        people,
+        mean_fit_score,
+        band_rate
+    from fit_bands
 
 )
 
