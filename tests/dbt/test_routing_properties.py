@@ -31,7 +31,8 @@ SEGMENTS = ["smb", "mid_market", "enterprise", "unknown"]
 MODELS = (
     "int_leads_previously_routed int_routing_pools_counted int_leads_fixed_rules_applied "
     "int_reps_capacity_evaluated int_leads_routed_to_account_owners int_leads_routed_by_territory "
-    "int_leads_routed_by_team stg_salesforce__tasks lead_assignments lead_routing lead_sla"
+    "int_leads_routed_by_team int_leads_routing_decided stg_salesforce__tasks lead_assignments lead_routing "
+    "lead_sla"
 )
 
 LEAD_COLUMNS = {

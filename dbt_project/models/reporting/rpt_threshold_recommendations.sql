@@ -11,7 +11,8 @@
     recommended threshold (inflow = people created in the last var('capacity_window_days')
     days x share at or above the threshold, over the active owners of scored people) against
     var('tier1_capacity_per_rep_per_day'). Disqualified people are left out; Tier 1 also
-    needs tier1_min_fit, which these thresholds do not change. -#}
+    needs tier1_min_fit, which these thresholds do not change. The curve per threshold is
+    int_score_thresholds_rated. -#}
 {%- set target_shares = [
     (1, 'tier1_threshold', var('target_tier1_share', 0.05)),
     (2, 'tier2_threshold', var('target_tier1_2_share', 0.20)),
@@ -22,113 +23,17 @@
     (2, 'tier2_threshold', var('target_tier1_2_conversion_rate', 0.12)),
 ] -%}
 {%- set min_people = var('threshold_min_people', 20) -%}
-{%- set window_days = var('capacity_window_days', 28) -%}
 with
 
-people_outcomes as (
+thresholds_rated as (
 
-    select * from {{ ref('int_people_outcomes_joined') }}
-
-),
-
-people as (
-
-    select * from {{ ref('int_people_unified') }}
-
-),
-
-users as (
-
-    select * from {{ ref('stg_salesforce__users') }}
+    select * from {{ ref('int_score_thresholds_rated') }}
 
 ),
 
 parameters as (
 
     select * from {{ ref('int_scoring_parameters_pivoted') }}
-
-),
-
-candidates as (
-
-    select
-        crm_id,
-        owner_id,
-        assigned_composite_score,
-        has_opportunity
-    from people_outcomes
-    where not is_disqualified
-
-),
-
-series as (
-
-    {{ dbt.generate_series(101) }}
-
-),
-
-thresholds as (
-
-    select cast(generated_number - 1 as {{ dbt.type_int() }}) as threshold
-    from series
-
-),
-
-curve as (
-
-    select
-        thresholds.threshold,
-        count(candidates.crm_id) as people_at_or_above,
-        sum(case when candidates.has_opportunity then 1 else 0 end) as conversions_at_or_above
-    from thresholds
-    left join candidates
-        on thresholds.threshold <= candidates.assigned_composite_score
-    group by thresholds.threshold
-
-),
-
-totals as (
-
-    select count(*) as total_people
-    from candidates
-
-),
-
-inflow as (
-
-    select
-        cast(count(*) as {{ dbt.type_float() }}) / {{ window_days }} as new_people_per_day
-    from people
-    where created_at > {{ dbt.dateadd('day', '-' ~ window_days, lead_scoring.as_of()) }}
-
-),
-
-reps as (
-
-    select count(distinct users.user_id) as active_reps
-    from users
-    inner join candidates
-        on users.user_id = candidates.owner_id
-    where users.is_active
-
-),
-
-curve_rated as (
-
-    select
-        curve.threshold,
-        curve.people_at_or_above,
-        curve.conversions_at_or_above,
-        cast(curve.people_at_or_above as {{ dbt.type_float() }}) / nullif(totals.total_people, 0)
-            as share_at_or_above,
-        cast(curve.conversions_at_or_above as {{ dbt.type_float() }}) / nullif(curve.people_at_or_above, 0)
-            as conversion_rate_at_or_above,
-        inflow.new_people_per_day * curve.people_at_or_above
-        / nullif(totals.total_people, 0) / nullif(reps.active_reps, 0) as tier1_per_rep_per_day
-    from curve
-    cross join totals
-    cross join inflow
-    cross join reps
 
 ),
 
@@ -141,7 +46,7 @@ recommended as (
         '{{ parameter }}' as parameter,
         cast({{ share }} as {{ dbt.type_float() }}) as target,
         min(threshold) as recommended_threshold
-    from curve_rated
+    from thresholds_rated
     where share_at_or_above <= {{ share }}
     union all
     {%- endfor %}
@@ -152,7 +57,7 @@ recommended as (
         '{{ parameter }}' as parameter,
         cast({{ rate }} as {{ dbt.type_float() }}) as target,
         min(threshold) as recommended_threshold
-    from curve_rated
+    from thresholds_rated
     where conversion_rate_at_or_above >= {{ rate }}
         and people_at_or_above >= {{ min_people }}
     {%- if not loop.last %}
@@ -206,9 +111,9 @@ final as (
         ) as is_within_capacity
 
     from with_current
-    left join curve_rated as at_current
+    left join thresholds_rated as at_current
         on cast(with_current.current_threshold as {{ dbt.type_int() }}) = at_current.threshold
-    left join curve_rated as at_recommended
+    left join thresholds_rated as at_recommended
         on with_current.recommended_threshold = at_recommended.threshold
 
 )

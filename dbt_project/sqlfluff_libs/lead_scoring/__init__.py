@@ -31,10 +31,5 @@ def pool_round_robin(prefix, pool_leads, pool_members, rep_capacity, earlier_ass
     )
 
 
-def sla_due_times(clocks):
-    # the real macro renders several CTEs ending in due_times
-    return f"due_times as (select {clocks}.crm_id, {clocks}.sla_started_at as sla_due_at from {clocks})"
-
-
 def __getattr__(name):
     return lambda *args, **kwargs: f"{name}(" + ", ".join(str(arg) for arg in args) + ")"

@@ -4,7 +4,7 @@
 
     Most people are one CRM record (duplicate_count = 1): their row is the record itself, so
     only the records of duplicate groups go through the survivorship windows and grouping
-    (a few percent of the rows; all of them went through it before, 26 s at scale L). -#}
+    (a few percent of the rows). -#}
 {%- set survivor_columns = [
     'crm_object', 'account_id', 'owner_id', 'email', 'email_domain', 'title', 'title_seniority',
     'title_function', 'industry', 'country', 'state', 'technologies', 'number_of_employees',

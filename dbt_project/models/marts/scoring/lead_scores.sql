@@ -1,8 +1,9 @@
 {#- One row per scored CRM person (Lead or Contact) as of var('as_of'): fit, intent,
     negative, composite, grade, tier, MQL/SQL flags and the top reasons. Every number is a
-    sum of rows in intermediate.int_score_contributions_unioned. Records with the same
-    normalised e-mail are one person (person_key): they get identical scores, and
-    duplicate_group lists their crm_ids. -#}
+    sum of rows in intermediate.int_score_contributions_unioned (summed per component, with
+    the reasons, in int_people_contributions_summarized). Records with the same normalised
+    e-mail are one person (person_key): they get identical scores, and duplicate_group lists
+    their crm_ids. -#}
 with
 
 people as (
@@ -17,9 +18,9 @@ grouped as (
 
 ),
 
-contributions as (
+contribution_totals as (
 
-    select * from {{ ref('int_score_contributions_unioned') }}
+    select * from {{ ref('int_people_contributions_summarized') }}
 
 ),
 
@@ -35,54 +36,6 @@ model_version as (
 
 ),
 
-component_totals as (
-
-    select
-        person_id,
-        sum(case when component = 'fit' then points else 0 end) as fit_points,
-        sum(case when component = 'intent' then points else 0 end) as intent_points,
-        sum(case when component = 'negative' then points else 0 end) as negative_points,
-        {{ dbt.bool_or('is_disqualifier') }} as has_disqualifier
-    from contributions
-    group by person_id
-
-),
-
-reason_candidates as (
-
-    select
-        contributions.person_id,
-        contributions.points,
-        contributions.rule_id,
-        {{ dbt.concat([
-            'contributions.label',
-            "' '",
-            "case when contributions.points >= 0 then '+' else '' end",
-            "cast(cast(round(cast(contributions.points as " ~ dbt.type_numeric() ~ "), 0) as " ~ dbt.type_int() ~ ") as " ~ dbt.type_string() ~ ")",
-            "coalesce(" ~ dbt.concat(["' ('", "cast(cast(floor(contributions.age_days) as " ~ dbt.type_int() ~ ") as " ~ dbt.type_string() ~ ")", "'d ago)'"]) ~ ", '')",
-        ]) }} as reason_text,
-        row_number() over (
-            partition by contributions.person_id
-            order by abs(contributions.points) desc, contributions.rule_id
-        ) as reason_rank
-    from contributions
-    where round(cast(contributions.points as {{ dbt.type_numeric() }}), 0) <> 0
-
-),
-
-reasons as (
-
-    select
-        reason_candidates.person_id,
-        {{ lead_scoring.ordered_listagg('reason_candidates.reason_text', '; ', 'reason_candidates.reason_rank') }}
-            as score_reasons
-    from reason_candidates
-    cross join parameters
-    where reason_candidates.reason_rank <= parameters.reasons_count
-    group by reason_candidates.person_id
-
-),
-
 scored as (
 
     select
@@ -92,15 +45,16 @@ scored as (
         people.account_id,
         people.owner_id,
         people.is_converted,
-        {{ lead_scoring.round_to(lead_scoring.clamp('coalesce(component_totals.fit_points, 0)', 0, 100), 0) }}
+        contribution_totals.score_reasons,
+        {{ lead_scoring.round_to(lead_scoring.clamp('coalesce(contribution_totals.fit_points, 0)', 0, 100), 0) }}
             as fit_score,
-        {{ lead_scoring.round_to(lead_scoring.clamp('coalesce(component_totals.intent_points, 0)', 0, 100), 0) }}
+        {{ lead_scoring.round_to(lead_scoring.clamp('coalesce(contribution_totals.intent_points, 0)', 0, 100), 0) }}
             as intent_score,
-        {{ lead_scoring.round_to('coalesce(component_totals.negative_points, 0)', 0) }} as negative_score,
-        coalesce(component_totals.has_disqualifier, false) as is_disqualified
+        {{ lead_scoring.round_to('coalesce(contribution_totals.negative_points, 0)', 0) }} as negative_score,
+        coalesce(contribution_totals.has_disqualifier, false) as is_disqualified
     from people
-    left join component_totals
-        on people.person_id = component_totals.person_id
+    left join contribution_totals
+        on people.person_id = contribution_totals.person_id
 
 ),
 
@@ -173,7 +127,7 @@ final as (
             when 3 then 'Nurture'
             else 'Disqualified'
         end as tier_label,
-        coalesce(reasons.score_reasons, '') as score_reasons,
+        coalesce(tiered.score_reasons, '') as score_reasons,
         grouped.duplicate_group,
         model_version.scoring_model_version,
 
@@ -198,8 +152,6 @@ final as (
     cross join model_version
     left join grouped
         on tiered.person_id = grouped.person_id
-    left join reasons
-        on tiered.person_id = reasons.person_id
 
 )
 
