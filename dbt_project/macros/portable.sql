@@ -1,6 +1,6 @@
 {#- Engine differences live here, behind adapter.dispatch, never in model files. The project
     builds with identical results on DuckDB (the product's warehouse), Postgres and Spark
-    (`make test-engines` proves it); README "Scaling out" lists the traps. -#}
+    (`make test-engines` proves it); docs/scaling-out.md, "Portable SQL", lists the traps. -#}
 
 {#- ---------------------------------------------------------------------------------------
     Overrides of dbt's cross-database macros (the root project is searched first).
