@@ -89,6 +89,15 @@ OPS_DDL = [
     """create table if not exists ops.runs (
         run_id varchar primary key, as_of timestamp, status varchar, summary varchar,
         started_at timestamp, finished_at timestamp)""",
+    # the learned points table (lead_scoring.model): every version kept, one promoted
+    """create table if not exists ops.model_versions (
+        version_id varchar primary key, trained_at timestamp, horizon_days integer,
+        features_used varchar, features_refused varchar, calibration varchar, metrics varchar,
+        is_promoted boolean default false, promoted_at timestamp)""",
+    """create table if not exists ops.model_points (
+        version_id varchar, feature varchar, bin_index integer, bin_label varchar,
+        lower_bound double, upper_bound double, categories varchar, points double,
+        primary key (version_id, feature, bin_index))""",
 ]
 
 

@@ -1,0 +1,427 @@
+"""Train a points table on person-days: leak guard, time-based split, scorecard, yardstick.
+
+The input is one row per person and scoring day: ``person_id``, ``scored_on`` (the day the
+features were known), ``label`` (an opportunity within ``horizon_days`` after it), an optional
+rules score, and one column per feature as known that day (object/category columns are
+categorical, numeric ones numeric). Nothing here reads the warehouse.
+
+The steps, each a function:
+1. ``split_by_time``: only person-days whose label was known at the training instant
+   (``scored_on + horizon <= trained_at``); the most recent share of those days is the
+   validation set, the earlier days the training set.
+2. ``guard_features``: outcome fields (conversion, status, opportunity data) are never
+   features; a feature that alone separates the validation labels almost perfectly is
+   refused, unless allowed by name.
+3. ``fit_scorecard``: optimal binning of every feature (optbinning ``BinningProcess``) and a
+   logistic regression on the bins' weights of evidence, scaled to points from 0 to 100
+   (``optbinning.Scorecard``); ``points_table`` lists feature, bin, bounds and points, so a
+   score is a join on bins and a sum.
+4. ``calibrate``: a one-variable logistic fit from points to the conversion probability.
+5. ``evaluate``: on the validation set, AUC, top-decile lift, precision, recall, F1 and
+   accuracy at the threshold, the calibration error, beside a gradient-boosting yardstick
+   fitted on the same split and the rules' AUC.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+
+log = logging.getLogger(__name__)
+
+KEY_COLUMNS = ("person_id", "scored_on", "label", "rules_score")
+
+# Set at or after conversion, or describe the outcome itself: never a feature. Matched on a
+# feature name's last part (``lead.status``, ``field:IsConverted``, ``converted_date``).
+OUTCOME_FIELD = re.compile(
+    r"^(is_?converted|converted\w*|status|lead_?status|\w*opportunit\w*|is_?won|is_?closed|"
+    r"close_?date|stage_?name|amount)$",
+    re.IGNORECASE,
+)
+
+
+# A feature whose bins carry less information value than this (the usual "not predictive"
+# cut-off of credit scorecards) is left out of the points table, and named.
+MIN_INFORMATION_VALUE = 0.02
+
+
+class TrainingError(ValueError):
+    """The person-days cannot train a model; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class TrainingOptions:
+    horizon_days: int = 30
+    validation_share: float = 0.25  # the most recent share of the training days, held out
+    leak_auc: float = 0.98  # a feature alone this good on validation is refused
+    allowed_features: frozenset[str] = frozenset()  # passed by the leak guard anyway
+    threshold_score: float = 40.0  # predictive score from which a person counts as positive
+    min_positives: int = 20  # per split
+    random_state: int = 0
+
+
+@dataclass(frozen=True)
+class RefusedFeature:
+    feature: str
+    reason: str
+
+
+@dataclass
+class TrainedModel:
+    version_id: str
+    trained_at: datetime
+    horizon_days: int
+    features_used: list[str]
+    features_refused: list[RefusedFeature]
+    points: pd.DataFrame  # feature, bin_index, bin_label, lower, upper, categories, points
+    calibration: dict[str, float]  # probability = 1 / (1 + exp(-(slope * points + intercept)))
+    metrics: dict[str, float | int | None]
+    scorecard: object = field(repr=False, default=None)
+    inputs: list[str] = field(default_factory=list)  # the scorecard's input columns
+
+    def score(self, frame: pd.DataFrame) -> np.ndarray:
+        """Points of each row (what the SQL's bin join and sum gives)."""
+        return self.scorecard.score(model_matrix(frame, self.inputs))
+
+    def as_row(self) -> dict:
+        """The model's row of ``ops.model_versions``."""
+        return {
+            "version_id": self.version_id,
+            "trained_at": self.trained_at,
+            "horizon_days": self.horizon_days,
+            "features_used": json.dumps(self.features_used),
+            "features_refused": json.dumps([r.__dict__ for r in self.features_refused]),
+            "calibration": json.dumps(self.calibration),
+            "metrics": json.dumps(self.metrics),
+        }
+
+
+# ------------------------------------------------------------------------------- split
+
+
+def split_by_time(
+    frame: pd.DataFrame, trained_at: datetime, options: TrainingOptions
+) -> tuple[pd.Series, pd.Series]:
+    """Masks of the training and validation person-days (see the module docstring)."""
+    days = pd.to_datetime(frame["scored_on"])
+    known = days + timedelta(days=options.horizon_days) <= pd.Timestamp(trained_at)
+    known_days = np.sort(days[known].unique())
+    if len(known_days) < 2:
+        raise TrainingError(
+            f"{len(known_days)} scoring day(s) have a known outcome at {trained_at:%Y-%m-%d %H:%M} "
+            f"(horizon {options.horizon_days} days): train later, or on more history"
+        )
+    cut = known_days[max(1, int(round(len(known_days) * (1 - options.validation_share))))]
+    train = known & (days < cut)
+    valid = known & (days >= cut)
+    for name, mask in (("training", train), ("validation", valid)):
+        positives = int(frame.loc[mask, "label"].sum())
+        if positives < options.min_positives or positives == int(mask.sum()):
+            raise TrainingError(
+                f"the {name} days have {positives} conversions among {int(mask.sum())} person-days: "
+                f"need at least {options.min_positives} and some non-conversions"
+            )
+    return train, valid
+
+
+# ------------------------------------------------------------------------ leak guard
+
+
+def feature_columns(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if c not in KEY_COLUMNS]
+
+
+def is_categorical(series: pd.Series) -> bool:
+    return not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
+
+
+def single_feature_auc(train: pd.Series, y_train: pd.Series, valid: pd.Series, y_valid: pd.Series) -> float:
+    """How well one feature alone ranks the validation labels (0.5 = not at all, 1 = perfectly),
+    in its better direction; categories are ranked by their training conversion rate."""
+    if is_categorical(train):
+        rates = y_train.groupby(train.astype("string").fillna("<missing>")).mean()
+        values = valid.astype("string").fillna("<missing>").map(rates).astype(float)
+        values = values.fillna(float(y_train.mean()))
+    else:
+        values = valid.astype(float).fillna(
+            float(np.nanmin(train.astype(float))) - 1 if train.notna().any() else 0
+        )
+    if y_valid.nunique() < 2 or values.nunique() < 2:
+        return 0.5
+    auc = roc_auc_score(y_valid, values)
+    return max(auc, 1 - auc)
+
+
+def guard_features(
+    frame: pd.DataFrame, train: pd.Series, valid: pd.Series, options: TrainingOptions
+) -> tuple[list[str], list[RefusedFeature]]:
+    """The features the model may use, and the refused ones with the reason."""
+    used, refused = [], []
+    for feature in feature_columns(frame):
+        last = re.split(r"[.:]", feature)[-1]
+        if OUTCOME_FIELD.match(last) and feature not in options.allowed_features:
+            refused.append(RefusedFeature(feature, "outcome field: known only at or after conversion"))
+            continue
+        column = frame[feature]
+        if column[train].nunique(dropna=False) < 2:
+            refused.append(RefusedFeature(feature, "one value on every training day"))
+            continue
+        auc = single_feature_auc(
+            column[train], frame.loc[train, "label"], column[valid], frame.loc[valid, "label"]
+        )
+        if auc >= options.leak_auc and feature not in options.allowed_features:
+            refused.append(
+                RefusedFeature(
+                    feature,
+                    f"alone separates the validation labels (AUC {auc:.3f} >= {options.leak_auc}): "
+                    "a leak of the outcome? allow it by name if it is known before conversion",
+                )
+            )
+            continue
+        used.append(feature)
+    if not used:
+        raise TrainingError(
+            "no feature is left after the leak guard: " + "; ".join(r.reason for r in refused)
+        )
+    return used, refused
+
+
+# ------------------------------------------------------------------------- scorecard
+
+
+def model_matrix(frame: pd.DataFrame, features: list[str]) -> pd.DataFrame:
+    """Categoricals as strings (missing stays missing), numerics as floats."""
+    columns = {}
+    for feature in features:
+        column = frame[feature]
+        columns[feature] = (
+            column.astype("object").where(column.notna(), None).map(lambda v: None if v is None else str(v))
+            if is_categorical(column)
+            else column.astype(float)
+        )
+    return pd.DataFrame(columns, index=frame.index)
+
+
+def fit_scorecard(x: pd.DataFrame, y: pd.Series, options: TrainingOptions):
+    """optbinning's Scorecard: bins per feature, logistic regression on WOE, points 0-100."""
+    from optbinning import BinningProcess, Scorecard  # noqa: PLC0415 - optional heavy library
+
+    categorical = [c for c in x.columns if is_categorical(x[c])]
+    # Missing values get their own bin's weight of evidence (optbinning's default is 0, the
+    # average, whatever the people without the value did); numeric features bin in one
+    # direction (or a single peak/valley), so a count's bins cannot zigzag on noise.
+    transform = {"metric_missing": "empirical", "metric_special": "empirical"}
+    process = BinningProcess(
+        variable_names=list(x.columns),
+        categorical_variables=categorical,
+        min_bin_size=0.02,
+        selection_criteria={"iv": {"min": MIN_INFORMATION_VALUE}},
+        binning_fit_params={
+            c: {} if c in categorical else {"monotonic_trend": "auto_asc_desc"} for c in x.columns
+        },
+        binning_transform_params={c: transform for c in x.columns},
+    )
+    scorecard = Scorecard(
+        binning_process=process,
+        estimator=LogisticRegression(max_iter=1000),
+        scaling_method="min_max",
+        scaling_method_params={"min": 0, "max": 100},
+        reverse_scorecard=True,
+    )
+    scorecard.fit(x, y.astype(int))
+    return scorecard
+
+
+def selected_features(scorecard) -> tuple[list[str], list[RefusedFeature]]:
+    """The features the binning kept, and the ones it left out for too little information."""
+    summary = scorecard.binning_process_.summary()
+    kept = summary.loc[summary["selected"], "name"].tolist()
+    weak = [
+        RefusedFeature(row.name, f"too little information (IV {row.iv:.3f} < {MIN_INFORMATION_VALUE})")
+        for row in summary.loc[~summary["selected"]].itertuples()
+    ]
+    return kept, weak
+
+
+def points_table(scorecard) -> pd.DataFrame:
+    """One row per feature and bin: bounds (numeric) or categories, and the points."""
+    table = scorecard.table(style="detailed")
+    process = scorecard.binning_process_
+    rows = []
+    for feature, bins in table.groupby("Variable", sort=False):
+        optb = process.get_binned_variable(feature)
+        categorical = optb.dtype == "categorical"
+        splits = list(optb.splits)
+        for position, (_, row) in enumerate(bins.iterrows()):
+            label = row["Bin"]
+            lower = upper = None
+            categories = None
+            if position < len(bins) - 2:  # the last two rows are the Special and Missing bins
+                if categorical:
+                    categories = [str(c) for c in np.asarray(label).ravel().tolist()]
+                    label = ", ".join(categories)
+                else:
+                    lower = splits[position - 1] if position > 0 else None
+                    upper = splits[position] if position < len(splits) else None
+            rows.append(
+                {
+                    "feature": feature,
+                    "bin_index": position,
+                    "bin_label": str(label),
+                    "lower": None if lower is None else float(lower),
+                    "upper": None if upper is None else float(upper),
+                    "categories": None if categories is None else json.dumps(categories),
+                    "points": float(row["Points"]),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------- calibration
+
+
+def calibrate(points: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Slope and intercept of log-odds on points (fitted on the training days)."""
+    fit = LogisticRegression(C=1e6, max_iter=1000).fit(points.reshape(-1, 1), y.astype(int))
+    return {"slope": float(fit.coef_[0][0]), "intercept": float(fit.intercept_[0])}
+
+
+def probability(points: np.ndarray, calibration: dict[str, float]) -> np.ndarray:
+    return 1 / (1 + np.exp(-(calibration["slope"] * points + calibration["intercept"])))
+
+
+def calibration_error(prob: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error: the people-weighted gap between the predicted and the
+    observed conversion rate over ``bins`` equal-count bins of the prediction."""
+    order = np.argsort(prob, kind="stable")
+    gaps = 0.0
+    for part in np.array_split(order, bins):
+        if len(part):
+            gaps += len(part) * abs(prob[part].mean() - y[part].mean())
+    return float(gaps / len(prob))
+
+
+# ------------------------------------------------------------------------ evaluation
+
+
+def top_decile_lift(score: np.ndarray, y: np.ndarray) -> float | None:
+    if y.mean() == 0:
+        return None
+    top = np.argsort(-score, kind="stable")[: max(1, math.ceil(len(score) / 10))]
+    return float(y[top].mean() / y.mean())
+
+
+def auc(y: np.ndarray, score: np.ndarray) -> float | None:
+    return float(roc_auc_score(y, score)) if len(np.unique(y)) == 2 else None
+
+
+def classification_at(score: np.ndarray, y: np.ndarray, threshold: float) -> dict[str, float]:
+    predicted = score >= threshold
+    tp = int((predicted & (y == 1)).sum())
+    fp = int((predicted & (y == 0)).sum())
+    fn = int((~predicted & (y == 1)).sum())
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+        "accuracy": round(float((predicted == (y == 1)).mean()), 4),
+    }
+
+
+def yardstick_auc(x_train: pd.DataFrame, y_train, x_valid: pd.DataFrame, y_valid, seed: int) -> float | None:
+    """A gradient-boosting model on the same features and split: reported, not deployed."""
+
+    def typed(x: pd.DataFrame) -> pd.DataFrame:
+        return x.apply(lambda c: c.astype("category") if is_categorical(c) else c)
+
+    train_x, valid_x = typed(x_train), typed(x_valid)
+    for column in train_x.columns:  # the same categories on both sides
+        if isinstance(train_x[column].dtype, pd.CategoricalDtype):
+            valid_x[column] = pd.Categorical(valid_x[column], categories=train_x[column].cat.categories)
+    model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed)
+    model.fit(train_x, np.asarray(y_train, dtype=int))
+    return auc(np.asarray(y_valid, dtype=int), model.predict_proba(valid_x)[:, 1])
+
+
+# ------------------------------------------------------------------------------ train
+
+
+def version_id(points: pd.DataFrame, trained_at: datetime, horizon_days: int) -> str:
+    digest = hashlib.sha256()
+    digest.update(f"{trained_at.isoformat()}|{horizon_days}|".encode())
+    digest.update(points.to_csv(index=False).encode())
+    return "m_" + digest.hexdigest()[:12]
+
+
+def train(frame: pd.DataFrame, trained_at: datetime, options: TrainingOptions | None = None) -> TrainedModel:
+    """Fit the points table on the person-days known at ``trained_at`` (module docstring)."""
+    options = options or TrainingOptions()
+    started = time.perf_counter()
+    train_mask, valid_mask = split_by_time(frame, trained_at, options)
+    log.info(
+        "training on %d person-days, validating on %d (the most recent %.0f%% of the days)",
+        int(train_mask.sum()),
+        int(valid_mask.sum()),
+        options.validation_share * 100,
+    )
+    used, refused = guard_features(frame, train_mask, valid_mask, options)
+    for item in refused:
+        log.info("refused feature %s: %s", item.feature, item.reason)
+    x = model_matrix(frame, used)
+    y = frame["label"].astype(int).to_numpy()
+    scorecard = fit_scorecard(x[train_mask], pd.Series(y[train_mask.to_numpy()]), options)
+    log.info("scorecard fitted on %d features in %.1fs", len(used), time.perf_counter() - started)
+    inputs = used
+    used, weak = selected_features(scorecard)
+    refused += weak
+    points = points_table(scorecard)
+    train_points = scorecard.score(x[train_mask])
+    valid_points = scorecard.score(x[valid_mask])
+    calibration = calibrate(train_points, y[train_mask.to_numpy()])
+    y_valid = y[valid_mask.to_numpy()]
+    prob = probability(valid_points, calibration)
+    metrics: dict[str, float | int | None] = {
+        "train_person_days": int(train_mask.sum()),
+        "validation_person_days": int(valid_mask.sum()),
+        "validation_positives": int(y_valid.sum()),
+        "auc": auc(y_valid, valid_points),
+        "top_decile_lift": top_decile_lift(valid_points, y_valid),
+        **classification_at(valid_points, y_valid, options.threshold_score),
+        "threshold_score": options.threshold_score,
+        "calibration_error": round(calibration_error(prob, y_valid), 4),
+        "yardstick_auc": yardstick_auc(
+            x[train_mask], y[train_mask.to_numpy()], x[valid_mask], y_valid, options.random_state
+        ),
+        "rules_auc": auc(y_valid, frame.loc[valid_mask, "rules_score"].to_numpy(dtype=float))
+        if "rules_score" in frame
+        else None,
+        "train_seconds": round(time.perf_counter() - started, 2),
+    }
+    log.info("validation AUC %.3f (yardstick %.3f)", metrics["auc"] or 0, metrics["yardstick_auc"] or 0)
+    return TrainedModel(
+        version_id=version_id(points, trained_at, options.horizon_days),
+        trained_at=trained_at,
+        horizon_days=options.horizon_days,
+        features_used=used,
+        features_refused=refused,
+        points=points,
+        calibration=calibration,
+        metrics=metrics,
+        scorecard=scorecard,
+        inputs=inputs,
+    )
