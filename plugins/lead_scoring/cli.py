@@ -16,7 +16,8 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from lead_scoring.config import load_settings
+from lead_scoring.config import UserError, load_settings
+from lead_scoring.run_context import as_of_argument
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -87,9 +88,12 @@ def cmd_sla_monitor(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from lead_scoring import warehouse  # noqa: PLC0415
     from lead_scoring.status import overall_status  # noqa: PLC0415
 
-    status = overall_status(load_settings(), runs=args.runs)
+    settings = load_settings()
+    warehouse.require(settings.warehouse)  # a read-only command: never creates a warehouse
+    status = overall_status(settings, runs=args.runs)
     print(json.dumps(status, indent=2, default=str))
     return 0
 
@@ -106,11 +110,13 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    from lead_scoring import warehouse  # noqa: PLC0415
     from lead_scoring.pipeline import write_back_crm  # noqa: PLC0415
     from lead_scoring.reverse_etl.status import sync_status  # noqa: PLC0415
     from lead_scoring.run_context import make_context  # noqa: PLC0415
 
     settings = load_settings()
+    warehouse.require(settings.warehouse)
     if args.action == "status":
         print(json.dumps(sync_status(settings), indent=2))
         return 0
@@ -118,21 +124,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
         import dataclasses  # noqa: PLC0415
 
         settings = dataclasses.replace(settings, dry_run=True)
-    as_of = args.as_of or _latest_scored_at(settings)
+    as_of = args.as_of or warehouse.latest_scored_at(settings.warehouse).isoformat()
     ctx = make_context(args.run_id or f"sync_{uuid.uuid4().hex[:8]}", as_of, settings)
     result = write_back_crm(ctx, force=args.force or None, retry_dead_letters=args.retry_dead_letters)
     print(json.dumps(result, indent=2, default=str))
     if ctx.settings.dry_run:
         print(f"dry run: payload and diff written to {ctx.run_dir / 'dry_run'}; nothing was sent")
     return 0
-
-
-def _latest_scored_at(settings) -> str:
-    from lead_scoring import warehouse  # noqa: PLC0415
-
-    with warehouse.connect(settings.warehouse) as con:
-        rows = con.execute("select max(scored_at) from marts.lead_scores").fetchall()
-    return rows[0][0].isoformat()
 
 
 def new_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
@@ -158,7 +156,9 @@ def add_product_commands(sub: argparse._SubParsersAction) -> None:
     add_backtest(sub)
 
     run = sub.add_parser("run", help="one pipeline run outside Airflow (extract → write-back)")
-    run.add_argument("--as-of", help="score as of this instant (ISO, UTC); default: this hour")
+    run.add_argument(
+        "--as-of", type=as_of_argument, help="score as of this instant (ISO, UTC); default: this hour"
+    )
     run.add_argument("--run-id", help="run id (default: cli_<as_of>_<random>)")
     run.set_defaults(func=cmd_run)
 
@@ -167,12 +167,16 @@ def add_product_commands(sub: argparse._SubParsersAction) -> None:
     sync.add_argument("--dry-run", action="store_true", help="write the payload to a file, call nothing")
     sync.add_argument("--force", action="store_true", help="pass the circuit breaker for this run")
     sync.add_argument("--retry-dead-letters", action="store_true", help="re-send rows past max attempts")
-    sync.add_argument("--as-of", help="label of the run (default: the scores' scored_at)")
+    sync.add_argument(
+        "--as-of", type=as_of_argument, help="label of the run (default: the scores' scored_at)"
+    )
     sync.add_argument("--run-id")
     sync.set_defaults(func=cmd_sync)
 
     monitor = sub.add_parser("sla-monitor", help="one lead_sla_monitor pass outside Airflow")
-    monitor.add_argument("--as-of", help="SLA instant (ISO, UTC); default: now, 5-min floor")
+    monitor.add_argument(
+        "--as-of", type=as_of_argument, help="SLA instant (ISO, UTC); default: now, 5-min floor"
+    )
     monitor.add_argument("--run-id")
     monitor.set_defaults(func=cmd_sla_monitor)
 
@@ -194,9 +198,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_parsed(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> int:
+    """Parse and run one command. No traceback reaches the user: a ``UserError`` (a bad
+    setting or argument, a missing first step) prints its one line and exits 2; any other
+    error prints its type and message and exits 1, and ``-v`` shows the traceback."""
     args = parser.parse_args(argv)
     _configure_logging(args.verbose)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except UserError as error:
+        print(f"leadscore {args.command}: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"leadscore {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        if args.verbose:
+            raise
+        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        print(
+            f"leadscore {args.command}: {type(error).__name__}: {message} (leadscore -v {args.command} ... "
+            "shows the traceback)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 def main(argv: list[str] | None = None) -> int:

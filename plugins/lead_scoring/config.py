@@ -13,6 +13,15 @@ from pathlib import Path
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+class UserError(Exception):
+    """A mistake the user can fix (a setting, an argument, a missing first step): the CLI
+    prints its message on one line, without a traceback."""
+
+
+class SettingsError(UserError, ValueError):
+    """A ``LEADSCORE_*`` setting has a value it cannot take."""
+
+
 def _env(name: str, default: str) -> str:
     value = os.environ.get(name)
     return value if value not in (None, "") else default
@@ -26,7 +35,7 @@ def _bool(name: str, default: bool) -> bool:
         return True
     if raw.lower() in {"0", "false", "no", "off"}:
         return False
-    raise ValueError(f"{name}={raw!r} is not a boolean; use true or false")
+    raise SettingsError(f"{name}={raw!r} is not a boolean; use true or false")
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,14 @@ class Settings:
         return self.landing / "crm"
 
 
+def _int(name: str, default: int) -> int:
+    raw = _env(name, str(default))
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}; use a whole number (default {default})") from None
+
+
 def load_settings() -> Settings:
     """Read the settings now (not at import time), so tests and tasks can set the env first."""
     home = Path(_env("LEADSCORE_HOME", str(_REPO_ROOT))).resolve()
@@ -71,7 +88,7 @@ def load_settings() -> Settings:
     var_dir = path("LEADSCORE_VAR", "var")
     crm_source = _env("LEADSCORE_CRM_SOURCE", "salesforce")
     if crm_source not in {"salesforce", "files"}:
-        raise ValueError(f"LEADSCORE_CRM_SOURCE={crm_source!r}; use 'salesforce' or 'files'")
+        raise SettingsError(f"LEADSCORE_CRM_SOURCE={crm_source!r}; use 'salesforce' or 'files'")
     return Settings(
         home=home,
         warehouse=path("LEADSCORE_WAREHOUSE", "warehouse/lead_scoring.duckdb"),
@@ -83,5 +100,5 @@ def load_settings() -> Settings:
         crm_source=crm_source,
         dry_run=_bool("LEADSCORE_DRY_RUN", False),
         sandbox_dir=path("LEADSCORE_SANDBOX_DIR", str(var_dir / "sandbox")),
-        sandbox_port=int(_env("LEADSCORE_SANDBOX_PORT", "8443")),
+        sandbox_port=_int("LEADSCORE_SANDBOX_PORT", 8443),
     )

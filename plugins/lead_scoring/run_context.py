@@ -7,6 +7,7 @@ module; it imports neither.
 
 from __future__ import annotations
 
+import argparse
 import functools
 import logging
 import re
@@ -17,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from lead_scoring import run_logging
-from lead_scoring.config import Settings, load_settings
+from lead_scoring.config import Settings, UserError, load_settings
 from lead_scoring.crm.client import resolve_connection, salesforce
 
 log = logging.getLogger(__name__)
@@ -51,13 +52,28 @@ def timed(stage: Callable[..., dict]) -> Callable[..., dict]:
     return run
 
 
+AS_OF_FORM = "an ISO-8601 instant in UTC, e.g. 2026-12-05T10:00, 2026-12-05 10:00:00 or 2026-12-05T10:00:00Z"
+
+
 def parse_as_of(value: str | datetime) -> datetime:
     """A naive-UTC datetime from an ISO string or datetime (aware values are converted)."""
     if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        try:
+            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise UserError(f"{value!r} is not {AS_OF_FORM}") from None
     if value.tzinfo is not None:
         value = value.astimezone(timezone.utc).replace(tzinfo=None)
     return value
+
+
+def as_of_argument(value: str) -> str:
+    """argparse ``type`` of every instant option: the normalised ISO text, or a usage error
+    that names the value and the expected form."""
+    try:
+        return parse_as_of(value).isoformat()
+    except UserError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def safe_run_id(raw: str) -> str:

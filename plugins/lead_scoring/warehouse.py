@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from lead_scoring import crm_schema
+from lead_scoring.config import UserError
 
 SQL_TYPES = crm_schema.DUCKDB_TYPES
 
@@ -156,6 +157,28 @@ def connect(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         yield con
     finally:
         con.close()
+
+
+FIRST_RUN = "run `make demo` or `leadscore run` first, or point LEADSCORE_WAREHOUSE at a warehouse"
+
+
+def require(path: Path) -> Path:
+    """``path`` if a warehouse is there; a read-only command never creates one."""
+    if not path.is_file():
+        raise UserError(f"no warehouse at {path}: {FIRST_RUN}")
+    return path
+
+
+def latest_scored_at(path: Path) -> datetime:
+    """The newest ``scored_at`` in ``marts.lead_scores`` (the default instant of the commands
+    that read scores), or a UserError saying what to run first."""
+    with connect(require(path)) as con:
+        if not table_exists(con, "marts", "lead_scores"):
+            raise UserError(f"the warehouse at {path} has no scores yet: {FIRST_RUN}")
+        latest = con.execute("select max(scored_at) from marts.lead_scores").fetchall()[0][0]
+    if latest is None:
+        raise UserError(f"marts.lead_scores in {path} is empty: {FIRST_RUN}")
+    return latest
 
 
 @contextmanager

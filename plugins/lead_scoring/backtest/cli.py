@@ -9,13 +9,22 @@ import argparse
 import json
 from pathlib import Path
 
+from lead_scoring.config import UserError, load_settings
+from lead_scoring.run_context import as_of_argument
+
 
 def cmd_backtest(args: argparse.Namespace) -> int:
+    from lead_scoring import warehouse  # noqa: PLC0415
     from lead_scoring.backtest.run import BacktestConfig, Variant, run_backtest  # noqa: PLC0415
-    from lead_scoring.config import load_settings  # noqa: PLC0415
     from lead_scoring.run_context import parse_as_of  # noqa: PLC0415
 
     settings = load_settings()
+    with warehouse.connect(warehouse.require(settings.warehouse)) as con:
+        leads = warehouse.table_exists(con, "raw_salesforce", "lead") and bool(
+            con.execute("select count(*) from raw_salesforce.lead").fetchall()[0][0]
+        )
+    if not leads:
+        raise UserError(f"no CRM Leads in {settings.warehouse} to replay: {warehouse.FIRST_RUN}")
     candidate = None
     end = parse_as_of(args.end) if args.end else None
     if args.candidate_from_win_analysis:
@@ -66,7 +75,9 @@ def add_subparser(subparsers) -> argparse.ArgumentParser:
         default=30,
         help="an opportunity within this many days counts (default 30)",
     )
-    backtest.add_argument("--end", help="last day scored (ISO, UTC); default: the latest scored_at")
+    backtest.add_argument(
+        "--end", type=as_of_argument, help="last day scored (ISO, UTC); default: the latest scored_at"
+    )
     backtest.add_argument(
         "--candidate-seeds", help="folder of edited seed CSVs to compare with the current ones"
     )
@@ -79,6 +90,7 @@ def add_subparser(subparsers) -> argparse.ArgumentParser:
     )
     backtest.add_argument(
         "--win-analysis-as-of",
+        type=as_of_argument,
         help="fit the win analysis on the data known at this instant (ISO, UTC) instead of the first "
         "scored day; a later instant scores the candidate on outcomes it was fitted on (in-sample)",
     )

@@ -9,31 +9,31 @@ import argparse
 import json
 from pathlib import Path
 
+from lead_scoring.config import UserError, load_settings
+from lead_scoring.run_context import as_of_argument
+
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from lead_scoring.config import load_settings  # noqa: PLC0415
+    from lead_scoring import warehouse  # noqa: PLC0415
     from lead_scoring.reporting.weekly import report_path, write_report  # noqa: PLC0415
 
     settings = load_settings()
+    warehouse.require(settings.warehouse)
     if args.build:
         from lead_scoring.dbt_runner import run_dbt  # noqa: PLC0415
         from lead_scoring.run_context import parse_as_of  # noqa: PLC0415
 
-        as_of = parse_as_of(args.as_of) if args.as_of else _latest_scored_at(settings)
+        as_of = parse_as_of(args.as_of) if args.as_of else warehouse.latest_scored_at(settings.warehouse)
         run_dbt(settings, ["build", "--select", "tag:weekly"], as_of)
+    with warehouse.connect(settings.warehouse) as con:
+        built = warehouse.table_exists(con, "reporting", "rpt_conversion_by_tier_weekly")
+    if not built:  # an empty report would replace the last good one
+        raise UserError(
+            f"the reporting tables are not built in {settings.warehouse}: run `leadscore report --build`"
+        )
     out = Path(args.out) if args.out else report_path(settings)
     print(json.dumps(write_report(settings.warehouse, out), indent=2))
     return 0
-
-
-def _latest_scored_at(settings):
-    from lead_scoring import warehouse  # noqa: PLC0415
-
-    with warehouse.connect(settings.warehouse) as con:
-        rows = con.execute("select max(scored_at) from marts.lead_scores").fetchall()
-    if rows[0][0] is None:
-        raise SystemExit("marts.lead_scores is empty: run `make demo` or `leadscore run` first")
-    return rows[0][0]
 
 
 def add_subparser(subparsers) -> argparse.ArgumentParser:
@@ -42,7 +42,9 @@ def add_subparser(subparsers) -> argparse.ArgumentParser:
         help="render reports/weekly_report.html from the reporting tables (--build: build them first)",
     )
     report.add_argument("--build", action="store_true", help="dbt build the weekly (reporting) models first")
-    report.add_argument("--as-of", help="as_of for --build (ISO, UTC); default: the latest scored_at")
+    report.add_argument(
+        "--as-of", type=as_of_argument, help="as_of for --build (ISO, UTC); default: the latest scored_at"
+    )
     report.add_argument("--out", help="output file (default: $LEADSCORE_REPORTS/weekly_report.html)")
     report.set_defaults(func=cmd_report)
     return report
