@@ -41,6 +41,7 @@ def format_summary(summary: dict) -> str:
         ("crm_records_changed", summary["crm_records_changed"]),
         ("crm_records_written", summary["crm_records_written"]),
         ("crm_write_failures", summary["crm_write_failures"]),
+        *([("crm_write_skipped", summary["crm_write_skipped"])] if summary.get("crm_write_skipped") else []),
         ("rows_read", summary.get("rows_read", "")),
         ("rows_loaded", summary.get("rows_loaded", 0)),
         ("quarantined_rows", summary["quarantined_rows"]),

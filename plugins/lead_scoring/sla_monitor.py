@@ -23,6 +23,7 @@ from lead_scoring.extract.salesforce import write_text_parquet
 from lead_scoring.extract.soql import soql_datetime
 from lead_scoring.load.files import load_crm_text
 from lead_scoring.load.raw import Batch
+from lead_scoring.reverse_etl.sync import newer_write_back
 from lead_scoring.run_context import RunContext, crm_client, timed
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,10 @@ def alert_sla(ctx: RunContext) -> dict:
 
     with warehouse.connect(ctx.settings.warehouse) as con:
         warehouse.ensure_schema(con)
+        stale = newer_write_back(con, ctx.as_of)
+        if stale is not None:  # the newer run raised what was due then
+            log.warning("SLA alerts skipped: %s", stale)
+            return {"skipped_reason": stale}
         result = raise_new_breaches(con, ctx.run_id, ctx.as_of)
     return result.as_dict()
 

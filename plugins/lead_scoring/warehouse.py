@@ -90,6 +90,9 @@ OPS_DDL = [
     """create table if not exists ops.runs (
         run_id varchar primary key, as_of timestamp, status varchar, summary varchar,
         started_at timestamp, finished_at timestamp)""",
+    # the as_of of every write-back that finished: an older run never writes after a newer one
+    """create table if not exists ops.write_back_instants (
+        as_of timestamp, run_id varchar, finished_at timestamp)""",
     # the learned points table (lead_scoring.model): every version kept, one promoted
     """create table if not exists ops.model_versions (
         version_id varchar primary key, trained_at timestamp, horizon_days integer,

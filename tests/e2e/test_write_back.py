@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import duckdb
 import pytest
@@ -401,3 +401,27 @@ def test_a_write_back_logs_its_run_id_and_never_the_token(env):
     assert any("retry" in r["message"] for r in ours) and any("failed" in r["message"] for r in ours)
     assert {(r["run_id"], r["stage"]) for r in ours} == {("logged", "write_back_crm")}
     assert sandbox.info.token not in text and "@" not in text
+
+
+def test_an_older_run_writes_nothing_after_a_newer_one_and_raises_no_alerts(env):
+    from lead_scoring.sla_monitor import alert_sla
+
+    settings, sandbox, monkeypatch = env
+    set_payload(settings, 50)
+    later = AS_OF + timedelta(hours=3)
+    newer = write_back_crm(make_context("newer", later))
+    assert newer["crm_records_written"] == 50 and "skipped_reason" not in newer
+    written = sandbox.crm_scores()
+
+    set_payload(settings, 50, score_offset=7)  # what a re-run of an older hour would send
+    older = write_back_crm(make_context("cleared_older_run", AS_OF))
+    assert older["crm_records_written"] == 0 and older["objects"] == []
+    assert "stale run: the CRM already holds the write-back of" in older["skipped_reason"]
+    assert "(run newer)" in older["skipped_reason"]
+    assert sandbox.crm_scores() == written  # the CRM did not go backwards
+    assert "stale run" in alert_sla(make_context("cleared_older_run", AS_OF))["skipped_reason"]
+
+    set_payload(settings, 50, score_offset=3)
+    monkeypatch.setenv("LEADSCORE_FORCE_SYNC", "true")  # every record changes: past the breaker
+    again = write_back_crm(make_context("newer_again", later))  # the newest hour still writes
+    assert "skipped_reason" not in again and again["crm_records_written"] == 50

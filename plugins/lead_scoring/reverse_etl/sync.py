@@ -1,5 +1,10 @@
 """The write-back stage: what ``pipeline.write_back_crm`` runs, step by step.
 
+Only the newest instant writes: a run older than a write-back that already finished (a
+cleared Airflow run, a backfill, ``--as-of`` in the past) scores into history but sends
+nothing, and says why (``newer_write_back``); each finished write-back records its ``as_of``
+in ``ops.write_back_instants``.
+
 For each synced object (``diff.PAYLOAD_MODELS``): reconcile the Bulk jobs an interrupted run
 left (``writer.reconcile_jobs``), diff the payload against ``ops.crm_sync_state``, stop at the
 circuit breaker, send the changed rows (``writer.send_object``); then wait for and record
@@ -11,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import datetime
 
 from lead_scoring import warehouse
 from lead_scoring.reverse_etl.diff import PAYLOAD_MODELS, diff_payload
@@ -23,6 +29,7 @@ from lead_scoring.reverse_etl.writer import (
     write_dry_run,
 )
 from lead_scoring.run_context import RunContext, crm_client
+from lead_scoring.warehouse import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +51,44 @@ def options_from_env(force: bool | None = None, retry_dead_letters: bool = False
     )
 
 
+def newer_write_back(con, as_of: datetime) -> str | None:
+    """Why a run as of ``as_of`` must not write to the CRM (or raise alerts), or None."""
+    rows = con.execute(
+        "select as_of, run_id from ops.write_back_instants where as_of > ? order by as_of desc limit 1",
+        [as_of],
+    ).fetchall()
+    if not rows:
+        return None
+    newer, run_id = rows[0]
+    return (
+        f"stale run: the CRM already holds the write-back of {newer:%Y-%m-%d %H:%M} (run {run_id}), "
+        f"newer than this run's as_of {as_of:%Y-%m-%d %H:%M}; its scores go to history only"
+    )
+
+
+def _nothing_sent(ctx: RunContext, reason: str) -> dict:
+    log.warning("write-back skipped: %s", reason)
+    return {
+        "objects": [],
+        "crm_records_changed": 0,
+        "crm_records_written": 0,
+        "crm_write_failures": 0,
+        "crm_dead_letters": 0,
+        "api_calls": 0,
+        "dry_run": ctx.settings.dry_run,
+        "skipped_reason": reason,
+    }
+
+
 def write_back(ctx: RunContext, options: SyncOptions) -> dict:
     """Send the changed payload rows of each synced object to the CRM (or to a file when
     LEADSCORE_DRY_RUN is set), after finishing any bulk job an interrupted run left."""
     results, sent, sf = [], [], None
     with warehouse.connect(ctx.settings.warehouse) as con:
         warehouse.ensure_schema(con)
+        stale = None if ctx.settings.dry_run else newer_write_back(con, ctx.as_of)
+        if stale is not None:
+            return _nothing_sent(ctx, stale)
         stopped: Exception | None = None
         try:
             for obj in PAYLOAD_MODELS:
@@ -82,6 +121,10 @@ def write_back(ctx: RunContext, options: SyncOptions) -> dict:
         results += [finish_object(con, sf, s) for s in sent]
         if stopped is not None:
             raise stopped
+        if not ctx.settings.dry_run:
+            con.execute(
+                "insert into ops.write_back_instants values (?, ?, ?)", [ctx.as_of, ctx.run_id, utc_now()]
+            )
     usage = getattr(getattr(sf, "session", None), "api_usage", None)
     if usage is not None:
         log.info(
