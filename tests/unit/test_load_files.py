@@ -313,6 +313,7 @@ garbage_line = st.one_of(
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=st.lists(garbage_line, max_size=30))
 @example(lines=["\x1f"])  # a line of one control byte was once skipped without a trace
+@example(lines=["\xa0"])  # and a line of a no-break space (DuckDB trim() takes it for blank)
 def test_random_garbage_never_crashes_the_loader_and_every_line_is_accounted_for(tmp_path_factory, lines):
     import duckdb
 

@@ -132,7 +132,7 @@ def _jsonl_text_table(con: duckdb.DuckDBPyConnection, path: Path, columns: dict[
     nulls = ", ".join(f'null as "{c}"' for c in columns)
     con.execute(
         "create or replace temp table _map_text as "
-        "with lines as (select _line, line from _good where nullif(trim(line), '') is not null), "
+        "with lines as (select _line, line from _good where nullif(trim(line, ' '), '') is not null), "
         "valid as (select *, case when json_valid(line) then line end as valid_json from lines), "
         "typed as (select *, json_type(valid_json) as doc_type from valid), "
         "docs as (select *, case when doc_type = 'OBJECT' then valid_json else '{}' end as doc from typed), "
