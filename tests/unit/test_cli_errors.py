@@ -8,9 +8,16 @@ import sys
 
 import pytest
 
+from lead_scoring import warehouse
 from lead_scoring_dev.cli import main
 
 BAD_INSTANT = "05/12/2026 10:00"
+
+
+def empty_warehouse(settings) -> None:
+    """A warehouse with its raw and ops tables and nothing loaded or scored."""
+    with warehouse.connect(settings.warehouse) as con:
+        warehouse.ensure_schema(con)
 
 
 @pytest.mark.parametrize(
@@ -45,10 +52,7 @@ def test_commands_on_a_missing_warehouse_say_what_to_run_and_create_nothing(argv
 
 
 def test_commands_on_an_empty_warehouse_say_what_to_run_first(settings, capsys):
-    from lead_scoring import warehouse
-
-    with warehouse.connect(settings.warehouse) as con:
-        warehouse.ensure_schema(con)
+    empty_warehouse(settings)
     assert main(["backtest"]) == 2
     assert "no CRM Leads in" in capsys.readouterr().err
     assert main(["sync"]) == 2
@@ -56,11 +60,9 @@ def test_commands_on_an_empty_warehouse_say_what_to_run_first(settings, capsys):
 
 
 def test_the_report_is_not_replaced_by_an_empty_one(settings, capsys):
-    from lead_scoring import warehouse
     from lead_scoring.reporting.weekly import report_path
 
-    with warehouse.connect(settings.warehouse) as con:
-        warehouse.ensure_schema(con)
+    empty_warehouse(settings)
     report = report_path(settings)
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text("last week's report")
@@ -90,10 +92,7 @@ def test_an_unexpected_error_is_one_line_and_verbose_shows_the_traceback(setting
     def broken(*_args, **_kwargs):
         raise RuntimeError("the status query broke\nsecond line")
 
-    from lead_scoring import warehouse
-
-    with warehouse.connect(settings.warehouse) as con:
-        warehouse.ensure_schema(con)
+    empty_warehouse(settings)
     monkeypatch.setattr(status, "overall_status", broken)
     assert main(["status"]) == 1
     err = capsys.readouterr().err

@@ -207,14 +207,14 @@ def model_matrix(frame: pd.DataFrame, features: list[str]) -> pd.DataFrame:
     for feature in features:
         column = frame[feature]
         columns[feature] = (
-            column.astype("object").where(column.notna(), None).map(lambda v: None if v is None else str(v))
+            column.astype("object").map(lambda v: None if pd.isna(v) else str(v))
             if is_categorical(column)
             else column.astype(float)
         )
     return pd.DataFrame(columns, index=frame.index)
 
 
-def fit_scorecard(x: pd.DataFrame, y: pd.Series, options: TrainingOptions):
+def fit_scorecard(x: pd.DataFrame, y: pd.Series):
     """optbinning's Scorecard: bins per feature, logistic regression on WOE, points 0-100."""
     from optbinning import BinningProcess, Scorecard  # noqa: PLC0415 - optional heavy library
 
@@ -384,7 +384,7 @@ def train(frame: pd.DataFrame, trained_at: datetime, options: TrainingOptions | 
         log.info("refused feature %s: %s", item.feature, item.reason)
     x = model_matrix(frame, used)
     y = frame["label"].astype(int).to_numpy()
-    scorecard = fit_scorecard(x[train_mask], pd.Series(y[train_mask.to_numpy()]), options)
+    scorecard = fit_scorecard(x[train_mask], pd.Series(y[train_mask.to_numpy()]))
     log.info("scorecard fitted on %d features in %.1fs", len(used), time.perf_counter() - started)
     inputs = used
     used, weak = selected_features(scorecard)

@@ -66,17 +66,16 @@ def newer_write_back(con, as_of: datetime) -> str | None:
     )
 
 
-def _nothing_sent(ctx: RunContext, reason: str) -> dict:
-    log.warning("write-back skipped: %s", reason)
+def _outcome(ctx: RunContext, results: list, usage) -> dict:
+    """The stage's result: per object, the totals, the API calls."""
     return {
-        "objects": [],
-        "crm_records_changed": 0,
-        "crm_records_written": 0,
-        "crm_write_failures": 0,
-        "crm_dead_letters": 0,
-        "api_calls": 0,
+        "objects": [r.as_dict() for r in results],
+        "crm_records_changed": sum(r.changed for r in results),
+        "crm_records_written": sum(r.written for r in results),
+        "crm_write_failures": sum(r.failed for r in results),
+        "crm_dead_letters": sum(r.dead_letters for r in results),
+        "api_calls": usage.calls if usage is not None else 0,
         "dry_run": ctx.settings.dry_run,
-        "skipped_reason": reason,
     }
 
 
@@ -88,7 +87,8 @@ def write_back(ctx: RunContext, options: SyncOptions) -> dict:
         warehouse.ensure_schema(con)
         stale = None if ctx.settings.dry_run else newer_write_back(con, ctx.as_of)
         if stale is not None:
-            return _nothing_sent(ctx, stale)
+            log.warning("write-back skipped: %s", stale)
+            return {**_outcome(ctx, [], None), "skipped_reason": stale}
         stopped: Exception | None = None
         try:
             for obj in PAYLOAD_MODELS:
@@ -134,12 +134,4 @@ def write_back(ctx: RunContext, options: SyncOptions) -> dict:
             usage.used,
             usage.limit,
         )
-    return {
-        "objects": [r.as_dict() for r in results],
-        "crm_records_changed": sum(r.changed for r in results),
-        "crm_records_written": sum(r.written for r in results),
-        "crm_write_failures": sum(r.failed for r in results),
-        "crm_dead_letters": sum(r.dead_letters for r in results),
-        "api_calls": usage.calls if usage is not None else 0,
-        "dry_run": ctx.settings.dry_run,
-    }
+    return _outcome(ctx, results, usage)
