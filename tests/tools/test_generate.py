@@ -67,12 +67,7 @@ def world(tmp_path_factory):
         f"CREATE VIEW mk_leads AS SELECT * FROM read_csv('{landing}/map/marketo_leads_*.csv', "
         f"all_varchar=true, header=true)"
     )
-    con.execute(
-        f"CREATE VIEW js AS SELECT * FROM read_json('{landing}/map/events_*.jsonl', "
-        f"format='newline_delimited', columns={{event_id: 'VARCHAR', occurred_at: 'VARCHAR', "
-        f"email: 'VARCHAR', crm_id: 'VARCHAR', event_type: 'VARCHAR', url: 'VARCHAR', "
-        f"properties: 'JSON'}})"
-    )
+    jsonl_view(con, landing)
     # One activity stream with the CRM person it belongs to (via Marketo ids or JSONL ids).
     con.execute("""
     CREATE TABLE acts AS
@@ -103,6 +98,16 @@ def world(tmp_path_factory):
     """)
     yield {"out": out, "landing": landing, "summary": summary, "con": con}
     con.close()
+
+
+def jsonl_view(con: duckdb.DuckDBPyConnection, landing: Path) -> None:
+    """View ``js``: the JSONL events under ``landing/map``, properties as JSON."""
+    con.execute(
+        f"CREATE VIEW js AS SELECT * FROM read_json('{landing}/map/events_*.jsonl', "
+        f"format='newline_delimited', columns={{event_id: 'VARCHAR', occurred_at: 'VARCHAR', "
+        f"email: 'VARCHAR', crm_id: 'VARCHAR', event_type: 'VARCHAR', url: 'VARCHAR', "
+        f"properties: 'JSON'}})"
+    )
 
 
 def q(world, sql):

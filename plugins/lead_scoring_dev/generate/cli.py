@@ -1,7 +1,8 @@
 """``leadscore generate``: the command line of the synthetic generator.
 
 Parses the options, calls :func:`lead_scoring_dev.generate.synthetic.generate` with the settings'
-folders, prints the counts and loads the generated CRM into the local sandbox.
+folders and the chosen ``--profile`` (the world), prints the counts and loads the generated CRM
+into the local sandbox.
 """
 
 from __future__ import annotations
@@ -14,7 +15,12 @@ from typing import Any
 
 from crm_sandbox.store import load_parquet_dir
 from lead_scoring.config import load_settings
-from lead_scoring_dev.generate.synthetic import generate, utc_naive
+from lead_scoring_dev.generate import education, synthetic
+from lead_scoring_dev.generate.synthetic import utc_naive
+
+# The worlds ``--profile`` chooses from: the B2B SaaS world the scoring seeds were written for,
+# and a B2C education world whose vocabulary they do not know.
+PROFILES = {p.name: p for p in (synthetic.SAAS, education.EDUCATION)}
 
 
 def _parse_end(text: str) -> datetime:
@@ -41,6 +47,13 @@ def add_subparser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, default=90, help="days of history (default 90)")
     p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     p.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default="saas",
+        help="the world: saas (B2B software, what the scoring seeds know; default) or education "
+        "(B2C online courses, a vocabulary the seeds do not know)",
+    )
+    p.add_argument(
         "--end",
         type=_parse_end,
         default=None,
@@ -65,7 +78,7 @@ def _cli(args: argparse.Namespace) -> int:
     settings = load_settings()
     out_dir = args.out if args.out is not None else settings.var_dir / "generated"
     t0 = time.perf_counter()
-    summary = generate(
+    summary = synthetic.generate(
         out_dir,
         settings.landing,
         leads=args.leads,
@@ -74,10 +87,11 @@ def _cli(args: argparse.Namespace) -> int:
         end=args.end,
         activities_per_lead=args.activities_per_lead,
         crm_files=args.crm_files,
+        profile=PROFILES[args.profile],
     )
     elapsed = time.perf_counter() - t0
     print(
-        f"generated {summary['start']} .. {summary['end']} (seed {summary['seed']}) "
+        f"generated {args.profile} {summary['start']} .. {summary['end']} (seed {summary['seed']}) "
         f"in {elapsed:.1f}s -> {out_dir}, landing {settings.landing}"
     )
     width = max(len(k) for k in summary["counts"])

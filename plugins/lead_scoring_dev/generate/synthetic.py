@@ -35,7 +35,8 @@ import math
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -269,7 +270,7 @@ def _macros(con: duckdb.DuckDBPyConnection, w: _World) -> None:
     con.execute("CREATE MACRO iso_z(sec) AS strftime(ts(sec), '%Y-%m-%dT%H:%M:%SZ')")
 
 
-def _users(con, w: _World) -> None:
+def _users(con, w: _World, email_domain: str = vocab.COMPANY_EMAIL_DOMAIN) -> None:
     pattern = _list(vocab.TEAM_PATTERN)
     tz_by_team = " ".join(
         f"WHEN {i} THEN {_uniform(tzs, 'uid', '0', 'u_tz')}" for i, tzs in enumerate(vocab.TEAM_TIMEZONES)
@@ -306,7 +307,7 @@ def _users(con, w: _World) -> None:
       CASE WHEN role = 'integration' THEN 'Marketing Automation'
            ELSE first_name || ' ' || last_name END AS Name,
       local || CASE WHEN rn > 1 THEN rn::VARCHAR ELSE '' END
-        || '@{vocab.COMPANY_EMAIL_DOMAIN}' AS Email,
+        || '@{email_domain}' AS Email,
       role <> 'inactive' AS IsActive,
       CASE WHEN role = 'vp' THEN 'Sales Leadership' WHEN role = 'integration' THEN 'Marketing'
            ELSE list_element({teams}, team + 1) END AS Department,
@@ -970,17 +971,25 @@ def _person_view(con, w: _World) -> None:
     """)
 
 
-# SQL (on a Lead of person_view): its Status.
-_LEAD_STATUS_SQL = (
-    "CASE WHEN conv THEN 'Closed - Converted' "
-    "WHEN rnd(pid, 0, 'c_status') < 0.07 + CASE WHEN coalesce(is_student, FALSE) "
-    "OR email_kind = 'competitor' THEN 0.4 ELSE 0 END THEN 'Closed - Not Converted' "
-    "WHEN n_tasks > 0 AND task_anchor + resp <= task_hi THEN 'Working - Contacted' "
-    "ELSE 'Open - Not Contacted' END"
+def lead_status_sql(not_converted: str) -> str:
+    """SQL (on a Lead of person_view): its Status, closed as not converted where the SQL
+    condition ``not_converted`` holds."""
+    return (
+        "CASE WHEN conv THEN 'Closed - Converted' "
+        f"WHEN {not_converted} THEN 'Closed - Not Converted' "
+        "WHEN n_tasks > 0 AND task_anchor + resp <= task_hi THEN 'Working - Contacted' "
+        "ELSE 'Open - Not Contacted' END"
+    )
+
+
+_LEAD_STATUS_SQL = lead_status_sql(
+    "rnd(pid, 0, 'c_status') < 0.07 + CASE WHEN coalesce(is_student, FALSE) "
+    "OR email_kind = 'competitor' THEN 0.4 ELSE 0 END"
 )
 
 
-def _crm_leads(con, w: _World) -> None:
+def _crm_leads(con, w: _World, overrides: dict[str, str] | None = None) -> None:
+    """Leads from ``person_view``; ``overrides`` replaces the SQL of some fields."""
     con.execute(
         f"""CREATE TABLE crm_Lead AS SELECT {
             _crm_select(
@@ -1015,6 +1024,7 @@ def _crm_leads(con, w: _World) -> None:
                     "CreatedDate": "ts(created)",
                     "LastModifiedDate": "ts(modified)",
                     "SystemModstamp": _system_modstamp(w, "pid"),
+                    **(overrides or {}),
                 },
             )
         } FROM person_view WHERE kind = 0 ORDER BY Id"""
@@ -1037,12 +1047,14 @@ _CONTACT_COMMON = {
 }
 
 
-def _crm_contacts(con, w: _World) -> None:
-    """Existing contacts, then the contacts created by lead conversion."""
+def _crm_contacts(con, w: _World, overrides: dict[str, str] | None = None) -> None:
+    """Existing contacts, then the contacts created by lead conversion; ``overrides`` replaces
+    the SQL of some fields of both."""
+    common = {**_CONTACT_COMMON, **(overrides or {})}
     existing = _crm_select(
         "Contact",
         {
-            **_CONTACT_COMMON,
+            **common,
             "Id": "contact_id",
             "MailingCountry": "crm_country",
             "OwnerId": _user_id("owner_uid"),
@@ -1059,7 +1071,7 @@ def _crm_contacts(con, w: _World) -> None:
     converted = _crm_select(
         "Contact",
         {
-            **_CONTACT_COMMON,
+            **common,
             "Id": "contact_id",
             "MailingCountry": "coalesce(crm_country, country)",
             "OwnerId": _user_id("owner_uid"),
@@ -1077,8 +1089,14 @@ def _crm_contacts(con, w: _World) -> None:
       ) ORDER BY Id""")
 
 
-def _crm_opportunities(con, w: _World) -> None:
-    """One opportunity per converted person, closed (won or lost) or in an open stage."""
+def _crm_opportunities(
+    con,
+    w: _World,
+    overrides: dict[str, str] | None = None,
+    open_stages: Sequence[str] = vocab.OPEN_STAGES,
+) -> None:
+    """One opportunity per converted person, closed (won or lost) or in an open stage;
+    ``overrides`` replaces the SQL of some fields."""
     con.execute(f"""
     CREATE TABLE opp AS
     SELECT *,
@@ -1087,7 +1105,7 @@ def _crm_opportunities(con, w: _World) -> None:
       rnd(pid, 0, 'o_won') < 0.2 + 0.55 * propensity AS won_draw
     FROM person_view WHERE conv
     """)
-    open_stage = _uniform(vocab.OPEN_STAGES, "pid", "0", "o_stage")
+    open_stage = _uniform(open_stages, "pid", "0", "o_stage")
     close_t = (
         f"t_conv + {DAY} + floor(rnd(pid, 0, 'o_cycle') * greatest(0, {w.END} - t_conv - {DAY}))::BIGINT"
     )
@@ -1121,14 +1139,16 @@ def _crm_opportunities(con, w: _World) -> None:
                     "CreatedDate": "ts(t_conv)",
                     "LastModifiedDate": f"ts({opp_mod})",
                     "SystemModstamp": f"ts({opp_mod})",
+                    **(overrides or {}),
                 },
             )
         } FROM opp ORDER BY Id"""
     )
 
 
-def _crm_tasks(con, w: _World) -> None:
-    """Reps' calls, e-mails and meetings on the people they own, after the first response."""
+def _crm_tasks(con, w: _World, kinds: Sequence[tuple[str, str, float]] = vocab.TASK_KINDS) -> None:
+    """Reps' calls, e-mails and meetings on the people they own, after the first response;
+    ``kinds`` are the (Type, Subject, weight) of a task."""
     con.execute(f"""
     CREATE TABLE task AS
     WITH e AS (
@@ -1143,8 +1163,7 @@ def _crm_tasks(con, w: _World) -> None:
     )
     SELECT *, row_number() OVER (ORDER BY pid, k) AS task_no FROM t WHERE t <= task_hi
     """)
-    kinds = [(f"{i}", wt) for i, (_, _, wt) in enumerate(vocab.TASK_KINDS)]
-    kind_idx = _pick("rnd(pid, k, 't_kind')", kinds, raw=True)
+    kind_idx = _pick("rnd(pid, k, 't_kind')", [(f"{i}", wt) for i, (_, _, wt) in enumerate(kinds)], raw=True)
     done = "rnd(pid, k, 't_status') < 0.92"
     task_mod = f"least({w.END}, t + CASE WHEN {done} THEN rint(pid, k, 't_done', 900) ELSE 0 END)"
     con.execute(f"""CREATE TABLE crm_Task AS
@@ -1159,8 +1178,8 @@ def _crm_tasks(con, w: _World) -> None:
                 "WHEN kind = 1 AND rnd(pid, k, 't_what') < 0.5 THEN account_id END",
                 "OwnerId": f"CASE WHEN rnd(pid, k, 't_owner') < 0.9 THEN {_user_id('owner_uid')} "
                 f"ELSE sfid('005', {FIRST_REP} + rint(pid, k, 't_other', {w.n_active}) + 1) END",
-                "Subject": f"list_element({_list([s for _, s, _ in vocab.TASK_KINDS])}, kidx + 1)",
-                "Type": f"list_element({_list([t for t, _, _ in vocab.TASK_KINDS])}, kidx + 1)",
+                "Subject": f"list_element({_list([s for _, s, _ in kinds])}, kidx + 1)",
+                "Type": f"list_element({_list([t for t, _, _ in kinds])}, kidx + 1)",
                 "Status": f"CASE WHEN {done} THEN 'Completed' ELSE 'Not Started' END",
                 "ActivityDate": f"ts(t + CASE WHEN {done} THEN 0 ELSE {2 * DAY} END)::DATE",
                 "IsDeleted": f"rnd(pid, k, 't_del') < {RATES['deleted_person']}",
@@ -1301,6 +1320,13 @@ def _jsonl_columns() -> str:
                                    'source', 'product')
       ELSE json_object()
     END"""
+    return _jsonl_select(event_type, url, props)
+
+
+def _jsonl_select(event_type: str, url: str, props: str) -> str:
+    """The SELECT list of a JSONL event (on ``act a JOIN p``) with the SQL of its type, URL
+    and properties: a person is named by e-mail (now and then upper-cased), CRM id or both;
+    a converted Lead's CRM id is its Contact's after the conversion."""
     ident = "rnd(a.pid, a.k, 'j_ident')"
     email = (
         f"CASE WHEN p.kind = 2 OR {ident} < 0.70 THEN "
@@ -1370,7 +1396,19 @@ def _wipe(out_dir: Path, landing_dir: Path) -> None:
                 f.unlink()
 
 
-def _write(con, w: _World, out_dir: Path, landing_dir: Path, crm_files: bool) -> dict[str, int]:
+def _write(
+    con,
+    w: _World,
+    out_dir: Path,
+    landing_dir: Path,
+    crm_files: bool,
+    jsonl_cols: str,
+    marketo_leads: bool,
+) -> dict[str, int]:
+    """Write the CRM objects, the truth and the MAP files of the tables in ``con``.
+
+    ``jsonl_cols`` is the SELECT list of a JSONL event (on ``act a JOIN p``); ``marketo_leads``
+    writes the Marketo lead extract (the identity map)."""
     counts: dict[str, int] = {}
     for obj in crm_schema.OBJECTS:
         parquet = out_dir / "crm" / f"{obj}.parquet"
@@ -1393,7 +1431,6 @@ def _write(con, w: _World, out_dir: Path, landing_dir: Path, crm_files: bool) ->
 
     map_dir = landing_dir / "map"
     primary, attrs = _marketo_attributes()
-    jsonl_cols = _jsonl_columns()
     counts["marketo_activities"] = counts["jsonl_events"] = 0
     for chunk in range(w.n_chunks):
         day = (w.start_dt + timedelta(days=chunk * CHUNK_DAYS)).strftime("%Y%m%d")
@@ -1429,6 +1466,8 @@ def _write(con, w: _World, out_dir: Path, landing_dir: Path, crm_files: bool) ->
         counts["marketo_activities"] += n_mk
         counts["jsonl_events"] += n_js
     counts["activities"] = counts["marketo_activities"] + counts["jsonl_events"]
+    if not marketo_leads:
+        return counts
 
     _copy(
         con,
@@ -1461,6 +1500,23 @@ def _build(con, w: _World) -> None:
 # --------------------------------------------------------------------------------------------
 # Public API
 # --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Profile:
+    """A world ``generate`` can make: its sizes, how its tables are built, the SELECT list of
+    its JSONL events (on ``act a JOIN p``), whether it has Marketo people (the lead extract)."""
+
+    name: str
+    world: type[_World]
+    build: Callable[[duckdb.DuckDBPyConnection, _World], None]
+    jsonl_columns: Callable[[], str]
+    marketo_leads: bool = True
+
+
+# The B2B SaaS world the scoring seeds were written for (its summary has no "profile" key,
+# as before profiles existed: a reader takes a missing one for saas).
+SAAS = Profile("saas", _World, _build, _jsonl_columns)
+
+
 def generate(
     out_dir: Path,
     landing_dir: Path,
@@ -1471,6 +1527,7 @@ def generate(
     end: datetime | None = None,
     activities_per_lead: float = 20.0,
     crm_files: bool = False,
+    profile: Profile = SAAS,
 ) -> dict:
     """Generate the synthetic world; return (and write to ``generated.json``) its summary.
 
@@ -1479,7 +1536,7 @@ def generate(
     """
     out_dir, landing_dir = Path(out_dir), Path(landing_dir)
     end = utc_naive(end) if end is not None else default_end()
-    w = _World(leads=leads, days=days, seed=seed, end=end, apl=activities_per_lead)
+    w = profile.world(leads=leads, days=days, seed=seed, end=end, apl=activities_per_lead)
     out_dir.mkdir(parents=True, exist_ok=True)
     landing_dir.mkdir(parents=True, exist_ok=True)
     _wipe(out_dir, landing_dir)
@@ -1487,8 +1544,10 @@ def generate(
     try:
         con = duckdb.connect(":memory:", config={**DUCKDB_CONFIG, "temp_directory": str(tmp)})
         try:
-            _build(con, w)
-            counts = _write(con, w, out_dir, landing_dir, crm_files)
+            profile.build(con, w)
+            counts = _write(
+                con, w, out_dir, landing_dir, crm_files, profile.jsonl_columns(), profile.marketo_leads
+            )
         finally:
             con.close()
     finally:
@@ -1500,6 +1559,7 @@ def generate(
         "end": _iso_z(w.end_dt),
         "start": _iso_z(w.start_dt),
         "activities_per_lead": w.apl,
+        **({} if profile is SAAS else {"profile": profile.name}),
         "counts": counts,
     }
     (out_dir / "generated.json").write_text(json.dumps(summary, indent=2) + "\n")
