@@ -94,14 +94,33 @@ OPS_DDL = [
     """create table if not exists ops.write_back_instants (
         as_of timestamp, run_id varchar, finished_at timestamp)""",
     # the learned points table (lead_scoring.model): every version kept, one promoted
+    # (dbt reads them as the `model_store` source: models/intermediate/predictive)
     """create table if not exists ops.model_versions (
         version_id varchar primary key, trained_at timestamp, horizon_days integer,
         features_used varchar, features_refused varchar, calibration varchar, metrics varchar,
-        is_promoted boolean default false, promoted_at timestamp)""",
+        is_promoted boolean default false, promoted_at timestamp,
+        calibration_slope double, calibration_intercept double, training_as_of timestamp)""",
+    # one row per feature and bin; absent_value: the value of a person without a row for the
+    # feature in int_people_features (0 for counts, NULL = the Missing bin)
     """create table if not exists ops.model_points (
         version_id varchar, feature varchar, bin_index integer, bin_label varchar,
         lower_bound double, upper_bound double, categories varchar, points double,
+        is_categorical boolean, absent_value double,
         primary key (version_id, feature, bin_index))""",
+    # the categorical bins' values, one row each (the SQL joins on them)
+    """create table if not exists ops.model_bin_values (
+        version_id varchar, feature varchar, bin_index integer, value_text varchar,
+        primary key (version_id, feature, value_text))""",
+]
+# columns added to tables of an earlier version of this file
+OPS_COLUMNS_ADDED = [
+    ("ops.batches", "notes varchar"),
+    ("ops.batches", "rows_erased bigint default 0"),
+    ("ops.model_versions", "calibration_slope double"),
+    ("ops.model_versions", "calibration_intercept double"),
+    ("ops.model_versions", "training_as_of timestamp"),
+    ("ops.model_points", "is_categorical boolean"),
+    ("ops.model_points", "absent_value double"),
 ]
 
 
@@ -231,5 +250,5 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         )
     for ddl in OPS_DDL:
         con.execute(ddl)
-    con.execute("alter table ops.batches add column if not exists notes varchar")
-    con.execute("alter table ops.batches add column if not exists rows_erased bigint default 0")
+    for table, column in OPS_COLUMNS_ADDED:
+        con.execute(f"alter table {table} add column if not exists {column}")

@@ -134,7 +134,7 @@ def world(tmp_path_factory) -> Path:
     from lead_scoring_dev.engines import fixture
 
     root = tmp_path_factory.mktemp("engines")
-    fixture.build(root / "fixture")
+    fixture.build(root / "fixture", with_model=True)
     return root
 
 
@@ -194,6 +194,9 @@ def test_postgres_builds_everything_and_matches_duckdb(reference, world, cluster
     scores = postgres.fingerprint["lead_scores"]
     assert scores["row_count"] > 300 and len(scores["tier.value_counts"]) == 4
     assert scores["scoring_model_version.distinct"] == 1
+    # the fixture's promoted points table scored everyone (the bin join ran on this engine)
+    assert scores["predictive_score.non_null"] == scores["row_count"]
+    assert scores["predictive_score.distinct"] > 5
 
 
 @pytest.mark.engines

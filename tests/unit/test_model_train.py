@@ -55,8 +55,13 @@ def test_the_split_holds_out_the_latest_days_and_only_known_outcomes():
     frame.loc[0, "scored_on"] = TRAINED_AT - timedelta(days=5)  # its 30-day outcome is unknown yet
     train_mask, valid_mask = split_by_time(frame, TRAINED_AT, TrainingOptions())
     assert not train_mask[0] and not valid_mask[0]
-    assert frame.loc[train_mask, "scored_on"].max() < frame.loc[valid_mask, "scored_on"].min()
-    assert 0.15 < valid_mask.sum() / (train_mask.sum() + valid_mask.sum()) < 0.35
+    # every training label was known before the first validation day: a 30-day gap
+    first_valid = frame.loc[valid_mask, "scored_on"].min()
+    assert frame.loc[train_mask, "scored_on"].max() + timedelta(days=30) <= first_valid
+    assert frame.loc[train_mask, "scored_on"].max() + timedelta(days=31) > first_valid
+    # the validation days are the latest quarter of the days with a known outcome
+    known_days = frame.loc[frame["scored_on"] + timedelta(days=30) <= TRAINED_AT, "scored_on"].nunique()
+    assert abs(frame.loc[valid_mask, "scored_on"].nunique() - known_days / 4) <= 1
 
 
 def test_too_little_history_is_a_clear_error():

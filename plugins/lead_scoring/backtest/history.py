@@ -22,7 +22,12 @@ from pathlib import Path
 
 import duckdb
 
+from lead_scoring import warehouse
+
 log = logging.getLogger(__name__)
+
+# The learned points tables: the replay scores with the promoted version, like the live run.
+MODEL_TABLES = "'model_versions', 'model_points', 'model_bin_values'"
 
 # Fields describing what happened after creation, and their value before it happened.
 RESET_AT_CREATION: dict[str, dict[str, str]] = {
@@ -75,9 +80,10 @@ def prepare(source_warehouse: Path, scratch: Path) -> dict[str, int]:
     try:
         tables = source.execute(
             "select table_schema, table_name from information_schema.tables "
-            "where table_schema in ('raw_salesforce', 'raw_map') order by 1, 2"
+            "where table_schema in ('raw_salesforce', 'raw_map') "
+            f"or (table_schema = 'ops' and table_name in ({MODEL_TABLES})) order by 1, 2"
         ).fetchall()
-        if not tables:
+        if not any(schema != "ops" for schema, _ in tables):
             raise RuntimeError(
                 f"{source_warehouse} has no raw_salesforce/raw_map tables: load data first "
                 "(make demo, leadscore run, or LEADSCORE_CRM_SOURCE=files with the Data Loader CSVs)"
@@ -96,6 +102,7 @@ def prepare(source_warehouse: Path, scratch: Path) -> dict[str, int]:
             parquet = exports / f"{schema}.{table}.parquet"
             con.execute(f"create table {schema}.{table} as select * from read_parquet('{parquet}')")
         shutil.rmtree(exports, ignore_errors=True)
+        warehouse.ensure_schema(con)  # the model tables dbt reads, when the source had none
         for schema, table in tables:
             if schema != "raw_salesforce" or table not in RESET_AT_CREATION:
                 continue

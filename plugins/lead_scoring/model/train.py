@@ -38,6 +38,9 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
+from threadpoolctl import threadpool_limits
+
+from lead_scoring.model.features import absent_value
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,10 @@ OUTCOME_FIELD = re.compile(
     re.IGNORECASE,
 )
 
+
+# Category values seen on fewer people than TrainingOptions.min_category_people in the
+# training days are pooled into this one value; so is, when scoring, a value never seen.
+OTHER = "(other)"
 
 # A feature whose bins carry less information value than this (the usual "not predictive"
 # cut-off of credit scorecards) is left out of the points table, and named.
@@ -69,6 +76,7 @@ class TrainingOptions:
     allowed_features: frozenset[str] = frozenset()  # passed by the leak guard anyway
     threshold_score: float = 40.0  # predictive score from which a person counts as positive
     min_positives: int = 20  # per split
+    min_category_people: int = 20  # rarer category values are pooled into OTHER
     random_state: int = 0
 
 
@@ -90,10 +98,22 @@ class TrainedModel:
     metrics: dict[str, float | int | None]
     scorecard: object = field(repr=False, default=None)
     inputs: list[str] = field(default_factory=list)  # the scorecard's input columns
+    known_categories: dict[str, set[str]] = field(default_factory=dict)  # per categorical input
+    training_as_of: datetime | None = None
 
     def score(self, frame: pd.DataFrame) -> np.ndarray:
         """Points of each row (what the SQL's bin join and sum gives)."""
-        return self.scorecard.score(model_matrix(frame, self.inputs))
+        return self.scorecard.score(model_matrix(frame, self.inputs, self.known_categories))
+
+    def bin_values(self) -> pd.DataFrame:
+        """One row per categorical bin and category: feature, bin_index, value_text."""
+        rows = [
+            {"feature": row.feature, "bin_index": row.bin_index, "value_text": value}
+            for row in self.points.itertuples()
+            if isinstance(row.categories, str)
+            for value in json.loads(row.categories)
+        ]
+        return pd.DataFrame(rows, columns=["feature", "bin_index", "value_text"])
 
     def as_row(self) -> dict:
         """The model's row of ``ops.model_versions``."""
@@ -104,6 +124,9 @@ class TrainedModel:
             "features_used": json.dumps(self.features_used),
             "features_refused": json.dumps([r.__dict__ for r in self.features_refused]),
             "calibration": json.dumps(self.calibration),
+            "calibration_slope": self.calibration["slope"],
+            "calibration_intercept": self.calibration["intercept"],
+            "training_as_of": self.training_as_of or self.trained_at,
             "metrics": json.dumps(self.metrics),
         }
 
@@ -124,7 +147,10 @@ def split_by_time(
             f"(horizon {options.horizon_days} days): train later, or on more history"
         )
     cut = known_days[max(1, int(round(len(known_days) * (1 - options.validation_share))))]
-    train = known & (days < cut)
+    # a training day's outcome must be known before the first validation day: otherwise the
+    # same person's label (one conversion, positive on each of the 30 days before it) is seen
+    # on both sides and a model that memorises people looks better than it is
+    train = known & (days + timedelta(days=options.horizon_days) <= cut)
     valid = known & (days >= cut)
     for name, mask in (("training", train), ("validation", valid)):
         positives = int(frame.loc[mask, "label"].sum())
@@ -201,16 +227,37 @@ def guard_features(
 # ------------------------------------------------------------------------- scorecard
 
 
-def model_matrix(frame: pd.DataFrame, features: list[str]) -> pd.DataFrame:
-    """Categoricals as strings (missing stays missing), numerics as floats."""
+def known_values(
+    frame: pd.DataFrame, features: list[str], train: pd.Series, min_people: int
+) -> dict[str, set[str]]:
+    """Per categorical feature, the values seen on at least ``min_people`` people on the
+    training days (the others are pooled into OTHER)."""
+    known = {}
+    for feature in features:
+        if is_categorical(frame[feature]):
+            rows = frame.loc[train & frame[feature].notna(), ["person_id", feature]]
+            people = rows.drop_duplicates().groupby(rows[feature].astype(str))["person_id"].count()
+            known[feature] = set(people[people >= min_people].index)
+    return known
+
+
+def model_matrix(
+    frame: pd.DataFrame, features: list[str], known: dict[str, set[str]] | None = None
+) -> pd.DataFrame:
+    """Categoricals as strings (missing stays missing; a value not in ``known`` is OTHER),
+    numerics as floats."""
     columns = {}
     for feature in features:
-        column = frame[feature]
-        columns[feature] = (
-            column.astype("object").map(lambda v: None if pd.isna(v) else str(v))
-            if is_categorical(column)
-            else column.astype(float)
-        )
+        column = frame[feature] if feature in frame else pd.Series(absent_value(feature), index=frame.index)
+        if known is not None and feature in known:
+            values = known[feature]
+            columns[feature] = column.astype("object").map(
+                lambda v, values=values: None if pd.isna(v) else (str(v) if str(v) in values else OTHER)
+            )
+        elif is_categorical(column):
+            columns[feature] = column.astype("object").map(lambda v: None if pd.isna(v) else str(v))
+        else:
+            columns[feature] = column.astype(float)
     return pd.DataFrame(columns, index=frame.index)
 
 
@@ -255,8 +302,9 @@ def selected_features(scorecard) -> tuple[list[str], list[RefusedFeature]]:
     return kept, weak
 
 
-def points_table(scorecard) -> pd.DataFrame:
-    """One row per feature and bin: bounds (numeric) or categories, and the points."""
+def points_table(scorecard, x: pd.DataFrame) -> pd.DataFrame:
+    """One row per feature and bin: bounds (numeric) or categories, and the points; each
+    categorical feature also gets an Unseen bin (see ``unseen_points``). ``x``: model rows."""
     table = scorecard.table(style="detailed")
     process = scorecard.binning_process_
     rows = []
@@ -284,9 +332,41 @@ def points_table(scorecard) -> pd.DataFrame:
                     "upper": None if upper is None else float(upper),
                     "categories": None if categories is None else json.dumps(categories),
                     "points": float(row["Points"]),
+                    "is_categorical": categorical,
+                    "absent_value": absent_value(feature),
+                }
+            )
+        if categorical:
+            rows.append(
+                {
+                    "feature": feature,
+                    "bin_index": len(bins),
+                    "bin_label": "Unseen",
+                    "lower": None,
+                    "upper": None,
+                    "categories": None,
+                    "points": unseen_points(scorecard, x, feature, rows),
+                    "is_categorical": True,
+                    "absent_value": None,
                 }
             )
     return pd.DataFrame(rows)
+
+
+def unseen_points(scorecard, x: pd.DataFrame, feature: str, rows: list[dict]) -> float:
+    """The points of a category the training never saw: those of the bin holding OTHER when
+    rare values were pooled, else what the scorecard gives it (the weight of evidence 0),
+    measured as the score of a row with the unseen value minus the same row with a known one."""
+    bins = [r for r in rows if r["feature"] == feature and r["categories"]]
+    for row in bins:
+        if OTHER in json.loads(row["categories"]):
+            return row["points"]
+    known = bins[0]
+    probe = pd.concat([x.iloc[[0]]] * 2, ignore_index=True)
+    probe.loc[0, feature] = "\x00never seen"
+    probe.loc[1, feature] = json.loads(known["categories"])[0]
+    unseen, seen = scorecard.score(probe)
+    return float(known["points"] + unseen - seen)
 
 
 # ----------------------------------------------------------------------- calibration
@@ -369,8 +449,14 @@ def version_id(points: pd.DataFrame, trained_at: datetime, horizon_days: int) ->
 
 
 def train(frame: pd.DataFrame, trained_at: datetime, options: TrainingOptions | None = None) -> TrainedModel:
-    """Fit the points table on the person-days known at ``trained_at`` (module docstring)."""
-    options = options or TrainingOptions()
+    """Fit the points table on the person-days known at ``trained_at`` (module docstring).
+    One native thread: scikit-learn's OpenMP threads beside another busy process (a second
+    pytest worker, the hourly run) made the yardstick's fit 500x slower here (157 s vs 0.3 s)."""
+    with threadpool_limits(limits=1):
+        return _train(frame, trained_at, options or TrainingOptions())
+
+
+def _train(frame: pd.DataFrame, trained_at: datetime, options: TrainingOptions) -> TrainedModel:
     started = time.perf_counter()
     train_mask, valid_mask = split_by_time(frame, trained_at, options)
     log.info(
@@ -382,14 +468,15 @@ def train(frame: pd.DataFrame, trained_at: datetime, options: TrainingOptions | 
     used, refused = guard_features(frame, train_mask, valid_mask, options)
     for item in refused:
         log.info("refused feature %s: %s", item.feature, item.reason)
-    x = model_matrix(frame, used)
+    known = known_values(frame, used, train_mask, options.min_category_people)
+    x = model_matrix(frame, used, known)
     y = frame["label"].astype(int).to_numpy()
     scorecard = fit_scorecard(x[train_mask], pd.Series(y[train_mask.to_numpy()]))
     log.info("scorecard fitted on %d features in %.1fs", len(used), time.perf_counter() - started)
     inputs = used
     used, weak = selected_features(scorecard)
     refused += weak
-    points = points_table(scorecard)
+    points = points_table(scorecard, x[train_mask])
     train_points = scorecard.score(x[train_mask])
     valid_points = scorecard.score(x[valid_mask])
     calibration = calibrate(train_points, y[train_mask.to_numpy()])
@@ -424,4 +511,5 @@ def train(frame: pd.DataFrame, trained_at: datetime, options: TrainingOptions | 
         metrics=metrics,
         scorecard=scorecard,
         inputs=inputs,
+        known_categories=known,
     )

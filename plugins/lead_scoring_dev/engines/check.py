@@ -307,7 +307,7 @@ def check_all(
     """Fixture, Postgres cluster, one process per engine, one after the other."""
 
     fixture_dir = root / "fixture"
-    fixture.build(fixture_dir)
+    fixture.build(fixture_dir, with_model=True)
     runs = []
     if "postgres" in targets:
         with postgres.cluster() as cluster:

@@ -17,11 +17,13 @@ from lead_scoring import warehouse
 from lead_scoring.config import load_settings
 from lead_scoring.pipeline import extract_crm, extract_map, load_raw
 from lead_scoring.run_context import RunContext
-from lead_scoring_dev.generate.synthetic import generate
+from lead_scoring_dev.generate.synthetic import SAAS, Profile, generate
 
 # The scoring instant of the check: the hour the generated data ends at.
 END = datetime(2026, 11, 1, 10, 0, 0)
 RAW_SCHEMAS = ("raw_salesforce", "raw_map")
+# The learned points tables dbt reads (source model_store), exported beside the raw tables.
+MODEL_TABLES = ("model_versions", "model_points", "model_bin_values")
 CSV_NULL = r"\N"
 
 
@@ -49,9 +51,12 @@ def build(
     days: int = 60,
     seed: int = 3,
     end: datetime = END,
+    with_model: bool = False,
+    profile: Profile = SAAS,
 ) -> Path:
     """Generate a small world under ``root``, load it into ``root/fixture.duckdb`` with the
-    pipeline's loader and export the raw tables to ``root/export``; returns the export dir."""
+    pipeline's loader and export the raw tables to ``root/export``; returns the export dir.
+    ``with_model``: promote FIXTURE_POINTS, so the models score with a points table too."""
 
     root = Path(root)
     settings = replace(
@@ -72,19 +77,74 @@ def build(
         seed=seed,
         end=end,
         crm_files=True,
+        profile=profile,
     )
     ctx = RunContext(run_id="engines_fixture", as_of=end, settings=settings)
     loaded = load_raw(ctx, extract_crm(ctx), extract_map(ctx))
     if not loaded["rows_loaded"]:
         raise RuntimeError(f"the fixture loaded no rows from {settings.landing}: {loaded}")
+    if with_model:
+        with warehouse.connect(settings.warehouse) as con:
+            promote_fixture_model(con)
     return export(settings.warehouse, root / "export")
 
 
+# A small promoted points table, so every engine runs the bin join: a count (absent = 0),
+# a number whose absence is the Missing bin, a category with an Unseen bin, a rule score.
+FIXTURE_POINTS = [
+    # feature, bin_index, bin_label, lower, upper, points, is_categorical, absent_value
+    ("events:web_visit:count_30d", 0, "(-inf, 1.00)", None, 1.0, 0.0, False, 0.0),
+    ("events:web_visit:count_30d", 1, "[1.00, 4.00)", 1.0, 4.0, 9.5, False, 0.0),
+    ("events:web_visit:count_30d", 2, "[4.00, inf)", 4.0, None, 21.25, False, 0.0),
+    ("events:web_visit:count_30d", 3, "Special", None, None, 0.0, False, 0.0),
+    ("events:web_visit:count_30d", 4, "Missing", None, None, 0.0, False, 0.0),
+    ("person:days_since_created", 0, "(-inf, 14.00)", None, 14.0, 12.0, False, None),
+    ("person:days_since_created", 1, "[14.00, inf)", 14.0, None, 3.0, False, None),
+    ("person:days_since_created", 2, "Special", None, None, 0.0, False, None),
+    ("person:days_since_created", 3, "Missing", None, None, 1.0, False, None),
+    ("field:industry", 0, "Software, Financial Services", None, None, 30.0, True, None),
+    ("field:industry", 1, "Retail", None, None, 6.0, True, None),
+    ("field:industry", 2, "Special", None, None, 0.0, True, None),
+    ("field:industry", 3, "Missing", None, None, 2.0, True, None),
+    ("field:industry", 4, "Unseen", None, None, 4.5, True, None),
+    ("rules:fit", 0, "(-inf, 40.00)", None, 40.0, 0.0, False, 0.0),
+    ("rules:fit", 1, "[40.00, inf)", 40.0, None, 25.0, False, 0.0),
+]
+FIXTURE_BIN_VALUES = [
+    ("field:industry", 0, "Software"),
+    ("field:industry", 0, "Financial Services"),
+    ("field:industry", 1, "Retail"),
+]
+
+
+def promote_fixture_model(con: duckdb.DuckDBPyConnection) -> None:
+    """Write FIXTURE_POINTS as the promoted version ``m_fixture`` (replacing it)."""
+    for table in MODEL_TABLES:
+        con.execute(f"delete from ops.{table} where version_id = 'm_fixture'")
+    con.execute(
+        "insert into ops.model_versions (version_id, trained_at, horizon_days, is_promoted, "
+        "calibration_slope, calibration_intercept) values ('m_fixture', ?, 30, true, 0.06, -4.0)",
+        [END],
+    )
+    con.executemany(
+        "insert into ops.model_points (version_id, feature, bin_index, bin_label, lower_bound, upper_bound, "
+        "points, is_categorical, absent_value) values ('m_fixture', ?, ?, ?, ?, ?, ?, ?, ?)",
+        FIXTURE_POINTS,
+    )
+    con.executemany(
+        "insert into ops.model_bin_values (version_id, feature, bin_index, value_text) "
+        "values ('m_fixture', ?, ?, ?)",
+        FIXTURE_BIN_VALUES,
+    )
+
+
 def raw_tables(con: duckdb.DuckDBPyConnection) -> list[RawTable]:
-    """The raw tables of a DuckDB warehouse with their column names and types, in order."""
+    """The raw tables (and the model tables) of a DuckDB warehouse with their column names
+    and types, in order."""
     rows = con.execute(
         "select schema_name, table_name, column_name, data_type from duckdb_columns() "
         "where schema_name in ('raw_salesforce', 'raw_map') "
+        f"or (schema_name = 'ops' and table_name in {MODEL_TABLES}) "
         "order by schema_name, table_name, column_index"
     ).fetchall()
     tables: dict[tuple[str, str], list[tuple[str, str]]] = {}

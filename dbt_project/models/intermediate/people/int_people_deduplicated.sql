@@ -7,8 +7,8 @@
     (a few percent of the rows). -#}
 {%- set survivor_columns = [
     'crm_object', 'account_id', 'owner_id', 'email', 'email_domain', 'title', 'title_seniority',
-    'title_function', 'industry', 'country', 'state', 'technologies', 'number_of_employees',
-    'annual_revenue',
+    'title_function', 'industry', 'country', 'state', 'technologies', 'lead_source',
+    'number_of_employees', 'annual_revenue',
 ] -%}
 with
 

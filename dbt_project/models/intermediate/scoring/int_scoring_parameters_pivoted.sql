@@ -5,6 +5,7 @@
     'recency_bonus_days', 'grade_a_min_fit', 'grade_b_min_fit', 'grade_c_min_fit',
     'engagement_1_min_intent', 'engagement_2_min_intent', 'engagement_3_min_intent',
     'reasons_count', 'account_bonus_min_engagement', 'account_bonus_weight', 'account_bonus_max_points',
+    'predictive_weight',
 ] -%}
 with
 

@@ -3,7 +3,9 @@
     sum of rows in intermediate.int_score_contributions_unioned (summed per component, with
     the reasons, in int_people_contributions_summarized). Records with the same normalised
     e-mail are one person (person_key): they get identical scores, and duplicate_group lists
-    their crm_ids. -#}
+    their crm_ids. With a promoted learned points table (int_people_predictive_scored), the
+    composite blends the rules and the model's predictive_score by the predictive_weight
+    parameter, its top bins join the reasons and its version the scoring_model_version. -#}
 with
 
 people as (
@@ -36,6 +38,12 @@ model_version as (
 
 ),
 
+predictive as (
+
+    select * from {{ ref('int_people_predictive_scored') }}
+
+),
+
 scored as (
 
     select
@@ -46,6 +54,10 @@ scored as (
         people.owner_id,
         people.is_converted,
         contribution_totals.score_reasons,
+        predictive.predictive_reasons,
+        predictive.predictive_model_version,
+        predictive.predictive_score,
+        predictive.conversion_probability,
         {{ lead_scoring.round_to(lead_scoring.clamp('coalesce(contribution_totals.fit_points, 0)', 0, 100), 0) }}
             as fit_score,
         {{ lead_scoring.round_to(lead_scoring.clamp('coalesce(contribution_totals.intent_points, 0)', 0, 100), 0) }}
@@ -55,17 +67,33 @@ scored as (
     from people
     left join contribution_totals
         on people.person_id = contribution_totals.person_id
+    left join predictive
+        on people.person_id = predictive.person_id
+
+),
+
+weighted as (
+
+    select
+        scored.*,
+        case
+            when scored.predictive_score is null then 0
+            else parameters.predictive_weight
+        end as model_weight
+    from scored
+    cross join parameters
 
 ),
 
 composited as (
 
     select
-        scored.*,
+        weighted.*,
         {{ lead_scoring.round_to(lead_scoring.clamp(
-            'parameters.fit_weight * scored.fit_score + parameters.intent_weight * scored.intent_score + scored.negative_score',
+            '(1 - weighted.model_weight) * (parameters.fit_weight * weighted.fit_score + parameters.intent_weight * weighted.intent_score)'
+            ~ ' + weighted.model_weight * coalesce(weighted.predictive_score, 0) + weighted.negative_score',
             0, 100), 0) }} as composite_score
-    from scored
+    from weighted
     cross join parameters
 
 ),
@@ -127,15 +155,28 @@ final as (
             when 3 then 'Nurture'
             else 'Disqualified'
         end as tier_label,
-        coalesce(tiered.score_reasons, '') as score_reasons,
+        case
+            when tiered.model_weight > 0 and tiered.predictive_reasons is not null
+                then {{ dbt.concat([
+                    "case when coalesce(tiered.score_reasons, '') <> '' then " ~ dbt.concat(['tiered.score_reasons', "'; '"]) ~ " else '' end",
+                    'tiered.predictive_reasons',
+                ]) }}
+            else coalesce(tiered.score_reasons, '')
+        end as score_reasons,
         grouped.duplicate_group,
-        model_version.scoring_model_version,
+        case
+            when tiered.model_weight > 0
+                then {{ dbt.concat(['model_version.scoring_model_version', "'+'", 'tiered.predictive_model_version']) }}
+            else model_version.scoring_model_version
+        end as scoring_model_version,
 
         -- numerics
         tiered.fit_score,
         tiered.intent_score,
         tiered.negative_score,
         tiered.composite_score,
+        tiered.predictive_score,
+        tiered.conversion_probability,
         tiered.tier,
         grouped.duplicate_count,
 

@@ -1,0 +1,170 @@
+"""``leadscore model train|list|promote``: the learned points table (docs/predictive-scoring.md).
+
+Imports inside the command functions keep ``leadscore --help`` light (``noqa: PLC0415``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from lead_scoring.config import UserError, load_settings
+from lead_scoring.run_context import as_of_argument
+
+METRICS_SHOWN = (
+    ("auc", "AUC"),
+    ("yardstick_auc", "gradient-boosting yardstick AUC"),
+    ("rules_auc", "rules (seeds) AUC"),
+    ("top_decile_lift", "top-decile lift"),
+    ("precision", "precision at the threshold"),
+    ("recall", "recall at the threshold"),
+    ("f1", "F1 at the threshold"),
+    ("accuracy", "accuracy at the threshold"),
+    ("calibration_error", "calibration error"),
+    ("train_person_days", "training person-days"),
+    ("validation_person_days", "validation person-days"),
+    ("validation_positives", "validation conversions"),
+)
+
+
+def _number(value) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:.3f}"
+
+
+def metrics_lines(metrics: dict) -> list[str]:
+    width = max(len(label) for _, label in METRICS_SHOWN)
+    return [f"  {label:<{width}}  {_number(metrics.get(key))}" for key, label in METRICS_SHOWN]
+
+
+def points_lines(points, top: int) -> list[str]:
+    """The bins that add the most points, one line each."""
+    shown = points[~points["bin_label"].isin(["Special"])].copy()
+    lowest = shown.groupby("feature")["points"].transform("min")
+    shown["above_lowest"] = shown["points"] - lowest
+    shown = shown.sort_values(["above_lowest", "feature"], ascending=[False, True]).head(top)
+    return [f"  {r.feature}  {r.bin_label}  +{r.above_lowest:.0f}" for r in shown.itertuples()]
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from lead_scoring import warehouse  # noqa: PLC0415
+    from lead_scoring.model import store, train, training_set  # noqa: PLC0415
+    from lead_scoring.run_context import parse_as_of  # noqa: PLC0415
+
+    settings = load_settings()
+    end = parse_as_of(args.as_of) if args.as_of else warehouse.latest_scored_at(settings.warehouse)
+    window = training_set.TrainingWindow(
+        end=end, days=args.days, step_days=args.step_days, horizon_days=args.horizon_days
+    )
+    try:
+        days = window.replay_days()
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    print(
+        f"training as of {end:%Y-%m-%d %H:%M} on {len(days)} days, {days[0]:%Y-%m-%d} to {days[-1]:%Y-%m-%d}"
+    )
+    frame = training_set.build(settings, window, progress=print)
+    options = train.TrainingOptions(
+        horizon_days=args.horizon_days, allowed_features=frozenset(args.allow_feature or ())
+    )
+    try:
+        model = train.train(frame, end, options)
+    except train.TrainingError as error:
+        raise UserError(f"cannot train: {error}") from None
+    model.training_as_of = end
+    with warehouse.connect(settings.warehouse) as con:
+        store.save(con, model)
+        promote, why = store.beats_champion(con, model.metrics)
+        if args.promote and promote:
+            store.promote(con, model.version_id, warehouse.utc_now())
+    print(
+        f"\nversion {model.version_id}: {len(model.features_used)} features used, "
+        f"{len(model.features_refused)} refused"
+    )
+    print("validation (the most recent days, held out):")
+    print("\n".join(metrics_lines(model.metrics)))
+    print("refused:" if model.features_refused else "refused: none")
+    for item in model.features_refused[: args.top]:
+        print(f"  {item.feature}: {item.reason}")
+    print(f"points table (top {args.top} bins, points above the feature's lowest bin):")
+    print("\n".join(points_lines(model.points, args.top)))
+    if args.promote:
+        print(("promoted: " if promote else "not promoted: ") + why)
+    else:
+        print(f"saved, not promoted ({why}); promote with: leadscore model promote {model.version_id}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from lead_scoring import warehouse  # noqa: PLC0415
+    from lead_scoring.model import store  # noqa: PLC0415
+
+    settings = load_settings()
+    with warehouse.connect(warehouse.require(settings.warehouse)) as con:
+        frame = store.versions(con) if warehouse.table_exists(con, "ops", "model_versions") else None
+    if frame is None or frame.empty:
+        print("no model version yet: leadscore model train")
+        return 0
+    print(
+        f"{'version':<16} {'trained at':<17} {'AUC':>6} {'yardstick':>9} {'rules':>6} {'lift':>5}  promoted"
+    )
+    for row in frame.itertuples():
+        m = json.loads(row.metrics)
+        print(
+            f"{row.version_id:<16} {row.trained_at:%Y-%m-%d %H:%M} {_number(m.get('auc')):>6} "
+            f"{_number(m.get('yardstick_auc')):>9} {_number(m.get('rules_auc')):>6} "
+            f"{_number(m.get('top_decile_lift')):>5}  {'yes' if row.is_promoted else ''}"
+        )
+    return 0
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    from lead_scoring import warehouse  # noqa: PLC0415
+    from lead_scoring.model import store  # noqa: PLC0415
+
+    settings = load_settings()
+    with warehouse.connect(warehouse.require(settings.warehouse)) as con:
+        try:
+            store.promote(con, args.version, warehouse.utc_now())
+        except KeyError:
+            raise UserError(f"no model version {args.version}: see leadscore model list") from None
+    print(f"promoted {args.version}: the next run scores with it")
+    return 0
+
+
+def add_subparser(subparsers) -> argparse.ArgumentParser:
+    model = subparsers.add_parser(
+        "model", help="the learned points table: train on the history, list versions, promote one"
+    )
+    sub = model.add_subparsers(dest="model_command", required=True)
+    train = sub.add_parser("train", help="train a points table on the history known at --as-of")
+    train.add_argument(
+        "--as-of", type=as_of_argument, help="training instant (ISO, UTC); default: the latest scored_at"
+    )
+    train.add_argument("--days", type=int, default=90, help="days of history (default 90)")
+    train.add_argument("--step-days", type=int, default=3, help="a person-day every N days (default 3)")
+    train.add_argument(
+        "--horizon-days",
+        type=int,
+        default=30,
+        help="an opportunity within this many days counts (default 30)",
+    )
+    train.add_argument(
+        "--allow-feature",
+        action="append",
+        help="let this feature past the leak guard (it is known before conversion); repeatable",
+    )
+    train.add_argument(
+        "--promote", action="store_true", help="promote the new version if it beats the champion"
+    )
+    train.add_argument("--top", type=int, default=10, help="points-table lines to print (default 10)")
+    train.set_defaults(func=cmd_train)
+    listing = sub.add_parser("list", help="every trained version with its validation metrics")
+    listing.set_defaults(func=cmd_list)
+    promote = sub.add_parser("promote", help="make a version live: the next run scores with it")
+    promote.add_argument("version", help="a version id from leadscore model list")
+    promote.set_defaults(func=cmd_promote)
+    return model

@@ -1,0 +1,129 @@
+"""Person-days to train on, point in time, from the backtest's history replay.
+
+The raw history is copied to a scratch DuckDB with the created version of every record
+(``backtest.history.prepare``), the project's models up to ``lead_scores`` are compiled once
+and replayed for each training day (``backtest.run.score_day``): each day's
+``int_people_features`` are the features as known that day, and its ``lead_scores`` the rules'
+composite (no model version is active in the replay). A person-day is a person without an
+opportunity yet that day; its label is whether the first one came within ``horizon_days``.
+Only days whose horizon has passed at ``end`` are replayed: their label is known.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from lead_scoring.backtest import history
+from lead_scoring.backtest.run import compile_models, score_day, scoring_days
+from lead_scoring.config import Settings
+from lead_scoring.model import features
+from lead_scoring.warehouse import registered
+
+log = logging.getLogger(__name__)
+
+FEATURES_MODEL = "int_people_features"
+# dbt var pinning a model version that does not exist: the replay scores with the rules only
+NO_MODEL = {"predictive_model_version": "none: training replay"}
+
+
+@dataclass(frozen=True)
+class TrainingWindow:
+    end: datetime  # the training instant: nothing after it is read
+    days: int = 90  # how far back the person-days go
+    step_days: int = 3
+    horizon_days: int = 30
+
+    def replay_days(self) -> list[datetime]:
+        """The days whose label is known at ``end``, oldest first."""
+        last = self.end - timedelta(days=self.horizon_days)
+        span = self.days - self.horizon_days
+        if span < self.step_days:
+            raise ValueError(
+                f"days={self.days} leaves no day with a known {self.horizon_days}-day outcome: "
+                f"use days > horizon_days + step_days"
+            )
+        return scoring_days(last, span, self.step_days)
+
+
+def build(
+    settings: Settings, window: TrainingWindow, progress: Callable[[str], None] = log.info
+) -> pd.DataFrame:
+    """One row per person-day: person_id, scored_on, label, rules_score and the features."""
+    started = time.perf_counter()
+    scratch_dir = settings.var_dir / "model" / f"training_{datetime.now():%Y%m%dT%H%M%S%f}"
+    scratch = scratch_dir / "lead_scoring.duckdb"
+    try:
+        history.prepare(settings.warehouse, scratch)
+        models = compile_models(settings.dbt_project_dir, scratch, scratch_dir, NO_MODEL)
+        feature_model = next(m for m in models if m.alias == FEATURES_MODEL)
+        first_opportunity = history.outcomes(scratch)
+        long = _replay(scratch, models, feature_model, window, first_opportunity, progress)
+    finally:
+        shutil.rmtree(scratch_dir, ignore_errors=True)
+    rows = long[long["feature"].notna()].drop(columns=["label", "rules_score"])
+    frame = features.wide(rows, ["person_id", "scored_on"])
+    keys = long[["person_id", "scored_on", "label", "rules_score"]].drop_duplicates(
+        ["person_id", "scored_on"]
+    )
+    frame = keys.merge(frame, on=["person_id", "scored_on"], how="left")
+    progress(
+        f"training set: {len(frame):,} person-days, {int(frame['label'].sum()):,} converted within "
+        f"{window.horizon_days} days, {frame.shape[1] - 4} features ({time.perf_counter() - started:.0f} s)"
+    )
+    return frame
+
+
+def _replay(
+    scratch: Path,
+    models: list,
+    feature_model,
+    window: TrainingWindow,
+    first_opportunity: dict[str, datetime],
+    progress: Callable[[str], None],
+) -> pd.DataFrame:
+    con = duckdb.connect(str(scratch))
+    try:
+        con.execute("set TimeZone = 'UTC'")
+        con.execute("create schema if not exists model_training")
+        con.execute(
+            "create or replace table model_training.rows (scored_on timestamp, person_id varchar, "
+            "label boolean, rules_score double, feature varchar, value_text varchar, value_number double)"
+        )
+        outcomes = pd.DataFrame(
+            {"crm_id": list(first_opportunity), "first_opportunity_at": list(first_opportunity.values())}
+        )
+        days = window.replay_days()
+        with registered(con, "first_opportunities", outcomes):
+            for i, day in enumerate(days):
+                day_started = time.perf_counter()
+                score_day(con, models, day)
+                # every scored person without an opportunity yet: a row even without features
+                con.execute(
+                    f"""insert into model_training.rows
+                    select scores.scored_at, scores.crm_id,
+                        o.first_opportunity_at is not null
+                        and o.first_opportunity_at <= scores.scored_at + interval {window.horizon_days} day,
+                        scores.composite_score, f.feature, f.value_text, f.value_number
+                    from marts.lead_scores as scores
+                    left join first_opportunities as o on o.crm_id = scores.crm_id
+                    left join "{feature_model.schema}"."{feature_model.alias}" as f
+                        on f.person_id = scores.crm_id
+                    where o.first_opportunity_at is null or o.first_opportunity_at > scores.scored_at"""
+                )
+                if i == 0 or (i + 1) % 5 == 0 or i + 1 == len(days):
+                    progress(
+                        f"training set: replayed {day:%Y-%m-%d} ({i + 1}/{len(days)}, "
+                        f"{time.perf_counter() - day_started:.1f} s)"
+                    )
+        return con.execute("select * from model_training.rows").df()
+    finally:
+        con.close()
