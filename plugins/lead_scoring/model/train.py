@@ -473,10 +473,6 @@ def _train(frame: pd.DataFrame, trained_at: datetime, options: TrainingOptions) 
     y = frame["label"].astype(int).to_numpy()
     scorecard = fit_scorecard(x[train_mask], pd.Series(y[train_mask.to_numpy()]))
     log.info("scorecard fitted on %d features in %.1fs", len(used), time.perf_counter() - started)
-    inputs = used
-    used, weak = selected_features(scorecard)
-    refused += weak
-    points = points_table(scorecard, x[train_mask])
     train_points = scorecard.score(x[train_mask])
     valid_points = scorecard.score(x[valid_mask])
     calibration = calibrate(train_points, y[train_mask.to_numpy()])
@@ -497,9 +493,23 @@ def _train(frame: pd.DataFrame, trained_at: datetime, options: TrainingOptions) 
         "rules_auc": auc(y_valid, frame.loc[valid_mask, "rules_score"].to_numpy(dtype=float))
         if "rules_score" in frame
         else None,
-        "train_seconds": round(time.perf_counter() - started, 2),
     }
     log.info("validation AUC %.3f (yardstick %.3f)", metrics["auc"] or 0, metrics["yardstick_auc"] or 0)
+    # The deployed table: the same recipe refitted on every person-day with a known outcome
+    # (training, gap and validation days); the metrics above are the recipe's, on held-out days.
+    deployed = pd.to_datetime(frame["scored_on"]) + timedelta(days=options.horizon_days) <= pd.Timestamp(
+        trained_at
+    )
+    known = known_values(frame, used, deployed, options.min_category_people)
+    x = model_matrix(frame, used, known)
+    scorecard = fit_scorecard(x[deployed], pd.Series(y[deployed.to_numpy()]))
+    calibration = calibrate(scorecard.score(x[deployed]), y[deployed.to_numpy()])
+    inputs = used
+    used, weak = selected_features(scorecard)
+    refused += weak
+    points = points_table(scorecard, x[deployed])
+    metrics["deployed_person_days"] = int(deployed.sum())
+    metrics["train_seconds"] = round(time.perf_counter() - started, 2)
     return TrainedModel(
         version_id=version_id(points, trained_at, options.horizon_days),
         trained_at=trained_at,
