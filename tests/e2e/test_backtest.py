@@ -120,7 +120,7 @@ def test_backtest_with_a_candidate_from_the_win_analysis(imported, tmp_path):
 
 
 def test_created_versions_make_converted_leads_visible_before_conversion(imported, tmp_path):
-    from lead_scoring.backtest import history
+    from lead_scoring.replay import history
 
     scratch = tmp_path / "scratch" / "lead_scoring.duckdb"
     added = history.prepare(imported.warehouse, scratch)

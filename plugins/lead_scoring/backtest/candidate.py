@@ -21,8 +21,9 @@ from typing import Any
 
 import duckdb
 
-from lead_scoring.backtest import history
-from lead_scoring.backtest.run import Variant, _dbt, latest_instant
+from lead_scoring.backtest.run import Variant, latest_instant
+from lead_scoring.replay import history
+from lead_scoring.replay.models import invoke_dbt
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def fit_suggestions(
     try:
         history.prepare(settings.warehouse, warehouse)
         # one dbt invocation (seeds and models): each one re-parses the project for the new as_of
-        _dbt(
+        invoke_dbt(
             settings.dbt_project_dir,
             warehouse,
             scratch_dir,
@@ -119,6 +120,43 @@ def win_analysis_candidate(
     changed = write_candidate_seeds(settings.dbt_project_dir / "seeds", suggestions, folder)
     progress(f"candidate seeds from the win analysis: {folder} (points changed: {changed})")
     return Variant("candidate", seeds_dir=folder), end, changed
+
+
+def model_candidate(
+    settings: Any,
+    days: int,
+    end: datetime | None = None,
+    train_days: int = 90,
+    horizon_days: int = 30,
+    progress: Any = log.info,
+) -> tuple[Variant, datetime, Any]:
+    """The candidate of ``--candidate-from-model``: a points table trained on the history known
+    at the first day the backtest scores (``end - days``), so no outcome the backtest counts
+    was seen in training; saved as a version (not promoted) and pinned for the candidate by
+    the ``predictive_model_version`` var. Returns the variant, the backtest's last day and the
+    trained model."""
+    from lead_scoring import warehouse  # noqa: PLC0415 - training libraries load on demand
+    from lead_scoring.model import store, train, training_set  # noqa: PLC0415
+
+    end = end or latest_instant(settings.warehouse)
+    first_day = end - timedelta(days=days)
+    window = training_set.TrainingWindow(
+        end=first_day, days=train_days, step_days=3, horizon_days=horizon_days
+    )
+    progress(
+        f"training the candidate points table on the {train_days} days before {first_day:%Y-%m-%d %H:%M}; "
+        f"the backtest scores {first_day:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}"
+    )
+    frame = training_set.build(settings, window, progress)
+    model = train.train(frame, first_day, train.TrainingOptions(horizon_days=horizon_days))
+    model.training_as_of = first_day
+    with warehouse.connect(settings.warehouse) as con:
+        store.save(con, model)
+    progress(
+        f"candidate model {model.version_id}: validation AUC {model.metrics['auc']:.3f} "
+        f"(rules {model.metrics['rules_auc']:.3f}, yardstick {model.metrics['yardstick_auc']:.3f})"
+    )
+    return Variant("candidate", dbt_vars={"predictive_model_version": model.version_id}), end, model
 
 
 def write_candidate_seeds(

@@ -38,6 +38,17 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             folder=Path(args.candidate_seeds) if args.candidate_seeds else None,
             progress=print,
         )
+    elif args.candidate_from_model:
+        from lead_scoring.backtest.candidate import model_candidate  # noqa: PLC0415
+        from lead_scoring.model.train import TrainingError  # noqa: PLC0415
+
+        try:
+            candidate, end, _ = model_candidate(
+                settings, args.days, end=end, train_days=args.train_days,
+                horizon_days=args.horizon_days, progress=print,
+            )  # fmt: skip
+        except (TrainingError, ValueError) as error:
+            raise UserError(f"cannot train the candidate model: {error}") from None
     elif args.candidate_seeds or args.candidate_vars:
         candidate = Variant(
             "candidate",
@@ -93,6 +104,18 @@ def add_subparser(subparsers) -> argparse.ArgumentParser:
         type=as_of_argument,
         help="fit the win analysis on the data known at this instant (ISO, UTC) instead of the first "
         "scored day; a later instant scores the candidate on outcomes it was fitted on (in-sample)",
+    )
+    backtest.add_argument(
+        "--candidate-from-model",
+        action="store_true",
+        help="candidate = the current seeds blended with a points table trained on the history "
+        "known before the first scored day (docs/predictive-scoring.md)",
+    )
+    backtest.add_argument(
+        "--train-days",
+        type=int,
+        default=90,
+        help="with --candidate-from-model: days of history before the first scored day (default 90)",
     )
     backtest.add_argument(
         "--keep-scratch", action="store_true", help="keep var/backtest/<id>/ for inspection"

@@ -19,9 +19,7 @@ How (measured on the demo, see docs/reports-and-backtest.md, "Backtesting a chan
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import shutil
 import time
 import uuid
@@ -33,14 +31,12 @@ from typing import Any
 
 import duckdb
 
-from lead_scoring.backtest import history, metrics
+from lead_scoring.backtest import metrics
 from lead_scoring.config import Settings
+from lead_scoring.replay import history
+from lead_scoring.replay.models import compile_models, score_day, scoring_days
 
 log = logging.getLogger(__name__)
-
-SENTINEL_VAR = "1970-01-01T00:00:07"
-SENTINEL_SQL = "'1970-01-01 00:00:07'"
-TARGET_MODEL = "lead_scores"
 
 
 @dataclass(frozen=True)
@@ -60,13 +56,6 @@ class BacktestConfig:
     end: datetime | None = None  # default: the latest scored_at (or raw data) in the warehouse
     candidate: Variant | None = None
     keep_scratch: bool = False
-
-
-def scoring_days(end: datetime, days: int, step_days: int) -> list[datetime]:
-    """``end``, ``end - step``, ... back to ``end - days`` (inclusive), oldest first."""
-    if days < 0 or step_days < 1:
-        raise ValueError(f"days={days} and step_days={step_days}: use days >= 0 and step_days >= 1")
-    return sorted(end - timedelta(days=k) for k in range(0, days + 1, step_days))
 
 
 def latest_instant(warehouse: Path) -> datetime:
@@ -114,115 +103,6 @@ def _project_for(variant: Variant, settings: Settings, scratch_dir: Path) -> Pat
         raise FileNotFoundError(f"no CSV in the candidate seed folder {variant.seeds_dir}")
     log.info("variant %s: seeds replaced from %s: %s", variant.name, variant.seeds_dir, replaced)
     return project
-
-
-def _dbt(
-    project: Path,
-    warehouse: Path,
-    scratch_dir: Path,
-    args: list[str],
-    dbt_vars: dict[str, Any],
-    as_of: str = SENTINEL_VAR,
-):
-    from dbt.cli.main import dbtRunner  # noqa: PLC0415 - heavy import
-
-    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-    full = [
-        *args,
-        "--project-dir",
-        str(project),
-        "--profiles-dir",
-        str(project),
-        "--target-path",
-        str(scratch_dir / "target"),
-        "--log-path",
-        str(scratch_dir / "logs"),
-        "--vars",
-        json.dumps({**dbt_vars, "as_of": as_of}),
-        "--log-level",
-        "error",
-    ]
-    # the profile reads the warehouse path from the environment: point it at the scratch file
-    # for this call only (later tasks in the same process must see the real warehouse)
-    previous = os.environ.get("LEADSCORE_WAREHOUSE")
-    os.environ["LEADSCORE_WAREHOUSE"] = str(warehouse)
-    try:
-        result = dbtRunner().invoke(full)
-    finally:
-        if previous is None:
-            os.environ.pop("LEADSCORE_WAREHOUSE", None)
-        else:
-            os.environ["LEADSCORE_WAREHOUSE"] = previous
-    if not result.success:
-        raise RuntimeError(
-            f"dbt {' '.join(args)} failed for the backtest in {scratch_dir}: {result.exception}"
-        )
-    return result
-
-
-@dataclass
-class CompiledModel:
-    unique_id: str
-    schema: str
-    alias: str
-    materialized: str
-    sql: str
-    depends_on: list[str]
-
-
-def compile_models(
-    project: Path, warehouse: Path, scratch_dir: Path, dbt_vars: dict[str, Any]
-) -> list[CompiledModel]:
-    """Seed, then compile ``+lead_scores``; the models in dependency order."""
-    _dbt(project, warehouse, scratch_dir, ["seed"], dbt_vars)
-    result = _dbt(project, warehouse, scratch_dir, ["run", "--select", f"+{TARGET_MODEL}"], dbt_vars)
-    models: dict[str, CompiledModel] = {}
-    for node_result in result.result.results:
-        node = node_result.node
-        if node.resource_type != "model":
-            continue
-        if node.config.materialized not in ("view", "table"):
-            raise RuntimeError(
-                f"{node.unique_id} is materialized {node.config.materialized!r}: the backtest replays "
-                "views and tables only"
-            )
-        models[node.unique_id] = CompiledModel(
-            node.unique_id,
-            node.schema,
-            node.alias,
-            node.config.materialized,
-            node.compiled_code,
-            list(node.depends_on.nodes),
-        )
-    ordered: list[CompiledModel] = []
-    done: set[str] = set()
-
-    def visit(uid: str) -> None:
-        if uid in done or uid not in models:
-            return
-        done.add(uid)
-        for parent in models[uid].depends_on:
-            visit(parent)
-        ordered.append(models[uid])
-
-    for uid in sorted(models):
-        visit(uid)
-    if not any(m.alias == TARGET_MODEL for m in ordered):
-        raise RuntimeError(f"dbt compile returned no {TARGET_MODEL} model")
-    if not any(SENTINEL_SQL in m.sql for m in ordered):
-        raise RuntimeError("the compiled models do not contain the as_of sentinel: as_of() macro changed?")
-    return ordered
-
-
-def score_day(con: duckdb.DuckDBPyConnection, models: list[CompiledModel], as_of: datetime) -> None:
-    literal = f"'{as_of.strftime('%Y-%m-%d %H:%M:%S')}'"
-    for model in models:
-        kind = "view" if model.materialized == "view" else "table"
-        con.execute(f'create schema if not exists "{model.schema}"')
-        con.execute(
-            f'create or replace {kind} "{model.schema}"."{model.alias}" as\n'
-            + model.sql.replace(SENTINEL_SQL, literal)
-        )
 
 
 # ------------------------------------------------------------------------------------------

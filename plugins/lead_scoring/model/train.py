@@ -152,6 +152,12 @@ def split_by_time(
     # on both sides and a model that memorises people looks better than it is
     train = known & (days + timedelta(days=options.horizon_days) <= cut)
     valid = known & (days >= cut)
+    if not train.any():
+        raise TrainingError(
+            f"no training day: {len(known_days)} days have a known outcome, the latest "
+            f"{int(valid.groupby(days).any().sum())} validate and training days must end "
+            f"{options.horizon_days} days before them; train on a longer history (--days)"
+        )
     for name, mask in (("training", train), ("validation", valid)):
         positives = int(frame.loc[mask, "label"].sum())
         if positives < options.min_positives or positives == int(mask.sum()):

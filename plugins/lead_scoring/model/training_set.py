@@ -1,8 +1,8 @@
 """Person-days to train on, point in time, from the backtest's history replay.
 
 The raw history is copied to a scratch DuckDB with the created version of every record
-(``backtest.history.prepare``), the project's models up to ``lead_scores`` are compiled once
-and replayed for each training day (``backtest.run.score_day``): each day's
+(``replay.history.prepare``), the project's models up to ``lead_scores`` are compiled once
+and replayed for each training day (``replay.models.score_day``): each day's
 ``int_people_features`` are the features as known that day, and its ``lead_scores`` the rules'
 composite (no model version is active in the replay). A person-day is a person without an
 opportunity yet that day; its label is whether the first one came within ``horizon_days``.
@@ -22,10 +22,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from lead_scoring.backtest import history
-from lead_scoring.backtest.run import compile_models, score_day, scoring_days
 from lead_scoring.config import Settings
 from lead_scoring.model import features
+from lead_scoring.replay import history
+from lead_scoring.replay.models import compile_models, score_day, scoring_days
 from lead_scoring.warehouse import registered
 
 log = logging.getLogger(__name__)
