@@ -196,7 +196,7 @@ def test_postgres_builds_everything_and_matches_duckdb(reference, world, cluster
     assert scores["scoring_model_version.distinct"] == 1
     # the fixture's promoted points table scored everyone (the bin join ran on this engine)
     assert scores["predictive_score.non_null"] == scores["row_count"]
-    assert scores["predictive_score.distinct"] > 5
+    assert scores["predictive_score.max"] > scores["predictive_score.min"]
 
 
 @pytest.mark.engines
