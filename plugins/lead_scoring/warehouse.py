@@ -99,7 +99,7 @@ OPS_DDL = [
         version_id varchar primary key, trained_at timestamp, horizon_days integer,
         features_used varchar, features_refused varchar, calibration varchar, metrics varchar,
         is_promoted boolean default false, promoted_at timestamp,
-        calibration_slope double, calibration_intercept double, training_as_of timestamp)""",
+        calibration_slope double, calibration_intercept double)""",
     # one row per feature and bin; absent_value: the value of a person without a row for the
     # feature in int_people_features (0 for counts, NULL = the Missing bin)
     """create table if not exists ops.model_points (
@@ -118,7 +118,6 @@ OPS_COLUMNS_ADDED = [
     ("ops.batches", "rows_erased bigint default 0"),
     ("ops.model_versions", "calibration_slope double"),
     ("ops.model_versions", "calibration_intercept double"),
-    ("ops.model_versions", "training_as_of timestamp"),
     ("ops.model_points", "is_categorical boolean"),
     ("ops.model_points", "absent_value double"),
 ]

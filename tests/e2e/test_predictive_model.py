@@ -80,11 +80,8 @@ def test_sql_scores_equal_the_trained_model_and_blend_into_the_composite(world):
             "select value from seeds.scoring_parameters where parameter = 'predictive_weight'"
         ).fetchall()[0][0]
     wide = features.wide(long, ["person_id"]).rename(columns={"person_id": "crm_id"})
+    # every scored person, those without any feature row included (model.score completes them)
     people = scores[["crm_id"]].merge(wide, on="crm_id", how="left")
-    people = features.add_absent(people, model.inputs)
-    for feature in model.inputs:  # people without any feature row: counts 0, others missing
-        if features.absent_value(feature) is not None:
-            people[feature] = people[feature].fillna(0.0)
     points = model.score(people)
 
     expected = np.clip(np.round(points), 0, 100)
@@ -144,7 +141,7 @@ def test_backtest_with_a_candidate_from_the_model(world):
     with warehouse.connect(settings.warehouse) as con:  # the current side: the seeds alone
         con.execute("update ops.model_versions set is_promoted = false")
     candidate, end, model = model_candidate(settings, days=20, end=END, train_days=80, horizon_days=HORIZON)
-    assert model.training_as_of == END - pd.Timedelta(days=20)
+    assert model.trained_at == END - pd.Timedelta(days=20)
     summary = run_backtest(settings, BacktestConfig(days=20, step_days=10, end=end, candidate=candidate))
 
     current, challenger = summary["variants"]["current"], summary["variants"]["candidate"]

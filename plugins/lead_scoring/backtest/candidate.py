@@ -135,8 +135,7 @@ def model_candidate(
     was seen in training; saved as a version (not promoted) and pinned for the candidate by
     the ``predictive_model_version`` var. Returns the variant, the backtest's last day and the
     trained model."""
-    from lead_scoring import warehouse  # noqa: PLC0415 - training libraries load on demand
-    from lead_scoring.model import store, train, training_set  # noqa: PLC0415
+    from lead_scoring.model import train, training_set  # noqa: PLC0415 - training libraries on demand
 
     end = end or latest_instant(settings.warehouse)
     first_day = end - timedelta(days=days)
@@ -147,11 +146,9 @@ def model_candidate(
         f"training the candidate points table on the {train_days} days before {first_day:%Y-%m-%d %H:%M}; "
         f"the backtest scores {first_day:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}"
     )
-    frame = training_set.build(settings, window, progress)
-    model = train.train(frame, first_day, train.TrainingOptions(horizon_days=horizon_days))
-    model.training_as_of = first_day
-    with warehouse.connect(settings.warehouse) as con:
-        store.save(con, model)
+    model = training_set.train_version(
+        settings, window, train.TrainingOptions(horizon_days=horizon_days), progress
+    )
     progress(
         f"candidate model {model.version_id}: validation AUC {model.metrics['auc']:.3f} "
         f"(rules {model.metrics['rules_auc']:.3f}, yardstick {model.metrics['yardstick_auc']:.3f})"

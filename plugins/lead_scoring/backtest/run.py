@@ -34,7 +34,7 @@ import duckdb
 from lead_scoring.backtest import metrics
 from lead_scoring.config import Settings
 from lead_scoring.replay import history
-from lead_scoring.replay.models import compile_models, score_day, scoring_days
+from lead_scoring.replay.models import compile_models, replay_days, scoring_days
 
 log = logging.getLogger(__name__)
 
@@ -132,18 +132,11 @@ def run_variant(
             "composite_score double, fit_score double, intent_score double, tier integer, "
             "is_disqualified boolean, scoring_model_version varchar)"
         )
-        for i, day in enumerate(days):
-            day_started = time.perf_counter()
-            score_day(con, models, day)
-            con.execute(
-                "insert into backtest.scores select scored_at, crm_id, crm_object, composite_score, "
-                "fit_score, intent_score, tier, is_disqualified, scoring_model_version from marts.lead_scores"
-            )
-            if i == 0 or (i + 1) % 10 == 0 or i + 1 == len(days):
-                progress(
-                    f"{variant.name}: scored {day:%Y-%m-%d %H:%M} ({i + 1}/{len(days)}, "
-                    f"{time.perf_counter() - day_started:.1f} s)"
-                )
+        collect = (
+            "insert into backtest.scores select scored_at, crm_id, crm_object, composite_score, "
+            "fit_score, intent_score, tier, is_disqualified, scoring_model_version from marts.lead_scores"
+        )
+        replay_days(con, models, days, lambda day_con: day_con.execute(collect), variant.name, progress)
         rows = con.execute(
             "select as_of, crm_id, composite_score, tier, scoring_model_version from backtest.scores"
         ).fetchall()

@@ -66,17 +66,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(
         f"training as of {end:%Y-%m-%d %H:%M} on {len(days)} days, {days[0]:%Y-%m-%d} to {days[-1]:%Y-%m-%d}"
     )
-    frame = training_set.build(settings, window, progress=print)
     options = train.TrainingOptions(
         horizon_days=args.horizon_days, allowed_features=frozenset(args.allow_feature or ())
     )
     try:
-        model = train.train(frame, end, options)
+        model = training_set.train_version(settings, window, options, progress=print)
     except train.TrainingError as error:
         raise UserError(f"cannot train: {error}") from None
-    model.training_as_of = end
     with warehouse.connect(settings.warehouse) as con:
-        store.save(con, model)
         promote, why = store.beats_champion(con, model.metrics)
         if args.promote and promote:
             store.promote(con, model.version_id, warehouse.utc_now())

@@ -1,6 +1,7 @@
 """The long feature rows of ``intermediate.int_people_features`` as one wide row per person
-and day, the way the SQL reads them: a count or a rule score without a row is 0, any other
-feature without a row is missing; a feature with text values is a category."""
+and day (``wide``), completed the way the SQL reads them (``complete``): a count or a rule
+score without a row is 0, any other feature without a row is missing; a feature with text
+values is a category."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ def absent_value(feature: str) -> float | None:
 
 
 def wide(long: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """One row per ``keys`` (e.g. person_id, scored_on), one column per feature."""
+    """One row per ``keys`` (e.g. person_id, scored_on), one column per feature; cells
+    without a row are NaN until ``complete``."""
     if long.empty:
         return pd.DataFrame(columns=keys)
     text_features = set(long.loc[long["value_text"].notna(), "feature"].unique())
@@ -35,15 +37,19 @@ def wide(long: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         column = joined[feature]
         if feature in text_features:
             columns[feature] = column.astype("object").where(column.notna(), None)
-        elif absent_value(feature) is not None:
-            columns[feature] = column.astype(float).fillna(absent_value(feature))
         else:
             columns[feature] = column.astype(float)
     return pd.DataFrame(columns, index=joined.index).reset_index()
 
 
-def add_absent(frame: pd.DataFrame, features: list[str]) -> pd.DataFrame:
-    """``frame`` with a column for every feature in ``features`` (absent: 0 or missing)."""
-    missing = [f for f in features if f not in frame.columns]
-    extra = {f: (absent_value(f) if absent_value(f) is not None else np.nan) for f in missing}
-    return frame.assign(**extra) if extra else frame
+def complete(frame: pd.DataFrame, features: list[str]) -> pd.DataFrame:
+    """``frame`` with every feature in ``features`` as the SQL reads a person without a row
+    for it (rows merged in without any feature, columns no row had): 0 or missing."""
+    columns = {}
+    for feature in features:
+        value = absent_value(feature)
+        if feature not in frame.columns:
+            columns[feature] = np.nan if value is None else value
+        elif value is not None:
+            columns[feature] = frame[feature].fillna(value)
+    return frame.assign(**columns) if columns else frame

@@ -22,7 +22,6 @@ VERSION_COLUMNS = (
     "calibration",
     "calibration_slope",
     "calibration_intercept",
-    "training_as_of",
     "metrics",
 )
 POINTS_COLUMNS = (
@@ -80,7 +79,7 @@ def points_of(con: duckdb.DuckDBPyConnection, version_id: str) -> pd.DataFrame:
 def versions(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Every version, newest first, with its validation metrics (JSON) and promotion."""
     return con.execute(
-        "select version_id, trained_at, training_as_of, horizon_days, metrics, is_promoted, promoted_at "
+        "select version_id, trained_at, horizon_days, metrics, is_promoted, promoted_at "
         "from ops.model_versions order by trained_at desc, version_id"
     ).df()
 

@@ -40,7 +40,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from threadpoolctl import threadpool_limits
 
-from lead_scoring.model.features import absent_value
+from lead_scoring.model.features import absent_value, complete
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +99,10 @@ class TrainedModel:
     scorecard: object = field(repr=False, default=None)
     inputs: list[str] = field(default_factory=list)  # the scorecard's input columns
     known_categories: dict[str, set[str]] = field(default_factory=dict)  # per categorical input
-    training_as_of: datetime | None = None
 
     def score(self, frame: pd.DataFrame) -> np.ndarray:
         """Points of each row (what the SQL's bin join and sum gives)."""
+        frame = complete(frame, self.inputs)
         return self.scorecard.score(model_matrix(frame, self.inputs, self.known_categories))
 
     def bin_values(self) -> pd.DataFrame:
@@ -126,7 +126,6 @@ class TrainedModel:
             "calibration": json.dumps(self.calibration),
             "calibration_slope": self.calibration["slope"],
             "calibration_intercept": self.calibration["intercept"],
-            "training_as_of": self.training_as_of or self.trained_at,
             "metrics": json.dumps(self.metrics),
         }
 
@@ -254,7 +253,7 @@ def model_matrix(
     numerics as floats."""
     columns = {}
     for feature in features:
-        column = frame[feature] if feature in frame else pd.Series(absent_value(feature), index=frame.index)
+        column = frame[feature]
         if known is not None and feature in known:
             values = known[feature]
             columns[feature] = column.astype("object").map(

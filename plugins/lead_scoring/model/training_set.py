@@ -22,10 +22,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from lead_scoring import warehouse
 from lead_scoring.config import Settings
-from lead_scoring.model import features
+from lead_scoring.model import features, store, train
 from lead_scoring.replay import history
-from lead_scoring.replay.models import compile_models, score_day, scoring_days
+from lead_scoring.replay.models import compile_models, replay_days, scoring_days
 from lead_scoring.warehouse import registered
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ def build(
         ["person_id", "scored_on"]
     )
     frame = keys.merge(frame, on=["person_id", "scored_on"], how="left")
+    frame = features.complete(frame, [c for c in frame.columns if c not in train.KEY_COLUMNS])
     progress(
         f"training set: {len(frame):,} person-days, {int(frame['label'].sum()):,} converted within "
         f"{window.horizon_days} days, {frame.shape[1] - 4} features ({time.perf_counter() - started:.0f} s)"
@@ -101,14 +103,8 @@ def _replay(
         outcomes = pd.DataFrame(
             {"crm_id": list(first_opportunity), "first_opportunity_at": list(first_opportunity.values())}
         )
-        days = window.replay_days()
-        with registered(con, "first_opportunities", outcomes):
-            for i, day in enumerate(days):
-                day_started = time.perf_counter()
-                score_day(con, models, day)
-                # every scored person without an opportunity yet: a row even without features
-                con.execute(
-                    f"""insert into model_training.rows
+        # every scored person without an opportunity yet: a row even without features
+        collect = f"""insert into model_training.rows
                     select scores.scored_at, scores.crm_id,
                         o.first_opportunity_at is not null
                         and o.first_opportunity_at <= scores.scored_at + interval {window.horizon_days} day,
@@ -118,12 +114,30 @@ def _replay(
                     left join "{feature_model.schema}"."{feature_model.alias}" as f
                         on f.person_id = scores.crm_id
                     where o.first_opportunity_at is null or o.first_opportunity_at > scores.scored_at"""
-                )
-                if i == 0 or (i + 1) % 5 == 0 or i + 1 == len(days):
-                    progress(
-                        f"training set: replayed {day:%Y-%m-%d} ({i + 1}/{len(days)}, "
-                        f"{time.perf_counter() - day_started:.1f} s)"
-                    )
+        with registered(con, "first_opportunities", outcomes):
+            replay_days(
+                con,
+                models,
+                window.replay_days(),
+                lambda day_con: day_con.execute(collect),
+                "training set",
+                progress,
+            )
         return con.execute("select * from model_training.rows").df()
     finally:
         con.close()
+
+
+def train_version(
+    settings: Settings,
+    window: TrainingWindow,
+    options: train.TrainingOptions,
+    progress: Callable[[str], None] = log.info,
+) -> train.TrainedModel:
+    """Build the person-days of ``window``, train on them as of ``window.end`` and save the
+    version in the warehouse (not promoted)."""
+    frame = build(settings, window, progress)
+    model = train.train(frame, window.end, options)
+    with warehouse.connect(settings.warehouse) as con:
+        store.save(con, model)
+    return model

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -134,3 +136,24 @@ def score_day(con: duckdb.DuckDBPyConnection, models: list[CompiledModel], as_of
             f'create or replace {kind} "{model.schema}"."{model.alias}" as\n'
             + model.sql.replace(SENTINEL_SQL, literal)
         )
+
+
+def replay_days(
+    con: duckdb.DuckDBPyConnection,
+    models: list[CompiledModel],
+    days: list[datetime],
+    collect: Callable[[duckdb.DuckDBPyConnection], None],
+    label: str,
+    progress: Callable[[str], None],
+) -> None:
+    """Score each day in turn and let ``collect`` copy what it needs from that day's tables
+    before the next day replaces them; progress on the first, every 10th and the last day."""
+    for i, day in enumerate(days):
+        day_started = time.perf_counter()
+        score_day(con, models, day)
+        collect(con)
+        if i == 0 or (i + 1) % 10 == 0 or i + 1 == len(days):
+            progress(
+                f"{label}: scored {day:%Y-%m-%d %H:%M} ({i + 1}/{len(days)}, "
+                f"{time.perf_counter() - day_started:.1f} s)"
+            )
