@@ -97,7 +97,7 @@ OPS_DDL = [
     # (dbt reads them as the `model_store` source: models/intermediate/predictive)
     """create table if not exists ops.model_versions (
         version_id varchar primary key, trained_at timestamp, horizon_days integer,
-        features_used varchar, features_refused varchar, calibration varchar, metrics varchar,
+        features_used varchar, features_refused varchar, metrics varchar,
         is_promoted boolean default false, promoted_at timestamp,
         calibration_slope double, calibration_intercept double)""",
     # one row per feature and bin; absent_value: the value of a person without a row for the

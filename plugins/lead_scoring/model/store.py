@@ -19,7 +19,6 @@ VERSION_COLUMNS = (
     "horizon_days",
     "features_used",
     "features_refused",
-    "calibration",
     "calibration_slope",
     "calibration_intercept",
     "metrics",

@@ -123,7 +123,6 @@ class TrainedModel:
             "horizon_days": self.horizon_days,
             "features_used": json.dumps(self.features_used),
             "features_refused": json.dumps([r.__dict__ for r in self.features_refused]),
-            "calibration": json.dumps(self.calibration),
             "calibration_slope": self.calibration["slope"],
             "calibration_intercept": self.calibration["intercept"],
             "metrics": json.dumps(self.metrics),
