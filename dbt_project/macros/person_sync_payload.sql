@@ -37,6 +37,7 @@ final as (
         lead_scores.grade as Lead_Grade__c,
         lead_scores.score_reasons as Score_Reasons__c,
         lead_scores.scoring_model_version as Score_Model_Version__c,
+        lead_scores.conversion_probability as Conversion_Probability__c,
         lead_scores.scored_at as Scored_At__c
         {%- if crm_object == 'Lead' %},
         coalesce(lead_routing.owner_id, lead_scores.owner_id) as OwnerId,

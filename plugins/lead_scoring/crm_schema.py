@@ -29,6 +29,7 @@ PERSON_SCORE_FIELDS: dict[str, str] = {
     "Lead_Grade__c": "string",
     "Score_Reasons__c": "string",
     "Score_Model_Version__c": "string",
+    "Conversion_Probability__c": "double",
     "Scored_At__c": "datetime",
     "SLA_Due_At__c": "datetime",
     "SLA_Status__c": "string",

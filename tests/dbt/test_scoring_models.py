@@ -146,6 +146,7 @@ def test_payload_is_the_allow_listed_crm_fields_of_open_leads(scored):
         "Lead_Grade__c",
         "Score_Reasons__c",
         "Score_Model_Version__c",
+        "Conversion_Probability__c",
         "Scored_At__c",
         "OwnerId",
         "SLA_Due_At__c",
@@ -163,6 +164,7 @@ def test_payload_is_the_allow_listed_crm_fields_of_open_leads(scored):
     assert hot["Lead_Score__c"] == scores["00Q000000000001AAA"]["composite_score"]
     assert not math.isnan(hot["Fit_Score__c"])
     assert hot["Score_Model_Version__c"].startswith("v1-")
+    assert math.isnan(hot["Conversion_Probability__c"])  # no model version promoted
     assert hot["Scored_At__c"] == AS_OF
 
 

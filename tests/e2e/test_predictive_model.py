@@ -68,7 +68,8 @@ def test_sql_scores_equal_the_trained_model_and_blend_into_the_composite(world):
         warehouse.ensure_schema(con)
         store.save(con, model)
         store.promote(con, model.version_id, END)
-    run_dbt(settings, ["build", "--select", "+lead_scores", "--exclude", "resource_type:test"], END)
+    build = ["build", "--select", "+sync_salesforce__leads", "--exclude", "resource_type:test"]
+    run_dbt(settings, build, END)
 
     with warehouse.connect(settings.warehouse) as con:
         scores = con.execute(
@@ -76,6 +77,9 @@ def test_sql_scores_equal_the_trained_model_and_blend_into_the_composite(world):
             "conversion_probability, score_reasons, scoring_model_version from marts.lead_scores"
         ).df()
         long = con.execute("select * from intermediate.int_people_features").df()
+        payload = con.execute(
+            "select Id as crm_id, Conversion_Probability__c from marts.sync_salesforce__leads"
+        ).df()
         weight = con.execute(
             "select value from seeds.scoring_parameters where parameter = 'predictive_weight'"
         ).fetchall()[0][0]
@@ -89,6 +93,10 @@ def test_sql_scores_equal_the_trained_model_and_blend_into_the_composite(world):
     assert (scores["predictive_score"].to_numpy() == expected).mean() > 0.99
     probability = 1 / (1 + np.exp(-(model.calibration["slope"] * points + model.calibration["intercept"])))
     np.testing.assert_allclose(scores["conversion_probability"], probability, atol=6e-5)
+    # the CRM payload carries the probability of every open Lead
+    sent = payload.merge(scores, on="crm_id")
+    assert len(sent) == len(payload) > 0
+    assert (sent["Conversion_Probability__c"] == sent["conversion_probability"]).all()
 
     rules = 0.5 * scores["fit_score"] + 0.5 * scores["intent_score"]
     blended = np.clip(

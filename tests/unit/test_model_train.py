@@ -13,6 +13,7 @@ import pytest
 from lead_scoring.model.train import (
     TrainingError,
     TrainingOptions,
+    at_mql_volume,
     guard_features,
     split_by_time,
     train,
@@ -77,6 +78,17 @@ def test_the_points_table_ranks_people_like_the_yardstick(model):
     assert metrics["auc"] > metrics["rules_auc"] + 0.15
     assert metrics["top_decile_lift"] > 1.5
     assert 0 <= metrics["calibration_error"] < 0.05
+    # as many people handed to sales as the (random) rules call MQL, and more of them convert
+    assert 0.5 < metrics["mql_share"] < 0.7
+    assert metrics["precision"] > metrics["rules_precision"] + 0.05
+
+
+def test_precision_and_recall_compare_the_same_number_of_people_as_the_rules_mqls():
+    valid = pd.DataFrame({"rules_score": [50.0, 10, 45, 0, 0]})  # the rules call 2 of 5 MQL
+    metrics = at_mql_volume(np.array([5.0, 4, 3, 2, 1]), valid, np.array([1, 1, 0, 0, 0]), 40)
+    assert metrics["mql_share"] == 0.4
+    assert (metrics["precision"], metrics["recall"], metrics["accuracy"]) == (1.0, 1.0, 1.0)
+    assert (metrics["rules_precision"], metrics["rules_recall"]) == (0.5, 0.5)
 
 
 def test_a_score_is_the_sum_of_the_points_of_each_features_bin(model):
@@ -100,6 +112,19 @@ def test_a_score_is_the_sum_of_the_points_of_each_features_bin(model):
             assert len(row) == 1, (feature, value, row)
             total[i] += row["points"].iloc[0]
     np.testing.assert_allclose(total, model.score(frame), atol=1e-6)
+
+
+def test_scores_spread_over_0_to_100_and_the_probability_follows_the_points(model):
+    scores = model.score(person_days())  # the person-days it was deployed on
+    low, high = np.percentile(scores, [1, 99])
+    assert abs(low) < 0.5 and abs(high - 100) < 0.5
+    slope = model.calibration["slope"]
+    probability = 1 / (1 + np.exp(-(slope * scores + model.calibration["intercept"])))
+    frame = person_days()
+    top = scores >= np.percentile(scores, 90)
+    assert slope > 0
+    # calibrated: the predicted and observed conversion of the top decile agree
+    assert abs(probability[top].mean() - frame["label"][top].mean()) < 0.05
 
 
 def test_outcome_fields_and_a_near_perfect_feature_are_refused_and_named():

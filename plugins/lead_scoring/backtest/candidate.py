@@ -148,7 +148,7 @@ def model_candidate(
     )
     model = training_set.train_version(
         settings, window, train.TrainingOptions(horizon_days=horizon_days), progress
-    )
+    ).model
     progress(
         f"candidate model {model.version_id}: validation AUC {model.metrics['auc']:.3f} "
         f"(rules {model.metrics['rules_auc']:.3f}, yardstick {model.metrics['yardstick_auc']:.3f})"

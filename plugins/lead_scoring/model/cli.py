@@ -16,10 +16,13 @@ METRICS_SHOWN = (
     ("yardstick_auc", "gradient-boosting yardstick AUC"),
     ("rules_auc", "rules (seeds) AUC"),
     ("top_decile_lift", "top-decile lift"),
-    ("precision", "precision at the threshold"),
-    ("recall", "recall at the threshold"),
-    ("f1", "F1 at the threshold"),
-    ("accuracy", "accuracy at the threshold"),
+    ("mql_share", "MQL volume (rules' share of person-days)"),
+    ("precision", "precision at the MQL volume"),
+    ("rules_precision", "rules' precision at their MQL threshold"),
+    ("recall", "recall at the MQL volume"),
+    ("rules_recall", "rules' recall at their MQL threshold"),
+    ("f1", "F1 at the MQL volume"),
+    ("accuracy", "accuracy at the MQL volume"),
     ("calibration_error", "calibration error"),
     ("train_person_days", "training person-days"),
     ("validation_person_days", "validation person-days"),
@@ -51,7 +54,7 @@ def points_lines(points, top: int) -> list[str]:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from lead_scoring import warehouse  # noqa: PLC0415
-    from lead_scoring.model import store, train, training_set  # noqa: PLC0415
+    from lead_scoring.model import train, training_set  # noqa: PLC0415
     from lead_scoring.run_context import parse_as_of  # noqa: PLC0415
 
     settings = load_settings()
@@ -70,13 +73,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         horizon_days=args.horizon_days, allowed_features=frozenset(args.allow_feature or ())
     )
     try:
-        model = training_set.train_version(settings, window, options, progress=print)
+        trained = training_set.train_version(settings, window, options, print, promote=args.promote)
     except train.TrainingError as error:
         raise UserError(f"cannot train: {error}") from None
-    with warehouse.connect(settings.warehouse) as con:
-        promote, why = store.beats_champion(con, model.metrics)
-        if args.promote and promote:
-            store.promote(con, model.version_id, warehouse.utc_now())
+    model, why = trained.model, trained.why
     print(
         f"\nversion {model.version_id}: {len(model.features_used)} features used, "
         f"{len(model.features_refused)} refused"
@@ -89,7 +89,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"points table (top {args.top} bins, points above the feature's lowest bin):")
     print("\n".join(points_lines(model.points, args.top)))
     if args.promote:
-        print(("promoted: " if promote else "not promoted: ") + why)
+        print(("promoted: " if trained.promoted else "not promoted: ") + why)
     else:
         print(f"saved, not promoted ({why}); promote with: leadscore model promote {model.version_id}")
     return 0

@@ -11,11 +11,12 @@ Only days whose horizon has passed at ``end`` are replayed: their label is known
 
 from __future__ import annotations
 
+import csv
 import logging
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -77,6 +78,9 @@ def build(
     )
     frame = keys.merge(frame, on=["person_id", "scored_on"], how="left")
     frame = features.complete(frame, [c for c in frame.columns if c not in train.KEY_COLUMNS])
+    # the replay's row order varies from run to run; the fits (the yardstick's early-stopping
+    # sample) must not
+    frame = frame.sort_values(["scored_on", "person_id"], ignore_index=True)
     progress(
         f"training set: {len(frame):,} person-days, {int(frame['label'].sum()):,} converted within "
         f"{window.horizon_days} days, {frame.shape[1] - 4} features ({time.perf_counter() - started:.0f} s)"
@@ -128,16 +132,38 @@ def _replay(
         con.close()
 
 
+def mql_threshold(settings: Settings) -> float:
+    """The seeds' ``mql_threshold`` (seeds/scoring_parameters.csv): the rules' MQL line."""
+    path = settings.dbt_project_dir / "seeds" / "scoring_parameters.csv"
+    with path.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["parameter"] == "mql_threshold":
+                return float(row["value"])
+    return train.TrainingOptions.mql_threshold
+
+
+@dataclass(frozen=True)
+class Trained:
+    model: train.TrainedModel
+    promoted: bool
+    why: str  # why it was (or would be) promoted or not
+
+
 def train_version(
     settings: Settings,
     window: TrainingWindow,
     options: train.TrainingOptions,
     progress: Callable[[str], None] = log.info,
-) -> train.TrainedModel:
-    """Build the person-days of ``window``, train on them as of ``window.end`` and save the
-    version in the warehouse (not promoted)."""
+    promote: bool = False,
+) -> Trained:
+    """Build the person-days of ``window``, train on them as of ``window.end``, save the
+    version in the warehouse and, with ``promote``, promote it if it beats the champion
+    (``store.beats_champion``)."""
     frame = build(settings, window, progress)
-    model = train.train(frame, window.end, options)
+    model = train.train(frame, window.end, replace(options, mql_threshold=mql_threshold(settings)))
     with warehouse.connect(settings.warehouse) as con:
         store.save(con, model)
-    return model
+        better, why = store.beats_champion(con, model.metrics)
+        if promote and better:
+            store.promote(con, model.version_id, warehouse.utc_now())
+    return Trained(model, promote and better, why)
