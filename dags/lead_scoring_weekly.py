@@ -5,7 +5,11 @@ Builds the RevOps reporting tables (`reporting.rpt_*`, the dbt models tagged `we
 renders `reports/weekly_report.html`: conversion by tier by cohort week, score and tier
 distribution, SLA compliance (when the routing/SLA tables exist), calibration, win analysis
 (attribute lift with suggested points), scoring accuracy, threshold recommendations and the
-last backtest. One self-contained HTML file with inline SVG charts.
+last backtest and the model card. One self-contained HTML file with inline SVG charts.
+
+First, `retrain_model` trains a new points table when the newest is older than
+`LEADSCORE_MODEL_RETRAIN_DAYS` (7; 0: never) and promotes it only if it beats the champion
+(`plugins/lead_scoring/model/retrain.py`, docs/predictive-scoring.md).
 
 Runs after every hourly scoring run (the `marts/lead_scores` Asset) and every Monday 07:00
 UTC. Everything is computed as of the run's `data_interval_end` (asset-triggered runs: the
@@ -54,10 +58,18 @@ def lead_scoring_weekly():
         settings = load_settings()
         return write_report(settings.warehouse, report_path(settings))
 
+    @task
+    def retrain_model(as_of: str) -> dict:
+        from lead_scoring.config import load_settings
+        from lead_scoring.model.retrain import retrain_if_due
+        from lead_scoring.run_context import parse_as_of
+
+        return retrain_if_due(load_settings(), parse_as_of(as_of))
+
     reports = dbt_build_task(
         "dbt_reports", select="tag:weekly", as_of_template=REPORT_AS_OF_TEMPLATE, pool=DUCKDB_POOL
     )
-    reports >> render_report()
+    retrain_model(REPORT_AS_OF_TEMPLATE) >> reports >> render_report()
 
 
 lead_scoring_weekly()

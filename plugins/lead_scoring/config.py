@@ -51,6 +51,7 @@ class Settings:
     dry_run: bool
     sandbox_dir: Path
     sandbox_port: int
+    model_retrain_days: int = 7  # the weekly DAG retrains when the newest version is older
 
     @property
     def extracts_dir(self) -> Path:
@@ -101,4 +102,5 @@ def load_settings() -> Settings:
         dry_run=_bool("LEADSCORE_DRY_RUN", False),
         sandbox_dir=path("LEADSCORE_SANDBOX_DIR", str(var_dir / "sandbox")),
         sandbox_port=_int("LEADSCORE_SANDBOX_PORT", 8443),
+        model_retrain_days=_int("LEADSCORE_MODEL_RETRAIN_DAYS", 7),
     )

@@ -132,8 +132,9 @@ def test_weekly_dag_builds_the_weekly_models_then_renders(dagbag):
     assert build.select == "tag:weekly"  # only the weekly models: the hourly ones are not re-run
     assert "as_of" in build.vars
     upstream = dag.get_task("render_report").get_flat_relative_ids(upstream=True)
-    assert upstream == {"dbt_reports"}
-    assert len(dag.topological_sort()) == len(dag.tasks) == 2
+    assert upstream == {"dbt_reports", "retrain_model"}  # the report shows the new model
+    assert dag.get_task("dbt_reports").upstream_task_ids == {"retrain_model"}
+    assert len(dag.topological_sort()) == len(dag.tasks) == 3
 
 
 def test_backtest_dag_is_manual_with_params(dagbag):

@@ -178,7 +178,13 @@ def test_weekly_dag_builds_the_reports_and_renders_the_html(world):
             )
         }
         as_of = con.execute("select max(scored_at) from marts.lead_scores").fetchall()[0][0]
+        versions = con.execute("select trained_at, is_promoted, metrics from ops.model_versions").fetchall()
     assert all(counts.values()), counts
+    # retrain_model trained a version as of the run, promoted only if it beat the rules
+    ((trained_at, promoted, metrics),) = versions
+    metrics = json.loads(metrics)
+    assert trained_at == END
+    assert promoted == (metrics["auc"] > metrics["rules_auc"])
     assert as_of == END
     html = (reports / "weekly_report.html").read_text()
     for key in ("conversion", "distribution", "calibration", "lift", "accuracy", "thresholds"):

@@ -138,6 +138,25 @@ def test_model_commands_list_and_promote(world, monkeypatch, capsys):
     assert metrics["auc"] == pytest.approx(model.metrics["auc"])
 
 
+def test_the_weekly_retrain_waits_for_its_interval_and_can_be_turned_off(world):
+    """(The DAG test trains and judges a version: tests/e2e/test_dags.py.)"""
+    from lead_scoring import warehouse
+    from lead_scoring.model import store
+    from lead_scoring.model.retrain import retrain_if_due
+
+    settings, _, model = world
+    with warehouse.connect(settings.warehouse) as con:
+        warehouse.ensure_schema(con)
+        store.save(con, model)  # trained as of END
+        before = con.execute("select count(*) from ops.model_versions").fetchall()
+    outcome = retrain_if_due(settings, END + pd.Timedelta(days=6))
+    assert outcome["status"] == "not due" and model.version_id in outcome["reason"]
+    off = dataclasses.replace(settings, model_retrain_days=0)
+    assert retrain_if_due(off, END + pd.Timedelta(days=30))["status"] == "disabled"
+    with warehouse.connect(settings.warehouse) as con:
+        assert con.execute("select count(*) from ops.model_versions").fetchall() == before
+
+
 def test_backtest_with_a_candidate_from_the_model(world):
     """The candidate is trained on what was known before the first scored day and replayed
     beside the seeds; on a business the seeds do not know it ranks far better."""
