@@ -108,8 +108,9 @@ def test_sql_scores_equal_the_trained_model_and_blend_into_the_composite(world):
     assert scores["predictive_score"].std() > 5  # the model separates people; the rules gave 0-6
 
 
-def test_model_commands_list_and_promote(world, monkeypatch, capsys):
+def test_model_commands_list_and_promote(world, monkeypatch, capsys, tmp_path):
     from lead_scoring import cli, warehouse
+    from lead_scoring.reporting.weekly import write_report
 
     settings, _, model = world
     monkeypatch.setenv("LEADSCORE_WAREHOUSE", str(settings.warehouse))
@@ -136,6 +137,16 @@ def test_model_commands_list_and_promote(world, monkeypatch, capsys):
         )
     assert promoted == [(model.version_id,)]
     assert metrics["auc"] == pytest.approx(model.metrics["auc"])
+
+    # the weekly report's model card reads the live version and its strongest bins
+    write_report(settings.warehouse, tmp_path / "weekly_report.html")
+    html = (tmp_path / "weekly_report.html").read_text()
+    card = html.split('<section id="model">')[1].split("</section>")[0]
+    assert f"Live points table <code>{model.version_id}</code>" in card
+    assert f"{model.metrics['auc']:.3f}" in card
+    strongest = model.points.loc[model.points["bin_label"] != "Special"].groupby("feature")["points"]
+    top_feature = (strongest.max() - strongest.min()).idxmax()
+    assert top_feature in card
 
 
 def test_the_weekly_retrain_waits_for_its_interval_and_can_be_turned_off(world):

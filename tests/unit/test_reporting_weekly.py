@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, datetime
 
@@ -171,6 +172,31 @@ def _rows() -> dict[str, list[dict]]:
             {"week_start_date": WEEK, "tier": 1, "clocks": 10, "compliance_rate": 0.8},
             {"week_start_date": WEEK, "tier": 2, "clocks": 20, "compliance_rate": 0.9},
         ],
+        "ops.model_versions": [
+            _version("m_old", datetime(2026, 11, 1), promoted=True, auc=0.812),
+            _version("m_new", datetime(2026, 11, 8), promoted=False, auc=0.801),
+        ],
+        "model_points": [
+            {"feature": "events:demo:count_30d", "bin_label": "[2.00, inf)", "above_lowest": 31.4},
+            {"feature": "field:lead_source", "bin_label": "Reference", "above_lowest": 12.0},
+        ],
+    }
+
+
+def _version(version_id: str, trained_at: datetime, promoted: bool, auc: float) -> dict:
+    metrics = {
+        "auc": auc, "rules_auc": 0.702, "yardstick_auc": 0.820, "top_decile_lift": 3.9,
+        "precision": 0.25, "rules_precision": 0.125, "recall": 0.5, "rules_recall": 0.25,
+        "calibration_error": 0.012, "deployed_person_days": 12345,
+    }  # fmt: skip
+    return {
+        "version_id": version_id,
+        "trained_at": trained_at,
+        "horizon_days": 30,
+        "features_used": json.dumps(["events:demo:count_30d", "field:lead_source"]),
+        "features_refused": json.dumps([{"feature": "field:is_converted", "reason": "outcome field"}]),
+        "metrics": json.dumps(metrics),
+        "is_promoted": promoted,
     }
 
 
@@ -251,6 +277,30 @@ def test_values_from_the_warehouse_are_escaped_and_our_markup_is_not():
     assert f"?id=1&amp;x={escaped}" in html
     # the report's own markup around those values stays markup
     assert f"<code>{escaped}</code>" in html and "<b>+18</b>" in html
+
+
+def _model_section(html: str) -> str:
+    return html.split('<section id="model">')[1].split("</section>")[0]
+
+
+def test_the_model_card_shows_the_live_version_beside_the_rules_and_the_yardstick():
+    section = _model_section(render(ReportData(tables=_rows())))
+    assert "Live points table <code>m_old</code>" in section  # the promoted one, not the newest
+    assert "12,345 person-days" in section
+    for figure in ("0.812", "0.702", "0.820", "3.90", "25.0%", "12.5%", "0.012"):
+        assert figure in section, figure
+    assert "events:demo:count_30d" in section and "+31" in section
+    assert "field:is_converted: outcome field" in section
+    assert "m_new" in section  # in the versions table
+
+
+def test_the_model_card_without_a_promoted_version_says_the_rules_score_alone():
+    rows = _rows()
+    rows["ops.model_versions"] = [_version("m_new", datetime(2026, 11, 8), promoted=False, auc=0.6)]
+    section = _model_section(render(ReportData(tables=rows)))
+    assert "No version is promoted" in section and "<code>m_new</code>" in section
+    rows["ops.model_versions"] = []
+    assert "No model version trained yet" in _model_section(render(ReportData(tables=rows)))
 
 
 def test_a_backtest_without_a_candidate_renders():

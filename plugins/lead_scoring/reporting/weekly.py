@@ -13,6 +13,7 @@ the warehouse (a rep name, a score reason, a URL) is always escaped.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -41,6 +42,7 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "accuracy": ("Scoring accuracy", "reporting.rpt_scoring_accuracy"),
     "thresholds": ("Threshold recommendations", "reporting.rpt_threshold_recommendations"),
     "backtest": ("Backtest", "reporting.rpt_backtest"),
+    "model": ("Predictive model", "ops.model_versions"),
 }
 
 OPTIONAL_TABLES = (
@@ -66,7 +68,7 @@ class ReportData:
 def _existing_tables(con) -> set[str]:
     rows = con.execute(
         "select table_schema || '.' || table_name from information_schema.tables "
-        "where table_schema in ('reporting', 'marts')"
+        "where table_schema in ('reporting', 'marts', 'ops')"
     ).fetchall()
     return {r[0] for r in rows}
 
@@ -77,6 +79,22 @@ def _fetch(con, sql: str) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
+# The bins of the model card's version (the promoted one, else the newest) that add the most
+# points above their feature's lowest bin (what a score's "Model: ..." reasons show).
+MODEL_POINTS_SQL = """
+with version as (
+    select version_id from ops.model_versions order by is_promoted desc, trained_at desc limit 1
+),
+bins as (
+    select p.feature, p.bin_label, p.points - min(p.points) over (partition by p.feature) as above_lowest
+    from ops.model_points as p
+    inner join version on p.version_id = version.version_id
+    where p.bin_label <> 'Special'
+)
+select * from bins where above_lowest > 0 order by above_lowest desc, feature limit 15
+"""
+
+
 def collect(con) -> ReportData:
     """Read every table the report shows (missing tables become ``None``)."""
     existing = _existing_tables(con)
@@ -85,6 +103,8 @@ def collect(con) -> ReportData:
         data.tables[table] = _fetch(con, f"select * from {table}") if table in existing else None
     for table in OPTIONAL_TABLES:
         data.tables[table] = _fetch(con, f"select * from {table} limit 200") if table in existing else None
+    if data.rows("ops.model_versions"):
+        data.tables["model_points"] = _fetch(con, MODEL_POINTS_SQL)
     if "marts.lead_scores" in existing:
         rows = con.execute("select max(scored_at), count(*) from marts.lead_scores").fetchall()
         data.as_of, data.tables["people_scored"] = rows[0][0], [{"people": rows[0][1]}]
@@ -672,6 +692,82 @@ def _backtest_table(rows: list[dict[str, Any]], has_candidate: bool) -> Table:
     return Table(headers, table_rows, "small")
 
 
+MODEL_METRICS = (
+    # label, model metric, rules metric, yardstick metric, format
+    ("AUC (validation days)", "auc", "rules_auc", "yardstick_auc", "{:.3f}"),
+    ("Top-decile lift", "top_decile_lift", None, None, "{:.2f}"),
+    ("Precision at the MQL volume", "precision", "rules_precision", None, "pct"),
+    ("Recall at the MQL volume", "recall", "rules_recall", None, "pct"),
+    ("Calibration error", "calibration_error", None, None, "{:.3f}"),
+)
+
+
+def section_model(data: ReportData) -> Markup:
+    versions = data.rows("ops.model_versions")
+    if versions is None:
+        return _missing("ops.model_versions", Markup("Run <code>leadscore model train</code>."))
+    if not versions:
+        return _macro("note", "No model version trained yet: see docs/predictive-scoring.md.")
+    versions = sorted(versions, key=lambda v: v["trained_at"], reverse=True)
+    promoted = next((v for v in versions if v["is_promoted"]), None)
+    shown = promoted or versions[0]
+    metrics = json.loads(shown["metrics"] or "{}")
+    refused = json.loads(shown["features_refused"] or "[]")
+    return _render(
+        "sections/model.html.j2",
+        promoted=promoted is not None,
+        version=shown["version_id"],
+        trained_at=_week(shown["trained_at"]),
+        horizon_days=shown["horizon_days"],
+        person_days=_num(metrics.get("deployed_person_days")),
+        features_used=len(json.loads(shown["features_used"] or "[]")),
+        metrics=_model_metrics_table(metrics),
+        points=Table(
+            ["feature", "bin", "points above the feature's lowest bin"],
+            [
+                [r["feature"], r["bin_label"], f"+{r['above_lowest']:.0f}"]
+                for r in data.rows("model_points") or []
+            ],
+            "small",
+        ),
+        refused=[f"{r['feature']}: {r['reason']}" for r in refused[:10]],
+        refused_more=max(0, len(refused) - 10),
+        versions=Table(
+            ["version", "trained as of", "AUC", "rules AUC", "promoted"],
+            [
+                [
+                    v["version_id"],
+                    _week(v["trained_at"]),
+                    _model_value(json.loads(v["metrics"] or "{}").get("auc"), "{:.3f}"),
+                    _model_value(json.loads(v["metrics"] or "{}").get("rules_auc"), "{:.3f}"),
+                    "yes" if v["is_promoted"] else "no",
+                ]
+                for v in versions[:5]
+            ],
+            "small",
+        ),
+    )
+
+
+def _model_value(value: Any, fmt: str) -> str:
+    if value is None:
+        return "–"
+    return _pct(value) if fmt == "pct" else fmt.format(float(value))
+
+
+def _model_metrics_table(metrics: dict[str, Any]) -> Table:
+    rows = [
+        [
+            label,
+            _model_value(metrics.get(model), fmt),
+            _model_value(metrics.get(rules), fmt) if rules else "–",
+            _model_value(metrics.get(yardstick), fmt) if yardstick else "–",
+        ]
+        for label, model, rules, yardstick, fmt in MODEL_METRICS
+    ]
+    return Table(["metric", "points table", "rules (seeds)", "gradient-boosting yardstick"], rows, "small")
+
+
 RENDERERS = {
     "conversion": section_conversion,
     "distribution": section_distribution,
@@ -681,6 +777,7 @@ RENDERERS = {
     "accuracy": section_accuracy,
     "thresholds": section_thresholds,
     "backtest": section_backtest,
+    "model": section_model,
 }
 
 
