@@ -86,7 +86,19 @@ def _rows() -> dict[str, list[dict]]:
             ("intent", "intent_signal", "demo_request"),
             ("negative", "negative_rule", "personal_email"),
         ]
-    ]
+    ] + [
+        {
+            **UNCOVERED,
+            "component": c, "attribute": a, "attribute_value": v, "label": v, "lift": lift,
+            "suggested_points": points, "is_significant": significant,
+        }
+        for c, a, v, lift, points, significant in [
+            ("intent", "event_type", "phone_conversation", 2.08, 30, True),
+            ("fit", "lead_source", "reference", 1.89, 23, True),
+            ("intent", "event_url", "page_visit https://edu.test/syllabus", 0.4, 0, True),
+            ("fit", "state", "ut", 1.6, 0, False),
+        ]
+    ]  # fmt: skip
     accuracy = [
         {
             "crm_id": "00Q1",
@@ -183,6 +195,14 @@ def _rows() -> dict[str, list[dict]]:
     }
 
 
+UNCOVERED = {
+    "rule_id": None, "people": 80, "conversions": 30, "conversion_rate": 0.4,
+    "conversion_rate_lower": 0.3, "conversion_rate_upper": 0.5, "base_rate": 0.2, "lift_lower": 1.5,
+    "lift_upper": 2.5, "log_odds_ratio": 0.9, "current_points": 0.0, "has_rule": False,
+    "has_enough_people": True,
+}  # fmt: skip
+
+
 def _version(version_id: str, trained_at: datetime, promoted: bool, auc: float) -> dict:
     metrics = {
         "auc": auc, "rules_auc": 0.702, "yardstick_auc": 0.820, "top_decile_lift": 3.9,
@@ -277,6 +297,21 @@ def test_values_from_the_warehouse_are_escaped_and_our_markup_is_not():
     assert f"?id=1&amp;x={escaped}" in html
     # the report's own markup around those values stays markup
     assert f"<code>{escaped}</code>" in html and "<b>+18</b>" in html
+
+
+def test_values_no_seed_covers_are_listed_apart_with_the_points_of_a_new_rule():
+    html = render(ReportData(tables=_rows()))
+    lift = html.split('<section id="lift">')[1].split("</section>")[0]
+    uncovered = lift.split("Values no seed rule covers")[1]
+    rows = re.findall(r"<tr>(.*?)</tr>", uncovered, re.S)[1:]
+    # furthest from the base rate first (0.4x is further than 1.89x), the insignificant one left out
+    assert [re.findall(r">([^<]*)</td>", r)[1] for r in rows] == [
+        "page_visit https://edu.test/syllabus", "phone_conversation", "reference",
+    ]  # fmt: skip
+    assert "<b>+30</b>" in uncovered and "<b>+23</b>" in uncovered
+    # the intent table lists the seeds' signals only
+    intent = lift.split("<h3>Intent signals</h3>")[1].split("</table>")[0]
+    assert "demo_request" in intent and "phone_conversation" not in intent
 
 
 def _model_section(html: str) -> str:

@@ -1,5 +1,7 @@
 """A candidate seed folder from the win analysis: the current fit rules and intent signals
-with their points replaced by ``reporting.rpt_icp_attribute_lift.suggested_points``.
+with their points replaced by ``reporting.rpt_icp_attribute_lift.suggested_points``, plus new
+rules for the values no seed covers whose suggestion is not 0 (``new_rules``): a fit rule per
+field value, an intent signal per event type and per event type and page.
 
 A fair backtest of such a candidate fits the win analysis on an earlier window than the one
 it scores: ``fit_suggestions`` builds ``rpt_icp_attribute_lift`` in a scratch copy of the raw
@@ -14,6 +16,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import re
 import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -52,12 +55,73 @@ def suggested_points(warehouse: Path) -> dict[str, dict[str, int]]:
     return out
 
 
+# Fit attributes a new equals rule can read (seeds/fit_rules.csv, int_fit_rules_matched.sql)
+FIT_TEXT_ATTRIBUTES = ("industry", "country", "state", "title_seniority", "title_function", "lead_source")
+# A new intent signal's decay and cap: the seeds' middle values
+NEW_SIGNAL = {"half_life_days": "14", "max_occurrences": "3", "cap_window_days": "7", "expiry_days": "90"}
+
+
+def new_rules(warehouse: Path) -> dict[str, list[dict[str, str]]]:
+    """Seed rows to add (seed file -> rows): the values of the win analysis no rule covers,
+    seen on enough people, whose suggested points are not 0 (the interval of what they add
+    beyond the people's fit excludes 0). A page gets priority 1 (it wins over the generic
+    signal of its event type, priority 9); its pattern is the URL without query, then any."""
+    con = duckdb.connect(str(warehouse))
+    try:
+        rows = con.execute(
+            "select component, attribute, attribute_value, suggested_points "
+            "from reporting.rpt_icp_attribute_lift where not has_rule and has_enough_people "
+            "and suggested_points is not null and suggested_points <> 0 "
+            "order by component, attribute, attribute_value"
+        ).fetchall()
+    finally:
+        con.close()
+    fit, intent = [], []
+    for component, attribute, value, points in rows:
+        if component == "fit" and attribute in FIT_TEXT_ATTRIBUTES:
+            fit.append(
+                {
+                    "rule_id": _slug(f"new_{attribute}_{value}"),
+                    "attribute": attribute,
+                    "operator": "equals",
+                    "match_value": value,
+                    "points": str(int(points)),
+                    "label": f"{attribute.replace('_', ' ').capitalize()}: {value}",
+                }
+            )
+        elif component == "intent" and attribute in ("event_type", "event_url"):
+            event_type, _, url = value.partition(" ")
+            intent.append(
+                {
+                    "signal_id": _slug(f"new_{value}"),
+                    "event_type": event_type,
+                    "url_pattern": _like_literal(url) + "%" if url else "",
+                    "priority": "1" if url else "9",
+                    "points": str(int(points)),
+                    "label": f"{event_type.replace('_', ' ').capitalize()}" + (f" {url}" if url else ""),
+                    **NEW_SIGNAL,
+                }
+            )
+    return {"fit_rules.csv": fit, "intent_signals.csv": intent}
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:80]
+
+
+def _like_literal(text: str) -> str:
+    """``text`` as a LIKE pattern: LIKE has no escape character on every engine, so a % in the
+    URL becomes _ (any one character, which matches the % too; a _ already matches itself)."""
+    return text.replace("%", "_")
+
+
 def fit_suggestions(
     settings: Any, fit_as_of: datetime, scratch_dir: Path, dbt_vars: dict[str, Any] | None = None
-) -> dict[str, dict[str, int]]:
-    """Suggested points from a win analysis fitted on the data known at ``fit_as_of``: the raw
-    history is copied to ``scratch_dir`` (point in time, see ``history.prepare``) and
-    ``+rpt_icp_attribute_lift`` is built there as of that instant. ``scratch_dir`` is removed."""
+) -> tuple[dict[str, dict[str, int]], dict[str, list[dict[str, str]]]]:
+    """Suggested points and new rules (``suggested_points``, ``new_rules``) from a win analysis
+    fitted on the data known at ``fit_as_of``: the raw history is copied to ``scratch_dir``
+    (point in time, see ``history.prepare``) and ``+rpt_icp_attribute_lift`` is built there
+    as of that instant. ``scratch_dir`` is removed."""
 
     warehouse = scratch_dir / "lead_scoring.duckdb"
     as_of = fit_as_of.strftime("%Y-%m-%dT%H:%M:%S")
@@ -74,6 +138,7 @@ def fit_suggestions(
             as_of=as_of,
         )  # fmt: skip
         suggestions = suggested_points(warehouse)
+        additions = new_rules(warehouse)
         con = duckdb.connect(str(warehouse))
         try:
             people, conversions = con.execute(
@@ -91,7 +156,7 @@ def fit_suggestions(
         conversions,
         json.dumps({k: len(v) for k, v in suggestions.items()}),
     )
-    return suggestions
+    return suggestions, additions
 
 
 def win_analysis_candidate(
@@ -115,10 +180,16 @@ def win_analysis_candidate(
         f"scores {first_day:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}"
         + (" (in-sample: the fit saw outcomes the backtest counts)" if fit_as_of > first_day else "")
     )
-    suggestions = fit_suggestions(settings, fit_as_of, settings.var_dir / "backtest" / "win_analysis_fit")
+    suggestions, additions = fit_suggestions(
+        settings, fit_as_of, settings.var_dir / "backtest" / "win_analysis_fit"
+    )
     folder = folder or settings.var_dir / "backtest" / "candidate_seeds"
-    changed = write_candidate_seeds(settings.dbt_project_dir / "seeds", suggestions, folder)
-    progress(f"candidate seeds from the win analysis: {folder} (points changed: {changed})")
+    changed = write_candidate_seeds(settings.dbt_project_dir / "seeds", suggestions, folder, additions)
+    added = {name: len(rows) for name, rows in additions.items()}
+    progress(
+        f"candidate seeds from the win analysis: {folder} (rules changed or added: {changed}; "
+        f"of them new rules for values no seed covered: {added})"
+    )
     return Variant("candidate", seeds_dir=folder), end, changed
 
 
@@ -157,9 +228,13 @@ def model_candidate(
 
 
 def write_candidate_seeds(
-    seeds_dir: Path, suggestions: dict[str, dict[str, int]], out_dir: Path
+    seeds_dir: Path,
+    suggestions: dict[str, dict[str, int]],
+    out_dir: Path,
+    additions: dict[str, list[dict[str, str]]] | None = None,
 ) -> dict[str, int]:
-    """Copies of the seeds in ``SUGGESTED_SEEDS`` with points replaced; returns rules changed."""
+    """Copies of the seeds in ``SUGGESTED_SEEDS`` with points replaced and the ``additions``
+    appended (an id the seed already has is skipped); returns rules changed or added."""
     out_dir.mkdir(parents=True, exist_ok=True)
     changed: dict[str, int] = {}
     for name, (id_column, component) in SUGGESTED_SEEDS.items():
@@ -171,6 +246,12 @@ def write_candidate_seeds(
             new = suggestions.get(component, {}).get(row[id_column])
             if new is not None and float(row["points"]) != new:
                 row["points"] = str(new)
+                count += 1
+        known = {row[id_column] for row in rows}
+        for added in (additions or {}).get(name, []):
+            if added[id_column] not in known:
+                rows.append({column: added.get(column, "") for column in fields})
+                known.add(added[id_column])
                 count += 1
         with (out_dir / name).open("w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")

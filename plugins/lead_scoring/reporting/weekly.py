@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -434,9 +435,35 @@ def section_lift(data: ReportData) -> Markup:
         "sections/lift.html.j2",
         base_rate=_pct(rows[0]["base_rate"] if rows else None),
         chart=_lift_chart(sorted(usable, key=lambda r: r["lift"], reverse=True)[:15]),
-        fit=_lift_table(usable, "fit"),
-        intent=_lift_table(usable, "intent"),
+        fit=_lift_table([r for r in usable if r["has_rule"] or r["attribute"] in RULELESS_FIT], "fit"),
+        intent=_lift_table([r for r in usable if r["has_rule"]], "intent"),
         negative=_lift_table(usable, "negative"),
+        uncovered=_uncovered_table([r for r in usable if not r["has_rule"]]),
+    )
+
+
+# Fit attributes whose values the fit table always listed, rule or not (the seeds' own)
+RULELESS_FIT = ("industry", "country", "title_seniority", "title_function")
+
+
+def _uncovered_table(rows: list[dict[str, Any]], limit: int = 15) -> Table:
+    """Values no seed rule covers (field values, event types, pages) that convert above or
+    below the base rate, with the points a new rule would start from."""
+    significant = [r for r in rows if r["is_significant"]]
+    chosen = sorted(significant, key=lambda r: abs(math.log(max(r["lift"], 1e-9))), reverse=True)
+    return Table(
+        ["attribute", "value", "people", "lift", "suggested points for a new rule"],
+        [
+            [
+                r["attribute"],
+                str(r["attribute_value"]),
+                _num(r["people"]),
+                f"{r['lift']:.2f}x",
+                _suggestion({**r, "is_change_suggested": bool(r["suggested_points"])}),
+            ]
+            for r in chosen[:limit]
+        ],
+        "small",
     )
 
 

@@ -42,14 +42,16 @@ suggestions as (
         then move them by its nearest end (the smallest change the data asks for). Intent
         signals: their points act through decay, caps and expiry, and an "ever shown" lift
         is not on that scale, so only the sign is checked: a signal with points whose people
-        convert below the base rate (rate interval under it) is suggested 0 points. -#}
+        convert below the base rate (rate interval under it) is suggested 0 points. Event
+        types and pages no signal covers (no rule yet) get the fit formula from 0 points, as
+        the starting points of a new signal (clamped to 0..100 below). -#}
     select
         excess.*,
         excess.excess_log_odds - excess.excess_half_width as excess_log_odds_lower,
         excess.excess_log_odds + excess.excess_half_width as excess_log_odds_upper,
         case
             when excess.people < {{ min_people }} then null
-            when excess.component = 'intent'
+            when excess.component = 'intent' and excess.rule_id is not null
                 then case
                         when excess.current_points > 0 and excess.conversion_rate_upper < excess.base_rate then 0
                         else excess.current_points

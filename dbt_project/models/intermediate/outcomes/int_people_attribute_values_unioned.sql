@@ -1,9 +1,12 @@
 {#- The attribute values of every scored person that the win analysis (rpt_icp_attribute_lift)
-    weighs, one row per person and value: each value seen for industry, country, title
-    seniority and function (with the fit rule of seeds/fit_rules.csv that matches it, if
-    any), each band/technology fit rule matched, every intent signal shown before the
-    person's first opportunity (int_activities_credited_to_leads), and every negative rule
-    matched, with the rule's current points. -#}
+    weighs, one row per person and value: each value seen for industry, country, state, title
+    seniority and function and lead source (with the fit rule of seeds/fit_rules.csv that
+    matches it, if any), each band/technology fit rule matched, every intent signal shown
+    before the person's first opportunity (int_activities_credited_to_leads), and every
+    negative rule matched, with the rule's current points. Activities no intent signal covers
+    count too, before the first opportunity, by event type (attribute event_type) and by event
+    type and URL without its query (attribute event_url, value '<event type> <url>'), with no
+    rule and 0 points: the event types and pages a seed has never heard of. -#}
 with
 
 people_outcomes as (
@@ -65,7 +68,7 @@ population as (
 
 text_values as (
 
-    {%- for attribute in ['industry', 'country', 'title_seniority', 'title_function'] %}
+    {%- for attribute in ['industry', 'country', 'state', 'title_seniority', 'title_function', 'lead_source'] %}
     select
         person_id,
         '{{ attribute }}' as attribute,
@@ -137,6 +140,50 @@ signal_values as (
 
 ),
 
+uncovered_activities as (
+
+    select distinct
+        activities_credited.person_id,
+        activities_credited.event_type,
+        activities_credited.url_without_query
+    from activities_credited
+    inner join population
+        on activities_credited.person_id = population.person_id
+    where
+        activities_credited.signal_id is null
+        and activities_credited.event_type is not null
+        and (
+            population.first_opportunity_at is null
+            or activities_credited.occurred_at <= population.first_opportunity_at
+        )
+
+),
+
+uncovered_values as (
+
+    select distinct
+        person_id,
+        'intent' as component,
+        'event_type' as attribute,
+        event_type as attribute_value,
+        cast(null as {{ dbt.type_string() }}) as rule_id,
+        event_type as label,
+        0 as current_points
+    from uncovered_activities
+    union all
+    select distinct
+        person_id,
+        'intent' as component,
+        'event_url' as attribute,
+        {{ dbt.concat(['event_type', "' '", 'url_without_query']) }} as attribute_value,
+        cast(null as {{ dbt.type_string() }}) as rule_id,
+        {{ dbt.concat(['event_type', "' '", 'url_without_query']) }} as label,
+        0 as current_points
+    from uncovered_activities
+    where url_without_query <> ''
+
+),
+
 negative_values as (
 
     select
@@ -160,6 +207,8 @@ final as (
     select * from band_values
     union all
     select * from signal_values
+    union all
+    select * from uncovered_values
     union all
     select * from negative_values
 

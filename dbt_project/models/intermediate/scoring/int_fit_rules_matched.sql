@@ -22,6 +22,8 @@ fit_rules as (
         'title_seniority': 'title_seniority',
         'title_function': 'title_function',
         'technology': 'technologies',
+        'lead_source': 'lead_source',
+        'state': 'state',
     },
     {'employees': 'number_of_employees', 'annual_revenue': 'annual_revenue'},
 ) }},
