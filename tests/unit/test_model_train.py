@@ -165,3 +165,32 @@ def test_a_saved_version_reads_back_and_saving_it_again_writes_nothing_twice(mod
     saved = store.points_of(con, model.version_id)
     assert len(saved) == len(model.points)
     assert saved["points"].sum() == pytest.approx(model.points["points"].sum())
+
+
+def test_a_category_with_more_values_than_the_yardstick_takes_still_trains():
+    frame = person_days()
+    frame["field:technologies"] = [f"stack {i % 600}" for i in range(len(frame))]  # 600 values
+    model = train(frame, TRAINED_AT)
+    assert model.metrics["yardstick_auc"] is not None
+
+
+def test_many_person_days_train_on_a_sample_of_the_people(tmp_path):
+    import dataclasses
+
+    import duckdb
+
+    from lead_scoring.model.training_set import TrainingWindow, people_share
+
+    history = tmp_path / "history.duckdb"
+    with duckdb.connect(str(history)) as con:
+        con.execute("create schema raw_salesforce")
+        # 6,000 Leads (some in two versions) and 4,000 Contacts
+        con.execute('create table raw_salesforce.lead as select range % 6000 as "Id" from range(9000)')
+        con.execute('create table raw_salesforce.contact as select range as "Id" from range(4000)')
+    window = TrainingWindow(end=TRAINED_AT, days=90, step_days=3, max_person_days=21_000)
+    messages = []
+    # 10,000 people on 21 days: 210,000 person-days at most, a tenth of the people is kept
+    assert people_share(history, window, messages.append) == pytest.approx(0.1)
+    assert "sample of 10% of the people" in messages[0]
+    roomy = dataclasses.replace(window, max_person_days=210_000)
+    assert people_share(history, roomy, messages.append) == 1.0 and len(messages) == 1

@@ -60,7 +60,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     settings = load_settings()
     end = parse_as_of(args.as_of) if args.as_of else warehouse.latest_scored_at(settings.warehouse)
     window = training_set.TrainingWindow(
-        end=end, days=args.days, step_days=args.step_days, horizon_days=args.horizon_days
+        end=end,
+        days=args.days,
+        step_days=args.step_days,
+        horizon_days=args.horizon_days,
+        max_person_days=args.max_person_days,
     )
     try:
         days = window.replay_days()
@@ -143,6 +147,12 @@ def add_subparser(subparsers) -> argparse.ArgumentParser:
     )
     train.add_argument("--days", type=int, default=90, help="days of history (default 90)")
     train.add_argument("--step-days", type=int, default=3, help="a person-day every N days (default 3)")
+    train.add_argument(
+        "--max-person-days",
+        type=int,
+        default=300_000,
+        help="above this, train on a sample of the people, all their days (default 300,000)",
+    )
     train.add_argument(
         "--horizon-days",
         type=int,

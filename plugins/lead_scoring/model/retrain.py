@@ -1,23 +1,40 @@
 """The weekly retrain (``dags/lead_scoring_weekly.py``, task ``retrain_model``).
 
 When the newest model version is older than ``LEADSCORE_MODEL_RETRAIN_DAYS`` (7; 0 turns the
-retrain off), a points table is trained on the last 90 days as of the run's instant and
-promoted only when its validation AUC beats the champion's (or the rules' before any
-champion): ``store.beats_champion``. A history too short to train on is not a failure of the
-report run: the outcome says why, and the next week tries again.
+retrain off), a points table is trained on the last 90 days (fewer when the CRM history is
+shorter) as of the run's instant and promoted only when its validation AUC beats the
+champion's (or the rules' before any champion): ``store.beats_champion``. A history too
+short to train on is not a failure of the report run: the outcome says why, and the next
+week tries again.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from datetime import datetime, timedelta
+
+import duckdb
 
 from lead_scoring import warehouse
 from lead_scoring.config import Settings
 from lead_scoring.model import store, train, training_set
 
 log = logging.getLogger(__name__)
+
+
+def _history_days(settings: Settings, as_of: datetime, most: int = 90) -> int:
+    """The last ``most`` days, or fewer when the CRM history starts later (the days before
+    the first Lead was created would be replayed for nothing)."""
+    with warehouse.connect(settings.warehouse) as con:
+        try:
+            first = con.execute('select min("CreatedDate") from raw_salesforce.lead').fetchall()[0][0]
+        except duckdb.CatalogException:  # nothing loaded yet: the training will say so
+            first = None
+    if first is None:
+        return most
+    return max(1, min(most, math.ceil((as_of - first).total_seconds() / 86400)))
 
 
 def retrain_if_due(
@@ -39,7 +56,7 @@ def retrain_if_due(
                 "reason": f"{newest['version_id'].iloc[0]} was trained as of {trained_at:%Y-%m-%d %H:%M}, "
                 f"less than {every} days before {as_of:%Y-%m-%d %H:%M}",
             }
-    window = training_set.TrainingWindow(end=as_of)
+    window = training_set.TrainingWindow(end=as_of, days=_history_days(settings, as_of))
     options = train.TrainingOptions()
     try:
         trained = training_set.train_version(settings, window, options, progress, promote=True)

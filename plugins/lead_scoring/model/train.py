@@ -491,6 +491,15 @@ def yardstick_auc(x_train: pd.DataFrame, y_train, x_valid: pd.DataFrame, y_valid
     def typed(x: pd.DataFrame) -> pd.DataFrame:
         return x.apply(lambda c: c.astype("category") if is_categorical(c) else c)
 
+    # HistGradientBoosting takes at most 255 categories: the most frequent 254 on the training
+    # days, the rest pooled (a technology list or an e-mail domain has thousands at 100k leads)
+    x_train, x_valid = x_train.copy(), x_valid.copy()
+    for column in x_train.columns:
+        if is_categorical(x_train[column]):
+            top = set(x_train[column].value_counts().index[:254])
+            for x in (x_train, x_valid):
+                x[column] = x[column].map(lambda v, top=top: v if v is None or v in top else OTHER)
+
     train_x, valid_x = typed(x_train), typed(x_valid)
     for column in train_x.columns:  # the same categories on both sides
         if isinstance(train_x[column].dtype, pd.CategoricalDtype):
