@@ -24,14 +24,13 @@ from lead_scoring.model import store, train, training_set
 log = logging.getLogger(__name__)
 
 
-def _history_days(settings: Settings, as_of: datetime, most: int = 90) -> int:
+def _history_days(con: duckdb.DuckDBPyConnection, as_of: datetime, most: int = 90) -> int:
     """The last ``most`` days, or fewer when the CRM history starts later (the days before
     the first Lead was created would be replayed for nothing)."""
-    with warehouse.connect(settings.warehouse) as con:
-        try:
-            first = con.execute('select min("CreatedDate") from raw_salesforce.lead').fetchall()[0][0]
-        except duckdb.CatalogException:  # nothing loaded yet: the training will say so
-            first = None
+    try:
+        first = con.execute('select min("CreatedDate") from raw_salesforce.lead').fetchall()[0][0]
+    except duckdb.CatalogException:  # nothing loaded yet: the training will say so
+        first = None
     if first is None:
         return most
     return max(1, min(most, math.ceil((as_of - first).total_seconds() / 86400)))
@@ -48,6 +47,7 @@ def retrain_if_due(
     with warehouse.connect(settings.warehouse) as con:
         warehouse.ensure_schema(con)
         newest = store.versions(con).head(1)
+        days = _history_days(con, as_of)
     if not newest.empty:
         trained_at = newest["trained_at"].iloc[0].to_pydatetime()
         if as_of - trained_at < timedelta(days=every):
@@ -56,7 +56,7 @@ def retrain_if_due(
                 "reason": f"{newest['version_id'].iloc[0]} was trained as of {trained_at:%Y-%m-%d %H:%M}, "
                 f"less than {every} days before {as_of:%Y-%m-%d %H:%M}",
             }
-    window = training_set.TrainingWindow(end=as_of, days=_history_days(settings, as_of))
+    window = training_set.TrainingWindow(end=as_of, days=days)
     options = train.TrainingOptions()
     try:
         trained = training_set.train_version(settings, window, options, progress, promote=True)

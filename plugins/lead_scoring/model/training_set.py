@@ -103,13 +103,13 @@ def people_share(history_db: Path, window: TrainingWindow, progress: Callable[[s
         )
     finally:
         con.close()
-    most = people * len(window.replay_days())
-    if most <= window.max_person_days:
+    days = len(window.replay_days())
+    if people * days <= window.max_person_days:
         return 1.0
-    share = window.max_person_days / most
+    share = window.max_person_days / (people * days)
     progress(
         f"training on a sample of {share:.0%} of the people (all their days): {people:,} people on "
-        f"{len(window.replay_days())} days exceed {window.max_person_days:,} person-days"
+        f"{days} days exceed {window.max_person_days:,} person-days"
     )
     return share
 

@@ -736,9 +736,10 @@ def section_model(data: ReportData) -> Markup:
     if not versions:
         return _macro("note", "No model version trained yet: see docs/predictive-scoring.md.")
     versions = sorted(versions, key=lambda v: v["trained_at"], reverse=True)
+    metrics_of = {v["version_id"]: json.loads(v["metrics"] or "{}") for v in versions}
     promoted = next((v for v in versions if v["is_promoted"]), None)
     shown = promoted or versions[0]
-    metrics = json.loads(shown["metrics"] or "{}")
+    metrics = metrics_of[shown["version_id"]]
     refused = json.loads(shown["features_refused"] or "[]")
     return _render(
         "sections/model.html.j2",
@@ -765,8 +766,8 @@ def section_model(data: ReportData) -> Markup:
                 [
                     v["version_id"],
                     _week(v["trained_at"]),
-                    _model_value(json.loads(v["metrics"] or "{}").get("auc"), "{:.3f}"),
-                    _model_value(json.loads(v["metrics"] or "{}").get("rules_auc"), "{:.3f}"),
+                    _model_value(metrics_of[v["version_id"]].get("auc"), "{:.3f}"),
+                    _model_value(metrics_of[v["version_id"]].get("rules_auc"), "{:.3f}"),
                     "yes" if v["is_promoted"] else "no",
                 ]
                 for v in versions[:5]
