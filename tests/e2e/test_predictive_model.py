@@ -48,6 +48,30 @@ def test_person_days_are_point_in_time(world):
     assert (created >= 0).all()
 
 
+def test_a_sample_of_the_people_keeps_their_person_days_exact(world):
+    """Past max_person_days the replay runs on a sample of the people (whole accounts and
+    e-mail groups): each kept person-day equals the full history's, features and all."""
+    from lead_scoring.model import training_set
+
+    settings, frame, _ = world
+    # the fixture's last 6 days (the same days: both count back from END - HORIZON by 3)
+    days = HORIZON + 15
+    window = training_set.TrainingWindow(end=END, days=days, step_days=3, horizon_days=HORIZON)
+    last_days = frame[pd.to_datetime(frame["scored_on"]) >= pd.Timestamp(END) - pd.Timedelta(days=days)]
+    sampled = training_set.build(settings, dataclasses.replace(window, max_person_days=len(last_days) // 3))
+    # (the share assumes every record on every day: the cap is an upper bound)
+    assert 0.03 * len(last_days) < len(sampled) <= len(last_days) // 3
+    assert set(sampled["scored_on"]) <= set(last_days["scored_on"])
+    keys = ["person_id", "scored_on"]
+    expected = last_days.merge(sampled[keys], on=keys).set_index(keys).sort_index()
+    got = sampled.set_index(keys).sort_index()
+    assert len(expected) == len(got)
+    # a feature nobody sampled had on these days: absent for them in the full history too
+    unseen = expected.columns.difference(got.columns)
+    assert ((expected[unseen].fillna(0) == 0).all()).all()
+    pd.testing.assert_frame_equal(got, expected[got.columns], check_exact=False, rtol=1e-9)
+
+
 def test_the_points_table_beats_rules_that_do_not_know_this_business(world):
     _, _, model = world
     metrics = model.metrics

@@ -194,3 +194,50 @@ def test_many_person_days_train_on_a_sample_of_the_people(tmp_path):
     assert "sample of 10% of the people" in messages[0]
     roomy = dataclasses.replace(window, max_person_days=210_000)
     assert people_share(history, roomy, messages.append) == 1.0 and len(messages) == 1
+
+
+def test_the_people_sample_keeps_accounts_and_email_groups_whole(tmp_path):
+    """A Contact goes with its Account, a Lead with the Contact of its e-mail; the MAP rows
+    of the people left out go too, those of the people kept (by CRM id or e-mail) stay."""
+    import duckdb
+
+    from lead_scoring.replay.history import sample_people
+
+    history = tmp_path / "history.duckdb"
+    with duckdb.connect(str(history)) as con:
+        con.execute("create schema raw_salesforce; create schema raw_map")
+        # 400 accounts of 3 Contacts; 1,200 Leads, the first 600 sharing a Contact's e-mail
+        con.execute(
+            "create table raw_salesforce.contact as select 'c' || range as id, "
+            "'a' || (range // 3) as accountid, 'c' || range || '@x.com' as email from range(1200)"
+        )
+        con.execute(
+            "create table raw_salesforce.lead as select 'l' || range as id, case when range < 600 "
+            "then ' C' || range || '@X.com' else 'l' || range || '@y.com' end as email from range(1200)"
+        )
+        con.execute(
+            "create table raw_map.events as select 'e' || range as id, "
+            "case when range % 2 = 0 then 'l' || range end as crm_id, "
+            "case when range % 2 = 1 then 'l' || range || '@y.com' end as email from range(600, 1200)"
+        )
+        con.execute(
+            "create table raw_map.marketo_leads as select range as id, null as sfdcleadid, 'c' || range as "
+            "sfdccontactid, null as email from range(1200)"
+        )
+        con.execute(
+            "create table raw_map.marketo_activities as select range % 1200 as leadid from range(2400)"
+        )
+    kept = sample_people(history, 0.5)
+    with duckdb.connect(str(history)) as con:
+        contacts = con.execute("select id, accountid from raw_salesforce.contact").df()
+        leads = set(con.execute("select id from raw_salesforce.lead").df()["id"])
+        events = con.execute("select crm_id, email from raw_map.events").df()
+        marketo = set(con.execute("select sfdccontactid from raw_map.marketo_leads").df()["sfdccontactid"])
+        activities = con.execute("select count(*) from raw_map.marketo_activities").fetchone()[0]
+    assert 0.35 < kept["contact"] / 1200 < 0.65 and 0.35 < kept["lead"] / 1200 < 0.65
+    assert (contacts.groupby("accountid").size() == 3).all()  # whole accounts
+    kept_contacts = set(contacts["id"])
+    assert {f"l{i}" for i in range(600)} & leads == {f"l{i}" for i in range(600) if f"c{i}" in kept_contacts}
+    assert marketo == kept_contacts and activities == 2 * len(kept_contacts)
+    kept_events = set(events["crm_id"].dropna()) | {e.split("@")[0] for e in events["email"].dropna()}
+    assert kept_events == {lead for lead in leads if int(lead[1:]) >= 600}
