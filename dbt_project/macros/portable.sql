@@ -169,3 +169,42 @@
 {% macro normalize_email(column) -%}
     nullif(lower(trim({{ column }})), '')
 {%- endmacro %}
+
+{#- One row per property of a JSON object column: every column of ``relation`` (a CTE) plus
+    property_name and property_text (the value as text: a number's digits, a string's
+    characters). Rows whose column is NULL or not an object give none. -#}
+{% macro json_object_properties(relation, json_column) -%}
+    {{ return(adapter.dispatch('json_object_properties', 'lead_scoring')(relation, json_column)) }}
+{%- endmacro %}
+
+{% macro duckdb__json_object_properties(relation, json_column) -%}
+    select
+        source.*,
+        property.key as property_name,
+        property.value ->> '$' as property_text
+    from (
+        select * from {{ relation }} where json_type(cast({{ json_column }} as json)) = 'OBJECT'
+    ) as source,
+        json_each(cast(source.{{ json_column }} as json)) as property
+{%- endmacro %}
+
+{% macro postgres__json_object_properties(relation, json_column) -%}
+    select
+        source.*,
+        property.key as property_name,
+        property.value as property_text
+    from (
+        select * from {{ relation }} where jsonb_typeof(cast({{ json_column }} as jsonb)) = 'object'
+    ) as source
+    cross join lateral jsonb_each_text(cast(source.{{ json_column }} as jsonb)) as property (key, value)
+{%- endmacro %}
+
+{% macro spark__json_object_properties(relation, json_column) -%}
+    select
+        source.*,
+        property.property_name,
+        property.property_text
+    from {{ relation }} as source
+    lateral view explode(from_json(source.{{ json_column }}, 'map<string,string>')) property
+        as property_name, property_text
+{%- endmacro %}

@@ -31,5 +31,13 @@ def pool_round_robin(prefix, pool_leads, pool_members, rep_capacity, earlier_ass
     )
 
 
+def json_object_properties(relation, json_column):
+    # the real macro renders a select of the relation's columns and one row per property
+    return (
+        f"select {relation}.*, 'name' as property_name, cast({json_column} as varchar) as property_text"
+        f" from {relation}"
+    )
+
+
 def __getattr__(name):
     return lambda *args, **kwargs: f"{name}(" + ", ".join(str(arg) for arg in args) + ")"

@@ -1,6 +1,6 @@
 """The long feature rows of ``intermediate.int_people_features`` as one wide row per person
-and day (``wide``), completed the way the SQL reads them (``complete``): a count or a rule
-score without a row is 0, any other feature without a row is missing; a feature with text
+and day (``wide``), completed the way the SQL reads them (``complete``): a count, a sum or a
+rule score without a row is 0, any other feature without a row is missing; a feature with text
 values is a category."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pandas as pd
 
 # Features whose absence means 0 (dbt_project/models/intermediate/predictive/
 # int_people_features.sql writes only counts above 0 and rule points other than 0).
-ZERO_WHEN_ABSENT = re.compile(r"^rules:|:count_\d+d$")
+ZERO_WHEN_ABSENT = re.compile(r"^rules:|:(count|sum)_\d+d$")
 
 
 def absent_value(feature: str) -> float | None:

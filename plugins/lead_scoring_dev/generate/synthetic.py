@@ -1309,7 +1309,7 @@ def _jsonl_columns() -> str:
     session = "printf('s_%012x', rint(a.pid, a.k // 5, 'j_session', 281474976710655))"
     props = f"""CASE a.type_id
       WHEN 1 THEN json_object('session_id', {session}, 'referrer', {pick(vocab.REFERRERS, "j_ref")},
-                              'source', 'web')
+                              'source', 'web', 'seconds_on_page', 5 + rint(a.pid, a.k, 'j_secs', 300))
       WHEN 2 THEN json_object('session_id', {session},
                               'form_name', {pick(vocab.FORM_NAMES, "j_form")})
       WHEN 100003 THEN json_object('session_id', {session},

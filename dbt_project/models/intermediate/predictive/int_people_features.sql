@@ -6,9 +6,11 @@
     feature names: 'field:<column>' (value_text, a category), 'field:<number column>' and
     'person:days_since_created' (value_number), 'rules:fit|intent|negative' (the seeds'
     points before clamping), 'events:<event type>:<measure>' and 'signal:<signal id>:<measure>'
-    with measure count_7d, count_30d, count_90d or days_since_last (value_number).
-    A person without a row for a feature has no value: a missing field, or no such event. Counts
-    and rule points without a row are 0 (only counts above 0 are written); everything else
+    with measure count_7d, count_30d, count_90d or days_since_last (value_number), and
+    'events:<event type>:<property>:sum_30d|sum_90d', the sums of each numeric property of the
+    JSONL events' properties object (time on site, messages, ...).
+    A person without a row for a feature has no value: a missing field, or no such event. Counts,
+    sums and rule points without a row are 0 (only counts above 0 are written); everything else
     without a row is missing. lead_scoring.model.features reads it the same way.
 
     Outcome fields (conversion, Lead status, opportunities) are never read here; the training
@@ -38,6 +40,12 @@ grouped as (
 activities as (
 
     select * from {{ ref('int_activities_matched_to_people') }}
+
+),
+
+events as (
+
+    select * from {{ ref('stg_map__events') }}
 
 ),
 
@@ -150,6 +158,55 @@ kind_totals as (
 
 ),
 
+event_payloads as (
+
+    -- the JSONL events of the last 90 days, with their properties
+    select
+        activities.person_key,
+        activities.event_type,
+        floor({{ lead_scoring.age_in_days('activities.occurred_at', lead_scoring.as_of()) }}) as age_days,
+        events.properties_json
+    from activities
+    inner join events
+        on activities.activity_id = events.activity_id
+    where activities.activity_source = 'events'
+        and activities.event_type is not null
+        and activities.occurred_at <= {{ lead_scoring.as_of() }}
+        and {{ lead_scoring.age_in_days('activities.occurred_at', lead_scoring.as_of()) }} < 90
+        and events.properties_json is not null
+
+),
+
+event_properties as (
+
+    {{ lead_scoring.json_object_properties('event_payloads', 'properties_json') }}
+
+),
+
+property_values as (
+
+    select
+        person_key,
+        {{ dbt.concat(["'events:'", 'event_type', "':'", 'property_name']) }} as kind,
+        age_days,
+        {{ dbt.safe_cast('property_text', dbt.type_float()) }} as property_value
+    from event_properties
+
+),
+
+property_totals as (
+
+    select
+        person_key,
+        kind,
+        sum(case when age_days < 30 then property_value end) as sum_30d,
+        sum(property_value) as sum_90d
+    from property_values
+    where property_value is not null
+    group by person_key, kind
+
+),
+
 kind_measures as (
 
     {% for measure in ['count_7d', 'count_30d', 'count_90d', 'days_since_last'] %}
@@ -161,6 +218,15 @@ kind_measures as (
     {%- if measure.startswith('count') %}
     where {{ measure }} > 0
     {%- endif %}
+    union all
+    {% endfor %}
+    {% for measure in ['sum_30d', 'sum_90d'] %}
+    select
+        person_key,
+        {{ dbt.concat(['kind', "':" ~ measure ~ "'"]) }} as feature,
+        cast({{ measure }} as {{ dbt.type_float() }}) as value_number
+    from property_totals
+    where {{ measure }} is not null
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
