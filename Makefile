@@ -60,7 +60,7 @@ airflow: $(MANIFEST)
 lint: $(STAMP)
 	$(BIN)/ruff check plugins dags tests
 	$(BIN)/ruff format --check plugins dags tests
-	cd dbt_project && ../$(BIN)/sqlfluff lint models tests --disable-progress-bar --nocolor
+	cd dbt_project && ../$(BIN)/sqlfluff lint models tests --disable-progress-bar --nocolor --processes 2
 	$(BIN)/python -m lead_scoring_dev.sql_lint dbt_project
 	$(BIN)/lint-imports --no-cache
 
