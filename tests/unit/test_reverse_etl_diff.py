@@ -56,6 +56,40 @@ def test_scored_at_alone_is_not_a_change_but_a_score_is(con):
     assert list(changed["Id"]) == ["00Q1"]
 
 
+def test_a_new_scoring_version_alone_is_not_a_change(con):
+    """A seed edit re-labels every record's version; only the records whose score it moves
+    are written (they carry the new version), and the breaker counts only them."""
+    con.execute("alter table marts.sync_salesforce__leads add column Score_Model_Version__c varchar")
+    con.execute("update marts.sync_salesforce__leads set Score_Model_Version__c = 'v1-old'")
+    mark_synced(con, diff_payload(con, "Lead"))
+    con.execute("update marts.sync_salesforce__leads set Score_Model_Version__c = 'v1-new'")
+    assert diff_payload(con, "Lead").changed_count == 0
+    con.execute("update marts.sync_salesforce__leads set Lead_Score__c = 75 where Id = '00Q1'")
+    changed = diff_payload(con, "Lead").changed
+    assert changed[["Id", "Score_Model_Version__c"]].values.tolist() == [["00Q1", "v1-new"]]
+    with pytest.raises(
+        CircuitBreakerOpen, match="1 of 2 Lead records .50%. would change under scoring version v1-new"
+    ):
+        check_circuit_breaker(diff_payload(con, "Lead"), synced_before=2, max_share=0.4, force=False)
+
+
+def test_a_hash_recorded_with_the_version_still_counts_as_synced(con):
+    """Hashes recorded before the version left the hash still match their unchanged rows."""
+    from lead_scoring.reverse_etl import diff as diff_module
+
+    con.execute("alter table marts.sync_salesforce__leads add column Score_Model_Version__c varchar")
+    con.execute("update marts.sync_salesforce__leads set Score_Model_Version__c = 'v1-old'")
+    unhashed = diff_module.UNHASHED_FIELDS
+    diff_module.UNHASHED_FIELDS = unhashed - {"Score_Model_Version__c"}  # the old hash
+    try:
+        mark_synced(con, diff_payload(con, "Lead"))
+    finally:
+        diff_module.UNHASHED_FIELDS = unhashed
+    assert diff_payload(con, "Lead").changed_count == 0
+    con.execute("update marts.sync_salesforce__leads set Lead_Score__c = 75 where Id = '00Q1'")
+    assert list(diff_payload(con, "Lead").changed["Id"]) == ["00Q1"]
+
+
 def test_columns_outside_the_allow_list_are_refused(con):
     con.execute("alter table marts.sync_salesforce__leads add column Email varchar")
     with pytest.raises(PayloadError, match="Email"):

@@ -1,8 +1,9 @@
 """Which payload rows changed since the last confirmed sync.
 
 The payload is a dbt model whose columns are CRM field names (``Id``, ``Lead_Score__c``,
-...). Only allow-listed fields may appear; ``Scored_At__c`` is sent but not hashed, so a
-re-score that changes nothing else writes nothing.
+...). Only allow-listed fields may appear; ``Scored_At__c`` and ``Score_Model_Version__c``
+are sent but not hashed (``UNHASHED_FIELDS``), so a re-score or a new scoring version that
+changes nothing else writes nothing.
 """
 
 from __future__ import annotations
@@ -14,8 +15,13 @@ import pandas as pd
 
 from lead_scoring import crm_schema
 
-# Sent with every changed row, but a change in them alone is not a change.
-UNHASHED_FIELDS = {"Scored_At__c"}
+# Sent with every changed row, but a change in them alone is not a change: a re-score that
+# changes nothing else, or a new scoring version (a seed edit, a promoted model) for the
+# records whose score, tier, owner and SLA fields it leaves as they are, writes nothing.
+UNHASHED_FIELDS = {"Scored_At__c", "Score_Model_Version__c"}
+# Until 2026-12 the version was hashed too: a record whose recorded hash is its current
+# payload's hashed that way is unchanged as well (it is re-hashed when next sent).
+LEGACY_HASHED_FIELDS = {"Score_Model_Version__c"}
 
 PAYLOAD_MODELS = {
     "Lead": "marts.sync_salesforce__leads",
@@ -65,27 +71,37 @@ def payload_columns(con: duckdb.DuckDBPyConnection, obj: str, table: str) -> dic
     return {c: allowed[c.lower()] for c in columns}
 
 
+def _hash_sql(columns: list[str], mapping: dict[str, str]) -> str:
+    return (
+        "md5(cast(to_json(struct_pack("
+        + ", ".join(f'"{mapping[c]}" := payload."{c}"' for c in columns)
+        + ")) as varchar))"
+    )
+
+
 def diff_payload(con: duckdb.DuckDBPyConnection, obj: str, table: str | None = None) -> PayloadDiff:
     """Rows of the payload model whose hash differs from ``ops.crm_sync_state``."""
     table = table or PAYLOAD_MODELS[obj]
     mapping = payload_columns(con, obj, table)
     hashed = [c for c, field in mapping.items() if field not in UNHASHED_FIELDS and field != "Id"]
+    legacy = [
+        c
+        for c, field in mapping.items()
+        if (field not in UNHASHED_FIELDS or field in LEGACY_HASHED_FIELDS) and field != "Id"
+    ]
     id_column = next(c for c, field in mapping.items() if field == "Id")
-    hash_sql = (
-        "md5(cast(to_json(struct_pack("
-        + ", ".join(f'"{mapping[c]}" := "{c}"' for c in hashed)
-        + ")) as varchar))"
-    )
+    hash_sql, legacy_sql = (_hash_sql(columns, mapping) for columns in (hashed, legacy))
     select = ", ".join(f'payload."{c}" as "{field}"' for c, field in mapping.items())
     total = con.execute(f"select count(*) from {table}").fetchall()[0][0]
     changed = con.execute(
         f"""
-        with payload as (select *, {hash_sql} as payload_hash from {table})
+        with payload as (select *, {hash_sql} as payload_hash from {table} as payload)
         select {select}, payload.payload_hash
         from payload
         left join ops.crm_sync_state state
             on state.object = ? and state.crm_id = payload."{id_column}"
         where state.payload_hash is distinct from payload.payload_hash
+            and state.payload_hash is distinct from {legacy_sql}
         order by payload."{id_column}"
         """,
         [obj],

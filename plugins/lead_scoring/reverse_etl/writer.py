@@ -83,15 +83,23 @@ def payload_records(changed: pd.DataFrame) -> list[dict[str, str]]:
 
 def check_circuit_breaker(diff: PayloadDiff, synced_before: int, max_share: float, force: bool) -> None:
     """Refuse to flood the CRM: fail when more than ``max_share`` of already-synced records
-    would change (a first sync, with nothing synced yet, is exempt)."""
+    would change (a first sync, with nothing synced yet, is exempt). Only a record whose
+    score, tier, reasons, owner or SLA fields change counts: a new scoring version alone
+    changes nothing (``diff.UNHASHED_FIELDS``)."""
     if force or synced_before == 0 or diff.total == 0:
         return
     share = diff.changed_count / diff.total
     if share > max_share:
+        versions = (
+            sorted(diff.changed["Score_Model_Version__c"].dropna().astype(str).unique())
+            if "Score_Model_Version__c" in diff.changed.columns
+            else []
+        )
+        scored_by = f" under scoring version {', '.join(versions)}" if versions else ""
         raise CircuitBreakerOpen(
-            f"{diff.changed_count} of {diff.total} {diff.object} records ({share:.0%}) would change, "
-            f"more than LEADSCORE_MAX_CHANGE_SHARE={max_share:.0%}. Check the last scoring change; "
-            "if it is intended, re-run with LEADSCORE_FORCE_SYNC=true for this run."
+            f"{diff.changed_count} of {diff.total} {diff.object} records ({share:.0%}) would change"
+            f"{scored_by}, more than LEADSCORE_MAX_CHANGE_SHARE={max_share:.0%}. Check the last "
+            "scoring change; if it is intended, re-run with LEADSCORE_FORCE_SYNC=true for this run."
         )
 
 
