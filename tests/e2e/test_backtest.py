@@ -81,22 +81,32 @@ def test_backtest_with_a_candidate_from_the_win_analysis(imported, tmp_path):
 
     messages = []
     candidate, end, changed = win_analysis_candidate(
-        imported, 28, end=fixture.END, folder=tmp_path / "candidate", progress=messages.append
+        imported,
+        28,
+        end=fixture.END,
+        folder=tmp_path / "candidate",
+        progress=messages.append,
+        horizon_days=14,
     )
+    # the last scored day is the last whose 14-day outcome is in the data (which ends at END)
+    observed = fixture.END - timedelta(days=14)
+    assert end == observed
     # fitted on what was known on the first scored day, not on the outcomes it is scored on
-    assert end == fixture.END
-    assert f"data known at {fixture.END - timedelta(days=28):%Y-%m-%d %H:%M}" in messages[0]
+    assert f"data known at {observed - timedelta(days=28):%Y-%m-%d %H:%M}" in messages[0]
     assert "in-sample" not in messages[0]
     assert set(changed) == {"fit_rules.csv", "intent_signals.csv"}
-    config = BacktestConfig(days=28, step_days=14, horizon_days=14, candidate=candidate)
+    config = BacktestConfig(days=28, step_days=14, horizon_days=14, end=fixture.END, candidate=candidate)
     warehouse_env = os.environ.get("LEADSCORE_WAREHOUSE")
-    summary = run_backtest(imported, config)
+    messages.clear()
+    summary = run_backtest(imported, config, progress=messages.append)
+    assert "not observed yet" in messages[0] and f"{observed:%Y-%m-%d %H:%M}" in messages[0]
     # the scratch warehouse is dbt's for the backtest only: a later task in the same process
     # (render_report under `airflow dags test`) must still see the real one
     assert os.environ.get("LEADSCORE_WAREHOUSE") == warehouse_env
     assert summary["days_scored"] == 3
-    assert summary["last_as_of"] == fixture.END.isoformat()
-    assert summary["first_as_of"] == (fixture.END - timedelta(days=28)).isoformat()
+    assert summary["last_as_of"] == observed.isoformat()
+    assert summary["first_as_of"] == (observed - timedelta(days=28)).isoformat()
+    assert summary["outcomes_observed_until"] == fixture.END.isoformat()
     for name in ("current", "candidate"):
         variant = summary["variants"][name]
         assert variant["person_days"] > 0

@@ -202,12 +202,17 @@ def test_backtest_with_a_candidate_from_the_model(world):
     settings, _, _ = world
     with warehouse.connect(settings.warehouse) as con:  # the current side: the seeds alone
         con.execute("update ops.model_versions set is_promoted = false")
-    candidate, end, model = model_candidate(settings, days=20, end=END, train_days=80, horizon_days=HORIZON)
-    assert model.trained_at == END - pd.Timedelta(days=20)
-    summary = run_backtest(settings, BacktestConfig(days=20, step_days=10, end=end, candidate=candidate))
+    # (a 14-day horizon: the fixture's 100 days must hold the backtest's outcomes, the
+    # training days, their purge gap and their outcomes)
+    candidate, end, model = model_candidate(settings, days=20, end=END, train_days=66, horizon_days=14)
+    # the last scored day's 14-day outcome is in the data (its last Lead change is on END's
+    # day); training ends at the first scored day
+    assert END - pd.Timedelta(days=15) < end <= END - pd.Timedelta(days=14)
+    assert model.trained_at == end - pd.Timedelta(days=20)
+    config = BacktestConfig(days=20, step_days=10, horizon_days=14, end=end, candidate=candidate)
+    summary = run_backtest(settings, config)
 
     current, challenger = summary["variants"]["current"], summary["variants"]["candidate"]
-    # (the last scored days' 30-day outcomes are not all observed yet, which lowers both sides)
     assert challenger["auc"] > current["auc"] + 0.1, summary["variants"]
     assert summary["candidate_model_version"].endswith("+" + model.version_id)
     with warehouse.connect(settings.warehouse) as con:

@@ -24,7 +24,7 @@ from typing import Any
 
 import duckdb
 
-from lead_scoring.backtest.run import Variant, latest_instant
+from lead_scoring.backtest.run import Variant, last_observed_day
 from lead_scoring.replay import history
 from lead_scoring.replay.models import invoke_dbt
 
@@ -166,13 +166,14 @@ def win_analysis_candidate(
     fit_as_of: datetime | None = None,
     folder: Path | None = None,
     progress: Any = log.info,
+    horizon_days: int = 30,
 ) -> tuple[Any, datetime, dict[str, int]]:
     """The candidate of ``--candidate-from-win-analysis``: seeds with the points the win
     analysis suggests when fitted on the data known at ``fit_as_of`` (default: the first day
     the backtest scores, ``end - days``). Returns the variant, the backtest's last day (pass
     it on as ``BacktestConfig.end``) and the number of points changed per seed file."""
 
-    end = end or latest_instant(settings.warehouse)
+    end, _ = last_observed_day(settings.warehouse, end, horizon_days)
     first_day = end - timedelta(days=days)
     fit_as_of = fit_as_of or first_day
     progress(
@@ -208,7 +209,7 @@ def model_candidate(
     trained model."""
     from lead_scoring.model import train, training_set  # noqa: PLC0415 - training libraries on demand
 
-    end = end or latest_instant(settings.warehouse)
+    end, _ = last_observed_day(settings.warehouse, end, horizon_days)
     first_day = end - timedelta(days=days)
     window = training_set.TrainingWindow(
         end=first_day, days=train_days, step_days=3, horizon_days=horizon_days

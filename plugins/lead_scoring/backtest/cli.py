@@ -37,6 +37,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             fit_as_of=parse_as_of(args.win_analysis_as_of) if args.win_analysis_as_of else None,
             folder=Path(args.candidate_seeds) if args.candidate_seeds else None,
             progress=print,
+            horizon_days=args.horizon_days,
         )
     elif args.candidate_from_model:
         from lead_scoring.backtest.candidate import model_candidate  # noqa: PLC0415
@@ -87,7 +88,10 @@ def add_subparser(subparsers) -> argparse.ArgumentParser:
         help="an opportunity within this many days counts (default 30)",
     )
     backtest.add_argument(
-        "--end", type=as_of_argument, help="last day scored (ISO, UTC); default: the latest scored_at"
+        "--end",
+        type=as_of_argument,
+        help="last day scored (ISO, UTC); default and latest: the data's latest scored_at minus "
+        "--horizon-days, so every scored day's outcome is observed",
     )
     backtest.add_argument(
         "--candidate-seeds", help="folder of edited seed CSVs to compare with the current ones"

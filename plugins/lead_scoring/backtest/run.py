@@ -12,6 +12,7 @@ How (measured on the demo, see docs/reports-and-backtest.md, "Backtesting a chan
    without dbt's per-invocation parse (a changed ``--vars`` forces a full re-parse, ~4 s).
 4. Each day's ``marts.lead_scores`` goes to ``backtest.scores``; person-days with no
    opportunity yet are labelled by whether one was created in the next ``horizon_days``.
+   Only days whose whole horizon is in the data are scored (``last_observed_day``).
 5. AUC, top-decile lift, conversion by tier and tier shares per variant go to
    ``reporting.rpt_backtest`` (one row per metric, current and candidate side by side) and
    ``reporting.rpt_backtest_daily`` in the warehouse.
@@ -75,6 +76,19 @@ def latest_instant(warehouse: Path) -> datetime:
         return con.execute("select max(systemmodstamp) from raw_salesforce.lead").fetchall()[0][0]
     finally:
         con.close()
+
+
+def last_observed_day(warehouse: Path, end: datetime | None, horizon_days: int) -> tuple[datetime, datetime]:
+    """The backtest's last scored day and the latest instant of the data: ``end`` (default:
+    the latest instant), but never later than the latest instant minus the horizon, so every
+    scored day's outcome window is observed whole. (Scoring later days labelled people
+    negative whose opportunity had not had time to come: on the demo the positives per day
+    fell 165 -> 0 over the last 30 days and lowered every AUC.)"""
+    latest = latest_instant(warehouse)
+    if latest is None:
+        raise ValueError(f"{warehouse} holds no Lead yet: run `leadscore run` (or `make demo`) first")
+    observed = latest - timedelta(days=horizon_days)
+    return min(end or observed, observed), latest
 
 
 # ------------------------------------------------------------------------------------------
@@ -230,8 +244,17 @@ def run_backtest(
     """The whole backtest; writes reporting.rpt_backtest(_daily); returns the summary."""
     started = time.perf_counter()
     backtest_id = f"bt_{datetime.utcnow():%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:6]}"
-    end = config.end or latest_instant(settings.warehouse)
+    end, latest = last_observed_day(settings.warehouse, config.end, config.horizon_days)
+    if config.end is not None and config.end > end:
+        progress(
+            f"scoring up to {end:%Y-%m-%d %H:%M}, not {config.end:%Y-%m-%d %H:%M}: the data ends "
+            f"{latest:%Y-%m-%d %H:%M}, so a later day's {config.horizon_days}-day outcome is not observed yet"
+        )
     days = scoring_days(end, config.days, config.step_days)
+    progress(
+        f"backtest: {len(days)} days, {days[0]:%Y-%m-%d} to {days[-1]:%Y-%m-%d}, each with its "
+        f"{config.horizon_days}-day outcome observed (data until {latest:%Y-%m-%d %H:%M})"
+    )
     scratch_root = settings.var_dir / "backtest" / backtest_id
     variants = [Variant("current")] + ([config.candidate] if config.candidate else [])
     results: dict[str, dict[str, Any]] = {}
@@ -257,6 +280,7 @@ def run_backtest(
         "last_as_of": days[-1],
         "step_days": config.step_days,
         "horizon_days": config.horizon_days,
+        "outcomes_observed_until": latest,
         "duration_s": round(duration, 1),
         "current_model_version": results["current"]["model_version"],
         "candidate_model_version": results[candidate_name]["model_version"] if candidate_name else None,
@@ -269,6 +293,7 @@ def run_backtest(
         **meta,
         "first_as_of": days[0].isoformat(),
         "last_as_of": days[-1].isoformat(),
+        "outcomes_observed_until": latest.isoformat(),
         "days_scored": len(days),
         "variants": {
             name: {
