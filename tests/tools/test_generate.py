@@ -664,6 +664,7 @@ def test_cli_subcommand(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setenv("LEADSCORE_HOME", str(tmp_path))
     monkeypatch.setenv("LEADSCORE_LANDING", str(tmp_path / "landing"))
+    monkeypatch.setenv("LEADSCORE_VAR", str(tmp_path / "var"))  # not the caller's
     parser = argparse.ArgumentParser(prog="leadscore")
     sub = parser.add_subparsers(dest="command", required=True)
     cli.add_subparser(sub)

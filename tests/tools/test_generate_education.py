@@ -317,6 +317,7 @@ def test_cli_profile_option(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setenv("LEADSCORE_HOME", str(tmp_path))
     monkeypatch.setenv("LEADSCORE_LANDING", str(tmp_path / "landing"))
+    monkeypatch.setenv("LEADSCORE_VAR", str(tmp_path / "var"))  # not the caller's
     parser = argparse.ArgumentParser(prog="leadscore")
     cli.add_subparser(parser.add_subparsers(dest="command", required=True))
     argv = ["generate", "--leads", "200", "--days", "20", "--end", "2026-11-01T10:00:00Z", "--no-sandbox"]
