@@ -148,6 +148,7 @@ def _rows() -> dict[str, list[dict]]:
             "horizon_days": 30,
             "first_as_of": datetime(2026, 9, 1),
             "last_as_of": datetime(2026, 11, 1),
+            "outcomes_observed_until": datetime(2026, 12, 1),
             "duration_s": 12.0,
             "current_model_version": "v1-a",
             "candidate_model_version": "v1-b",
@@ -232,6 +233,7 @@ def test_every_section_renders_with_its_chart():
     assert "AUC by scoring day" in html
     assert "Tiers convert in order" in html
     assert "0.800" in html and "3.100" in html  # backtest AUC and lift
+    assert "the data ends\n01 Dec; later days are not scored" in html
 
 
 def test_missing_tables_say_not_available():

@@ -646,6 +646,10 @@ def _backtest_run(first: dict[str, Any], has_candidate: bool) -> dict[str, str |
         "first_day": _week(first.get("first_as_of")),
         "last_day": _week(first.get("last_as_of")),
         "horizon_days": str(first.get("horizon_days")),
+        # (absent from backtests run before it was recorded)
+        "observed_until": _week(first["outcomes_observed_until"])
+        if first.get("outcomes_observed_until")
+        else None,
         "backtest_id": str(first.get("backtest_id")),
         "duration": _num(first.get("duration_s"), 0),
         "current_model": str(first.get("current_model_version")),
