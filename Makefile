@@ -77,7 +77,7 @@ fmt: $(STAMP)
 
 # tests/unit (no dbt, no Airflow), tests/dbt, tests/e2e (Airflow, dbt, GX, the sandbox),
 # tests/tools (sandbox, generator, bench); see docs/architecture.md.
-test: $(MANIFEST) lint
+test: $(MANIFEST)
 	$(BIN)/python -m pytest
 
 test-fast: $(MANIFEST)
