@@ -138,20 +138,20 @@ def prepare(source_warehouse: Path, scratch: Path) -> dict[str, int]:
 
 # normalize_email (dbt_project/macros/portable.sql), as staging applies it
 _EMAIL = "nullif(lower(trim({})), '')"
-SAMPLE_KEYS_SQL = """
+SAMPLE_KEYS_SQL = f"""
 create or replace temp table sample_keys as
 with
 contacts as (
-    select id, min(coalesce(accountid, nullif(lower(trim(email)), ''), id)) as sample_key
+    select id, min(coalesce(accountid, {_EMAIL.format("email")}, id)) as sample_key
     from raw_salesforce.contact group by id
 ),
 contact_emails as (
-    select nullif(lower(trim(email)), '') as email, min(contacts.sample_key) as sample_key
+    select {_EMAIL.format("email")} as email, min(contacts.sample_key) as sample_key
     from raw_salesforce.contact inner join contacts using (id)
     group by all
 ),
 leads as (
-    select id, min(nullif(lower(trim(email)), '')) as email from raw_salesforce.lead group by id
+    select id, min({_EMAIL.format("email")}) as email from raw_salesforce.lead group by id
 )
 select id, sample_key from contacts
 union all
