@@ -72,6 +72,19 @@ def airflow(
 
 
 def prepare_metadata(env: dict[str, str], **kwargs) -> None:
-    """Create/upgrade the SQLite metadata DB and the one-slot DuckDB pool (idempotent)."""
+    """Create/upgrade the SQLite metadata DB and the one-slot DuckDB pool (idempotent).
+
+    Two airflow CLI processes, about 20 s together: skipped when a stamp in AIRFLOW_HOME says
+    this metadata database was already prepared by the installed Airflow (a new Airflow
+    version or another database URL prepares again)."""
+    from importlib.metadata import version  # noqa: PLC0415
+
+    conn = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    stamp = Path(env["AIRFLOW_HOME"]) / ".leadscore_metadata_prepared"
+    expected = f"airflow {version('apache-airflow')}\n{conn}\npool {DUCKDB_POOL}\n"
+    database = Path(conn.removeprefix("sqlite:///")) if conn.startswith("sqlite:///") else None
+    if (database is None or database.exists()) and stamp.exists() and stamp.read_text() == expected:
+        return
     airflow(["db", "migrate"], env, **kwargs)
     airflow(["pools", "set", DUCKDB_POOL, "1", "DuckDB takes one writer process"], env, **kwargs)
+    stamp.write_text(expected)

@@ -194,9 +194,9 @@ def test_routing_never_breaks_availability_or_capacity_and_reruns_change_nothing
     rng = random.Random(seed)
     reps = make_reps(rng, 14)
     leads: list[dict] = []
-    for step in range(4):
+    for step in range(3):
         hour = START + timedelta(hours=step)
-        leads += make_leads(rng, reps, len(leads), 70, hour)
+        leads += make_leads(rng, reps, len(leads), 90, hour)
         hour_reps = availability(rng, reps)
         run_hour(settings, hour, leads, hour_reps)
         first = snapshot(settings, hour)
@@ -254,7 +254,7 @@ def test_round_robin_shares_converge_to_the_weights_across_runs(routing_world):
     ]
     leads: list[dict] = []
     total_weight = sum(weights.values())
-    for step in range(5):
+    for step in range(4):
         hour = START + timedelta(hours=step)
         leads += [
             {
@@ -270,7 +270,7 @@ def test_round_robin_shares_converge_to_the_weights_across_runs(routing_world):
                 "is_worked_by_owner": False,
                 "created_at": hour,
             }
-            for i in range(37)
+            for i in range(47)
         ]
         run_hour(settings, hour, leads, reps)
         with warehouse.connect(settings.warehouse) as con:

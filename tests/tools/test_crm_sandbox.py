@@ -33,6 +33,7 @@ from crm_sandbox import runtime, soql, store
 from crm_sandbox.faults import FaultInjector, parse_spec
 from lead_scoring.crm import client as crm_client
 from lead_scoring.crm.client import pinned_session
+from lead_scoring.crm.http import RetryPolicy
 from lead_scoring_dev import sandbox_cli
 
 N_LEADS = 520
@@ -696,7 +697,11 @@ def test_a_large_window_is_extracted_by_a_bulk_query_job_with_the_rest_extract_s
         extract.extract_object(sf, "Lead", None, end, tmp_path / "bad")
 
 
-def test_fault_injection_429_and_500(sf: Salesforce, raw: Raw) -> None:
+def test_fault_injection_429_and_500(sandbox: runtime.SandboxInfo, raw: Raw) -> None:
+    # the faults themselves, as the CRM sends them: a client that does not retry (the
+    # product's retries are tested in tests/unit/test_crm_http.py and tests/e2e/test_write_back.py)
+    conn = crm_client.sandbox_connection(sandbox.token_file.parent)
+    sf = crm_client.salesforce(conn, RetryPolicy(max_retries=0))
     with faults(raw, "429:1.0"):
         with pytest.raises(SalesforceGeneralError) as info:
             sf.query("SELECT Id FROM Lead LIMIT 1")
