@@ -23,3 +23,27 @@ def isolated_env(root: Path, monkeypatch: pytest.MonkeyPatch | None = None) -> d
         for key, value in env.items():
             monkeypatch.setenv(key, value)
     return env
+
+
+def check_reasons_add_up(text: str, composite: float) -> dict[str, int]:
+    """Check one score_reasons text ("81 = Fit 48 [a +10, 4 more +22] + Intent 33 [...]"):
+    the points listed in each component (its remainder included) add up to the component,
+    the components add up to the composite before its 0-100 clamp, and the clamp gives the
+    composite. Returns the components' points by name."""
+    import re
+
+    head = re.match(r"^(\d+)(?: \((?:capped|floored) from (-?\d+)\))? = (.*)$", text)
+    assert head, text
+    score, unclamped = int(head.group(1)), int(head.group(2) or head.group(1))
+    assert score == composite and min(max(unclamped, 0), 100) == score, text
+    components = {}
+    for part in re.split(r" \+ (?=(?:Intent|Model|Negative) -?\d+)", head.group(3)):
+        found = re.match(r"^(Fit|Intent|Model|Negative) (-?\d+)(?: \[(.*)\])?$", part)
+        assert found, (part, text)
+        name, points, listed = found.group(1), int(found.group(2)), found.group(3) or ""
+        items = [int(p) for p in re.findall(r" ([+-]\d+)(?: \(\d+d ago\))?(?=, |$)", listed)]
+        assert sum(items) == points, (name, text)
+        components[name] = points
+    assert list(components)[:2] == ["Fit", "Intent"], text
+    assert sum(components.values()) == unclamped, text
+    return components

@@ -110,6 +110,22 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    from lead_scoring.explain import explain, format_explanation  # noqa: PLC0415
+
+    explanation = explain(load_settings().warehouse, args.crm_id)
+    print(json.dumps(explanation, indent=2, default=str) if args.json else format_explanation(explanation))
+    return 0
+
+
+def cmd_changes(args: argparse.Namespace) -> int:
+    from lead_scoring.changes import format_changes, score_changes  # noqa: PLC0415
+
+    result = score_changes(load_settings().warehouse, limit=args.limit)
+    print(json.dumps(result, indent=2, default=str) if args.json else format_changes(result))
+    return 0
+
+
 def cmd_sync(args: argparse.Namespace) -> int:
     from lead_scoring import warehouse  # noqa: PLC0415
     from lead_scoring.pipeline import write_back_crm  # noqa: PLC0415
@@ -186,6 +202,20 @@ def add_product_commands(sub: argparse._SubParsersAction) -> None:
     status = sub.add_parser("status", help="last runs, pending write-backs, quarantine and GX results")
     status.add_argument("--runs", type=int, default=5, help="how many recent runs to show")
     status.set_defaults(func=cmd_status)
+
+    explain = sub.add_parser(
+        "explain", help="one record's score taken apart: every rule, signal, weight, clamp and tier step"
+    )
+    explain.add_argument("crm_id", help="the Lead or Contact Id (as in the CRM)")
+    explain.add_argument("--json", action="store_true", help="print JSON instead of text")
+    explain.set_defaults(func=cmd_explain)
+
+    changes = sub.add_parser(
+        "changes", help="who the latest scoring build moved: score, fit, intent, tier before → after"
+    )
+    changes.add_argument("--limit", type=int, default=20, help="records listed, largest moves first (0: all)")
+    changes.add_argument("--json", action="store_true", help="print JSON instead of text")
+    changes.set_defaults(func=cmd_changes)
 
     summary = sub.add_parser("summary", help="print a run's summary (default: the latest)")
     summary.add_argument("--run-id")

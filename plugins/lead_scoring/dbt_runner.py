@@ -25,6 +25,22 @@ def dbt_env(settings: Settings) -> None:
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
 
+def release_warehouse() -> None:
+    """Close dbt-duckdb's process-wide DuckDB instance. dbt keeps it open after an in-process
+    invocation, and with it the warehouse file's lock: another process (a read-only
+    ``leadscore status`` or ``explain``, the next Airflow task) could not open the file."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager  # noqa: PLC0415
+    except ImportError:  # another adapter (the engines check): nothing held here
+        return
+    with DuckDBConnectionManager._LOCK:
+        if DuckDBConnectionManager._ENV is not None:
+            try:
+                DuckDBConnectionManager._ENV.close()
+            finally:
+                DuckDBConnectionManager._ENV = None
+
+
 def run_dbt(settings: Settings, args: list[str], as_of: datetime) -> list[dict]:
     """``dbt <args>`` with ``--vars {as_of: ...}``; returns one dict per node result."""
     from dbt.cli.main import dbtRunner  # noqa: PLC0415 - heavy import
@@ -40,7 +56,10 @@ def run_dbt(settings: Settings, args: list[str], as_of: datetime) -> list[dict]:
         "--vars",
         f"{{as_of: '{as_of_var(as_of)}'}}",
     ]
-    result = dbtRunner().invoke(full)
+    try:
+        result = dbtRunner().invoke(full)
+    finally:
+        release_warehouse()
     nodes = []
     if result.result is not None and hasattr(result.result, "results"):
         for node in result.result.results:

@@ -15,8 +15,7 @@ def overall_status(settings: Settings, runs: int = 5) -> dict:
     quarantined rows and GX results of the latest run, and the open SLA breaches."""
     if not settings.warehouse.exists():
         return {"warehouse": str(settings.warehouse), "note": "no warehouse yet: run `make demo`"}
-    with warehouse.connect(settings.warehouse) as con:
-        warehouse.ensure_schema(con)
+    with warehouse.reading(settings.warehouse) as con:
         rows = con.execute(
             "select run_id, as_of, status, summary, finished_at from ops.runs "
             "order by finished_at desc limit ?",

@@ -180,6 +180,57 @@ def connect(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         con.close()
 
 
+@contextmanager
+def read_only(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection for the commands that only read (never creates a warehouse)."""
+    try:
+        con = duckdb.connect(str(require(path)), read_only=True)
+    except duckdb.IOException as error:
+        if "lock" not in str(error).lower():
+            raise
+        holder = re.search(r"\(PID (\d+)\)", str(error))
+        raise UserError(
+            f"the warehouse at {path} is being written by another process"
+            + (f" (PID {holder.group(1)})" if holder else "")
+            + ": a run in progress? Try again when it finishes"
+        ) from None
+    con.execute("set TimeZone = 'UTC'")
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+OPS_TABLES = sorted({name for ddl in OPS_DDL for name in re.findall(r"ops\.(\w+)", ddl)})
+
+
+def _has_ops_schema(con: duckdb.DuckDBPyConnection) -> bool:
+    """Every ops table and added column of this version is there."""
+    have = {
+        (table, column)
+        for table, column in con.execute(
+            "select table_name, column_name from information_schema.columns where table_schema = 'ops'"
+        ).fetchall()
+    }
+    tables = {table for table, _ in have}
+    added = {(table.split(".")[1], column.split()[0]) for table, column in OPS_COLUMNS_ADDED}
+    return set(OPS_TABLES) <= tables and added <= have
+
+
+@contextmanager
+def reading(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection with every ops table present: a warehouse made by an earlier
+    version gets the missing ones first (one short write), then is read without a write lock,
+    so a status query never stops a running task."""
+    with read_only(path) as con:
+        complete = _has_ops_schema(con)
+    if not complete:
+        with connect(path) as con:
+            ensure_schema(con)
+    with read_only(path) as con:
+        yield con
+
+
 FIRST_RUN = "run `make demo` or `leadscore run` first, or point LEADSCORE_WAREHOUSE at a warehouse"
 
 

@@ -80,9 +80,13 @@ def test_hot_lead_matches_a_hand_computation_from_the_seeds(scored):
     assert (lead["tier"], lead["tier_label"], lead["grade"]) == (1, "Hot", "A1")
     assert lead["is_mql"] and lead["is_sql"] and not lead["is_disqualified"]
     assert lead["email"] == "l1@acme.io"
+    # the reasons in composite points: fit 96 x 0.5 = 48 (Software 20 -> +10, ...); intent
+    # 65.7 -> 66 x 0.5 = 33, each signal x 0.5 x 66/65.7 (demo 38.7 -> +19, pricing 12.3 -> +6,
+    # the sequence 9.7 -> +5, the recency bonus 5 -> +3 unlisted); 48 + 33 = 81
     assert lead["score_reasons"] == (
-        "Demo request +39 (1d ago); Employees 200-999 +20; Industry: Software +20; "
-        "Pricing page visit +12 (2d ago); Country: United States +12"
+        "81 = Fit 48 [Employees 200-999 +10, Industry: Software +10, Country: United States +6, "
+        "4 more +22] + Intent 33 [Demo request +19 (1d ago), Pricing page visit +6 (2d ago), "
+        "Journey: pricing > demo request +5 (1d ago), 1 more +3]"
     )
 
 
@@ -124,7 +128,7 @@ def test_negatives_and_disqualifiers(scored):
     assert (student["composite_score"], student["tier"], student["is_disqualified"]) == (0, 4, False)
     competitor = scores["00Q000000000003AAA"]
     assert competitor["is_disqualified"] and competitor["tier"] == 4
-    assert competitor["score_reasons"].startswith("Competitor email domain -100")
+    assert competitor["score_reasons"].endswith("+ Negative -100 [Competitor email domain -100]")
 
 
 def test_scores_are_sums_of_contributions(scored):
@@ -192,3 +196,44 @@ def test_duplicate_people_report(scored):
     assert (group["record_count"], group["lead_count"], group["contact_count"]) == (2, 1, 1)
     assert group["survivor_crm_object"] == "Contact"
     assert group["composite_score"] == scores["003000000000001AAA"]["composite_score"]
+
+
+def test_explain_takes_the_hot_lead_apart(scored):
+    """`leadscore explain` (the installed command, its own process) on the hand-computed lead:
+    each rule, each signal's occurrences and decay, weights, the clamp, the tier ladder."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    command = [str(Path(sys.executable).parent / "leadscore"), "explain"]
+    env = dict(os.environ)
+    text = subprocess.run([*command, "00Q000000000001AAA"], env=env, capture_output=True, text=True)
+    assert text.returncode == 0, text.stderr
+    lines = text.stdout
+    assert "Fit 96 = the rules' sum 96.0 clamped to 0-100, × weight 0.5 → 48.0 composite points" in lines
+    assert "Intent 66 = the rules' sum 65.7 clamped to 0-100, × weight 0.5 → 33.0 composite points" in lines
+    assert "Demo request  (1 counted × 40 points, half-life 21d, latest 1.0d ago)" in lines
+    assert "+20  Industry: Software" in lines
+    assert "Composite: 48.0 + 33.0 + 0.0 = 81.0, rounded: 81" in lines
+    assert "  ✓ composite ≥ 60 and fit ≥ 50 → Tier 1" in lines
+    assert lines.splitlines()[2] == "reasons: " + scored[0]["00Q000000000001AAA"]["score_reasons"]
+
+    as_json = json.loads(
+        subprocess.run(
+            [*command, "003000000000001AAA", "--json"], env=env, capture_output=True, text=True, check=True
+        ).stdout
+    )
+    fit = as_json["components"]["fit"]
+    assert fit["sum"] == sum(rule["points"] for rule in fit["rules"]) == 76
+    assert as_json["duplicate_group"] == "003000000000001AAA|00Q000000000005AAA"
+    # the Contact's intent includes the duplicate Lead's pricing visit: one person
+    assert {"webinar_attended", "pricing_page_visit"} <= {
+        r["rule_id"] for r in as_json["components"]["intent"]["rules"]
+    }
+
+    unknown = subprocess.run([*command, "00Q_NOT_AN_ID"], env=env, capture_output=True, text=True)
+    assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
+    assert unknown.stderr.strip().startswith(
+        "leadscore explain: no score for '00Q_NOT_AN_ID' among the 5 records"
+    )

@@ -15,6 +15,7 @@ import pytest
 
 from lead_scoring.dbt_runner import run_dbt
 from lead_scoring_dev.calibration import calibrate
+from tests.support import check_reasons_add_up
 
 REPO = Path(__file__).resolve().parents[2]
 AS_OF = datetime(2026, 11, 1, 10, 0, 0)  # the hour the generated data ends at
@@ -65,11 +66,21 @@ def world(tmp_path_factory):
     main = warehouse_copy("main")
     run_dbt(main, ["build"], AS_OF)
     first = {"scores": scores(main.warehouse), "history": history(main.warehouse)}
+    # the calibration of this first build (later tests move `main` to other instants)
+    con = duckdb.connect(str(main.warehouse))
+    try:
+        first["calibration"] = calibrate(con, root / "raw" / "var" / "generated" / "truth.parquet")
+        first["bounds"] = con.execute(
+            "select min(composite_score), max(composite_score), "
+            "sum(case when is_disqualified and tier <> 4 then 1 else 0 end), "
+            "sum(case when tier <= 2 and score_reasons = '' then 1 else 0 end) from marts.lead_scores"
+        ).fetchall()[0]
+    finally:
+        con.close()
     return {
         "root": root,
         "main": main,
         "first": first,
-        "truth": root / "raw" / "var" / "generated" / "truth.parquet",
         "copy": warehouse_copy,
     }
 
@@ -185,29 +196,45 @@ def test_changing_one_fit_rule_changes_exactly_the_people_it_matches(world, tmp_
         expected_composite = min(max(0.5 * new[fit] + 0.5 * new[intent] + new[negative], 0), 100)
         assert abs(new[composite] - expected_composite) <= 0.5, crm_id
 
+    # `leadscore changes`: exactly the records whose score, fit, intent or tier moved, against
+    # the scores the lead_scores pre-hook kept before this build of the same hour
+    from lead_scoring.changes import score_changes
+
+    tier = 9
+    moved = {
+        crm_id
+        for crm_id in before
+        if [before[crm_id][i] for i in (fit, intent, composite, tier)]
+        != [after[crm_id][i] for i in (fit, intent, composite, tier)]
+    }
+    result = score_changes(base.warehouse, limit=0)
+    assert {row["crm_id"] for row in result["changes"]} == moved and result["records_changed"] == len(moved)
+    assert result["before"]["scored_at"] == result["now"]["scored_at"] == str(AS_OF)
+    assert result["before"]["scoring_model_version"] != result["now"]["scoring_model_version"]
+    assert result["tier_changed"] == sum(before[i][tier] != after[i][tier] for i in moved) > 0
+
 
 def test_tiers_rank_converters_on_generated_data(world):
-    """Issue 3's done-when on the generator's hidden truth."""
-    warehouse = world["copy"]("calibration")
-    score(warehouse, AS_OF)
-    con = duckdb.connect(str(warehouse.warehouse))
-    try:
-        result = calibrate(con, world["truth"])
-        bounds = con.execute(
-            "select min(composite_score), max(composite_score), "
-            "sum(case when is_disqualified and tier <> 4 then 1 else 0 end), "
-            "sum(case when tier <= 2 and score_reasons = '' then 1 else 0 end) from marts.lead_scores"
-        ).fetchall()[0]
-    finally:
-        con.close()
+    """Issue 3's done-when on the generator's hidden truth (the fixture's first build)."""
+    result = world["first"]["calibration"]
     print(result.table())
     assert [row.tier for row in result.tiers] == [1, 2, 3, 4]
     assert result.is_strictly_ordered(), result.table()
-    low, high, disqualified_not_tier_4, hot_or_warm_without_reasons = bounds
+    low, high, disqualified_not_tier_4, hot_or_warm_without_reasons = world["first"]["bounds"]
     assert 0 <= low <= high <= 100
     assert disqualified_not_tier_4 == 0
     assert hot_or_warm_without_reasons == 0
     assert result.auc > 0.8
+
+
+def test_every_scores_reasons_add_up_in_composite_points(world):
+    """Each record's reasons: fit and intent at their weighted share of the composite (within
+    rounding), each component's listed points adding up to it, the components to the score."""
+    fit, intent, composite, reasons = 4, 5, 7, 14
+    for row in world["first"]["scores"]:
+        parts = check_reasons_add_up(row[reasons], row[composite])
+        assert abs(parts["Fit"] - 0.5 * row[fit]) <= 0.5, row[reasons]
+        assert abs(parts["Intent"] - 0.5 * row[intent]) <= 1, row[reasons]
 
 
 def test_docs_describe_every_mart_and_seed_column(world):

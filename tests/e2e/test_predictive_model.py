@@ -14,6 +14,7 @@ import pytest
 
 from lead_scoring_dev.engines import fixture
 from lead_scoring_dev.generate.education import EDUCATION
+from tests.support import check_reasons_add_up
 
 END = fixture.END
 HORIZON = 30
@@ -128,7 +129,12 @@ def test_sql_scores_equal_the_trained_model_and_blend_into_the_composite(world):
     )
     assert np.abs(scores["composite_score"] - np.round(blended)).max() <= 1
     assert (scores["scoring_model_version"].str.endswith("+" + model.version_id)).all()
-    assert scores["score_reasons"].str.contains("Model: ").mean() > 0.5
+    # the reasons add up in composite points, the model's share among them
+    for reasons, composite, predictive in scores[
+        ["score_reasons", "composite_score", "predictive_score"]
+    ].itertuples(index=False):
+        parts = check_reasons_add_up(reasons, composite)
+        assert abs(parts["Model"] - weight * predictive) <= 1, reasons
     assert scores["predictive_score"].std() > 5  # the model separates people; the rules gave 0-6
 
 

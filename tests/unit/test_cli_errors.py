@@ -42,7 +42,16 @@ def test_a_bad_instant_is_a_usage_error_naming_the_value_and_the_form(argv, sett
 
 @pytest.mark.parametrize(
     "argv",
-    [["status"], ["sync", "status"], ["sync"], ["report"], ["report", "--build"], ["backtest"]],
+    [
+        ["status"],
+        ["sync", "status"],
+        ["sync"],
+        ["report"],
+        ["report", "--build"],
+        ["backtest"],
+        ["changes"],
+        ["explain", "00Q000000000001AAA"],
+    ],
 )
 def test_commands_on_a_missing_warehouse_say_what_to_run_and_create_nothing(argv, settings, capsys):
     assert main(argv) == 2
@@ -57,6 +66,9 @@ def test_commands_on_an_empty_warehouse_say_what_to_run_first(settings, capsys):
     assert "no CRM Leads in" in capsys.readouterr().err
     assert main(["sync"]) == 2
     assert "has no scores yet" in capsys.readouterr().err
+    for argv in (["changes"], ["explain", "00Q000000000001AAA"]):
+        assert main(argv) == 2
+        assert "has no scores yet" in capsys.readouterr().err
 
 
 def test_the_report_is_not_replaced_by_an_empty_one(settings, capsys):
@@ -111,3 +123,19 @@ def test_the_installed_command_prints_no_traceback(settings):
     )
     assert done.returncode == 2
     assert "is not an ISO-8601 instant" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("argv", [["status"], ["sync", "status"], ["explain", "00Q000000000001AAA"]])
+def test_a_read_only_command_during_a_run_names_the_writer_and_stops(argv, settings):
+    """While another process writes the warehouse (here: this one), a read-only command says
+    who holds it in one line instead of failing on DuckDB's lock."""
+    import os
+
+    empty_warehouse(settings)
+    with warehouse.connect(settings.warehouse):
+        done = subprocess.run(
+            [sys.executable, "-m", "lead_scoring_dev.cli", *argv], capture_output=True, text=True, timeout=120
+        )
+    assert done.returncode == 2, done.stderr
+    assert f"is being written by another process (PID {os.getpid()}): a run in progress?" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -16,8 +16,7 @@ def sync_status(settings: Settings, max_attempts: int = 5) -> dict:
 
     max_attempts = int(os.environ.get("LEADSCORE_SYNC_MAX_ATTEMPTS", max_attempts))
     status: dict = {"objects": {}}
-    with warehouse.connect(settings.warehouse) as con:
-        warehouse.ensure_schema(con)
+    with warehouse.reading(settings.warehouse) as con:
         for obj in PAYLOAD_MODELS:
             try:
                 diff = diff_payload(con, obj)

@@ -1,7 +1,8 @@
 {#- The learned points table applied in SQL (docs/predictive-scoring.md): one row per person
     with predictive_score (0-100, the sum of the points of the bins the person's features fall
     in), conversion_probability (the version's calibration of points) and the model's top
-    reasons. No row at all when no model version is active: the promoted one
+    three reasons in composite points (predictive_weight x the bin's points above the
+    feature's lowest bin; lead_scores adds the remainder). No row at all when no model version is active: the promoted one
     (ops.model_versions.is_promoted), or var('predictive_model_version') when set (backtests).
 
     A person's points = the points every feature gives a person without a row for it
@@ -39,6 +40,12 @@ people as (
 features as (
 
     select * from {{ ref('int_people_features') }}
+
+),
+
+parameters as (
+
+    select * from {{ ref('int_scoring_parameters_pivoted') }}
 
 ),
 
@@ -185,14 +192,11 @@ reason_candidates as (
 
     select
         person_rows.person_id,
-        {{ dbt.concat([
-            "'Model: '",
-            'person_rows.feature',
-            "' '",
-            'person_rows.bin_label',
-            "' +'",
-            "cast(cast(round(cast(person_rows.points - absent_points.lowest_points as " ~ dbt.type_numeric() ~ "), 0) as " ~ dbt.type_int() ~ ") as " ~ dbt.type_string() ~ ")",
-        ]) }} as reason_text,
+        person_rows.feature,
+        person_rows.bin_label,
+        {{ lead_scoring.round_to(
+            'parameters.predictive_weight * (person_rows.points - absent_points.lowest_points)', 0) }}
+            as composite_points,
         row_number() over (
             partition by person_rows.person_id
             order by person_rows.points - absent_points.lowest_points desc, person_rows.feature
@@ -200,7 +204,7 @@ reason_candidates as (
     from person_rows
     inner join absent_points
         on person_rows.feature = absent_points.feature
-    where round(cast(person_rows.points - absent_points.lowest_points as {{ dbt.type_numeric() }}), 0) > 0
+    cross join parameters
 
 ),
 
@@ -208,9 +212,13 @@ reasons as (
 
     select
         person_id,
-        {{ lead_scoring.ordered_listagg('reason_text', '; ', 'reason_rank') }} as predictive_reasons
+        {{ lead_scoring.ordered_listagg(
+            dbt.concat(['feature', "' '", 'bin_label', "' '", lead_scoring.signed_int_text('composite_points')]),
+            ', ', 'reason_rank') }} as predictive_reasons,
+        sum(composite_points) as predictive_listed_points
     from reason_candidates
     where reason_rank <= 3
+        and composite_points > 0
     group by person_id
 
 ),
@@ -249,6 +257,7 @@ final as (
         reasons.predictive_reasons,
 
         -- numerics
+        coalesce(reasons.predictive_listed_points, 0) as predictive_listed_points,
         {{ lead_scoring.round_to(lead_scoring.clamp('scored.predictive_points', 0, 100), 0) }} as predictive_score,
         {{ lead_scoring.round_to(
             '1.0 / (1.0 + exp(-(scored.calibration_slope * scored.predictive_points + scored.calibration_intercept)))',

@@ -1,11 +1,20 @@
 {#- One row per scored CRM person (Lead or Contact) as of var('as_of'): fit, intent,
-    negative, composite, grade, tier, MQL/SQL flags and the top reasons. Every number is a
-    sum of rows in intermediate.int_score_contributions_unioned (summed per component, with
-    the reasons, in int_people_contributions_summarized). Records with the same normalised
+    negative, composite, grade, tier, MQL/SQL flags and the reasons. Every number is a sum of
+    rows in intermediate.int_score_contributions_unioned (summed per component in
+    int_people_contributions_summarized). score_reasons speaks in composite points: each
+    component's share of the composite (after its clamp and weight), its largest
+    contributions scaled the same way (int_score_reasons_ranked) and the rest, so that
+    "72 = Fit 46 [...] + Intent 26 [...]" adds up (docs/scoring.md#reasons). Records with the same normalised
     e-mail are one person (person_key): they get identical scores, and duplicate_group lists
     their crm_ids. With a promoted learned points table (int_people_predictive_scored), the
     composite blends the rules and the model's predictive_score by the predictive_weight
     parameter, its top bins join the reasons and its version the scoring_model_version. -#}
+{{ config(
+    pre_hook=[
+        "{{ lead_scoring.drop_previous_scores() }}",
+        "{{ lead_scoring.keep_previous_scores() }}",
+    ],
+) }}
 with
 
 people as (
@@ -23,6 +32,12 @@ grouped as (
 contribution_totals as (
 
     select * from {{ ref('int_people_contributions_summarized') }}
+
+),
+
+reasons_ranked as (
+
+    select * from {{ ref('int_score_reasons_ranked') }}
 
 ),
 
@@ -53,8 +68,10 @@ scored as (
         people.account_id,
         people.owner_id,
         people.is_converted,
-        contribution_totals.score_reasons,
+        contribution_totals.fit_points,
+        contribution_totals.intent_points,
         predictive.predictive_reasons,
+        predictive.predictive_listed_points,
         predictive.predictive_model_version,
         predictive.predictive_score,
         predictive.conversion_probability,
@@ -85,16 +102,25 @@ weighted as (
 
 ),
 
-composited as (
+unclamped as (
 
     select
         weighted.*,
-        {{ lead_scoring.round_to(lead_scoring.clamp(
+        {{ lead_scoring.round_to(
             '(1 - weighted.model_weight) * (parameters.fit_weight * weighted.fit_score + parameters.intent_weight * weighted.intent_score)'
             ~ ' + weighted.model_weight * coalesce(weighted.predictive_score, 0) + weighted.negative_score',
-            0, 100), 0) }} as composite_score
+            0) }} as unclamped_score
     from weighted
     cross join parameters
+
+),
+
+composited as (
+
+    select
+        unclamped.*,
+        {{ lead_scoring.clamp('unclamped.unclamped_score', 0, 100) }} as composite_score
+    from unclamped
 
 ),
 
@@ -136,63 +162,193 @@ tiered as (
 
 ),
 
+shares as (
+
+    select
+        tiered.*,
+        (1 - tiered.model_weight) * parameters.fit_weight * tiered.fit_score as fit_share,
+        (1 - tiered.model_weight) * parameters.intent_weight * tiered.intent_score as intent_share,
+        tiered.model_weight * coalesce(tiered.predictive_score, 0) as model_share,
+        case
+            when coalesce(tiered.fit_points, 0) <> 0
+                then (1 - tiered.model_weight) * parameters.fit_weight * tiered.fit_score / tiered.fit_points
+            else 0
+        end as fit_factor,
+        case
+            when coalesce(tiered.intent_points, 0) <> 0
+                then (1 - tiered.model_weight) * parameters.intent_weight
+                    * tiered.intent_score / tiered.intent_points
+            else 0
+        end as intent_factor
+    from tiered
+    cross join parameters
+
+),
+
+reason_items as (
+
+    select
+        reasons_ranked.person_id,
+        reasons_ranked.component,
+        reasons_ranked.label,
+        reasons_ranked.age_days,
+        reasons_ranked.reason_rank,
+        reasons_ranked.component_reasons,
+        {{ lead_scoring.round_to(
+            'reasons_ranked.points * case reasons_ranked.component'
+            ~ " when 'fit' then shares.fit_factor when 'intent' then shares.intent_factor else 1 end",
+            0) }} as composite_points
+    from reasons_ranked
+    inner join shares
+        on reasons_ranked.person_id = shares.person_id
+
+),
+
+reason_lists as (
+
+    select
+        person_id,
+        component,
+        -- (nullif: Spark's aggregate of no item is '', the other engines' NULL)
+        nullif({{ lead_scoring.ordered_listagg(
+            "case when composite_points <> 0 then "
+            ~ dbt.concat([
+                'label',
+                "' '",
+                lead_scoring.signed_int_text('composite_points'),
+                "coalesce(" ~ dbt.concat(["' ('", lead_scoring.int_text('floor(age_days)'), "'d ago)'"]) ~ ", '')",
+            ]) ~ " end",
+            ', ', 'reason_rank') }}, '') as listed,
+        sum(composite_points) as listed_points,
+        max(component_reasons) - sum(case when composite_points <> 0 then 1 else 0 end) as more_reasons
+    from reason_items
+    group by person_id, component
+
+),
+
+reasons_pivoted as (
+
+    select
+        person_id,
+        max(case when component = 'fit' then listed end) as fit_listed,
+        max(case when component = 'fit' then listed_points end) as fit_listed_points,
+        max(case when component = 'fit' then more_reasons end) as fit_more,
+        max(case when component = 'intent' then listed end) as intent_listed,
+        max(case when component = 'intent' then listed_points end) as intent_listed_points,
+        max(case when component = 'intent' then more_reasons end) as intent_more,
+        max(case when component = 'negative' then listed end) as negative_listed,
+        max(case when component = 'negative' then listed_points end) as negative_listed_points,
+        max(case when component = 'negative' then more_reasons end) as negative_more
+    from reason_lists
+    group by person_id
+
+),
+
+headers as (
+
+    -- each component's share rounded, intent taking what rounding leaves, so that the
+    -- components add up to the unclamped composite (which the composite clamps to 0-100)
+    select
+        shares.*,
+        {{ lead_scoring.round_to('shares.fit_share', 0) }} as fit_header,
+        {{ lead_scoring.round_to('shares.model_share', 0) }} as model_header
+    from shares
+
+),
+
+explained as (
+
+    select
+        headers.*,
+        {{ dbt.concat([
+            lead_scoring.int_text('headers.composite_score'),
+            "case when headers.unclamped_score > 100 then "
+                ~ dbt.concat(["' (capped from '", lead_scoring.int_text('headers.unclamped_score'), "')'"])
+                ~ " when headers.unclamped_score < 0 then "
+                ~ dbt.concat(["' (floored from '", lead_scoring.int_text('headers.unclamped_score'), "')'"])
+                ~ " else '' end",
+            "' = '",
+            lead_scoring.reason_component(
+                'Fit', 'headers.fit_header', 'reasons_pivoted.fit_listed',
+                'reasons_pivoted.fit_listed_points', 'reasons_pivoted.fit_more',
+                lead_scoring.more_reasons_label('reasons_pivoted.fit_more')),
+            "' + '",
+            lead_scoring.reason_component(
+                'Intent',
+                '(headers.unclamped_score - headers.fit_header - headers.model_header - headers.negative_score)',
+                'reasons_pivoted.intent_listed', 'reasons_pivoted.intent_listed_points',
+                'reasons_pivoted.intent_more',
+                lead_scoring.more_reasons_label('reasons_pivoted.intent_more')),
+            "case when headers.model_weight > 0 then "
+                ~ dbt.concat(["' + '", lead_scoring.reason_component(
+                    'Model', 'headers.model_header', 'headers.predictive_reasons',
+                    'headers.predictive_listed_points', '0', "'other features'")])
+                ~ " else '' end",
+            "case when headers.negative_score <> 0 or reasons_pivoted.negative_listed is not null then "
+                ~ dbt.concat(["' + '", lead_scoring.reason_component(
+                    'Negative', 'headers.negative_score', 'reasons_pivoted.negative_listed',
+                    'reasons_pivoted.negative_listed_points', 'reasons_pivoted.negative_more',
+                    lead_scoring.more_reasons_label('reasons_pivoted.negative_more'))])
+                ~ " else '' end",
+        ]) }} as score_reasons
+    from headers
+    left join reasons_pivoted
+        on headers.person_id = reasons_pivoted.person_id
+
+),
+
 final as (
 
     select
         -- ids
-        tiered.person_id as crm_id,
-        tiered.crm_object,
-        tiered.account_id,
-        tiered.owner_id,
+        explained.person_id as crm_id,
+        explained.crm_object,
+        explained.account_id,
+        explained.owner_id,
         grouped.person_key,
 
         -- strings
-        tiered.email,
-        {{ dbt.concat(['tiered.grade_letter', 'tiered.engagement_digit']) }} as grade,
-        case tiered.tier
+        explained.email,
+        {{ dbt.concat(['explained.grade_letter', 'explained.engagement_digit']) }} as grade,
+        case explained.tier
             when 1 then 'Hot'
             when 2 then 'Warm'
             when 3 then 'Nurture'
             else 'Disqualified'
         end as tier_label,
-        case
-            when tiered.model_weight > 0 and tiered.predictive_reasons is not null
-                then {{ dbt.concat([
-                    "case when coalesce(tiered.score_reasons, '') <> '' then " ~ dbt.concat(['tiered.score_reasons', "'; '"]) ~ " else '' end",
-                    'tiered.predictive_reasons',
-                ]) }}
-            else coalesce(tiered.score_reasons, '')
-        end as score_reasons,
+        explained.score_reasons,
         grouped.duplicate_group,
         case
-            when tiered.model_weight > 0
-                then {{ dbt.concat(['model_version.scoring_model_version', "'+'", 'tiered.predictive_model_version']) }}
+            when explained.model_weight > 0
+                then {{ dbt.concat([
+                    'model_version.scoring_model_version', "'+'", 'explained.predictive_model_version',
+                ]) }}
             else model_version.scoring_model_version
         end as scoring_model_version,
 
         -- numerics
-        tiered.fit_score,
-        tiered.intent_score,
-        tiered.negative_score,
-        tiered.composite_score,
-        tiered.predictive_score,
-        tiered.conversion_probability,
-        tiered.tier,
+        explained.fit_score,
+        explained.intent_score,
+        explained.negative_score,
+        explained.composite_score,
+        explained.predictive_score,
+        explained.conversion_probability,
+        explained.tier,
         grouped.duplicate_count,
 
         -- booleans
-        tiered.is_mql,
-        tiered.is_sql,
-        tiered.is_disqualified,
-        tiered.is_converted,
+        explained.is_mql,
+        explained.is_sql,
+        explained.is_disqualified,
+        explained.is_converted,
 
         -- timestamps
         {{ lead_scoring.as_of() }} as scored_at
 
-    from tiered
+    from explained
     cross join model_version
     left join grouped
-        on tiered.person_id = grouped.person_id
+        on explained.person_id = grouped.person_id
 
 )
 

@@ -1,0 +1,62 @@
+{#- The contributions a score's reasons list: per CRM person and component (fit, intent,
+    negative), the reasons_count largest by absolute points (a negative one ranks by its
+    size; ties by rule_id), with component_reasons, how many non-zero contributions the
+    component has. lead_scores turns their points into composite points (after the
+    component's clamp and weight) and writes score_reasons. A view, read once by lead_scores. -#}
+with
+
+contributions as (
+
+    select * from {{ ref('int_score_contributions_unioned') }}
+
+),
+
+parameters as (
+
+    select * from {{ ref('int_scoring_parameters_pivoted') }}
+
+),
+
+ranked as (
+
+    select
+        person_id,
+        component,
+        rule_id,
+        label,
+        points,
+        age_days,
+        row_number() over (
+            partition by person_id, component
+            order by abs(points) desc, rule_id
+        ) as reason_rank,
+        count(*) over (partition by person_id, component) as component_reasons
+    from contributions
+    where points <> 0
+
+),
+
+final as (
+
+    select
+        -- ids
+        ranked.person_id,
+        ranked.rule_id,
+
+        -- strings
+        ranked.component,
+        ranked.label,
+
+        -- numerics
+        ranked.points,
+        ranked.age_days,
+        ranked.reason_rank,
+        ranked.component_reasons
+
+    from ranked
+    cross join parameters
+    where ranked.reason_rank <= parameters.reasons_count
+
+)
+
+select * from final
