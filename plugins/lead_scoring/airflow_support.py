@@ -110,6 +110,15 @@ def _profile_config(settings):
     )
 
 
+def hold_writer_lock(context: dict) -> None:
+    """``pre_execute`` of the dbt tasks: the warehouse's writer lock for the task's process
+    (lead_scoring.writer_lock), so a command-line run never writes beside a dbt build."""
+    from lead_scoring import writer_lock  # noqa: PLC0415
+
+    task = context.get("task")
+    writer_lock.hold_for_process(load_settings().warehouse, f"Airflow task {getattr(task, 'task_id', 'dbt')}")
+
+
 def dbt_build_task(
     task_id: str,
     select: str,
@@ -136,6 +145,7 @@ def dbt_build_task(
         invocation_mode=InvocationMode.DBT_RUNNER,
         install_deps=False,
         pool=pool,
+        pre_execute=hold_writer_lock,
         **operator_args,
     )
 
@@ -184,5 +194,6 @@ def dbt_task_group(
             "install_deps": False,
             "pool": pool,
             "retries": 0,
+            "pre_execute": hold_writer_lock,
         },
     )

@@ -179,7 +179,7 @@ def add_product_commands(sub: argparse._SubParsersAction) -> None:
         "--as-of", type=as_of_argument, help="score as of this instant (ISO, UTC); default: this hour"
     )
     run.add_argument("--run-id", help="run id (default: cli_<as_of>_<random>)")
-    run.set_defaults(func=cmd_run)
+    run.set_defaults(func=cmd_run, writes=True)
 
     sync = sub.add_parser("sync", help="write changed scores to the CRM, or show what is pending")
     sync.add_argument("action", nargs="?", choices=["run", "status"], default="run")
@@ -190,14 +190,14 @@ def add_product_commands(sub: argparse._SubParsersAction) -> None:
         "--as-of", type=as_of_argument, help="label of the run (default: the scores' scored_at)"
     )
     sync.add_argument("--run-id")
-    sync.set_defaults(func=cmd_sync)
+    sync.set_defaults(func=cmd_sync, writes=lambda args: args.action == "run")
 
     monitor = sub.add_parser("sla-monitor", help="one lead_sla_monitor pass outside Airflow")
     monitor.add_argument(
         "--as-of", type=as_of_argument, help="SLA instant (ISO, UTC); default: now, 5-min floor"
     )
     monitor.add_argument("--run-id")
-    monitor.set_defaults(func=cmd_sla_monitor)
+    monitor.set_defaults(func=cmd_sla_monitor, writes=True)
 
     status = sub.add_parser("status", help="last runs, pending write-backs, quarantine and GX results")
     status.add_argument("--runs", type=int, default=5, help="how many recent runs to show")
@@ -230,6 +230,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run_command(args: argparse.Namespace) -> int:
+    """Run the command; one that writes the warehouse (``writes``, a flag or a predicate on
+    the arguments) holds the writer lock while it runs (lead_scoring.writer_lock)."""
+    writes = getattr(args, "writes", False)
+    if callable(writes):
+        writes = writes(args)
+    if not writes:
+        return args.func(args)
+    from lead_scoring.writer_lock import holding  # noqa: PLC0415
+
+    with holding(load_settings().warehouse, f"leadscore {args.command}"):
+        return args.func(args)
+
+
 def run_parsed(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> int:
     """Parse and run one command. No traceback reaches the user: a ``UserError`` (a bad
     setting or argument, a missing first step) prints its one line and exits 2; any other
@@ -237,7 +251,7 @@ def run_parsed(parser: argparse.ArgumentParser, argv: list[str] | None = None) -
     args = parser.parse_args(argv)
     _configure_logging(args.verbose)
     try:
-        return args.func(args)
+        return _run_command(args)
     except UserError as error:
         print(f"leadscore {args.command}: {error}", file=sys.stderr)
         return 2

@@ -31,33 +31,39 @@ from lead_scoring.reverse_etl import sync
 from lead_scoring.run_context import RunContext, timed
 from lead_scoring.run_summary import summarize
 from lead_scoring.sla_monitor import alert_sla
+from lead_scoring.writer_lock import holding, writes_warehouse
 
 
 @timed
+@writes_warehouse
 def extract_crm(ctx: RunContext) -> dict:
     """CRM records changed since the watermarks, up to as_of (or the landing CSVs)."""
     return extract_stage.extract_crm(ctx)
 
 
 @timed
+@writes_warehouse
 def extract_map(ctx: RunContext) -> dict:
     """The MAP files waiting in the landing folder."""
     return extract_stage.extract_map(ctx)
 
 
 @timed
+@writes_warehouse
 def load_raw(ctx: RunContext, crm: dict, map_files: dict) -> dict:
     """Load the run's CRM extracts and MAP files into raw_*; returns per-batch counts."""
     return load_stage.load_raw(ctx, crm, map_files)
 
 
 @timed
+@writes_warehouse
 def validate_raw(ctx: RunContext, load: dict) -> dict:
     """The raw_* GX suites on the batches this run loaded; a critical failure holds them."""
     return quality_stage.validate(ctx, "raw_", load["new_batch_ids"])
 
 
 @timed
+@writes_warehouse
 def build_scores(ctx: RunContext) -> dict:
     """``dbt build`` of the hourly models as of the run (outside Airflow; the DAG uses cosmos).
     Unit tests check the SQL on fixed fixtures, not the data: they run in CI (``make test``),
@@ -70,12 +76,14 @@ def build_scores(ctx: RunContext) -> dict:
 
 
 @timed
+@writes_warehouse
 def validate_scores(ctx: RunContext) -> dict:
     """The lead_scores GX suite; a critical failure stops the write-back."""
     return quality_stage.validate(ctx, "lead_scores")
 
 
 @timed
+@writes_warehouse
 def write_back_crm(ctx: RunContext, force: bool | None = None, retry_dead_letters: bool = False) -> dict:
     """Send the changed payload rows to the CRM (or to a file when LEADSCORE_DRY_RUN is set)."""
     return sync.write_back(ctx, sync.options_from_env(force, retry_dead_letters))
@@ -97,7 +105,8 @@ def run_all(ctx: RunContext) -> dict:
         ("write_back", lambda: write_back_crm(ctx)),
         ("alert_sla", lambda: alert_sla(ctx)),
     ]
-    with run_logging.bound(run_id=ctx.run_id):
+    # the whole run holds the writer lock: a second run waits instead of breaking into it
+    with run_logging.bound(run_id=ctx.run_id), holding(ctx.settings.warehouse, f"run {ctx.run_id}"):
         for name, stage in plan:
             try:
                 stages[name] = stage()

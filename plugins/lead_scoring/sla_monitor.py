@@ -25,6 +25,7 @@ from lead_scoring.load.files import load_crm_text
 from lead_scoring.load.raw import Batch
 from lead_scoring.reverse_etl.sync import newer_write_back
 from lead_scoring.run_context import RunContext, crm_client, timed
+from lead_scoring.writer_lock import holding, writes_warehouse
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ def task_queries(crm_ids: list[str], since, until) -> list[str]:
 
 
 @timed
+@writes_warehouse
 def pull_open_sla_tasks(ctx: RunContext, sf=None) -> dict:
     """Load the CRM Tasks of the Leads with an open SLA clock (see the module docstring)."""
 
@@ -99,6 +101,7 @@ def pull_open_sla_tasks(ctx: RunContext, sf=None) -> dict:
 
 
 @timed
+@writes_warehouse
 def refresh_sla(ctx: RunContext) -> dict:
     """Rebuild the Task staging view and marts.lead_sla as of the run (not the routing)."""
 
@@ -113,6 +116,7 @@ def refresh_sla(ctx: RunContext) -> dict:
 
 
 @timed
+@writes_warehouse
 def alert_sla(ctx: RunContext) -> dict:
     """Raise each new SLA breach once (ops.alerts + log, Slack, SMTP as configured)."""
 
@@ -127,9 +131,11 @@ def alert_sla(ctx: RunContext) -> dict:
 
 
 def monitor_once(ctx: RunContext, sf=None) -> dict:
-    """The monitor's three steps in sequence (``leadscore sla-monitor``, tests)."""
-    return {
-        "pull_open_sla_tasks": pull_open_sla_tasks(ctx, sf),
-        "refresh_sla": refresh_sla(ctx),
-        "alert_sla": alert_sla(ctx),
-    }
+    """The monitor's three steps in sequence (``leadscore sla-monitor``, tests), holding the
+    writer lock for the whole pass."""
+    with holding(ctx.settings.warehouse, f"SLA monitor pass {ctx.run_id}"):
+        return {
+            "pull_open_sla_tasks": pull_open_sla_tasks(ctx, sf),
+            "refresh_sla": refresh_sla(ctx),
+            "alert_sla": alert_sla(ctx),
+        }

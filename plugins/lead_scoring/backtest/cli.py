@@ -125,5 +125,5 @@ def add_subparser(subparsers) -> argparse.ArgumentParser:
         "--keep-scratch", action="store_true", help="keep var/backtest/<id>/ for inspection"
     )
     backtest.add_argument("--report", action="store_true", help="re-render the weekly report afterwards")
-    backtest.set_defaults(func=cmd_backtest)
+    backtest.set_defaults(func=cmd_backtest, writes=True)
     return backtest

@@ -168,10 +168,10 @@ def add_subparser(subparsers) -> argparse.ArgumentParser:
         "--promote", action="store_true", help="promote the new version if it beats the champion"
     )
     train.add_argument("--top", type=int, default=10, help="points-table lines to print (default 10)")
-    train.set_defaults(func=cmd_train)
+    train.set_defaults(func=cmd_train, writes=True)
     listing = sub.add_parser("list", help="every trained version with its validation metrics")
     listing.set_defaults(func=cmd_list)
     promote = sub.add_parser("promote", help="make a version live: the next run scores with it")
     promote.add_argument("version", help="a version id from leadscore model list")
-    promote.set_defaults(func=cmd_promote)
+    promote.set_defaults(func=cmd_promote, writes=True)
     return model

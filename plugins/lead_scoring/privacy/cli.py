@@ -52,4 +52,4 @@ def add_subparser(sub: argparse._SubParsersAction) -> None:
     erase.add_argument(
         "--file", action="append", type=Path, help="CSV with an 'email' column, or one address per line"
     )
-    erase.set_defaults(func=cmd_erase)
+    erase.set_defaults(func=cmd_erase, writes=True)

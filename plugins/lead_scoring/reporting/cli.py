@@ -46,5 +46,5 @@ def add_subparser(subparsers) -> argparse.ArgumentParser:
         "--as-of", type=as_of_argument, help="as_of for --build (ISO, UTC); default: the latest scored_at"
     )
     report.add_argument("--out", help="output file (default: $LEADSCORE_REPORTS/weekly_report.html)")
-    report.set_defaults(func=cmd_report)
+    report.set_defaults(func=cmd_report, writes=lambda args: args.build)
     return report
