@@ -27,6 +27,8 @@ def airflow_environment(settings: Settings, sandbox=None) -> dict[str, str]:
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(settings.home / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        # the DAGs a demo registers are live when `make airflow` starts the scheduler
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__CORE__PARALLELISM": "4",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",

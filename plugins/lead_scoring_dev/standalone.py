@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -17,6 +18,19 @@ from crm_sandbox import runtime
 from lead_scoring.airflow_env import airflow_environment, prepare_metadata
 from lead_scoring.config import Settings
 from lead_scoring_dev.demo import ensure_data
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now (the kernel's pick)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _stop_on_sigterm(signum, frame) -> None:
+    """SIGTERM (``kill``, a service manager) stops like Ctrl-C: Airflow's process tree and
+    the sandbox go down with it instead of being left running."""
+    raise KeyboardInterrupt
 
 
 def standalone_env(
@@ -30,7 +44,10 @@ def standalone_env(
             "AIRFLOW__API__BASE_URL": f"http://localhost:{port}",
             "AIRFLOW__CORE__PARALLELISM": "4",
             "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "4",
-            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+            # the log servers of the scheduler's workers and of the triggerer (8793/8794 by
+            # default) on free ports, so this Airflow starts beside another one
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
             **(extra or {}),
         }
     )
@@ -96,6 +113,7 @@ def run_standalone(settings: Settings, port: int = 8080) -> int:
     log_file = settings.var_dir / "logs" / "airflow_standalone.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
     process = start(env, log_file)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         base = f"http://localhost:{port}"
         wait_healthy(base)

@@ -122,6 +122,13 @@ def test_hourly_dag_scores_land_in_the_crm_and_a_rerun_writes_nothing(world):
     )
     assert account_crm == account_expected and account_crm
 
+    # the DAGs the run registered are live for `make airflow` (not paused at creation)
+    import sqlite3
+
+    with sqlite3.connect(settings.var_dir / "airflow" / "airflow.db") as metadata:
+        paused = dict(metadata.execute("select dag_id, is_paused from dag").fetchall())
+    assert paused and not any(paused.values()), paused
+
     again = dags_test(settings, sandbox)
     assert again["crm_records_changed"] == 0 and again["crm_records_written"] == 0
     assert again["rows_loaded"] == 0
