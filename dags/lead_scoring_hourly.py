@@ -78,7 +78,14 @@ def lead_scoring_hourly():
 
     @task(outlets=[LEAD_SCORES])
     def publish_summary(
-        crm: dict, map_files: dict, load: dict, raw_checks: dict, score_checks: dict, write: dict, **context
+        crm: dict,
+        map_files: dict,
+        load: dict,
+        raw_checks: dict,
+        score_checks: dict,
+        write: dict,
+        sla: dict,
+        **context,
     ) -> dict:
         from lead_scoring import run_summary
 
@@ -89,6 +96,7 @@ def lead_scoring_hourly():
             "validate_raw": raw_checks,
             "validate_scores": score_checks,
             "write_back": write,
+            "alert_sla": sla,
         }
         return run_summary.summarize(run_context(context), stages, map_files["started_at"])
 
@@ -101,7 +109,7 @@ def lead_scoring_hourly():
     write = write_back_crm()
     alerts = alert_sla()
     raw_checks >> dbt_build >> score_checks >> write >> alerts
-    alerts >> publish_summary(crm, map_files, loaded, raw_checks, score_checks, write)
+    publish_summary(crm, map_files, loaded, raw_checks, score_checks, write, alerts)
 
 
 lead_scoring_hourly()

@@ -36,7 +36,10 @@ def format_summary(summary: dict) -> str:
     rows = [
         ("run_id", summary["run_id"]),
         ("as_of", summary["as_of"]),
-        ("leads_scored", summary["leads_scored"]),
+        ("people_scored", summary.get("people_scored", "")),
+        ("  records (Leads + Contacts)", summary.get("records_scored", summary["leads_scored"])),
+        ("  leads_scored", summary["leads_scored"]),
+        ("  contacts_scored", summary.get("contacts_scored", "")),
         *[(f"  tier {label}", count) for label, count in summary["tier_counts"].items()],
         ("crm_records_changed", summary["crm_records_changed"]),
         ("crm_records_written", summary["crm_records_written"]),
@@ -53,6 +56,7 @@ def format_summary(summary: dict) -> str:
         *[(f"  gx {suite}", status) for suite, status in summary["gx"].items()],
         ("dry_run", summary.get("dry_run", False)),
         ("duration_s", summary.get("duration_s")),
+        *[(f"  {stage}", seconds) for stage, seconds in (summary.get("stage_durations_s") or {}).items()],
     ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)

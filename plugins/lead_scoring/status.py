@@ -9,6 +9,11 @@ from lead_scoring.alerts import open_breaches
 from lead_scoring.config import Settings
 from lead_scoring.reverse_etl.status import sync_status
 
+RUN_FIELDS = (
+    "people_scored", "leads_scored", "tier_counts", "crm_records_written", "crm_write_failures",
+    "quarantined_rows", "duration_s",
+)  # fmt: skip
+
 
 def overall_status(settings: Settings, runs: int = 5) -> dict:
     """Last ``runs`` runs (status, as_of, counts or failed stage and fix), write-back backlog,
@@ -41,10 +46,7 @@ def overall_status(settings: Settings, runs: int = 5) -> dict:
         if state == "failed":
             entry.update({k: detail.get(k) for k in ("failed_stage", "error", "fix")})
         else:
-            entry.update(
-                {k: detail.get(k) for k in ("leads_scored", "tier_counts", "crm_records_written",
-                                            "crm_write_failures", "quarantined_rows", "duration_s")}
-            )  # fmt: skip
+            entry.update({k: detail.get(k) for k in RUN_FIELDS})
         recent.append(entry)
     return {
         "recent_runs": recent,

@@ -96,6 +96,9 @@ def test_hourly_dag_scores_land_in_the_crm_and_a_rerun_writes_nothing(world):
     assert first["gx"] and set(first["gx"].values()) == {"pass"}
     assert first["crm_write_failures"] == 0
     assert first["crm_records_written"] == first["crm_records_changed"] > 0
+    # in Airflow the parts add up to the run too: the cosmos dbt build is the remainder
+    assert {"alert_sla", "dbt_build_and_task_start_up"} <= set(first["stage_durations_s"])
+    assert abs(sum(first["stage_durations_s"].values()) - first["duration_s"]) <= 0.5
 
     with warehouse.connect(settings.warehouse) as con:
         expected = dict(con.execute("select Id, Lead_Score__c from marts.sync_salesforce__leads").fetchall())
@@ -150,6 +153,12 @@ def test_files_source_with_dry_run_calls_nothing(world, tmp_path, monkeypatch):
     summary = pipeline.run_all(run_context.make_context("files_dry_run", END))
     assert summary["dry_run"] and summary["crm_records_written"] == 0
     assert summary["crm_records_changed"] > 0 and summary["leads_scored"] > 0
+    assert summary["leads_scored"] + summary["contacts_scored"] == summary["records_scored"]
+    assert summary["records_scored"] == sum(summary["tier_counts"].values())
+    assert 0 < summary["people_scored"] < summary["records_scored"]  # duplicates merged
+    durations = summary["stage_durations_s"]
+    assert "dbt_build" in durations and "alert_sla" in durations
+    assert abs(sum(durations.values()) - summary["duration_s"]) <= 0.5, durations
     payload = (tmp_path / "runs" / "files_dry_run" / "dry_run" / "Lead_payload.csv").read_text()
     assert payload.splitlines()[0].startswith("Id,Lead_Score__c,")
     assert (
