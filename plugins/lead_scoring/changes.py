@@ -59,8 +59,7 @@ def score_changes(path: Path, limit: int = 20) -> dict:
     """The records whose score, fit, intent or tier differ from the previous build's, the
     tier moves, and the two builds' instants and versions."""
     with warehouse.read_only(path) as con:
-        if not warehouse.table_exists(con, "marts", "lead_scores"):
-            raise UserError(f"the warehouse at {path} has no scores yet: {warehouse.FIRST_RUN}")
+        warehouse.require_scores(con, path)
         if not warehouse.table_exists(con, "marts", "lead_scores_previous"):
             raise UserError(
                 "no earlier scores to compare with: the scores were built once; "

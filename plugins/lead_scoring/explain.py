@@ -22,8 +22,7 @@ COMPONENTS = ("fit", "intent", "negative")
 def explain(path: Path, crm_id: str) -> dict:
     """The explanation of ``crm_id``'s latest score as a JSON-able dict."""
     with warehouse.read_only(path) as con:
-        if not warehouse.table_exists(con, "marts", "lead_scores"):
-            raise UserError(f"the warehouse at {path} has no scores yet: {warehouse.FIRST_RUN}")
+        warehouse.require_scores(con, path)
         found = con.execute("select * from marts.lead_scores where crm_id = ?", [crm_id])
         columns = [d[0] for d in found.description]
         rows = found.fetchall()

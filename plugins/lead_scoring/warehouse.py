@@ -241,12 +241,17 @@ def require(path: Path) -> Path:
     return path
 
 
+def require_scores(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """A UserError saying what to run first when the warehouse has no ``marts.lead_scores``."""
+    if not table_exists(con, "marts", "lead_scores"):
+        raise UserError(f"the warehouse at {path} has no scores yet: {FIRST_RUN}")
+
+
 def latest_scored_at(path: Path) -> datetime:
     """The newest ``scored_at`` in ``marts.lead_scores`` (the default instant of the commands
     that read scores), or a UserError saying what to run first."""
     with connect(require(path)) as con:
-        if not table_exists(con, "marts", "lead_scores"):
-            raise UserError(f"the warehouse at {path} has no scores yet: {FIRST_RUN}")
+        require_scores(con, path)
         latest = con.execute("select max(scored_at) from marts.lead_scores").fetchall()[0][0]
     if latest is None:
         raise UserError(f"marts.lead_scores in {path} is empty: {FIRST_RUN}")

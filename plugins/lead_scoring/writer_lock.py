@@ -80,23 +80,8 @@ def holding(warehouse: Path, what: str, wait_s: float | None = None) -> Iterator
             with _guard:
                 _held[path] -= 1
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = _take(path, what, timeout_s() if wait_s is None else wait_s)
     try:
-        _acquire(fd, path, what, timeout_s() if wait_s is None else wait_s)
-        os.ftruncate(fd, 0)
-        os.write(
-            fd,
-            json.dumps(
-                {
-                    "pid": os.getpid(),
-                    "host": socket.gethostname(),
-                    "what": what,
-                    "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                    "argv": " ".join(sys.argv[:3]),
-                }
-            ).encode(),
-        )
         with _guard:
             _held[path] = 1
         try:
@@ -108,6 +93,31 @@ def holding(warehouse: Path, what: str, wait_s: float | None = None) -> Iterator
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def _take(path: Path, what: str, wait_s: float) -> int:
+    """Open and lock ``path`` (waiting up to ``wait_s``) and write who holds it; the fd."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        _acquire(fd, path, what, wait_s)
+    except BaseException:
+        os.close(fd)
+        raise
+    os.ftruncate(fd, 0)
+    os.write(
+        fd,
+        json.dumps(
+            {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "what": what,
+                "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "argv": " ".join(sys.argv[:3]),
+            }
+        ).encode(),
+    )
+    return fd
 
 
 def _acquire(fd: int, path: Path, what: str, wait_s: float) -> None:
@@ -143,12 +153,7 @@ def hold_for_process(warehouse: Path, what: str) -> None:
     with _guard:
         if _held.get(path):
             return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    _acquire(fd, path, what, timeout_s())
-    os.ftruncate(fd, 0)
-    os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "what": what}).encode())
-    _process_locks.append(fd)
+    _process_locks.append(_take(path, what, timeout_s()))
     with _guard:
         _held[path] = 1
 
