@@ -16,8 +16,9 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
+from lead_scoring import text_output
 from lead_scoring.config import UserError, load_settings
-from lead_scoring.run_context import as_of_argument
+from lead_scoring.run_context import as_of_argument, count_argument, run_id_argument
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -59,7 +60,7 @@ def format_summary(summary: dict) -> str:
         *[(f"  {stage}", seconds) for stage, seconds in (summary.get("stage_durations_s") or {}).items()],
     ]
     width = max(len(k) for k, _ in rows)
-    return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
+    return "\n".join(f"{k.ljust(width)}  {text_output.cell(v)}".rstrip() for k, v in rows)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -77,7 +78,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"run {report['run_id']} failed in stage {report['failed_stage']}: {report['error']}\n"
               f"fix: {report['fix']}", file=sys.stderr)  # fmt: skip
         return 1
-    print(format_summary(summary))
+    text_output.emit(args, summary, format_summary)
     return 0
 
 
@@ -88,18 +89,18 @@ def cmd_sla_monitor(args: argparse.Namespace) -> int:
     now = datetime.now(timezone.utc)
     as_of = args.as_of or now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0).isoformat()
     run_id = args.run_id or f"sla_{as_of[:16].replace(':', '')}_{uuid.uuid4().hex[:6]}"
-    print(json.dumps(monitor_once(make_context(run_id, as_of)), indent=2, default=str))
+    text_output.emit(args, monitor_once(make_context(run_id, as_of)))
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     from lead_scoring import warehouse  # noqa: PLC0415
-    from lead_scoring.status import overall_status  # noqa: PLC0415
+    from lead_scoring.status import format_status, overall_status  # noqa: PLC0415
 
     settings = load_settings()
     warehouse.require(settings.warehouse)  # a read-only command: never creates a warehouse
     status = overall_status(settings, runs=args.runs)
-    print(json.dumps(status, indent=2, default=str))
+    text_output.emit(args, status, format_status)
     return 0
 
 
@@ -110,7 +111,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
         print(f"no run summary at {path}: run `make demo` or `leadscore run` first", file=sys.stderr)
         return 1
     summary = json.loads(path.read_text())
-    print(json.dumps(summary, indent=2) if args.json else format_summary(summary))
+    text_output.emit(args, summary, format_summary)
     return 0
 
 
@@ -118,7 +119,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from lead_scoring.explain import explain, format_explanation  # noqa: PLC0415
 
     explanation = explain(load_settings().warehouse, args.crm_id)
-    print(json.dumps(explanation, indent=2, default=str) if args.json else format_explanation(explanation))
+    text_output.emit(args, explanation, format_explanation)
     return 0
 
 
@@ -126,7 +127,7 @@ def cmd_changes(args: argparse.Namespace) -> int:
     from lead_scoring.changes import format_changes, score_changes  # noqa: PLC0415
 
     result = score_changes(load_settings().warehouse, limit=args.limit)
-    print(json.dumps(result, indent=2, default=str) if args.json else format_changes(result))
+    text_output.emit(args, result, format_changes)
     return 0
 
 
@@ -139,7 +140,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     settings = load_settings()
     warehouse.require(settings.warehouse)
     if args.action == "status":
-        print(json.dumps(sync_status(settings), indent=2))
+        text_output.emit(args, sync_status(settings))
         return 0
     if args.dry_run:
         import dataclasses  # noqa: PLC0415
@@ -148,9 +149,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
     as_of = args.as_of or warehouse.latest_scored_at(settings.warehouse).isoformat()
     ctx = make_context(args.run_id or f"sync_{uuid.uuid4().hex[:8]}", as_of, settings)
     result = write_back_crm(ctx, force=args.force or None, retry_dead_letters=args.retry_dead_letters)
-    print(json.dumps(result, indent=2, default=str))
     if ctx.settings.dry_run:
-        print(f"dry run: payload and diff written to {ctx.run_dir / 'dry_run'}; nothing was sent")
+        result = {
+            **result,
+            "dry_run_files": str(ctx.run_dir / "dry_run"),
+            "note": "dry run: nothing was sent",
+        }
+    text_output.emit(args, result)
     return 0
 
 
@@ -182,48 +187,64 @@ def add_product_commands(sub: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--as-of", type=as_of_argument, help="score as of this instant (ISO, UTC); default: this hour"
     )
-    run.add_argument("--run-id", help="run id (default: cli_<as_of>_<random>)")
+    run.add_argument("--run-id", type=run_id_argument, help="run id (default: cli_<as_of>_<random>)")
+    text_output.add_json_option(run)
     run.set_defaults(func=cmd_run, writes=True)
 
     sync = sub.add_parser("sync", help="write changed scores to the CRM, or show what is pending")
-    sync.add_argument("action", nargs="?", choices=["run", "status"], default="run")
+    sync.add_argument(
+        "action",
+        nargs="?",
+        choices=["run", "status"],
+        default="run",
+        help="run: write the pending changes (default); status: show what is pending",
+    )
     sync.add_argument("--dry-run", action="store_true", help="write the payload to a file, call nothing")
     sync.add_argument("--force", action="store_true", help="pass the circuit breaker for this run")
     sync.add_argument("--retry-dead-letters", action="store_true", help="re-send rows past max attempts")
     sync.add_argument(
         "--as-of", type=as_of_argument, help="label of the run (default: the scores' scored_at)"
     )
-    sync.add_argument("--run-id")
+    sync.add_argument("--run-id", type=run_id_argument, help="run id (default: sync_<random>)")
+    text_output.add_json_option(sync)
     sync.set_defaults(func=cmd_sync, writes=lambda args: args.action == "run")
 
     monitor = sub.add_parser("sla-monitor", help="one lead_sla_monitor pass outside Airflow")
     monitor.add_argument(
         "--as-of", type=as_of_argument, help="SLA instant (ISO, UTC); default: now, 5-min floor"
     )
-    monitor.add_argument("--run-id")
+    monitor.add_argument("--run-id", type=run_id_argument, help="run id (default: sla_<as_of>_<random>)")
+    text_output.add_json_option(monitor)
     monitor.set_defaults(func=cmd_sla_monitor, writes=True)
 
     status = sub.add_parser("status", help="last runs, pending write-backs, quarantine and GX results")
-    status.add_argument("--runs", type=int, default=5, help="how many recent runs to show")
+    status.add_argument(
+        "--runs", type=count_argument(1), default=5, help="how many recent runs to show (default 5)"
+    )
+    text_output.add_json_option(status)
     status.set_defaults(func=cmd_status)
 
     explain = sub.add_parser(
         "explain", help="one record's score taken apart: every rule, signal, weight, clamp and tier step"
     )
     explain.add_argument("crm_id", help="the Lead or Contact Id (as in the CRM)")
-    explain.add_argument("--json", action="store_true", help="print JSON instead of text")
+    text_output.add_json_option(explain)
     explain.set_defaults(func=cmd_explain)
 
     changes = sub.add_parser(
         "changes", help="who the latest scoring build moved: score, fit, intent, tier before → after"
     )
-    changes.add_argument("--limit", type=int, default=20, help="records listed, largest moves first (0: all)")
-    changes.add_argument("--json", action="store_true", help="print JSON instead of text")
+    changes.add_argument(
+        "--limit", type=count_argument(0), default=20, help="records listed, largest moves first (0: all)"
+    )
+    text_output.add_json_option(changes)
     changes.set_defaults(func=cmd_changes)
 
     summary = sub.add_parser("summary", help="print a run's summary (default: the latest)")
-    summary.add_argument("--run-id")
-    summary.add_argument("--json", action="store_true", help="print the raw JSON")
+    summary.add_argument(
+        "--run-id", type=run_id_argument, help="a run id from leadscore status (default: the latest run)"
+    )
+    text_output.add_json_option(summary)
     summary.set_defaults(func=cmd_summary)
 
 

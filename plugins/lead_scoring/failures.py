@@ -21,8 +21,9 @@ FIX_HINTS: list[tuple[str, str]] = [
     ),
     (
         "CircuitBreakerOpen",
-        "too many CRM records would change: check the last seed/model change; if intended, re-run the "
-        "task with LEADSCORE_FORCE_SYNC=true",
+        "too many CRM records would change: `leadscore changes` lists who the last seed/model change "
+        "moved; if intended, re-run with LEADSCORE_FORCE_SYNC=true (e.g. `LEADSCORE_FORCE_SYNC=true make "
+        "demo`, or on the Airflow task's environment)",
     ),
     (
         "DbtBuildError",

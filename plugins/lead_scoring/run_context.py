@@ -77,8 +77,44 @@ def as_of_argument(value: str) -> str:
 
 
 def safe_run_id(raw: str) -> str:
-    """A run id usable as a folder name (Airflow's contain ':' and '+')."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", raw).strip("_")
+    """A run id usable as a folder name under runs/ (Airflow's contain ':' and '+'); one that
+    names no folder of its own (``..``, ``/``) is a UserError: a run id never leaves runs/."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", raw).strip("_.")
+    if not safe or safe.strip(".") == "":
+        raise UserError(f"run id {raw!r} names no folder; use letters, digits, '_', '-' or '.'")
+    return safe
+
+
+def run_id_argument(value: str) -> str:
+    """argparse ``type`` of ``--run-id``: the folder-safe id, or a usage error."""
+    try:
+        return safe_run_id(value)
+    except UserError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def count_argument(minimum: int) -> Callable[[str], int]:
+    """argparse ``type`` of a count option: a whole number at least ``minimum``, or a usage
+    error naming the value."""
+
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            number = None
+        if number is None or number < minimum:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number >= {minimum}")
+        return number
+
+    return parse
+
+
+def port_argument(value: str) -> int:
+    """argparse ``type`` of a TCP port: 1 to 65535 (0: pick a free one, where allowed)."""
+    number = count_argument(0)(value)
+    if number > 65535:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port (0 to 65535)")
+    return number
 
 
 def make_context(run_id: str, as_of: str | datetime, settings: Settings | None = None) -> RunContext:

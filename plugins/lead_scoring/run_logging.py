@@ -20,6 +20,7 @@ import logging
 import os
 import re
 import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -194,4 +195,10 @@ def configure(
     root.setLevel(level)
     for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if level > logging.DEBUG:  # a library may reset its level when imported later (GX does)
+        handler.addFilter(
+            lambda record: record.levelno >= logging.WARNING or not record.name.startswith(NOISY_LOGGERS)
+        )
+        # pyspark (imported by GX) warns about the pandas version on every import; unused here
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
     return handler

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from lead_scoring import warehouse
+from lead_scoring import text_output, warehouse
 from lead_scoring.alerts import open_breaches
 from lead_scoring.config import Settings
 from lead_scoring.reverse_etl.status import sync_status
@@ -55,3 +55,36 @@ def overall_status(settings: Settings, runs: int = 5) -> dict:
         "latest_run_quarantine": dict(quarantine),
         "sla_breaches": sla,
     }
+
+
+def format_status(status: dict) -> str:
+    """``overall_status`` as text: a table of the recent runs (a failed one's stage, error
+    and fix below it), then the write-back backlog, GX, quarantine and SLA breaches."""
+    runs = [
+        {
+            "run_id": run["run_id"],
+            "as_of": run["as_of"],
+            "status": run["status"],
+            "people": run.get("people_scored"),
+            "leads": run.get("leads_scored"),
+            "written": run.get("crm_records_written"),
+            "failures": run.get("crm_write_failures"),
+            "quarantined": run.get("quarantined_rows"),
+            "duration_s": run.get("duration_s"),
+        }
+        for run in status["recent_runs"]
+    ]
+    lines = ["recent runs:", *(text_output.table(runs, 2) if runs else ["  none yet: run `make demo`"])]
+    for run in status["recent_runs"]:
+        if run["status"] == "failed":
+            lines += [
+                f"  {run['run_id']} failed in {run.get('failed_stage')}: {run.get('error')}",
+                f"    fix: {run.get('fix')}",
+            ]
+    rest = {
+        "write-back": status["write_back"],
+        "GX, latest run": status["latest_run_gx"] or "no results",
+        "quarantined, latest run": status["latest_run_quarantine"] or "none",
+        "SLA breaches": status["sla_breaches"],
+    }
+    return "\n".join([*lines, *text_output.text_lines(rest)])

@@ -9,6 +9,7 @@ import sys
 
 from lead_scoring.cli import add_product_commands, new_parser, run_parsed
 from lead_scoring.config import load_settings
+from lead_scoring.run_context import port_argument
 from lead_scoring_dev.bench.harness import add_subparser as add_bench
 from lead_scoring_dev.demo import add_subparser as add_demo
 from lead_scoring_dev.generate.cli import add_subparser as add_generate
@@ -29,7 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_bench(sub)
     add_product_commands(sub)
     standalone = sub.add_parser("airflow", help="Airflow standalone UI with the sandbox (make airflow)")
-    standalone.add_argument("--port", type=int, default=8080)
+    standalone.add_argument(
+        "--port",
+        type=port_argument,
+        default=8080,
+        help="the UI's port (default 8080); the others are picked free",
+    )
     standalone.set_defaults(func=cmd_airflow)
     return parser
 

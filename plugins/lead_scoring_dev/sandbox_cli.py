@@ -16,9 +16,9 @@ from typing import Any
 
 from crm_sandbox.records import csv_cell
 from lead_scoring.config import load_settings
+from lead_scoring.run_context import count_argument, port_argument
 
 DEFAULT_ROWS = 50
-_MAX_CELL = 40
 
 
 def add_subparser(subparsers: Any) -> argparse.ArgumentParser:
@@ -34,7 +34,7 @@ def add_subparser(subparsers: Any) -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="start the sandbox (in the background by default)")
     serve.add_argument(
         "--port",
-        type=int,
+        type=port_argument,
         default=None,
         help="port (default: LEADSCORE_SANDBOX_PORT or 8443; 0 picks a free one)",
     )
@@ -60,14 +60,24 @@ def add_subparser(subparsers: Any) -> argparse.ArgumentParser:
     soql = sub.add_parser("soql", help="run a SOQL query through the Salesforce client")
     soql.add_argument("query", help='e.g. "SELECT Id, Email FROM Lead LIMIT 10"')
     soql.add_argument("--all", action="store_true", help="queryAll: include deleted records")
-    soql.add_argument("--format", choices=("table", "json", "csv"), default="table")
     soql.add_argument(
-        "--limit", type=int, default=DEFAULT_ROWS, help=f"rows to print (default {DEFAULT_ROWS}; 0 = all)"
+        "--format",
+        choices=("table", "json", "csv"),
+        default="table",
+        help="table (aligned, long fields whole; default), json or csv",
+    )
+    soql.add_argument(
+        "--limit",
+        type=count_argument(0),
+        default=DEFAULT_ROWS,
+        help=f"rows to print (default {DEFAULT_ROWS}; 0 = all)",
     )
     soql.set_defaults(func=_soql)
 
     load = sub.add_parser("load", help="load <Object>.parquet files into the sandbox database")
-    load.add_argument("parquet_dir", type=Path)
+    load.add_argument(
+        "parquet_dir", type=Path, help="a folder of <Object>.parquet files (e.g. var/generated/crm)"
+    )
     load.add_argument(
         "--db", type=Path, default=None, help="SQLite database (default: <sandbox dir>/crm.sqlite)"
     )
@@ -145,8 +155,14 @@ def _load(args: argparse.Namespace) -> int:
 
 
 def _cell(value: Any) -> str:
-    text = csv_cell(value).replace("\n", " ")
-    return text if len(text) <= _MAX_CELL else text[: _MAX_CELL - 1] + "…"
+    """A value as a table cell: whole, on one line (line breaks become spaces)."""
+    return csv_cell(value).replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
+
+
+def _numeric(rows: list[dict[str, Any]], column: str) -> bool:
+    """Whether a column holds numbers (and nulls) only, like COUNT(Id): right-aligned."""
+    values = [row.get(column) for row in rows if row.get(column) is not None]
+    return bool(values) and all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
 
 
 def _plain(record: dict[str, Any]) -> dict[str, Any]:
@@ -193,6 +209,8 @@ def _soql(args: argparse.Namespace) -> int:
 
 
 def _print_rows(rows: list[dict[str, Any]], total: int, fmt: str) -> None:
+    """Print records (plain or AggregateResult, without ``attributes``) as an aligned table
+    with long fields whole and numeric columns right-aligned, as JSON or as CSV."""
     columns: list[str] = []
     for row in rows:
         for key in row:
@@ -214,8 +232,7 @@ def _print_rows(rows: list[dict[str, Any]], total: int, fmt: str) -> None:
         return
     cells = [[_cell(row.get(c)) for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
-    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
-    print("  ".join("-" * w for w in widths))
-    for row_cells in cells:
-        print("  ".join(v.ljust(w) for v, w in zip(row_cells, widths, strict=True)).rstrip())
+    justify = [str.rjust if _numeric(rows, c) else str.ljust for c in columns]
+    for line in [columns, ["-" * w for w in widths], *cells]:
+        print("  ".join(j(v, w) for j, v, w in zip(justify, line, widths, strict=True)).rstrip())
     print(f"({len(rows)} of {total} rows)")

@@ -100,14 +100,15 @@ def test_the_hand_made_leads_score_as_intended(reports):
     assert {tiers[f"00Q00000000000{i}AAA"] for i in range(6, 11)} == {4}
 
 
-def test_conversion_by_tier(reports):
+def test_conversion_by_tier_counts_only_outcomes_after_the_first_score(reports):
+    """Every opportunity here (1 October) predates the people's first score (1 November): they
+    are counted apart, and no tier gets credit for converting them."""
     rows = {r["tier"]: r for r in _rows(reports, "select * from reporting.rpt_conversion_by_tier_weekly")}
     assert set(rows) == {3, 4}
-    assert (rows[3]["people"], rows[3]["opportunities"], rows[3]["won"]) == (5, 3, 1)
-    assert rows[3]["opportunity_rate"] == pytest.approx(0.6)
-    assert rows[3]["win_rate"] == pytest.approx(1 / 3)
-    assert (rows[4]["people"], rows[4]["opportunities"], rows[4]["won"]) == (5, 1, 1)
-    assert rows[4]["won_rate"] == pytest.approx(0.2)
+    assert (rows[3]["people"], rows[3]["people_with_earlier_opportunity"]) == (2, 3)
+    assert (rows[4]["people"], rows[4]["people_with_earlier_opportunity"]) == (4, 1)
+    assert {(r["opportunities"], r["won"], r["opportunity_rate"]) for r in rows.values()} == {(0, 0, 0.0)}
+    assert rows[3]["win_rate"] is None
     assert str(rows[3]["cohort_week_start_date"]) == "2026-10-26"  # the Monday of the as_of week
 
 

@@ -182,8 +182,43 @@ def _rows() -> dict[str, list[dict]]:
             for d in (1, 8)
         ],  # fmt: skip
         "reporting.rpt_sla_compliance_weekly": [
-            {"week_start_date": WEEK, "tier": 1, "clocks": 10, "compliance_rate": 0.8},
-            {"week_start_date": WEEK, "tier": 2, "clocks": 20, "compliance_rate": 0.9},
+            {
+                "week_start_date": WEEK,
+                "owner_id": "005A",
+                "owner_name": "Ann Lee",
+                "team": "East",
+                "tier": 1,
+                "leads": 10,
+                "met": 8,
+                "breached": 2,
+                "open_clocks": 0,
+                "compliance_rate": 0.8,
+                "avg_minutes_to_first_response": 30.0,
+            },
+            {
+                "week_start_date": WEEK,
+                "owner_id": "005B",
+                "owner_name": "Bo Chen",
+                "team": "West",
+                "tier": 2,
+                "leads": 20,
+                "met": 18,
+                "breached": 2,
+                "open_clocks": 0,
+                "compliance_rate": 0.9,
+                "avg_minutes_to_first_response": 90.0,
+            },
+            {
+                "week_start_date": date(2025, 3, 10),
+                "owner_id": "005A",
+                "owner_name": "Ann Lee",
+                "tier": 1,
+                "leads": 5,
+                "met": 0,
+                "breached": 5,
+                "open_clocks": 0,
+                "compliance_rate": 0.0,
+            },
         ],
         "ops.model_versions": [
             _version("m_old", datetime(2026, 11, 1), promoted=True, auc=0.812),
@@ -285,10 +320,8 @@ def test_values_from_the_warehouse_are_escaped_and_our_markup_is_not():
     rows["reporting.rpt_icp_attribute_lift"][0].update(attribute=script, label=script)
     rows["reporting.rpt_threshold_recommendations"][0]["parameter"] = script
     for row in rows["reporting.rpt_sla_compliance_weekly"]:
-        row["rep_name"] = script
-    rows["reporting.rpt_speed_to_lead"] = [
-        {"rep_name": "Ann", "lead_url": f"https://crm.test/?id=1&x={script}"}
-    ]
+        row["owner_name"] = script
+    rows["reporting.rpt_speed_to_lead"] = [{"owner_name": f"Ann &x={script}", "team": "East"}]
     for row in rows["reporting.rpt_backtest"]:
         row.update(backtest_id=script, current_model_version=script, first_as_of=script)
     html = render(ReportData(tables=rows, as_of=datetime(2026, 11, 22, 21)))
@@ -296,7 +329,7 @@ def test_values_from_the_warehouse_are_escaped_and_our_markup_is_not():
     escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
     for key in ("accuracy", "lift", "thresholds", "sla", "backtest"):
         assert escaped in html.split(f'<section id="{key}">')[1].split("</section>")[0], key
-    assert f"?id=1&amp;x={escaped}" in html
+    assert f"Ann &amp;x={escaped}" in html
     # the report's own markup around those values stays markup
     assert f"<code>{escaped}</code>" in html and "<b>+18</b>" in html
 
@@ -348,3 +381,26 @@ def test_a_backtest_without_a_candidate_renders():
     section = html.split('<section id="backtest">')[1].split("</section>")[0]
     assert "failed to render" not in section and "Backtest conversion by tier" in section
     assert "<th>candidate</th>" not in section and "candidate <code>" not in section
+
+
+def test_conversion_without_outcomes_after_a_first_score_says_so_and_claims_no_order():
+    rows = _rows()
+    rows["reporting.rpt_conversion_by_tier_weekly"] = [
+        {"cohort_week_start_date": date(2026, 11, 30), "tier": t, "people": 10, "opportunities": 0, "won": 0,
+         "people_with_earlier_opportunity": 4, "opportunity_rate": 0.0}
+        for t in (1, 2, 3, 4)
+    ]  # fmt: skip
+    html = render(ReportData(tables=rows))
+    section = html.split('<section id="conversion">')[1].split("</section>")[0]
+    assert "No opportunity has followed a first score yet" in section
+    assert "Tiers convert in order" not in section and "16 people here" in section
+    assert "left out: opportunity before first score" in section
+
+
+def test_the_sla_section_shows_the_data_window_by_owner_name():
+    html = render(ReportData(tables=_rows()))
+    section = html.split('<section id="sla">')[1].split("</section>")[0]
+    assert "last 12 weeks of the data" in section and "1 older weeks" in section
+    assert "Ann Lee" in section and "Bo Chen" in section and "005A" not in section
+    assert "80.0%" in section  # Ann: 8 met, 2 breached in the window; the 2025 week left out
+    assert "owner_id" not in section and "week_start_date" not in section

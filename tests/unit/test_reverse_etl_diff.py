@@ -113,6 +113,11 @@ def test_circuit_breaker(con):
     with pytest.raises(CircuitBreakerOpen, match="LEADSCORE_FORCE_SYNC"):
         check_circuit_breaker(diff, synced_before=2, max_share=0.5 - 0.01, force=False)
     check_circuit_breaker(diff, synced_before=2, max_share=0.1, force=True)
+    with pytest.raises(CircuitBreakerOpen, match="12 hours before this run's as_of: scores decay") as hour:
+        check_circuit_breaker(diff, synced_before=2, max_share=0.1, force=False, gap_hours=12)
+    with pytest.raises(CircuitBreakerOpen) as hour:
+        check_circuit_breaker(diff, synced_before=2, max_share=0.1, force=False, gap_hours=1)
+    assert "hours before" not in str(hour.value)  # an hourly run: time is no excuse
 
 
 def test_dry_run_writes_payload_and_summary_only(con, tmp_path):

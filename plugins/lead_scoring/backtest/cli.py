@@ -9,8 +9,9 @@ import argparse
 import json
 from pathlib import Path
 
+from lead_scoring import text_output
 from lead_scoring.config import UserError, load_settings
-from lead_scoring.run_context import as_of_argument
+from lead_scoring.run_context import as_of_argument, count_argument
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
@@ -19,7 +20,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from lead_scoring.run_context import parse_as_of  # noqa: PLC0415
 
     settings = load_settings()
-    with warehouse.connect(warehouse.require(settings.warehouse)) as con:
+    progress = text_output.progress_printer(args)
+    with warehouse.read_only(settings.warehouse) as con:
         leads = warehouse.table_exists(con, "raw_salesforce", "lead") and bool(
             con.execute("select count(*) from raw_salesforce.lead").fetchall()[0][0]
         )
@@ -36,7 +38,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             end=end,
             fit_as_of=parse_as_of(args.win_analysis_as_of) if args.win_analysis_as_of else None,
             folder=Path(args.candidate_seeds) if args.candidate_seeds else None,
-            progress=print,
+            progress=progress,
             horizon_days=args.horizon_days,
         )
     elif args.candidate_from_model:
@@ -46,7 +48,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         try:
             candidate, end, _ = model_candidate(
                 settings, args.days, end=end, train_days=args.train_days,
-                horizon_days=args.horizon_days, progress=print,
+                horizon_days=args.horizon_days, progress=progress,
             )  # fmt: skip
         except (TrainingError, ValueError) as error:
             raise UserError(f"cannot train the candidate model: {error}") from None
@@ -54,7 +56,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         candidate = Variant(
             "candidate",
             seeds_dir=Path(args.candidate_seeds) if args.candidate_seeds else None,
-            dbt_vars=json.loads(args.candidate_vars) if args.candidate_vars else {},
+            dbt_vars=args.candidate_vars or {},
         )
     config = BacktestConfig(
         days=args.days,
@@ -64,13 +66,65 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         candidate=candidate,
         keep_scratch=args.keep_scratch,
     )
-    summary = run_backtest(settings, config, progress=print)
-    print(json.dumps(summary, indent=2, default=str))
+    summary = run_backtest(settings, config, progress=progress)
     if args.report:
         from lead_scoring.reporting.weekly import report_path, write_report  # noqa: PLC0415
 
-        print(json.dumps(write_report(settings.warehouse, report_path(settings)), indent=2))
+        summary["report"] = write_report(settings.warehouse, report_path(settings))
+    text_output.emit(args, summary, format_backtest)
     return 0
+
+
+def json_object_argument(text: str) -> dict:
+    """``--candidate-vars``: a JSON object, or a usage error that shows the form."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a JSON object, e.g. '{{\"intent_weight\": 0.6}}'")
+    return value
+
+
+def _percent(share: float | None) -> str | None:
+    return None if share is None else f"{share:.1%}"
+
+
+def format_backtest(summary: dict) -> str:
+    """The backtest as text: its window, then one column per variant (current, candidate)."""
+    variants = summary["variants"]
+    tiers = sorted({tier for v in variants.values() for tier in v["conversion_by_tier"]})
+    metrics = [
+        ("AUC", "auc"),
+        ("top-decile lift", "top_decile_lift"),
+        ("person-days", "person_days"),
+        ("conversions", "positives"),
+        ("seconds", "duration_s"),
+    ]
+    rows = [
+        {"": label, **{name: v.get(key) for name, v in variants.items()}} for label, key in metrics if key
+    ]
+    rows.insert(
+        4, {"": "scoring version", **{name: summary.get(f"{name}_model_version") for name in variants}}
+    )
+    for tier in tiers:
+        for label, key in (("conversion", "conversion_by_tier"), ("share", "tier_shares")):
+            rows.append(
+                {"": f"tier {tier} {label}", **{n: _percent(v[key].get(tier)) for n, v in variants.items()}}
+            )
+    lines = [
+        f"backtest {summary['backtest_id']}: {summary['days_scored']} days, {summary['first_as_of'][:10]} to "
+        f"{summary['last_as_of'][:10]} (every {summary['step_days']} days); an opportunity within "
+        f"{summary['horizon_days']} days counts, outcomes observed until "
+        f"{summary['outcomes_observed_until'][:16]}",
+        *text_output.table(rows, 2),
+        "written to reporting.rpt_backtest and reporting.rpt_backtest_daily",
+    ]
+    if summary.get("candidate"):
+        lines.insert(1, f"  candidate: {summary['candidate']}")
+    if "report" in summary:
+        lines.append(f"report: {summary['report']['path']}")
+    return "\n".join(lines)
 
 
 def add_subparser(subparsers) -> argparse.ArgumentParser:
@@ -79,11 +133,15 @@ def add_subparser(subparsers) -> argparse.ArgumentParser:
         help="score every day of the last N days with only the data known then; AUC, lift, tiers "
         "(current seeds vs a candidate) into reporting.rpt_backtest",
     )
-    backtest.add_argument("--days", type=int, default=90, help="how many days back (default 90)")
-    backtest.add_argument("--step-days", type=int, default=1, help="score every Nth day (default 1)")
+    backtest.add_argument(
+        "--days", type=count_argument(1), default=90, help="how many days back (default 90)"
+    )
+    backtest.add_argument(
+        "--step-days", type=count_argument(1), default=1, help="score every Nth day (default 1)"
+    )
     backtest.add_argument(
         "--horizon-days",
-        type=int,
+        type=count_argument(1),
         default=30,
         help="an opportunity within this many days counts (default 30)",
     )
@@ -96,7 +154,11 @@ def add_subparser(subparsers) -> argparse.ArgumentParser:
     backtest.add_argument(
         "--candidate-seeds", help="folder of edited seed CSVs to compare with the current ones"
     )
-    backtest.add_argument("--candidate-vars", help="dbt vars for the candidate, JSON (e.g. '{\"x\": 1}')")
+    backtest.add_argument(
+        "--candidate-vars",
+        type=json_object_argument,
+        help="dbt vars for the candidate, JSON (e.g. '{\"x\": 1}')",
+    )
     backtest.add_argument(
         "--candidate-from-win-analysis",
         action="store_true",
@@ -117,7 +179,7 @@ def add_subparser(subparsers) -> argparse.ArgumentParser:
     )
     backtest.add_argument(
         "--train-days",
-        type=int,
+        type=count_argument(1),
         default=90,
         help="with --candidate-from-model: days of history before the first scored day (default 90)",
     )
@@ -125,5 +187,6 @@ def add_subparser(subparsers) -> argparse.ArgumentParser:
         "--keep-scratch", action="store_true", help="keep var/backtest/<id>/ for inspection"
     )
     backtest.add_argument("--report", action="store_true", help="re-render the weekly report afterwards")
+    text_output.add_json_option(backtest)
     backtest.set_defaults(func=cmd_backtest, writes=True)
     return backtest

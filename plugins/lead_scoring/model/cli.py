@@ -8,8 +8,9 @@ from __future__ import annotations
 import argparse
 import json
 
+from lead_scoring import text_output
 from lead_scoring.config import UserError, load_settings
-from lead_scoring.run_context import as_of_argument
+from lead_scoring.run_context import as_of_argument, count_argument
 
 METRICS_SHOWN = (
     ("auc", "AUC"),
@@ -70,33 +71,48 @@ def cmd_train(args: argparse.Namespace) -> int:
         days = window.replay_days()
     except ValueError as error:
         raise UserError(str(error)) from None
-    print(
+    progress = text_output.progress_printer(args)
+    progress(
         f"training as of {end:%Y-%m-%d %H:%M} on {len(days)} days, {days[0]:%Y-%m-%d} to {days[-1]:%Y-%m-%d}"
     )
     options = train.TrainingOptions(
         horizon_days=args.horizon_days, allowed_features=frozenset(args.allow_feature or ())
     )
     try:
-        trained = training_set.train_version(settings, window, options, print, promote=args.promote)
+        trained = training_set.train_version(settings, window, options, progress, promote=args.promote)
     except train.TrainingError as error:
         raise UserError(f"cannot train: {error}") from None
-    model, why = trained.model, trained.why
-    print(
-        f"\nversion {model.version_id}: {len(model.features_used)} features used, "
-        f"{len(model.features_refused)} refused"
-    )
-    print("validation (the most recent days, held out):")
-    print("\n".join(metrics_lines(model.metrics)))
-    print("refused:" if model.features_refused else "refused: none")
-    for item in model.features_refused[: args.top]:
-        print(f"  {item.feature}: {item.reason}")
-    print(f"points table (top {args.top} bins, points above the feature's lowest bin):")
-    print("\n".join(points_lines(model.points, args.top)))
-    if args.promote:
-        print(("promoted: " if trained.promoted else "not promoted: ") + why)
-    else:
-        print(f"saved, not promoted ({why}); promote with: leadscore model promote {model.version_id}")
+    model = trained.model
+    result = {
+        "version_id": model.version_id,
+        "features_used": list(model.features_used),
+        "features_refused": [{"feature": i.feature, "reason": i.reason} for i in model.features_refused],
+        "metrics": model.metrics,
+        "promoted": bool(args.promote and trained.promoted),
+        "why": trained.why,
+    }
+    text_output.emit(args, result, lambda _: trained_text(trained, args.top, args.promote))
     return 0
+
+
+def trained_text(trained, top: int, promote: bool) -> str:
+    """A trained version as text: its validation metrics, refused features, top bins."""
+    model, why = trained.model, trained.why
+    lines = [
+        f"\nversion {model.version_id}: {len(model.features_used)} features used, "
+        f"{len(model.features_refused)} refused",
+        "validation (the most recent days, held out):",
+        *metrics_lines(model.metrics),
+        "refused:" if model.features_refused else "refused: none",
+        *(f"  {item.feature}: {item.reason}" for item in model.features_refused[:top]),
+        f"points table (top {top} bins, points above the feature's lowest bin):",
+        *points_lines(model.points, top),
+    ]
+    if promote:
+        lines.append(("promoted: " if trained.promoted else "not promoted: ") + why)
+    else:
+        lines.append(f"saved, not promoted ({why}); promote with: leadscore model promote {model.version_id}")
+    return "\n".join(lines)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -104,21 +120,27 @@ def cmd_list(args: argparse.Namespace) -> int:
     from lead_scoring.model import store  # noqa: PLC0415
 
     settings = load_settings()
-    with warehouse.connect(warehouse.require(settings.warehouse)) as con:
+    with warehouse.read_only(settings.warehouse) as con:
         frame = store.versions(con) if warehouse.table_exists(con, "ops", "model_versions") else None
-    if frame is None or frame.empty:
-        print("no model version yet: leadscore model train")
-        return 0
-    print(
-        f"{'version':<16} {'trained at':<17} {'AUC':>6} {'yardstick':>9} {'rules':>6} {'lift':>5}  promoted"
-    )
-    for row in frame.itertuples():
-        m = json.loads(row.metrics)
-        print(
-            f"{row.version_id:<16} {row.trained_at:%Y-%m-%d %H:%M} {_number(m.get('auc')):>6} "
-            f"{_number(m.get('yardstick_auc')):>9} {_number(m.get('rules_auc')):>6} "
-            f"{_number(m.get('top_decile_lift')):>5}  {'yes' if row.is_promoted else ''}"
+    rows = []
+    for row in [] if frame is None else frame.itertuples():
+        metrics = json.loads(row.metrics)
+        rows.append(
+            {
+                "version": row.version_id,
+                "trained_at": row.trained_at.to_pydatetime(),
+                "auc": metrics.get("auc"),
+                "yardstick_auc": metrics.get("yardstick_auc"),
+                "rules_auc": metrics.get("rules_auc"),
+                "top_decile_lift": metrics.get("top_decile_lift"),
+                "promoted": bool(row.is_promoted),
+            }
         )
+    text_output.emit(
+        args,
+        rows,
+        lambda r: "\n".join(text_output.table(r)) if r else "no model version yet: leadscore model train",
+    )
     return 0
 
 
@@ -145,17 +167,19 @@ def add_subparser(subparsers) -> argparse.ArgumentParser:
     train.add_argument(
         "--as-of", type=as_of_argument, help="training instant (ISO, UTC); default: the latest scored_at"
     )
-    train.add_argument("--days", type=int, default=90, help="days of history (default 90)")
-    train.add_argument("--step-days", type=int, default=3, help="a person-day every N days (default 3)")
+    train.add_argument("--days", type=count_argument(1), default=90, help="days of history (default 90)")
+    train.add_argument(
+        "--step-days", type=count_argument(1), default=3, help="a person-day every N days (default 3)"
+    )
     train.add_argument(
         "--max-person-days",
-        type=int,
+        type=count_argument(1),
         default=300_000,
         help="above this, train on a sample of the people, all their days (default 300,000)",
     )
     train.add_argument(
         "--horizon-days",
-        type=int,
+        type=count_argument(1),
         default=30,
         help="an opportunity within this many days counts (default 30)",
     )
@@ -167,9 +191,13 @@ def add_subparser(subparsers) -> argparse.ArgumentParser:
     train.add_argument(
         "--promote", action="store_true", help="promote the new version if it beats the champion"
     )
-    train.add_argument("--top", type=int, default=10, help="points-table lines to print (default 10)")
+    train.add_argument(
+        "--top", type=count_argument(0), default=10, help="points-table lines to print (default 10)"
+    )
+    text_output.add_json_option(train)
     train.set_defaults(func=cmd_train, writes=True)
     listing = sub.add_parser("list", help="every trained version with its validation metrics")
+    text_output.add_json_option(listing)
     listing.set_defaults(func=cmd_list)
     promote = sub.add_parser("promote", help="make a version live: the next run scores with it")
     promote.add_argument("version", help="a version id from leadscore model list")

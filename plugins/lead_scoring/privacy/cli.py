@@ -10,6 +10,8 @@ import sys
 import uuid
 from pathlib import Path
 
+from lead_scoring import text_output
+
 
 def cmd_erase(args: argparse.Namespace) -> int:
     from lead_scoring import warehouse  # noqa: PLC0415
@@ -37,13 +39,24 @@ def cmd_erase(args: argparse.Namespace) -> int:
         warehouse.ensure_schema(con)
         added = erasure.record_requests(con, hashes, "cli", utc_now())
         result = erasure.purge(con, run_id, utc_now())
-    print(
-        f"{len(set(hashes))} erasure request(s), {added} new (stored as SHA-256 only); "
-        f"{result.total} row(s) removed now"
-        + (f" ({', '.join(f'{t}: {n}' for t, n in result.rows_erased.items())})" if result.total else "")
+    outcome = {
+        "requests": len(set(hashes)),
+        "new_requests": added,
+        "rows_removed": result.total,
+        "rows_removed_by_table": dict(result.rows_erased),
+    }
+    text_output.emit(args, outcome, erased_text)
+    return 0
+
+
+def erased_text(outcome: dict) -> str:
+    by_table = ", ".join(f"{t}: {n}" for t, n in outcome["rows_removed_by_table"].items())
+    return (
+        f"{outcome['requests']} erasure request(s), {outcome['new_requests']} new (stored as SHA-256 only); "
+        f"{outcome['rows_removed']} row(s) removed now"
+        + (f" ({by_table})" if outcome["rows_removed"] else "")
         + ". Derived tables are purged and rebuilt without them by the next run; later loads skip them."
     )
-    return 0
 
 
 def add_subparser(sub: argparse._SubParsersAction) -> None:
@@ -52,4 +65,5 @@ def add_subparser(sub: argparse._SubParsersAction) -> None:
     erase.add_argument(
         "--file", action="append", type=Path, help="CSV with an 'email' column, or one address per line"
     )
+    text_output.add_json_option(erase)
     erase.set_defaults(func=cmd_erase, writes=True)

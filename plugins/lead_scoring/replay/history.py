@@ -132,7 +132,7 @@ def prepare(source_warehouse: Path, scratch: Path) -> dict[str, int]:
             added[table] = count[0][0] if count else 0
     finally:
         con.close()
-    log.info("backtest history prepared in %s: created versions added %s", scratch, added)
+    log.debug("backtest history prepared in %s: created versions added %s", scratch, added)
     return added
 
 

@@ -6,11 +6,20 @@ Imports inside the command function keep ``leadscore --help`` light (``noqa: PLC
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
+from lead_scoring import text_output
 from lead_scoring.config import UserError, load_settings
 from lead_scoring.run_context import as_of_argument
+
+
+def format_written(written: dict) -> str:
+    """What ``write_report`` wrote, and each section it could not render with the reason."""
+    lines = [f"wrote {written['path']} ({written['bytes']:,} bytes)"]
+    missing = written.get("sections_not_available") or []
+    lines.append("every section rendered" if not missing else f"{len(missing)} sections not rendered:")
+    lines += [f"  {item}" for item in missing]
+    return "\n".join(lines)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -25,14 +34,14 @@ def cmd_report(args: argparse.Namespace) -> int:
 
         as_of = parse_as_of(args.as_of) if args.as_of else warehouse.latest_scored_at(settings.warehouse)
         run_dbt(settings, ["build", "--select", "tag:weekly"], as_of)
-    with warehouse.connect(settings.warehouse) as con:
+    with warehouse.read_only(settings.warehouse) as con:
         built = warehouse.table_exists(con, "reporting", "rpt_conversion_by_tier_weekly")
     if not built:  # an empty report would replace the last good one
         raise UserError(
             f"the reporting tables are not built in {settings.warehouse}: run `leadscore report --build`"
         )
     out = Path(args.out) if args.out else report_path(settings)
-    print(json.dumps(write_report(settings.warehouse, out), indent=2))
+    text_output.emit(args, write_report(settings.warehouse, out, read_only=True), format_written)
     return 0
 
 
@@ -46,5 +55,6 @@ def add_subparser(subparsers) -> argparse.ArgumentParser:
         "--as-of", type=as_of_argument, help="as_of for --build (ISO, UTC); default: the latest scored_at"
     )
     report.add_argument("--out", help="output file (default: $LEADSCORE_REPORTS/weekly_report.html)")
+    text_output.add_json_option(report)
     report.set_defaults(func=cmd_report, writes=lambda args: args.build)
     return report

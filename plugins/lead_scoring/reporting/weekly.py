@@ -19,7 +19,7 @@ import math
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -188,11 +188,13 @@ def section_conversion(data: ReportData) -> Markup:
             "reporting.rpt_conversion_by_tier_weekly", "Run the weekly DAG (dbt build -s tag:weekly)."
         )
     totals = _tier_totals(rows)
+    measured = any(acc[1] for acc in totals.values())
     return _render(
         "sections/conversion.html.j2",
-        chart=_conversion_chart(rows),
+        chart=_conversion_chart(rows) if measured else None,
         table=_conversion_table(totals),
-        in_order=_converts_in_order(totals),
+        in_order=_converts_in_order(totals) if measured else None,
+        earlier=sum(acc[3] for acc in totals.values()),
     )
 
 
@@ -214,13 +216,15 @@ def _conversion_chart(rows: list[dict[str, Any]]) -> Markup:
 
 
 def _tier_totals(rows: list[dict[str, Any]]) -> dict[int, list[int]]:
-    """People, opportunities and won per first tier, over every cohort week."""
+    """People, opportunities and won after the first score, and the people left out (an
+    opportunity before it), per first tier over every cohort week."""
     totals: dict[int, list[int]] = {}
     for r in rows:
-        acc = totals.setdefault(r["tier"], [0, 0, 0])
+        acc = totals.setdefault(r["tier"], [0, 0, 0, 0])
         acc[0] += r["people"]
         acc[1] += r["opportunities"]
         acc[2] += r["won"]
+        acc[3] += r.get("people_with_earlier_opportunity") or 0
     return totals
 
 
@@ -234,6 +238,7 @@ def _conversion_table(totals: dict[int, list[int]]) -> Table:
             "lead → opportunity",
             "opportunity → won",
             "lead → won",
+            "left out: opportunity before first score",
         ],
         [
             [
@@ -244,8 +249,9 @@ def _conversion_table(totals: dict[int, list[int]]) -> Table:
                 _pct(o / p if p else None),
                 _pct(w / o if o else None),
                 _pct(w / p if p else None),
+                _num(e),
             ]
-            for t, (p, o, w) in sorted(totals.items())
+            for t, (p, o, w, e) in sorted(totals.items())
         ],
     )
 
@@ -316,6 +322,9 @@ def _find(columns: list[str], *needles: str) -> str | None:
     return None
 
 
+SLA_WEEKS = 12  # the SLA section shows the last 12 weeks of the data
+
+
 def section_sla(data: ReportData) -> Markup:
     rows = data.rows("reporting.rpt_sla_compliance_weekly")
     if rows is None:
@@ -326,11 +335,88 @@ def section_sla(data: ReportData) -> Markup:
     if not rows:
         return _macro("note", "No SLA clocks yet.")
     speed = data.rows("reporting.rpt_speed_to_lead")
+    window, older = _recent_weeks(rows, "week_start_date", SLA_WEEKS)
     return _render(
         "sections/sla.html.j2",
-        chart=_sla_chart(rows),
-        recent=_generic_table(rows[-20:]),
-        speed=_generic_table(speed[:20]) if speed else None,
+        chart=_sla_chart(window),
+        by_owner=_sla_by_owner(window),
+        speed=_speed_table(speed) if speed else None,
+        weeks=SLA_WEEKS,
+        older=older,
+    )
+
+
+def _recent_weeks(rows: list[dict[str, Any]], column: str, weeks: int) -> tuple[list[dict[str, Any]], int]:
+    """The rows of the last ``weeks`` weeks of the data, and how many older weeks were left out
+    (a CRM holds Leads years older than the scoring history: their clocks are long closed)."""
+    dated = [r for r in rows if r.get(column) is not None]
+    if not dated:
+        return rows, 0
+    start = max(r[column] for r in dated) - timedelta(weeks=weeks - 1)
+    kept = [r for r in dated if r[column] >= start]
+    return kept, len({r[column] for r in dated} - {r[column] for r in kept})
+
+
+def _sla_by_owner(rows: list[dict[str, Any]]) -> Table:
+    """Per owner (rep or queue, by name) over the window: clocks, met, breached, still open,
+    compliance and the average minutes to a first response; the most breaches first."""
+    owners: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        name = r.get("owner_name") or r.get("owner_id") or "unassigned"
+        acc = owners.setdefault(name, {"team": r.get("team"), "leads": 0, "met": 0, "breached": 0, "open": 0,
+                                       "minutes": 0.0, "answered": 0})  # fmt: skip
+        acc["leads"] += r.get("leads") or 0
+        acc["met"] += r.get("met") or 0
+        acc["breached"] += r.get("breached") or 0
+        acc["open"] += r.get("open_clocks") or 0
+        if r.get("avg_minutes_to_first_response") is not None:
+            answered = (r.get("met") or 0) + (r.get("breached") or 0) - (r.get("breached_unanswered") or 0)
+            acc["minutes"] += float(r["avg_minutes_to_first_response"]) * max(answered, 1)
+            acc["answered"] += max(answered, 1)
+    ordered = sorted(owners.items(), key=lambda item: (-item[1]["breached"], item[0]))
+    return Table(
+        [
+            "owner",
+            "team",
+            "SLA clocks",
+            "met",
+            "breached",
+            "still open",
+            "compliance",
+            "avg minutes to respond",
+        ],
+        [
+            [
+                name,
+                acc["team"] or "–",
+                _num(acc["leads"]),
+                _num(acc["met"]),
+                _num(acc["breached"]),
+                _num(acc["open"]),
+                _pct(acc["met"] / (acc["met"] + acc["breached"]) if acc["met"] + acc["breached"] else None),
+                _num(acc["minutes"] / acc["answered"] if acc["answered"] else None),
+            ]
+            for name, acc in ordered
+        ],
+    )
+
+
+def _speed_table(rows: list[dict[str, Any]]) -> Table:
+    """Speed to lead per rep, by name: responses, still waiting, median and p90 minutes."""
+    return Table(
+        ["rep", "team", "responded", "waiting", "median minutes", "p90 minutes", "within SLA"],
+        [
+            [
+                r.get("owner_name") or r.get("rep_name") or r.get("owner_id") or "–",
+                r.get("team") or "–",
+                _num(r.get("responded_leads")),
+                _num(r.get("waiting_leads")),
+                _num(r.get("median_minutes_to_first_response")),
+                _num(r.get("p90_minutes_to_first_response")),
+                _pct(r.get("share_within_sla")),
+            ]
+            for r in rows
+        ],
     )
 
 
@@ -837,10 +923,12 @@ def report_path(settings) -> Path:
     return (folder if folder.is_absolute() else settings.home / folder) / "weekly_report.html"
 
 
-def write_report(warehouse: Path, out: Path) -> dict[str, Any]:
-    """Read the reporting tables, render and write ``out``; returns what was written."""
+def write_report(warehouse: Path, out: Path, read_only: bool = False) -> dict[str, Any]:
+    """Read the reporting tables, render and write ``out``; returns what was written.
+    ``read_only`` (the ``leadscore report`` command): never in a running task's way. A DAG
+    task opens the warehouse as its process's other connections do."""
 
-    with wh.connect(warehouse) as con:
+    with wh.reading(warehouse) if read_only else wh.connect(warehouse) as con:
         data = collect(con)
     html = render(data)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -848,5 +936,6 @@ def write_report(warehouse: Path, out: Path) -> dict[str, Any]:
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(out)
     missing = [key for key, (_, table) in SECTIONS.items() if data.rows(table) is None]
-    log.info("weekly report written to %s (%d bytes; sections not available: %s)", out, len(html), missing)
-    return {"path": str(out), "bytes": len(html.encode("utf-8")), "sections_not_available": missing}
+    size = len(html.encode("utf-8"))
+    log.info("weekly report written to %s (%d bytes; sections not available: %s)", out, size, missing)
+    return {"path": str(out), "bytes": size, "sections_not_available": missing}

@@ -79,6 +79,12 @@ def _outcome(ctx: RunContext, results: list, usage) -> dict:
     }
 
 
+def hours_since_last_write_back(con, as_of: datetime) -> float | None:
+    """Hours from the last finished write-back's as_of to ``as_of`` (None before the first)."""
+    last = con.execute("select max(as_of) from ops.write_back_instants").fetchall()[0][0]
+    return None if last is None else (as_of.replace(tzinfo=None) - last).total_seconds() / 3600
+
+
 def write_back(ctx: RunContext, options: SyncOptions) -> dict:
     """Send the changed payload rows of each synced object to the CRM (or to a file when
     LEADSCORE_DRY_RUN is set), after finishing any bulk job an interrupted run left."""
@@ -108,7 +114,10 @@ def write_back(ctx: RunContext, options: SyncOptions) -> dict:
                 synced_before = con.execute(
                     "select count(*) from ops.crm_sync_state where object = ?", [obj]
                 ).fetchall()[0][0]
-                check_circuit_breaker(diff, synced_before, options.max_change_share, options.force)
+                check_circuit_breaker(
+                    diff, synced_before, options.max_change_share, options.force,
+                    gap_hours=hours_since_last_write_back(con, ctx.as_of),
+                )  # fmt: skip
                 if diff.changed_count:
                     sf = sf or crm_client(ctx)
                 sent.append(send_object(con, sf, diff, ctx.run_id, options))

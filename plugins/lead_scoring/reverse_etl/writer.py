@@ -81,11 +81,14 @@ def payload_records(changed: pd.DataFrame) -> list[dict[str, str]]:
     ]
 
 
-def check_circuit_breaker(diff: PayloadDiff, synced_before: int, max_share: float, force: bool) -> None:
+def check_circuit_breaker(
+    diff: PayloadDiff, synced_before: int, max_share: float, force: bool, gap_hours: float | None = None
+) -> None:
     """Refuse to flood the CRM: fail when more than ``max_share`` of already-synced records
     would change (a first sync, with nothing synced yet, is exempt). Only a record whose
     score, tier, reasons, owner or SLA fields change counts: a new scoring version alone
-    changes nothing (``diff.UNHASHED_FIELDS``)."""
+    changes nothing (``diff.UNHASHED_FIELDS``). ``gap_hours`` (since the last write-back's
+    as_of) goes in the message: intent decays by the hour, so a long pause moves many scores."""
     if force or synced_before == 0 or diff.total == 0:
         return
     share = diff.changed_count / diff.total
@@ -100,6 +103,12 @@ def check_circuit_breaker(diff: PayloadDiff, synced_before: int, max_share: floa
             f"{diff.changed_count} of {diff.total} {diff.object} records ({share:.0%}) would change"
             f"{scored_by}, more than LEADSCORE_MAX_CHANGE_SHARE={max_share:.0%}. Check the last "
             "scoring change; if it is intended, re-run with LEADSCORE_FORCE_SYNC=true for this run."
+            + (
+                f" The last write-back was {gap_hours:.0f} hours before this run's as_of: scores decay "
+                "by the hour, so a pause that long moves many of them."
+                if gap_hours is not None and gap_hours >= 6
+                else ""
+            )
         )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from crm_sandbox.store import load_parquet_dir
 from lead_scoring.config import load_settings
+from lead_scoring.run_context import count_argument
 from lead_scoring_dev.generate import education, synthetic
 from lead_scoring_dev.generate.synthetic import utc_naive
 
@@ -43,9 +44,9 @@ def add_subparser(subparsers: Any) -> argparse.ArgumentParser:
         "activity files (Marketo CSV, JSONL) with a hidden propensity to convert, then load "
         "the CRM into the local sandbox.",
     )
-    p.add_argument("--leads", type=int, default=5000, help="number of leads (default 5000)")
-    p.add_argument("--days", type=int, default=90, help="days of history (default 90)")
-    p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    p.add_argument("--leads", type=count_argument(1), default=5000, help="number of leads (default 5000)")
+    p.add_argument("--days", type=count_argument(1), default=90, help="days of history (default 90)")
+    p.add_argument("--seed", type=count_argument(0), default=42, help="random seed (default 42)")
     p.add_argument(
         "--profile",
         choices=sorted(PROFILES),

@@ -161,6 +161,10 @@ final as (
         -- booleans
         lead_scores.is_disqualified,
         outcomes.person_id is not null as has_opportunity,
+        -- the outcome was known when the person was first scored: no tier predicted it
+        coalesce(
+            outcomes.first_opportunity_at <= coalesce(first_assignment.assigned_at, lead_scores.scored_at), false
+        ) as has_opportunity_before_first_score,
         coalesce(outcomes.has_won_opportunity, false) as has_won_opportunity,
 
         -- dates
