@@ -577,6 +577,8 @@ class RequestHandler(BaseHTTPRequestHandler):
         if text is None:
             raise ApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
         query = self._parse(text)
+        if query.aggregate:
+            return self._aggregate_query(query, include_deleted)
         if query.count:
             sql, params = soql.compile_count(query, include_deleted)
             with self.app.store.read() as conn:
@@ -594,6 +596,15 @@ class RequestHandler(BaseHTTPRequestHandler):
             payload["nextRecordsUrl"] = f"/services/data/v{self.version}/{endpoint}/{locator}-{batch}"
         payload["records"] = records_page
         self._json(200, payload, self._extra_headers)
+        return 200
+
+    def _aggregate_query(self, query: soql.Query, include_deleted: bool) -> int:
+        """An aggregate query: every group at once, as AggregateResult records (no paging)."""
+        sql, params = soql.compile_aggregate(query, include_deleted)
+        with self.app.store.read() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        found = soql.aggregate_records(query, rows)
+        self._json(200, {"totalSize": len(found), "done": True, "records": found}, self._extra_headers)
         return 200
 
     def h_query_more(self, m: re.Match[str]) -> int:
@@ -764,8 +775,12 @@ class RequestHandler(BaseHTTPRequestHandler):
         if operation not in {"query", "queryAll"}:
             raise ApiError(400, "INVALIDJOB", f"operation must be query or queryAll, got {operation!r}")
         query = self._parse(body["query"])
-        if query.count:
-            raise ApiError(400, "INVALIDJOB", "COUNT() is not supported by Bulk API 2.0 query jobs")
+        if query.count or query.aggregate:
+            raise ApiError(
+                400,
+                "INVALIDJOB",
+                "COUNT() and aggregate queries are not supported by Bulk API 2.0 query jobs",
+            )
         rowids = self._matched(query, operation == "queryAll")
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
         job = {

@@ -5,6 +5,15 @@ Supported::
     SELECT f1, f2 | COUNT() FROM Object
     [WHERE cond] [ORDER BY f [ASC|DESC] [NULLS FIRST|LAST], ...] [LIMIT n] [OFFSET n]
 
+    SELECT g1 [alias], AGG(f) [alias], ... FROM Object [WHERE cond] [GROUP BY g1, ...]
+    [HAVING cond] [ORDER BY g1 | AGG(f) ...] [LIMIT n] [OFFSET n]
+
+``AGG`` is ``COUNT``, ``COUNT_DISTINCT``, ``SUM``, ``AVG`` (numeric fields), ``MIN`` or ``MAX``
+(not on booleans). An aggregate query answers with ``AggregateResult`` records: grouped fields
+under their name, unaliased aggregates as ``expr0``, ``expr1``, ... in select order. Every
+selected or ordered field must be grouped; double and dateTime fields cannot be grouped.
+HAVING compares aggregates or grouped fields with literals, like WHERE.
+
 ``cond`` combines comparisons (``= != <> < <= > >=``), ``LIKE``, ``IN (...)``,
 ``NOT IN (...)`` with ``AND``, ``OR``, ``NOT`` and parentheses. Like Salesforce, ``AND`` and
 ``OR`` cannot be mixed at one level without parentheses. Literals: ``'strings'`` with
@@ -157,8 +166,28 @@ class Literal:
 
 
 @dataclass(frozen=True)
-class Comparison:
+class Aggregate:
+    """An aggregate function call, ``MAX(Lead_Score__c)``."""
+
+    func: str  # one of AGGREGATE_FUNCTIONS
     field: str
+    pos: int = 0  # of the field token, for errors
+
+    def __str__(self) -> str:
+        return f"{self.func}({self.field})"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One item of an aggregate query's select list, under its AggregateResult key."""
+
+    name: str
+    expr: str | Aggregate
+
+
+@dataclass(frozen=True)
+class Comparison:
+    field: str | Aggregate  # an aggregate only in HAVING
     op: str  # = != < <= > >= LIKE IN NOTIN
     value: Literal | tuple[Literal, ...]
 
@@ -176,7 +205,7 @@ class Not:
 
 @dataclass(frozen=True)
 class OrderItem:
-    field: str
+    field: str | Aggregate
     descending: bool = False
     nulls_last: bool | None = None  # None = Salesforce default
 
@@ -192,6 +221,25 @@ class Query:
     order_by: list[OrderItem] = field(default_factory=list)
     limit: int | None = None
     offset: int | None = None
+    columns: list[Column] = field(default_factory=list)  # aggregate queries only
+    group_by: list[str] = field(default_factory=list)
+    having: Any = None
+
+    @property
+    def aggregate(self) -> bool:
+        """An aggregate query (aggregate functions or GROUP BY): AggregateResult records."""
+        return bool(self.columns)
+
+
+@dataclass(frozen=True)
+class _SelectItem:
+    """A select list item as parsed: a field token or an aggregate, and its alias token."""
+
+    expr: Token | Aggregate
+    alias: Token | None = None
+
+
+AGGREGATE_FUNCTIONS = ("COUNT", "COUNT_DISTINCT", "SUM", "AVG", "MIN", "MAX")
 
 
 _KEYWORDS = {
@@ -207,6 +255,8 @@ _KEYWORDS = {
     "LAST",
     "LIMIT",
     "OFFSET",
+    "GROUP",
+    "HAVING",
     "AND",
     "OR",
     "NOT",
@@ -217,8 +267,6 @@ _KEYWORDS = {
     "NULL",
 }
 _UNSUPPORTED_CLAUSES = {
-    "GROUP": "GROUP BY",
-    "HAVING": "HAVING",
     "WITH": "WITH",
     "FOR": "FOR VIEW/UPDATE/REFERENCE",
     "USING": "USING SCOPE",
@@ -227,6 +275,8 @@ _UNSUPPORTED_CLAUSES = {
     "EXCLUDES": "EXCLUDES",
     "UPDATE": "UPDATE TRACKING/VIEWSTAT",
     "FIELDS": "FIELDS()",
+    "ROLLUP": "GROUP BY ROLLUP",
+    "CUBE": "GROUP BY CUBE",
 }
 _COMPARISON_OPS = {"=", "!=", "<>", "<", "<=", ">", ">="}
 _DATE_LITERALS = {"TODAY", "YESTERDAY", "TOMORROW"}
@@ -239,7 +289,10 @@ class _Parser:
         self.tokens = tokenize(text)
         self.i = 0
         self._order_tokens: list[Token] = []
-        self._where_tokens: list[Token] = []
+        self._where_tokens: list[Token] = []  # the field of each WHERE, then HAVING comparison
+        self._group_tokens: list[Token] = []
+        self._having_tok: Token | None = None
+        self._in_having = False
 
     # -- helpers -------------------------------------------------------------------------
     @property
@@ -281,32 +334,30 @@ class _Parser:
             return True
         return False
 
+    def _accept_punct(self, char: str) -> bool:
+        if self.tok.kind == "punct" and self.tok.text == char:
+            self.i += 1
+            return True
+        return False
+
+    def _at_call(self) -> bool:
+        """Whether the current token starts a function call, ``NAME(``."""
+        return self.tok.kind == "ident" and self.tokens[self.i + 1].text == "("
+
     # -- grammar -------------------------------------------------------------------------
-    def parse(self) -> tuple[Query, list[Token], Token]:
+    def parse(self) -> tuple[Query, list[_SelectItem], Token]:
         self._expect_kw("SELECT")
         count = False
-        field_tokens: list[Token] = []
-        if self._is_kw("COUNT") and self.tokens[self.i + 1].text == "(":
-            self.i += 2
-            if self.tok.text != ")":
-                raise self._error("only COUNT() is supported by the leadscore CRM sandbox (no COUNT(field))")
-            self.i += 1
+        items: list[_SelectItem] = []
+        if (
+            self._is_kw("COUNT")
+            and self.tokens[self.i + 1].text == "("
+            and self.tokens[self.i + 2].text == ")"
+        ):
+            self.i += 3
             count = True
         else:
-            while True:
-                tok = self.tok
-                if tok.kind != "ident" or tok.text.upper() in _KEYWORDS - {"FIRST", "LAST"}:
-                    raise self._error()
-                if tok.text.upper() in _UNSUPPORTED_CLAUSES and self.tokens[self.i + 1].text == "(":
-                    raise self._error()
-                if self.tokens[self.i + 1].text == "(":
-                    raise self._error(f"function {tok.text}() is not supported by the leadscore CRM sandbox")
-                field_tokens.append(tok)
-                self.i += 1
-                if self.tok.kind == "punct" and self.tok.text == ",":
-                    self.i += 1
-                    continue
-                break
+            items = self._parse_select()
         self._expect_kw("FROM")
         obj_tok = self.tok
         if obj_tok.kind != "ident" or obj_tok.text.upper() in _KEYWORDS:
@@ -316,6 +367,16 @@ class _Parser:
         self._obj_token = obj_tok
         if self._accept_kw("WHERE"):
             query.where = self._parse_expr()
+        if self._is_kw("GROUP"):
+            self.i += 1
+            self._expect_kw("BY")
+            self._parse_group_by()
+        if self._is_kw("HAVING"):
+            self._having_tok = self.tok
+            self.i += 1
+            self._in_having = True
+            query.having = self._parse_expr()
+            self._in_having = False
         if self._is_kw("ORDER"):
             self.i += 1
             self._expect_kw("BY")
@@ -326,7 +387,61 @@ class _Parser:
             query.offset = self._parse_int("OFFSET")
         if self.tok.kind != "eof":
             raise self._error()
-        return query, field_tokens, obj_tok
+        return query, items, obj_tok
+
+    def _parse_select(self) -> list[_SelectItem]:
+        """The select list: fields and aggregate calls, each with an optional alias."""
+        items = []
+        while True:
+            tok = self.tok
+            if tok.kind != "ident" or tok.text.upper() in _KEYWORDS - {"FIRST", "LAST"}:
+                raise self._error()
+            if self._at_call():
+                expr: Token | Aggregate = self._parse_aggregate()
+            else:
+                expr = tok
+                self.i += 1
+            items.append(_SelectItem(expr, self._parse_alias()))
+            if not self._accept_punct(","):
+                return items
+
+    def _parse_alias(self) -> Token | None:
+        tok = self.tok
+        if tok.kind != "ident" or tok.text.upper() in _KEYWORDS or "." in tok.text:
+            return None
+        self.i += 1
+        return tok
+
+    def _parse_aggregate(self) -> Aggregate:
+        """``FUNC(field)`` at the current token; other functions are not supported."""
+        tok = self.tok
+        func = tok.text.upper()
+        if func in _UNSUPPORTED_CLAUSES:
+            raise self._error()
+        if func not in AGGREGATE_FUNCTIONS:
+            raise self._error(f"function {tok.text}() is not supported by the leadscore CRM sandbox")
+        self.i += 2
+        arg = self.tok
+        if func == "COUNT" and arg.text == ")":
+            raise self._error("COUNT() must be the only item of the select list: use COUNT(Id)")
+        if arg.kind != "ident" or arg.text.upper() in _KEYWORDS:
+            raise self._error()
+        self.i += 1
+        self._expect_punct(")")
+        return Aggregate(func, arg.text, arg.pos)
+
+    def _parse_group_by(self) -> None:
+        while True:
+            tok = self.tok
+            if tok.kind != "ident" or tok.text.upper() in _KEYWORDS:
+                raise self._error()
+            if self._at_call():
+                self._parse_aggregate()  # other functions raise their own error
+                raise self._error("aggregate functions cannot be used in GROUP BY", tok)
+            self._group_tokens.append(tok)
+            self.i += 1
+            if not self._accept_punct(","):
+                return
 
     def _parse_int(self, clause: str) -> int:
         tok = self.tok
@@ -341,7 +456,11 @@ class _Parser:
             tok = self.tok
             if tok.kind != "ident" or tok.text.upper() in _KEYWORDS:
                 raise self._error()
-            self.i += 1
+            target: str | Aggregate = tok.text
+            if self._at_call():
+                target = self._parse_aggregate()
+            else:
+                self.i += 1
             descending = False
             if self._accept_kw("DESC"):
                 descending = True
@@ -355,7 +474,7 @@ class _Parser:
                     nulls_last = True
                 else:
                     raise self._error()
-            items.append(OrderItem(tok.text, descending, nulls_last))
+            items.append(OrderItem(target, descending, nulls_last))
             # the field token is resolved later; keep its position for errors
             self._order_tokens.append(tok)
             if self.tok.kind == "punct" and self.tok.text == ",":
@@ -393,24 +512,35 @@ class _Parser:
         ftok = self.tok
         if ftok.kind != "ident" or ftok.text.upper() in _KEYWORDS:
             raise self._error()
-        self.i += 1
-        self._where_tokens.append(ftok)
+        target = self._parse_compared()
         tok = self.tok
         if tok.kind == "op":
             self.i += 1
             op = "!=" if tok.text == "<>" else tok.text
-            return Comparison(ftok.text, op, self._parse_literal())
+            return Comparison(target, op, self._parse_literal())
         if self._accept_kw("LIKE"):
             lit = self._parse_literal()
             if lit.kind != "string":
                 raise self._error("LIKE needs a string literal", self.tokens[self.i - 1])
-            return Comparison(ftok.text, "LIKE", lit)
+            return Comparison(target, "LIKE", lit)
         if self._accept_kw("IN"):
-            return Comparison(ftok.text, "IN", self._parse_list())
+            return Comparison(target, "IN", self._parse_list())
         if self._is_kw("NOT") and self._is_kw("IN", self.tokens[self.i + 1]):
             self.i += 2
-            return Comparison(ftok.text, "NOTIN", self._parse_list())
+            return Comparison(target, "NOTIN", self._parse_list())
         raise self._error()
+
+    def _parse_compared(self) -> str | Aggregate:
+        """The left side of a comparison: a field, or in HAVING also an aggregate. Its field
+        token is kept (in order) for name resolution."""
+        if self._in_having and self._at_call():
+            agg = self._parse_aggregate()
+            self._where_tokens.append(Token("ident", agg.field, agg.pos))
+            return agg
+        tok = self.tok
+        self.i += 1
+        self._where_tokens.append(tok)
+        return tok.text
 
     def _parse_list(self) -> tuple[Literal, ...]:
         self._expect_punct("(")
@@ -473,7 +603,7 @@ def parse_soql(text: str) -> Query:
     if not text or not text.strip():
         raise SoqlError("MALFORMED_QUERY", "A query string has to be specified")
     parser = _Parser(text)
-    query, field_tokens, obj_tok = parser.parse()
+    query, items, obj_tok = parser.parse()
     obj = store.canonical_object(query.object)
     if obj is None:
         raise SoqlError(
@@ -487,73 +617,200 @@ def parse_soql(text: str) -> Query:
             ),
         )
     query.object = obj
-
-    def resolve(tok: Token) -> str:
-        name = tok.text
-        if "." in name:
-            raise SoqlError(
-                "INVALID_FIELD",
-                _located(
-                    text,
-                    tok.pos,
-                    f"Didn't understand relationship '{name.split('.')[0]}' in field path. "
-                    "Relationship queries are not supported by the leadscore CRM sandbox.",
-                ),
-            )
-        canonical = store.canonical_field(obj, name)
-        if canonical is None:
-            raise SoqlError(
-                "INVALID_FIELD",
-                _located(
-                    text,
-                    tok.pos,
-                    f"No such column '{name}' on entity '{obj}'. If you are attempting to use a "
-                    "custom field, be sure to append the '__c' after the custom field name. "
-                    "Please reference your WSDL or the describe call for the appropriate names.",
-                ),
-            )
-        return canonical
-
-    seen: set[str] = set()
-    for tok in field_tokens:
-        name = resolve(tok)
-        if name in seen:
-            raise SoqlError("MALFORMED_QUERY", _located(text, tok.pos, f"duplicate field selected: {name}"))
-        seen.add(name)
-        query.fields.append(name)
+    names = _Resolver(text, obj)
+    _check_grouping_clauses(text, query, parser)
+    if parser._group_tokens or any(isinstance(item.expr, Aggregate) for item in items):
+        query.group_by = [names.groupable(tok) for tok in parser._group_tokens]
+        query.columns = names.columns(items, query.group_by)
+    else:
+        query.fields = names.fields(items)
+    grouped = query.group_by if query.aggregate else None
     query.order_by = [
-        OrderItem(resolve(tok), item.descending, item.nulls_last)
+        names.order_item(item, tok, grouped)
         for item, tok in zip(query.order_by, parser._order_tokens, strict=True)
     ]
-    where_iter = iter(parser._where_tokens)
+    where_tokens = iter(parser._where_tokens)
     if query.where is not None:
-        query.where = _resolve_where(text, obj, query.where, where_iter, resolve)
+        query.where = names.condition(query.where, where_tokens, None)
+    if query.having is not None:
+        query.having = names.condition(query.having, where_tokens, query.group_by)
     return query
 
 
-def _resolve_where(text: str, obj: str, node: Any, tokens: Any, resolve: Any) -> Any:
-    if isinstance(node, BoolOp):
-        items = tuple(_resolve_where(text, obj, n, tokens, resolve) for n in node.items)
-        return BoolOp(node.op, items)
-    if isinstance(node, Not):
-        return Not(_resolve_where(text, obj, node.item, tokens, resolve))
-    tok = next(tokens)
-    name = resolve(tok)
-    ftype = crm_schema.OBJECTS[obj][name]
-    values = node.value if isinstance(node.value, tuple) else (node.value,)
-    for lit in values:
-        _check_literal(text, name, ftype, node.op, lit)
-    if node.op == "LIKE" and ftype not in ("string", "id"):
+def _check_grouping_clauses(text: str, query: Query, parser: _Parser) -> None:
+    """COUNT() cannot be grouped, and HAVING needs GROUP BY (as in Salesforce)."""
+    if query.count and parser._group_tokens:
         raise SoqlError(
             "MALFORMED_QUERY",
-            _located(text, tok.pos, f"invalid operator on {ftype} field: LIKE on {name}"),
+            _located(
+                text, parser._group_tokens[0].pos, "COUNT() cannot be used with GROUP BY: use COUNT(Id)"
+            ),
         )
-    if node.op in ("<", "<=", ">", ">=") and ftype == "boolean":
-        raise SoqlError(
-            "MALFORMED_QUERY",
-            _located(text, tok.pos, f"invalid operator on boolean field: {node.op} on {name}"),
-        )
-    return Comparison(name, node.op, node.value)
+    if query.having is not None and not parser._group_tokens:
+        pos = parser._having_tok.pos if parser._having_tok else 0
+        raise SoqlError("MALFORMED_QUERY", _located(text, pos, "HAVING needs a GROUP BY clause"))
+
+
+_NOT_GROUPABLE = {"double", "datetime"}  # like Salesforce's double, currency, dateTime
+
+
+def result_type(obj: str, target: str | Aggregate) -> str:
+    """The crm_schema type of a field's or an aggregate's value (COUNT: int, AVG: double)."""
+    if isinstance(target, str):
+        return crm_schema.OBJECTS[obj][target]
+    if target.func in ("COUNT", "COUNT_DISTINCT"):
+        return "int"
+    if target.func == "AVG":
+        return "double"
+    return crm_schema.OBJECTS[obj][target.field]
+
+
+class _Resolver:
+    """Resolves a parsed statement's names on ``obj`` and checks them like Salesforce."""
+
+    def __init__(self, text: str, obj: str) -> None:
+        self.text = text
+        self.obj = obj
+
+    def error(self, code: str, pos: int, message: str) -> SoqlError:
+        return SoqlError(code, _located(self.text, pos, message))
+
+    def field(self, tok: Token) -> str:
+        """The canonical name of a field token (INVALID_FIELD if unknown or a relationship)."""
+        name = tok.text
+        if "." in name:
+            raise self.error(
+                "INVALID_FIELD",
+                tok.pos,
+                f"Didn't understand relationship '{name.split('.')[0]}' in field path. "
+                "Relationship queries are not supported by the leadscore CRM sandbox.",
+            )
+        canonical = store.canonical_field(self.obj, name)
+        if canonical is None:
+            raise self.error(
+                "INVALID_FIELD",
+                tok.pos,
+                f"No such column '{name}' on entity '{self.obj}'. If you are attempting to use a "
+                "custom field, be sure to append the '__c' after the custom field name. "
+                "Please reference your WSDL or the describe call for the appropriate names.",
+            )
+        return canonical
+
+    def fields(self, items: list[_SelectItem]) -> list[str]:
+        """A plain select list: distinct fields without aliases."""
+        fields: list[str] = []
+        for item in items:
+            assert isinstance(item.expr, Token)
+            if item.alias is not None:
+                raise self.error(
+                    "MALFORMED_QUERY", item.alias.pos, "Only aggregate expressions use field aliasing"
+                )
+            name = self.field(item.expr)
+            if name in fields:
+                raise self.error("MALFORMED_QUERY", item.expr.pos, f"duplicate field selected: {name}")
+            fields.append(name)
+        return fields
+
+    def aggregate(self, agg: Aggregate) -> Aggregate:
+        """The aggregate with its field resolved: SUM and AVG need a number, MIN and MAX
+        do not take booleans."""
+        name = self.field(Token("ident", agg.field, agg.pos))
+        ftype = crm_schema.OBJECTS[self.obj][name]
+        numeric = ftype in ("int", "double")
+        if (agg.func in ("SUM", "AVG") and not numeric) or (
+            agg.func in ("MIN", "MAX") and ftype == "boolean"
+        ):
+            raise self.error(
+                "MALFORMED_QUERY", agg.pos, f"field {name} does not support aggregate operator {agg.func}"
+            )
+        return Aggregate(agg.func, name, agg.pos)
+
+    def groupable(self, tok: Token) -> str:
+        """A GROUP BY field (double and dateTime fields cannot be grouped)."""
+        name = self.field(tok)
+        if crm_schema.OBJECTS[self.obj][name] in _NOT_GROUPABLE:
+            raise self.error("MALFORMED_QUERY", tok.pos, f"field '{name}' can not be grouped in a query call")
+        return name
+
+    def grouped(self, tok: Token, group_by: list[str], role: str = "Field") -> str:
+        """A field an aggregate query uses outside an aggregate: it must be grouped."""
+        name = self.field(tok)
+        if name not in group_by:
+            raise self.error("MALFORMED_QUERY", tok.pos, f"{role} must be grouped or aggregated: {name}")
+        return name
+
+    def columns(self, items: list[_SelectItem], group_by: list[str]) -> list[Column]:
+        """An aggregate select list, named like Salesforce: the alias, else the field's name,
+        else expr0, expr1, ... counting the unaliased aggregates."""
+        columns: list[Column] = []
+        unnamed = 0
+        for item in items:
+            if isinstance(item.expr, Aggregate):
+                expr: str | Aggregate = self.aggregate(item.expr)
+            else:
+                expr = self.grouped(item.expr, group_by)
+            if item.alias is not None:
+                name = item.alias.text
+            elif isinstance(expr, Aggregate):
+                name = f"expr{unnamed}"
+                unnamed += 1
+            else:
+                name = expr
+            if name.lower() in {c.name.lower() for c in columns}:
+                what = "alias" if item.alias is not None else "field selected"
+                pos = (item.alias or item.expr).pos
+                raise self.error("MALFORMED_QUERY", pos, f"duplicate {what}: {name}")
+            columns.append(Column(name, expr))
+        return columns
+
+    def order_item(self, item: OrderItem, tok: Token, grouped: list[str] | None) -> OrderItem:
+        """An ORDER BY item; in an aggregate query (``grouped`` not None) it must be grouped
+        or aggregated, elsewhere it cannot be an aggregate."""
+        if isinstance(item.field, Aggregate):
+            if grouped is None:
+                raise self.error(
+                    "MALFORMED_QUERY",
+                    tok.pos,
+                    f"cannot order by {item.field.func}() outside an aggregate query "
+                    "(GROUP BY, or aggregates in the select list)",
+                )
+            target: str | Aggregate = self.aggregate(item.field)
+        elif grouped is None:
+            target = self.field(tok)
+        else:
+            target = self.grouped(tok, grouped, "Ordered field")
+        return OrderItem(target, item.descending, item.nulls_last)
+
+    def condition(self, node: Any, tokens: Any, grouped: list[str] | None) -> Any:
+        """A WHERE (``grouped`` None) or HAVING condition with its names resolved and its
+        literals checked; ``tokens`` yields each comparison's field token, in order."""
+        if isinstance(node, BoolOp):
+            return BoolOp(node.op, tuple(self.condition(n, tokens, grouped) for n in node.items))
+        if isinstance(node, Not):
+            return Not(self.condition(node.item, tokens, grouped))
+        tok = next(tokens)
+        if isinstance(node.field, Aggregate):
+            target: str | Aggregate = self.aggregate(node.field)
+        elif grouped is None:
+            target = self.field(tok)
+        else:
+            target = self.grouped(tok, grouped)
+        return self.comparison(node, target, tok)
+
+    def comparison(self, cmp: Comparison, target: str | Aggregate, tok: Token) -> Comparison:
+        """The comparison on the resolved ``target``, once its operator and literals fit the type."""
+        name = str(target)
+        ftype = result_type(self.obj, target)
+        values = cmp.value if isinstance(cmp.value, tuple) else (cmp.value,)
+        for lit in values:
+            _check_literal(self.text, name, ftype, cmp.op, lit)
+        if cmp.op == "LIKE" and ftype not in ("string", "id"):
+            raise self.error("MALFORMED_QUERY", tok.pos, f"invalid operator on {ftype} field: LIKE on {name}")
+        if cmp.op in ("<", "<=", ">", ">=") and ftype == "boolean":
+            raise self.error(
+                "MALFORMED_QUERY", tok.pos, f"invalid operator on boolean field: {cmp.op} on {name}"
+            )
+        return Comparison(target, cmp.op, cmp.value)
 
 
 def _check_literal(text: str, name: str, ftype: str, op: str, lit: Literal) -> None:
@@ -627,6 +884,12 @@ class _Compiler:
     def col(self, name: str) -> str:
         return store.quote_ident(name)
 
+    def expr(self, target: str | Aggregate) -> str:
+        """The SQL of a field or an aggregate call."""
+        if isinstance(target, str):
+            return self.col(target)
+        return _AGGREGATE_SQL[target.func].format(col=self.col(target.field))
+
     def bind(self, ftype: str, lit: Literal) -> str:
         value = lit.value
         if lit.kind == "boolean":
@@ -645,8 +908,8 @@ class _Compiler:
         return self.comparison(node)
 
     def comparison(self, cmp: Comparison) -> str:
-        col = self.col(cmp.field)
-        ftype = crm_schema.OBJECTS[self.obj][cmp.field]
+        col = self.expr(cmp.field)
+        ftype = result_type(self.obj, cmp.field)
         if cmp.op in ("IN", "NOTIN"):
             lits = cmp.value
             assert isinstance(lits, tuple)
@@ -694,7 +957,7 @@ class _Compiler:
         if self.query.order_by:
             terms = []
             for item in self.query.order_by:
-                term = f"{self.col(item.field)} {'DESC' if item.descending else 'ASC'}"
+                term = f"{self.expr(item.field)} {'DESC' if item.descending else 'ASC'}"
                 # SOQL and SQLite share the defaults (ASC NULLS FIRST, DESC NULLS LAST); only
                 # spell out a non-default so SQLite can keep using an index for the sort.
                 if item.nulls_last is not None and item.nulls_last != item.descending:
@@ -710,6 +973,14 @@ class _Compiler:
         return sql
 
 
+_AGGREGATE_SQL = {
+    "COUNT": "count({col})",
+    "COUNT_DISTINCT": "count(DISTINCT {col})",
+    "SUM": "sum({col})",
+    "AVG": "avg({col})",
+    "MIN": "min({col})",
+    "MAX": "max({col})",
+}
 _RANGE_SQL = {
     "=": "({col} >= ? AND {col} < ?)",
     "!=": "({col} IS NULL OR {col} < ? OR {col} >= ?)",
@@ -749,3 +1020,30 @@ def compile_count(
     if query.limit is not None or query.offset is not None:
         inner += comp.order_limit()
     return f"SELECT count(*) FROM ({inner})", comp.params
+
+
+def compile_aggregate(
+    query: Query, include_deleted: bool = False, now: datetime | None = None
+) -> tuple[str, list[Any]]:
+    """SQL computing an aggregate query's rows (one value per column, in select order),
+    with its parameters."""
+    comp = _Compiler(query, now)
+    columns = ", ".join(comp.expr(column.expr) for column in query.columns)
+    sql = f"SELECT {columns} FROM {store.quote_ident(query.object)}{comp.where(include_deleted)}"
+    if query.group_by:
+        sql += " GROUP BY " + ", ".join(comp.col(name) for name in query.group_by)
+    if query.having is not None:
+        sql += " HAVING " + comp.node(query.having)
+    return sql + comp.order_limit(), comp.params
+
+
+def aggregate_records(query: Query, rows: list[tuple]) -> list[dict[str, Any]]:
+    """Salesforce ``AggregateResult`` records of compile_aggregate's rows."""
+    types = [result_type(query.object, column.expr) for column in query.columns]
+    out = []
+    for row in rows:
+        record: dict[str, Any] = {"attributes": {"type": "AggregateResult"}}
+        for column, ftype, value in zip(query.columns, types, row, strict=True):
+            record[column.name] = store.to_json_value(ftype, value)
+        out.append(record)
+    return out

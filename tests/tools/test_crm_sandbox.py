@@ -13,6 +13,7 @@ import json
 import re
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -72,7 +73,17 @@ def test_soql_parse_resolves_names_and_literals() -> None:
         ("SELECT Nope FROM Lead", "INVALID_FIELD"),
         ("SELECT Id FROM Leed", "INVALID_TYPE"),
         ("SELECT Owner.Name FROM Lead", "INVALID_FIELD"),
-        ("SELECT Id FROM Lead GROUP BY Id", "MALFORMED_QUERY"),
+        ("SELECT Email FROM Lead GROUP BY Company", "MALFORMED_QUERY"),
+        ("SELECT Company, COUNT(Id) FROM Lead GROUP BY Company ORDER BY Email", "MALFORMED_QUERY"),
+        ("SELECT AnnualRevenue, COUNT(Id) FROM Lead GROUP BY AnnualRevenue", "MALFORMED_QUERY"),
+        ("SELECT MAX(IsDeleted) FROM Lead", "MALFORMED_QUERY"),
+        ("SELECT COUNT(Id) n, MAX(Email) n FROM Lead", "MALFORMED_QUERY"),
+        ("SELECT Id x FROM Lead", "MALFORMED_QUERY"),
+        ("SELECT COUNT() FROM Lead GROUP BY Company", "MALFORMED_QUERY"),
+        ("SELECT COUNT(Id) FROM Lead HAVING COUNT(Id) > 1", "MALFORMED_QUERY"),
+        ("SELECT Company, COUNT(Id) FROM Lead GROUP BY Company HAVING COUNT(Id) > 'a'", "MALFORMED_QUERY"),
+        ("SELECT Id FROM Lead ORDER BY COUNT(Id)", "MALFORMED_QUERY"),
+        ("SELECT CALENDAR_YEAR(CreatedDate), COUNT(Id) FROM Lead", "MALFORMED_QUERY"),
         ("SELECT Id FROM Lead WHERE Email = 'a' AND Title = 'b' OR Title = 'c'", "MALFORMED_QUERY"),
         ("SELECT Id FROM Lead WHERE SystemModstamp > 2026-11-01T10:00:00", "MALFORMED_QUERY"),
         ("SELECT Id FROM Lead WHERE Email = 5", "MALFORMED_QUERY"),
@@ -80,7 +91,8 @@ def test_soql_parse_resolves_names_and_literals() -> None:
         ("SELECT Id FROM Lead WHERE Email = 'x'' OR 1=1'", "MALFORMED_QUERY"),
         ("SELECT Id FROM Lead WHERE Email = 'open", "MALFORMED_QUERY"),
         ("SELECT Id, id FROM Lead", "MALFORMED_QUERY"),
-        ("SELECT COUNT(Id) FROM Lead", "MALFORMED_QUERY"),
+        ("SELECT AVG(Company) FROM Lead", "MALFORMED_QUERY"),
+        ("SELECT COUNT(Id), MAX(Nope) FROM Lead", "INVALID_FIELD"),
         ("DELETE FROM Lead", "MALFORMED_QUERY"),
         ("", "MALFORMED_QUERY"),
     ],
@@ -456,7 +468,9 @@ def test_query_all_returns_deleted_rows(sf: Salesforce) -> None:
 @pytest.mark.parametrize(
     ("text", "code"),
     [
-        ("SELECT Id FROM Lead GROUP BY Id", "MALFORMED_QUERY"),
+        ("SELECT Company, Email, COUNT(Id) FROM Lead GROUP BY Company", "MALFORMED_QUERY"),
+        ("SELECT SUM(Email) FROM Lead", "MALFORMED_QUERY"),
+        ("SELECT COUNT(Favourite_Colour__c) FROM Lead", "INVALID_FIELD"),
         ("SELECT Id FROM Lead WHERE", "MALFORMED_QUERY"),
         ("SELECT Id, Favourite_Colour__c FROM Lead", "INVALID_FIELD"),
         ("SELECT Id FROM Lead ORDER BY Nope", "INVALID_FIELD"),
@@ -480,6 +494,116 @@ def test_soql_injection_attempts_match_nothing_extra(sf: Salesforce) -> None:
     assert sf.query("SELECT Id FROM Lead WHERE Email = 'user1@example.com\\' --'")["totalSize"] == 0
     assert sf.query("SELECT Id FROM Lead WHERE Email LIKE '\\%'")["totalSize"] == 0
     assert sf.query("SELECT Id FROM Lead WHERE Email = 'USER1@example.com'")["totalSize"] == 1
+
+
+def _leads(sf: Salesforce, fields: str, where: str = "") -> list[dict[str, Any]]:
+    """Every live lead's ``fields``, for computing the expected aggregates directly."""
+    return sf.query_all(f"SELECT {fields} FROM Lead {where}")["records"]
+
+
+def test_aggregate_group_by_counts_match_a_direct_count(sf: Salesforce) -> None:
+    result = sf.query("SELECT Company, COUNT(Id) FROM Lead GROUP BY Company")
+    expected = Counter(r["Company"] for r in _leads(sf, "Company"))
+    assert result["done"] is True and result["totalSize"] == len(expected) == len(result["records"])
+    assert all(r["attributes"] == {"type": "AggregateResult"} for r in result["records"])
+    assert {r["Company"]: r["expr0"] for r in result["records"]} == expected
+    # grouped booleans come back as booleans; SUM keeps an int field's ints
+    text = (
+        "SELECT HasOptedOutOfEmail, COUNT(Id), SUM(NumberOfEmployees), MAX(AnnualRevenue) top "
+        "FROM Lead GROUP BY HasOptedOutOfEmail"
+    )
+    leads = _leads(sf, "HasOptedOutOfEmail, NumberOfEmployees, AnnualRevenue")
+    for row in sf.query(text)["records"]:
+        group = [r for r in leads if r["HasOptedOutOfEmail"] is row["HasOptedOutOfEmail"]]
+        assert list(row) == ["attributes", "HasOptedOutOfEmail", "expr0", "expr1", "top"]
+        assert row["expr0"] == len(group)
+        assert row["expr1"] == sum(r["NumberOfEmployees"] or 0 for r in group)
+        assert row["top"] == max(r["AnnualRevenue"] for r in group if r["AnnualRevenue"] is not None)
+
+
+def test_aggregate_aliases_expr_names_order_and_limit(sf: Salesforce) -> None:
+    result = sf.query(
+        "SELECT Company c, COUNT(Id), MAX(NumberOfEmployees) top, MIN(ConvertedDate) FROM Lead "
+        "WHERE HasOptedOutOfEmail = false GROUP BY Company ORDER BY COUNT(Id) DESC, Company LIMIT 3"
+    )
+    leads = _leads(sf, "Company, NumberOfEmployees, ConvertedDate", "WHERE HasOptedOutOfEmail = false")
+    counts = Counter(r["Company"] for r in leads)
+    expected = sorted(counts, key=lambda c: (-counts[c], c))[:3]
+    records = result["records"]
+    assert result["totalSize"] == 3 and result["done"] is True
+    assert [list(r) for r in records] == [["attributes", "c", "expr0", "top", "expr1"]] * 3
+    assert [r["c"] for r in records] == expected
+    first = [r for r in leads if r["Company"] == expected[0]]
+    assert records[0]["expr0"] == len(first)
+    assert records[0]["top"] == max(r["NumberOfEmployees"] or 0 for r in first)
+    assert records[0]["expr1"] == min(r["ConvertedDate"] for r in first if r["ConvertedDate"])  # text
+
+
+def test_aggregate_without_group_by_is_one_row_and_count_still_works(sf: Salesforce) -> None:
+    text = "SELECT COUNT(Id), COUNT_DISTINCT(Company), AVG(AnnualRevenue), MAX(SystemModstamp) FROM Lead"
+    result = sf.query(text)
+    leads = _leads(sf, "Company, AnnualRevenue, SystemModstamp")
+    assert result["totalSize"] == 1 and result["done"] is True
+    row = result["records"][0]
+    assert row["attributes"] == {"type": "AggregateResult"}
+    assert row["expr0"] == len(leads) == sf.query("SELECT COUNT() FROM Lead")["totalSize"]
+    assert row["expr1"] == len({r["Company"] for r in leads})
+    revenues = [r["AnnualRevenue"] for r in leads if r["AnnualRevenue"] is not None]
+    assert row["expr2"] == pytest.approx(sum(revenues) / len(revenues))
+    assert row["expr3"] == max(r["SystemModstamp"] for r in leads)
+    # queryAll counts the deleted rows too; no match still gives one row
+    with_deleted = sf.query(text, include_deleted=True)["records"][0]["expr0"]
+    deleted = sf.query("SELECT COUNT() FROM Lead WHERE IsDeleted = true", include_deleted=True)
+    assert with_deleted - row["expr0"] == deleted["totalSize"] > 0
+    none = sf.query("SELECT COUNT(Id), MAX(Email) FROM Lead WHERE Email = 'nobody@nowhere'")
+    assert none["records"][0]["expr0"] == 0 and none["records"][0]["expr1"] is None
+
+
+def test_aggregate_having_filters_groups(sf: Salesforce) -> None:
+    counts = Counter(r["Company"] for r in _leads(sf, "Company"))
+    threshold = min(counts.values())
+    result = sf.query(
+        "SELECT Company, COUNT(Id) n FROM Lead GROUP BY Company "
+        f"HAVING COUNT(Id) > {threshold} AND Company != 'Company 1' ORDER BY Company"
+    )
+    expected = {c: n for c, n in counts.items() if n > threshold and c != "Company 1"}
+    assert expected and len(expected) < len(counts)
+    assert {r["Company"]: r["n"] for r in result["records"]} == expected
+    assert result["totalSize"] == len(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "SELECT Company, Email, COUNT(Id) FROM Lead GROUP BY Company",
+            "Field must be grouped or aggregated: Email",
+        ),
+        ("SELECT SUM(Email) FROM Lead", "field Email does not support aggregate operator SUM"),
+        (
+            "SELECT AVG(ConvertedDate) FROM Lead",
+            "field ConvertedDate does not support aggregate operator AVG",
+        ),
+        ("SELECT COUNT(Colour__c) FROM Lead", "No such column 'Colour__c' on entity 'Lead'"),
+        (
+            "SELECT Company, COUNT(Id) FROM Lead GROUP BY Company ORDER BY Email",
+            "Ordered field must be grouped",
+        ),
+        ("SELECT SystemModstamp, COUNT(Id) FROM Lead GROUP BY SystemModstamp", "can not be grouped"),
+    ],
+)
+def test_aggregate_errors_name_the_field_and_position(sf: Salesforce, text: str, message: str) -> None:
+    with pytest.raises(SalesforceMalformedRequest) as info:
+        sf.query(text)
+    error = info.value.content[0]
+    assert error["errorCode"] in ("MALFORMED_QUERY", "INVALID_FIELD")
+    assert message in error["message"] and "ERROR at Row:1:Column:" in error["message"]
+
+
+def test_aggregate_queries_are_refused_by_bulk_query_jobs(sf: Salesforce) -> None:
+    with pytest.raises(SalesforceMalformedRequest) as info:
+        sf.restful("jobs/query", method="POST", json={"query": "SELECT COUNT(Id) FROM Lead"})
+    assert info.value.content[0]["errorCode"] == "INVALIDJOB"
 
 
 def test_sobject_get_update_changes_systemmodstamp(sf: Salesforce) -> None:
@@ -819,6 +943,42 @@ def test_cli_soql_and_status(sandbox, monkeypatch, capsys) -> None:
     args = parser.parse_args(["sandbox", "status"])
     assert args.func(args) == 0
     assert json.loads(capsys.readouterr().out)["pid"] == sandbox.pid
+
+
+def test_cli_soql_shows_long_fields_whole_and_aggregate_rows(
+    sf: Salesforce, sandbox, monkeypatch, capsys
+) -> None:
+    folder = sandbox.token_file.parent
+    monkeypatch.setenv("LEADSCORE_SANDBOX_DIR", str(folder))
+    monkeypatch.setattr(crm_client, "connection_from_airflow", lambda conn_id="": None)
+    monkeypatch.delenv("LEADSCORE_SF_INSTANCE_URL", raising=False)
+    monkeypatch.delenv("LEADSCORE_SF_USERNAME", raising=False)
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    sandbox_cli.add_subparser(parser.add_subparsers(dest="command"))
+
+    def run(*argv: str) -> list[str]:
+        args = parser.parse_args(["sandbox", "soql", *argv])
+        assert args.func(args) == 0
+        return capsys.readouterr().out.splitlines()
+
+    reasons = "fit: enterprise software buyer in EMEA;\nintent: pricing page visited three times this week"
+    created = sf.Lead.create({"LastName": "Long", "Company": "Long Co", "Score_Reasons__c": reasons})["id"]
+    try:
+        out = run(f"SELECT Id, Score_Reasons__c FROM Lead WHERE Id = '{created}'")
+        assert len(reasons) > 40 and reasons.replace("\n", " ") in out[2]
+    finally:
+        sf.Lead.delete(created)
+    expected = Counter(r["Company"] for r in _leads(sf, "Company"))
+    text = "SELECT Company, COUNT(Id) n FROM Lead GROUP BY Company ORDER BY Company"
+    table = run(text)
+    assert table[0].split() == ["Company", "n"] and f"({len(expected)} of {len(expected)} rows)" == table[-1]
+    first = sorted(expected)[0]
+    width = len(table[1])
+    assert table[2].startswith(first) and table[2].endswith(str(expected[first])) and len(table[2]) == width
+    assert json.loads("\n".join(run(text, "--format", "json")))[0] == {"Company": first, "n": expected[first]}
+    assert run(text, "--format", "csv")[:2] == ["Company,n", f"{first},{expected[first]}"]
 
 
 def test_bulk_jobs_survive_a_restart(tmp_path: Path, monkeypatch) -> None:
