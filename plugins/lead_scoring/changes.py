@@ -35,9 +35,17 @@ where before.crm_id is null
     or now.tier <> before.tier
     or now.fit_score <> before.fit_score
     or now.intent_score <> before.intent_score
-order by
-    abs(coalesce(now.composite_score, 0) - coalesce(before.composite_score, 0)) desc,
-    coalesce(now.crm_id, before.crm_id)
+"""
+# the largest moves first
+LISTED_SQL = f"""
+select * from ({CHANGED_SQL})
+order by abs(coalesce(score_now, 0) - coalesce(score_before, 0)) desc, crm_id
+"""
+TIER_MOVES_SQL = f"""
+select tier_before, tier_now, count(*)
+from ({CHANGED_SQL})
+where tier_before is distinct from tier_now
+group by all
 """
 
 
@@ -65,22 +73,20 @@ def score_changes(path: Path, limit: int = 20) -> dict:
                 "no earlier scores to compare with: the scores were built once; "
                 "`leadscore changes` compares a build with the one before it"
             )
-        found = con.execute(CHANGED_SQL)
-        columns = [d[0] for d in found.description]
-        changed = [dict(zip(columns, row, strict=True)) for row in found.fetchall()]
+        records_changed = con.execute(f"select count(*) from ({CHANGED_SQL})").fetchall()[0][0]
+        moves = {
+            f"{tier_before or '-'} → {tier_now or '-'}": count
+            for tier_before, tier_now, count in con.execute(TIER_MOVES_SQL).fetchall()
+        }
+        changed = warehouse.fetch_dicts(con, LISTED_SQL + (f" limit {int(limit)}" if limit else ""))
         before, now = _side(con, "marts.lead_scores_previous"), _side(con, "marts.lead_scores")
-    moves: dict[str, int] = {}
-    for row in changed:
-        if row["tier_before"] != row["tier_now"]:
-            key = f"{row['tier_before'] or '-'} → {row['tier_now'] or '-'}"
-            moves[key] = moves.get(key, 0) + 1
     return {
         "before": before,
         "now": now,
-        "records_changed": len(changed),
+        "records_changed": records_changed,
         "tier_changed": sum(moves.values()),
         "tier_moves": dict(sorted(moves.items())),
-        "changes": changed[:limit] if limit else changed,
+        "changes": changed,
     }
 
 

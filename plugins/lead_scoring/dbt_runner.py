@@ -77,8 +77,9 @@ def run_dbt(settings: Settings, args: list[str], as_of: datetime) -> list[dict]:
 
     dbt_env(settings)
     project = str(settings.dbt_project_dir)
+    quiet = not full_dbt_logs()
     full = [
-        *([] if full_dbt_logs() else ["--log-level", "warn"]),
+        *(["--log-level", "warn"] if quiet else []),
         *args,
         "--project-dir",
         project,
@@ -88,7 +89,7 @@ def run_dbt(settings: Settings, args: list[str], as_of: datetime) -> list[dict]:
         f"{{as_of: '{as_of_var(as_of)}'}}",
     ]
     try:
-        result = dbtRunner(callbacks=[] if full_dbt_logs() else [NodeCounter(args[0])]).invoke(full)
+        result = dbtRunner(callbacks=[NodeCounter(args[0])] if quiet else []).invoke(full)
     finally:
         release_warehouse()
     nodes = []

@@ -23,18 +23,16 @@ def explain(path: Path, crm_id: str) -> dict:
     """The explanation of ``crm_id``'s latest score as a JSON-able dict."""
     with warehouse.read_only(path) as con:
         warehouse.require_scores(con, path)
-        found = con.execute("select * from marts.lead_scores where crm_id = ?", [crm_id])
-        columns = [d[0] for d in found.description]
-        rows = found.fetchall()
+        rows = warehouse.fetch_dicts(con, "select * from marts.lead_scores where crm_id = ?", [crm_id])
         if not rows:
             count = con.execute("select count(*) from marts.lead_scores").fetchall()[0][0]
             raise UserError(
                 f"no score for {crm_id!r} among the {count:,} records of marts.lead_scores "
                 "(a Lead or Contact Id, 15 or 18 characters, as in the CRM)"
             )
-        score = dict(zip(columns, rows[0], strict=True))
-        params = con.execute("select * from intermediate.int_scoring_parameters_pivoted")
-        parameters = dict(zip([d[0] for d in params.description], params.fetchall()[0], strict=True))
+        score = rows[0]
+        pivoted = "select * from intermediate.int_scoring_parameters_pivoted"
+        parameters = warehouse.fetch_dicts(con, pivoted)[0]
         contributions = con.execute(
             "select component, rule_id, label, points, age_days, is_disqualifier, person_key "
             "from intermediate.int_score_contributions_unioned where person_id = ? "

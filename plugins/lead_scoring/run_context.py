@@ -80,7 +80,7 @@ def safe_run_id(raw: str) -> str:
     """A run id usable as a folder name under runs/ (Airflow's contain ':' and '+'); one that
     names no folder of its own (``..``, ``/``) is a UserError: a run id never leaves runs/."""
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", raw).strip("_.")
-    if not safe or safe.strip(".") == "":
+    if not safe:
         raise UserError(f"run id {raw!r} names no folder; use letters, digits, '_', '-' or '.'")
     return safe
 

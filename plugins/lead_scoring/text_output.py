@@ -11,10 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 
+NUMBER_TEXT = re.compile(r"[-+]?[\d,]*\.?\d+%?|-|n/a")
 DIGITS = 4  # decimals kept in JSON
 TEXT_DIGITS = 3  # decimals shown in text
 
@@ -94,15 +96,13 @@ def _is_block(value) -> bool:
 
 
 def table(rows: Sequence[Mapping], indent: int = 0) -> list[str]:
-    """Rows as aligned columns under a header; numbers right-aligned."""
+    """Rows as aligned columns under a header; a column whose every cell reads as a number
+    (``1,234``, ``0.780``, ``12.5%``, ``-`` for none) is right-aligned."""
     columns: list[str] = []
     for row in rows:
         columns += [key for key in row if key not in columns]
     cells = [[cell(row.get(column)) for column in columns] for row in rows]
-    numeric = [
-        all(isinstance(row.get(column), (int, float)) or row.get(column) is None for row in rows)
-        for column in columns
-    ]
+    numeric = [all(NUMBER_TEXT.fullmatch(line[i]) for line in cells) for i in range(len(columns))]
     widths = [max(len(column), *(len(line[i]) for line in cells)) for i, column in enumerate(columns)]
 
     def line(values: list[str]) -> str:

@@ -921,16 +921,22 @@ def test_limits_header_and_stats(sf: Salesforce, raw: Raw) -> None:
     assert raw.stats() == {}
 
 
-def test_cli_soql_and_status(sandbox, monkeypatch, capsys) -> None:
-    folder = sandbox.token_file.parent
-    monkeypatch.setenv("LEADSCORE_SANDBOX_DIR", str(folder))
+@pytest.fixture
+def sandbox_parser(sandbox, monkeypatch):
+    """The ``sandbox`` command's parser, its client pointed at the test's sandbox only."""
+    import argparse
+
+    monkeypatch.setenv("LEADSCORE_SANDBOX_DIR", str(sandbox.token_file.parent))
     monkeypatch.setattr(crm_client, "connection_from_airflow", lambda conn_id="": None)
     monkeypatch.delenv("LEADSCORE_SF_INSTANCE_URL", raising=False)
     monkeypatch.delenv("LEADSCORE_SF_USERNAME", raising=False)
-    import argparse
-
     parser = argparse.ArgumentParser()
     sandbox_cli.add_subparser(parser.add_subparsers(dest="command"))
+    return parser
+
+
+def test_cli_soql_and_status(sandbox, sandbox_parser, capsys) -> None:
+    parser = sandbox_parser
     args = parser.parse_args(["sandbox", "soql", "SELECT Id, Email FROM Lead ORDER BY Id", "--limit", "3"])
     assert args.func(args) == 0
     out = capsys.readouterr().out.splitlines()
@@ -945,18 +951,8 @@ def test_cli_soql_and_status(sandbox, monkeypatch, capsys) -> None:
     assert json.loads(capsys.readouterr().out)["pid"] == sandbox.pid
 
 
-def test_cli_soql_shows_long_fields_whole_and_aggregate_rows(
-    sf: Salesforce, sandbox, monkeypatch, capsys
-) -> None:
-    folder = sandbox.token_file.parent
-    monkeypatch.setenv("LEADSCORE_SANDBOX_DIR", str(folder))
-    monkeypatch.setattr(crm_client, "connection_from_airflow", lambda conn_id="": None)
-    monkeypatch.delenv("LEADSCORE_SF_INSTANCE_URL", raising=False)
-    monkeypatch.delenv("LEADSCORE_SF_USERNAME", raising=False)
-    import argparse
-
-    parser = argparse.ArgumentParser()
-    sandbox_cli.add_subparser(parser.add_subparsers(dest="command"))
+def test_cli_soql_shows_long_fields_whole_and_aggregate_rows(sf: Salesforce, sandbox_parser, capsys) -> None:
+    parser = sandbox_parser
 
     def run(*argv: str) -> list[str]:
         args = parser.parse_args(["sandbox", "soql", *argv])

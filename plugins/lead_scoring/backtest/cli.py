@@ -94,19 +94,15 @@ def format_backtest(summary: dict) -> str:
     """The backtest as text: its window, then one column per variant (current, candidate)."""
     variants = summary["variants"]
     tiers = sorted({tier for v in variants.values() for tier in v["conversion_by_tier"]})
-    metrics = [
+    metrics = (
         ("AUC", "auc"),
         ("top-decile lift", "top_decile_lift"),
         ("person-days", "person_days"),
         ("conversions", "positives"),
-        ("seconds", "duration_s"),
-    ]
-    rows = [
-        {"": label, **{name: v.get(key) for name, v in variants.items()}} for label, key in metrics if key
-    ]
-    rows.insert(
-        4, {"": "scoring version", **{name: summary.get(f"{name}_model_version") for name in variants}}
     )
+    rows = [{"": label, **{name: v.get(key) for name, v in variants.items()}} for label, key in metrics]
+    rows.append({"": "scoring version", **{name: summary.get(f"{name}_model_version") for name in variants}})
+    rows.append({"": "seconds", **{name: v.get("duration_s") for name, v in variants.items()}})
     for tier in tiers:
         for label, key in (("conversion", "conversion_by_tier"), ("share", "tier_shares")):
             rows.append(

@@ -136,12 +136,16 @@ def cmd_list(args: argparse.Namespace) -> int:
                 "promoted": bool(row.is_promoted),
             }
         )
-    text_output.emit(
-        args,
-        rows,
-        lambda r: "\n".join(text_output.table(r)) if r else "no model version yet: leadscore model train",
-    )
+    text_output.emit(args, rows, versions_text)
     return 0
+
+
+def versions_text(rows: list[dict]) -> str:
+    """The versions as a table, metrics with three decimals each (``_number``)."""
+    if not rows:
+        return "no model version yet: leadscore model train"
+    metrics = ("auc", "yardstick_auc", "rules_auc", "top_decile_lift")
+    return "\n".join(text_output.table([{**r, **{k: _number(r[k]) for k in metrics}} for r in rows]))
 
 
 def cmd_promote(args: argparse.Namespace) -> int:

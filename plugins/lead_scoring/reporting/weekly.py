@@ -74,12 +74,6 @@ def _existing_tables(con) -> set[str]:
     return {r[0] for r in rows}
 
 
-def _fetch(con, sql: str) -> list[dict[str, Any]]:
-    cursor = con.execute(sql)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
 # The bins of the model card's version (the promoted one, else the newest) that add the most
 # points above their feature's lowest bin (what a score's "Model: ..." reasons show).
 MODEL_POINTS_SQL = """
@@ -101,11 +95,13 @@ def collect(con) -> ReportData:
     existing = _existing_tables(con)
     data = ReportData()
     for _, table in SECTIONS.values():
-        data.tables[table] = _fetch(con, f"select * from {table}") if table in existing else None
+        data.tables[table] = wh.fetch_dicts(con, f"select * from {table}") if table in existing else None
     for table in OPTIONAL_TABLES:
-        data.tables[table] = _fetch(con, f"select * from {table} limit 200") if table in existing else None
+        data.tables[table] = (
+            wh.fetch_dicts(con, f"select * from {table} limit 200") if table in existing else None
+        )
     if data.rows("ops.model_versions"):
-        data.tables["model_points"] = _fetch(con, MODEL_POINTS_SQL)
+        data.tables["model_points"] = wh.fetch_dicts(con, MODEL_POINTS_SQL)
     if "marts.lead_scores" in existing:
         rows = con.execute("select max(scored_at), count(*) from marts.lead_scores").fetchall()
         data.as_of, data.tables["people_scored"] = rows[0][0], [{"people": rows[0][1]}]
@@ -407,7 +403,7 @@ def _speed_table(rows: list[dict[str, Any]]) -> Table:
         ["rep", "team", "responded", "waiting", "median minutes", "p90 minutes", "within SLA"],
         [
             [
-                r.get("owner_name") or r.get("rep_name") or r.get("owner_id") or "–",
+                r.get("owner_name") or r.get("owner_id") or "–",
                 r.get("team") or "–",
                 _num(r.get("responded_leads")),
                 _num(r.get("waiting_leads")),
@@ -447,18 +443,6 @@ def _sla_chart(rows: list[dict[str, Any]]) -> Markup | None:
             [_week(w) for w in weeks], series, title="SLA compliance by week", fmt=svg.percent, y_max=1.0
         )
     )
-
-
-def _generic_table(rows: list[dict[str, Any]]) -> Table:
-    """Every column of ``rows`` (not empty): rates and shares as percentages."""
-    headers = list(rows[0])
-
-    def cell(column: str, value: Any) -> str:
-        if isinstance(value, float) and ("rate" in column or "share" in column) and abs(value) <= 1:
-            return _pct(value)
-        return _num(value, 1) if isinstance(value, float) else _num(value)
-
-    return Table(headers, [[cell(h, r[h]) for h in headers] for r in rows], "small")
 
 
 def section_calibration(data: ReportData) -> Markup:

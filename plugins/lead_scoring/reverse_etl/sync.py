@@ -96,6 +96,7 @@ def write_back(ctx: RunContext, options: SyncOptions) -> dict:
             log.warning("write-back skipped: %s", stale)
             return {**_outcome(ctx, [], None), "skipped_reason": stale}
         stopped: Exception | None = None
+        gap_hours = hours_since_last_write_back(con, ctx.as_of)
         try:
             for obj in PAYLOAD_MODELS:
                 if not ctx.settings.dry_run:
@@ -114,10 +115,7 @@ def write_back(ctx: RunContext, options: SyncOptions) -> dict:
                 synced_before = con.execute(
                     "select count(*) from ops.crm_sync_state where object = ?", [obj]
                 ).fetchall()[0][0]
-                check_circuit_breaker(
-                    diff, synced_before, options.max_change_share, options.force,
-                    gap_hours=hours_since_last_write_back(con, ctx.as_of),
-                )  # fmt: skip
+                check_circuit_breaker(diff, synced_before, options.max_change_share, options.force, gap_hours)
                 if diff.changed_count:
                     sf = sf or crm_client(ctx)
                 sent.append(send_object(con, sf, diff, ctx.run_id, options))
