@@ -196,3 +196,24 @@ def test_threshold_recommendations(reports):
     # required there is no such threshold among 10 people
     assert rows[("target_conversion_rate", 1)]["recommended_threshold"] is None
     assert rows[("target_share", 1)]["current_threshold"] == 60
+
+
+def test_the_funnel_and_the_headline_numbers_agree_with_conversion_by_tier(reports):
+    """The three tables count the same people: the funnel's and the header's totals equal
+    conversion by tier's, and every funnel stage is within the one before."""
+    funnel = reports.execute(
+        "select sum(people), sum(people_with_earlier_opportunity), sum(mqls), sum(sqls), sum(opportunities),"
+        " bool_and(mqls <= people and sqls <= mqls and opportunities <= sqls and won <= opportunities)"
+        " from reporting.rpt_funnel"
+    ).fetchall()[0]
+    conversion = reports.execute(
+        "select sum(people), sum(people_with_earlier_opportunity)"
+        " from reporting.rpt_conversion_by_tier_weekly"
+    ).fetchall()[0]
+    headline = reports.execute(
+        "select sum(people_first_scored), sum(new_mqls), sum(new_sqls), sum(new_opportunities)"
+        " from reporting.rpt_kpi_weekly"
+    ).fetchall()[0]
+    assert funnel[:2] == conversion == (6, 4)
+    assert headline == (funnel[0], funnel[2], funnel[3], 0)
+    assert funnel[5] is True

@@ -191,6 +191,8 @@ def test_weekly_dag_builds_the_reports_and_renders_the_html(world):
                 "rpt_icp_attribute_lift",
                 "rpt_score_calibration",
                 "rpt_threshold_recommendations",
+                "rpt_funnel",
+                "rpt_kpi_weekly",
             )
         }
         as_of = con.execute("select max(scored_at) from marts.lead_scores").fetchall()[0][0]
@@ -203,7 +205,9 @@ def test_weekly_dag_builds_the_reports_and_renders_the_html(world):
     assert promoted == (metrics["auc"] > metrics["rules_auc"])
     assert as_of == END
     html = (reports / "weekly_report.html").read_text()
-    for key in ("conversion", "distribution", "calibration", "lift", "accuracy", "thresholds"):
+    for key in ("conversion", "funnel", "distribution", "calibration", "lift", "accuracy", "thresholds"):
         section = html.split(f'<section id="{key}">')[1].split("</section>")[0]
         assert "not available" not in section and "failed to render" not in section, key
+    header = html.split('<div class="kpis">')[1].split("<nav>")[0]
+    assert "New MQLs" in header and "not available" not in header and "failed to render" not in header
     assert html.count("<svg") >= 4

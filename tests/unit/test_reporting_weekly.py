@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import duckdb
 
-from lead_scoring.reporting import svg
-from lead_scoring.reporting.weekly import SECTIONS, ReportData, collect, render, write_report
+from lead_scoring.cli import main
+from lead_scoring.reporting import svg, weekly
+from lead_scoring.reporting.weekly import SECTIONS, ReportData, collect, render, render_page, write_report
 
 WEEK = date(2026, 11, 16)
 
@@ -161,6 +162,8 @@ def _rows() -> dict[str, list[dict]]:
         ]
     ]
     return {
+        "reporting.rpt_kpi_weekly": KPI_ROWS,
+        "reporting.rpt_funnel": FUNNEL_ROWS,
         "reporting.rpt_conversion_by_tier_weekly": conversion,
         "reporting.rpt_score_distribution_weekly": distribution,
         "reporting.rpt_score_calibration": calibration,
@@ -229,6 +232,37 @@ def _rows() -> dict[str, list[dict]]:
             {"feature": "field:lead_source", "bin_label": "Reference", "above_lowest": 12.0},
         ],
     }
+
+
+def _kpi(week: date, complete: bool, people: int, mqls: int, compliance: float, minutes: float) -> dict:
+    return {
+        "week_start_date": week, "is_complete_week": complete, "people_first_scored": people,
+        "new_mqls": mqls, "new_sqls": mqls // 2, "new_opportunities": 3, "new_won": 1, "sla_clocks": 10,
+        "sla_met": 8, "sla_breached": 2, "sla_compliance_rate": compliance,
+        "median_minutes_to_first_response": minutes,
+    }  # fmt: skip
+
+
+# this week so far (23 Nov), last week (16 Nov), the week before (9 Nov); nothing on 2 Nov
+KPI_ROWS = [
+    _kpi(WEEK + timedelta(weeks=1), False, 5, 1, 0.5, 10.0),
+    _kpi(WEEK, True, 120, 30, 0.8, 40.0),
+    _kpi(WEEK - timedelta(weeks=1), True, 100, 40, 0.7, 50.0),
+    _kpi(WEEK - timedelta(weeks=3), True, 90, 20, 0.6, 60.0),
+]
+
+FUNNEL_ROWS = [
+    {
+        "cohort_week_start_date": WEEK, "tier": tier, "lead_source": source, "people": people,
+        "mqls": mqls, "sqls": sqls, "opportunities": opportunities, "won": won,
+        "opportunities_outside_funnel": outside, "people_with_earlier_opportunity": 2,
+    }
+    for tier, source, people, mqls, sqls, opportunities, won, outside in [
+        (1, "Web", 100, 100, 80, 20, 5, 0),
+        (1, "Event", 50, 50, 40, 10, 5, 0),
+        (3, "Web", 200, 0, 0, 0, 0, 7),
+    ]
+]  # fmt: skip
 
 
 UNCOVERED = {
@@ -404,3 +438,84 @@ def test_the_sla_section_shows_the_data_window_by_owner_name():
     assert "Ann Lee" in section and "Bo Chen" in section and "005A" not in section
     assert "80.0%" in section  # Ann: 8 met, 2 breached in the window; the 2025 week left out
     assert "owner_id" not in section and "week_start_date" not in section
+
+
+def _cells(html: str, label: str) -> list[str]:
+    """The cells of the table row that starts with ``label``, tags stripped."""
+    row = re.search(rf"<tr><td[^>]*>{re.escape(label)}</td>(.*?)</tr>", html, re.S).group(1)
+    return [
+        re.sub(r"<svg.*?</svg>", "[trend]", cell, flags=re.S)
+        for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+    ]
+
+
+def test_the_header_compares_last_week_with_the_week_before():
+    html = render(ReportData(tables=_rows()))
+    header = html.split('<div class="kpis">')[1].split("<nav>")[0]
+    assert "this week so far (23 Nov)" in header and "last week (16 Nov)" in header
+    assert "week before (09 Nov)" in header
+    strip = lambda cells: [re.sub(r"<[^>]+>", "", c) for c in cells]  # noqa: E731
+    assert strip(_cells(header, "People first scored")) == ["5", "120", "100", "▲ +20%", "[trend]"]
+    assert strip(_cells(header, "New MQLs")) == ["1", "30", "40", "▼ -25%", "[trend]"]
+    compliance = _cells(header, "SLA compliance (clocks started)")
+    assert strip(compliance)[:4] == ["50.0%", "80.0%", "70.0%", "▲ +10.0 pts"]
+    assert 'class="ok"' in compliance[3]
+    # fewer minutes is better: down in green
+    minutes = _cells(header, "Median minutes to first response")
+    assert strip(minutes)[3] == "▼ -20%" and 'class="ok"' in minutes[3]
+    assert 'class="warn"' in _cells(header, "New MQLs")[3]
+    assert header.count("<svg") == 7  # one trend line per number
+
+
+def test_a_week_without_a_row_counts_zero_in_the_trend():
+    weeks = weekly._every_week(KPI_ROWS)
+    assert [w["week_start_date"] for w in weeks][:5] == [WEEK + timedelta(weeks=1 - i) for i in range(5)]
+    gap = weeks[3]  # 2 Nov
+    assert gap["people_first_scored"] == 0 and gap["sla_compliance_rate"] is None and gap["is_complete_week"]
+    assert len(weeks) == weekly.KPI_WEEKS
+
+
+def test_the_funnel_rates_each_stage_from_the_one_before():
+    html = render(ReportData(tables=_rows()))
+    section = html.split('<section id="funnel">')[1].split("</section>")[0]
+    assert "350 people → 150 MQL → 120 SQL → 30 opportunity → 10 won" in section
+    assert _cells(section, "Tier 1 Hot") == [
+        "150",
+        "150",
+        "100.0%",
+        "120",
+        "80.0%",
+        "30",
+        "25.0%",
+        "10",
+        "33.3%",
+        "0",
+    ]
+    # sources by people: Web (both tiers) first
+    web = _cells(section, "Web")
+    assert web[:3] == ["300", "100", "33.3%"] and web[-1] == "7"
+    assert "7 opportunities came from people who never reached" in section
+    assert "6 people whose first opportunity came before" in section
+    assert "No opportunity has followed a first score yet" not in section
+
+
+def test_a_section_that_fails_is_reported_by_the_command_and_its_json(settings, monkeypatch, capsys):
+    html, failed = render_page(ReportData(tables=_rows()))
+    assert failed == {}
+    monkeypatch.setitem(weekly.RENDERERS, "funnel", lambda data: 1 / 0)
+    html, failed = render_page(ReportData(tables=_rows()))
+    assert failed == {"funnel": "division by zero"}
+    assert "This section failed to render: division by zero" in html
+    settings.warehouse.parent.mkdir(parents=True)
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("create schema reporting")
+        con.execute("create table reporting.rpt_conversion_by_tier_weekly (tier int, people int)")
+        con.execute("create table reporting.rpt_funnel (tier int)")
+    assert main(["report", "--json"]) == 1
+    written = json.loads(capsys.readouterr().out)
+    assert written["sections_failed"] == {"funnel": "division by zero"}
+    assert main(["report"]) == 1
+    assert (
+        "1 sections failed to render (a bug: please report it):\n  funnel: division by zero"
+        in capsys.readouterr().out
+    )

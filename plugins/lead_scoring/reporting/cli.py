@@ -14,11 +14,19 @@ from lead_scoring.run_context import as_of_argument
 
 
 def format_written(written: dict) -> str:
-    """What ``write_report`` wrote, and each section it could not render with the reason."""
+    """What ``write_report`` wrote, each section whose table is missing and each section that
+    failed to render, with the reason."""
     lines = [f"wrote {written['path']} ({written['bytes']:,} bytes)"]
     missing = written.get("sections_not_available") or []
-    lines.append("every section rendered" if not missing else f"{len(missing)} sections not rendered:")
-    lines += [f"  {item}" for item in missing]
+    failed = written.get("sections_failed") or {}
+    if not missing and not failed:
+        lines.append("every section rendered")
+    if missing:
+        lines.append(f"{len(missing)} sections say their table is not built yet:")
+        lines += [f"  {item}" for item in missing]
+    if failed:
+        lines.append(f"{len(failed)} sections failed to render (a bug: please report it):")
+        lines += [f"  {key}: {error}" for key, error in failed.items()]
     return "\n".join(lines)
 
 
@@ -41,8 +49,9 @@ def cmd_report(args: argparse.Namespace) -> int:
             f"the reporting tables are not built in {settings.warehouse}: run `leadscore report --build`"
         )
     out = Path(args.out) if args.out else report_path(settings)
-    text_output.emit(args, write_report(settings.warehouse, out, read_only=True), format_written)
-    return 0
+    written = write_report(settings.warehouse, out, read_only=True)
+    text_output.emit(args, written, format_written)
+    return 1 if written["sections_failed"] else 0
 
 
 def add_subparser(subparsers) -> argparse.ArgumentParser:

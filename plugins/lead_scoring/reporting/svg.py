@@ -233,3 +233,36 @@ def interval_bars(
     )
     body.append(f'<text x="{xr + 4:.1f}" y="{top - 8}" fill="#d7301f">base rate</text>')
     return _svg(width, height, body, title)
+
+
+def sparkline(values: Sequence[Number], title: str, width: int = 120, height: int = 26) -> str:
+    """A small trend line (no axes): one point per value, the last one marked; ``None`` values
+    leave a gap. An empty string when fewer than two values are known."""
+    known = [v for v in values if v is not None]
+    if len(known) < 2:
+        return ""
+    low, high = min(known), max(known)
+    span = (high - low) or 1.0
+    step = (width - 6) / max(len(values) - 1, 1)
+    points = [
+        None if v is None else (3 + i * step, height - 3 - (height - 6) * (v - low) / span)
+        for i, v in enumerate(values)
+    ]
+    segments, current = [], []
+    for point in points:
+        if point is None:
+            segments.append(current)
+            current = []
+        else:
+            current.append(point)
+    segments.append(current)
+    body = [
+        '<polyline fill="none" stroke="#4575b4" stroke-width="1.5" points="'
+        + " ".join(f"{x:.1f},{y:.1f}" for x, y in segment)
+        + '"/>'
+        for segment in segments
+        if len(segment) > 1
+    ]
+    last = next(p for p in reversed(points) if p is not None)
+    body.append(f'<circle cx="{last[0]:.1f}" cy="{last[1]:.1f}" r="2.5" fill="#4575b4"/>')
+    return _svg(width, height, body, title)

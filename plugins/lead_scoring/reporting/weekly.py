@@ -36,6 +36,7 @@ TIER_NAMES = {1: "Tier 1 Hot", 2: "Tier 2 Warm", 3: "Tier 3 Nurture", 4: "Tier 4
 # section id -> (title, the table it needs)
 SECTIONS: dict[str, tuple[str, str]] = {
     "conversion": ("Conversion by tier", "reporting.rpt_conversion_by_tier_weekly"),
+    "funnel": ("Funnel", "reporting.rpt_funnel"),
     "distribution": ("Score and tier distribution", "reporting.rpt_score_distribution_weekly"),
     "sla": ("SLA compliance and speed to lead", "reporting.rpt_sla_compliance_weekly"),
     "calibration": ("Calibration", "reporting.rpt_score_calibration"),
@@ -74,6 +75,11 @@ def _existing_tables(con) -> set[str]:
     return {r[0] for r in rows}
 
 
+# The header's week-over-week numbers: the newest weeks first (this week so far, then complete ones)
+KPI_TABLE = "reporting.rpt_kpi_weekly"
+KPI_WEEKS = 8
+
+
 # The bins of the model card's version (the promoted one, else the newest) that add the most
 # points above their feature's lowest bin (what a score's "Model: ..." reasons show).
 MODEL_POINTS_SQL = """
@@ -99,6 +105,12 @@ def collect(con) -> ReportData:
     for table in OPTIONAL_TABLES:
         data.tables[table] = (
             wh.fetch_dicts(con, f"select * from {table} limit 200") if table in existing else None
+        )
+    if KPI_TABLE in existing:
+        data.tables[KPI_TABLE] = wh.fetch_dicts(
+            con,
+            f"select * from {KPI_TABLE} where week_start_date > "
+            f"(select max(week_start_date) from {KPI_TABLE}) - interval {7 * KPI_WEEKS} day",
         )
     if data.rows("ops.model_versions"):
         data.tables["model_points"] = wh.fetch_dicts(con, MODEL_POINTS_SQL)
@@ -171,6 +183,107 @@ def _week(value: Any) -> str:
 def _chart(svg_text: str) -> Markup:
     """An SVG from ``reporting.svg``, which escapes every label it draws."""
     return Markup(svg_text)
+
+
+# ------------------------------------------------------------------------------------------
+# the header: headline numbers, week over week
+
+# label, rpt_kpi_weekly column, kind ("count", "rate" or "minutes"), whether higher is better
+KPIS = (
+    ("People first scored", "people_first_scored", "count", True),
+    ("New MQLs", "new_mqls", "count", True),
+    ("New SQLs", "new_sqls", "count", True),
+    ("Opportunities after a first score", "new_opportunities", "count", True),
+    ("Won after a first score", "new_won", "count", True),
+    ("SLA compliance (clocks started)", "sla_compliance_rate", "rate", True),
+    ("Median minutes to first response", "median_minutes_to_first_response", "minutes", False),
+)
+
+
+def kpi_header(data: ReportData) -> Markup:
+    """The report's opening table: each headline number this week so far, last week and the
+    week before, the change between the two complete weeks and an 8-week trend line."""
+    rows = data.rows(KPI_TABLE)
+    if rows is None:
+        return _missing(KPI_TABLE, "Run the weekly DAG (dbt build -s tag:weekly).")
+    if not rows:
+        return _macro("note", "No week of scores yet.")
+    rows = _every_week(rows)
+    current = rows[0] if not rows[0]["is_complete_week"] else None
+    complete = [r for r in rows if r["is_complete_week"]]
+    last, before = (complete + [None, None])[:2]
+    trend = list(reversed(rows[:KPI_WEEKS]))
+    headers = [
+        "",
+        *(
+            f"{label} ({_week(r['week_start_date'])})"
+            for label, r in (("this week so far", current), ("last week", last), ("week before", before))
+            if r
+        ),
+    ]
+    table_rows = []
+    for label, column, kind, higher_is_better in KPIS:
+        cells = [label, *(_kpi_value(r[column], kind) for r in (current, last, before) if r)]
+        change = _kpi_change(last, before, column, kind, higher_is_better) if last and before else "–"
+        spark = svg.sparkline([_kpi_number(r[column]) for r in trend], f"{label}, last {len(trend)} weeks")
+        table_rows.append([*cells, change, _chart(spark) if spark else "–"])
+    return _render(
+        "kpi.html.j2",
+        table=Table([*headers, "change, last week vs before", f"last {len(trend)} weeks"], table_rows),
+        first_week=_first_scored_week(rows),
+    )
+
+
+def _first_scored_week(rows: list[dict[str, Any]]) -> str | None:
+    """The first week anyone was scored, when it is inside the window (earlier weeks show
+    zeros because the history starts there, not because nothing happened)."""
+    scored = [r["week_start_date"] for r in rows if r["people_first_scored"]]
+    return _week(min(scored)) if scored and min(scored) > rows[-1]["week_start_date"] else None
+
+
+def _every_week(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The last ``KPI_WEEKS`` weeks, newest first; a week without a row (nothing happened)
+    counts zero, and has no rate or median."""
+    by_week = {r["week_start_date"]: r for r in rows}
+    newest = max(by_week)
+    weeks = [newest - timedelta(weeks=i) for i in range(KPI_WEEKS)]
+    empty = {column: 0 if kind == "count" else None for _, column, kind, _ in KPIS}
+    # (a week without a row is never the newest one, so it has ended)
+    return [by_week.get(w) or {**empty, "week_start_date": w, "is_complete_week": True} for w in weeks]
+
+
+def _kpi_number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _kpi_value(value: Any, kind: str) -> str:
+    if value is None:
+        return "–"
+    if kind == "rate":
+        return _pct(value)
+    return _num(float(value), 0) if kind == "minutes" else _num(int(value))
+
+
+def _kpi_change(
+    last: dict[str, Any], before: dict[str, Any], column: str, kind: str, higher_is_better: bool
+) -> Markup | str:
+    """The change from the week before to last week: points for a rate, % otherwise; green
+    when it moved the good way, red the other."""
+    new, old = _kpi_number(last[column]), _kpi_number(before[column])
+    if new is None or old is None:
+        return "–"
+    delta = new - old
+    if kind == "rate":
+        text = f"{delta * 100:+.1f} pts"
+    elif old:
+        text = f"{delta / old * 100:+.0f}%"
+    else:
+        text = "from 0" if new else "0"
+    if not delta:
+        return text
+    arrow = "▲" if delta > 0 else "▼"
+    cls = "ok" if (delta > 0) == higher_is_better else "warn"
+    return Markup('<span class="{}">{} {}</span>').format(cls, arrow, text)
 
 
 # ------------------------------------------------------------------------------------------
@@ -255,6 +368,89 @@ def _conversion_table(totals: dict[int, list[int]]) -> Table:
 def _converts_in_order(totals: dict[int, list[int]]) -> bool:
     rates = [totals[t][1] / totals[t][0] for t in sorted(totals) if totals[t][0]]
     return all(a >= b for a, b in zip(rates, rates[1:], strict=False))
+
+
+FUNNEL_STAGES = (
+    # label, rpt_funnel column
+    ("people", "people"),
+    ("MQL", "mqls"),
+    ("SQL", "sqls"),
+    ("opportunity", "opportunities"),
+    ("won", "won"),
+)
+FUNNEL_SOURCES = 12
+
+
+def section_funnel(data: ReportData) -> Markup:
+    rows = data.rows("reporting.rpt_funnel")
+    if rows is None:
+        return _missing("reporting.rpt_funnel", "Run the weekly DAG (dbt build -s tag:weekly).")
+    if not rows:
+        return _macro("note", "No one scored yet.")
+    total = _funnel_sum(rows)
+    by_tier = _funnel_groups(rows, lambda r: TIER_NAMES[r["tier"]], sort_key=lambda name: name)
+    by_source = _funnel_groups(rows, lambda r: r["lead_source"], sort_key=None)[:FUNNEL_SOURCES]
+    labels = [label for label, _ in FUNNEL_STAGES]
+    return _render(
+        "sections/funnel.html.j2",
+        chart=_chart(
+            svg.bar_chart(
+                labels, {"people": [total[c] for _, c in FUNNEL_STAGES]}, title="The funnel, every cohort"
+            )
+        ),
+        steps=" → ".join(f"{_num(total[c])} {label}" for label, c in FUNNEL_STAGES),
+        by_tier=_funnel_table("first tier", by_tier),
+        by_source=_funnel_table("lead source", by_source),
+        sources_more=max(0, len({r["lead_source"] for r in rows}) - FUNNEL_SOURCES),
+        outside=total["opportunities_outside_funnel"],
+        earlier=total["people_with_earlier_opportunity"],
+        measured=bool(total["opportunities"] or total["opportunities_outside_funnel"]),
+        first_week=_week(min(r["cohort_week_start_date"] for r in rows)),
+    )
+
+
+FUNNEL_COUNTS = (
+    *(c for _, c in FUNNEL_STAGES),
+    "opportunities_outside_funnel",
+    "people_with_earlier_opportunity",
+)
+
+
+def _funnel_sum(rows: list[dict[str, Any]]) -> dict[str, int]:
+    return {c: sum(int(r[c] or 0) for r in rows) for c in FUNNEL_COUNTS}
+
+
+def _funnel_groups(rows: list[dict[str, Any]], key, sort_key) -> list[tuple[str, dict[str, int]]]:
+    """The funnel summed per group; sorted by ``sort_key`` on the name, else the most people first."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(key(r), []).append(r)
+    summed = [(name, _funnel_sum(members)) for name, members in groups.items()]
+    if sort_key is None:
+        return sorted(summed, key=lambda item: (-item[1]["people"], item[0]))
+    return sorted(summed, key=lambda item: sort_key(item[0]))
+
+
+def _funnel_table(group: str, groups: list[tuple[str, dict[str, int]]]) -> Table:
+    """Each stage's count and, after the first, its rate from the stage before."""
+    headers = [group, "people"]
+    for (_, previous), (label, _) in zip(FUNNEL_STAGES, FUNNEL_STAGES[1:], strict=False):
+        headers += [label, f"{label} / {FUNNEL_LABELS[previous]}"]
+    headers.append("opportunities outside the funnel")
+    table_rows = []
+    for name, counts in groups:
+        cells = [name, _num(counts["people"])]
+        for (_, previous), (_, column) in zip(FUNNEL_STAGES, FUNNEL_STAGES[1:], strict=False):
+            cells += [
+                _num(counts[column]),
+                _pct(counts[column] / counts[previous] if counts[previous] else None),
+            ]
+        cells.append(_num(counts["opportunities_outside_funnel"]))
+        table_rows.append(cells)
+    return Table(headers, table_rows, "small")
+
+
+FUNNEL_LABELS = {column: label for label, column in FUNNEL_STAGES}
 
 
 def section_distribution(data: ReportData) -> Markup:
@@ -871,7 +1067,9 @@ def _model_metrics_table(metrics: dict[str, Any]) -> Table:
 
 
 RENDERERS = {
+    "kpi": kpi_header,
     "conversion": section_conversion,
+    "funnel": section_funnel,
     "distribution": section_distribution,
     "sla": section_sla,
     "calibration": section_calibration,
@@ -894,11 +1092,20 @@ def _section(key: str, title: str, data: ReportData) -> dict[str, Any]:
 
 def render(data: ReportData) -> str:
     """The whole report as one HTML document (no external resources)."""
-    return TEMPLATES.get_template("weekly_report.html.j2").render(
+    return render_page(data)[0]
+
+
+def render_page(data: ReportData) -> tuple[str, dict[str, str]]:
+    """The HTML and the sections that failed to render, by key, with their error."""
+    header = _section("kpi", "Headline numbers", data)
+    sections = [_section(key, title, data) for key, (title, _) in SECTIONS.items()]
+    html = TEMPLATES.get_template("weekly_report.html.j2").render(
         as_of=data.as_of.strftime("%Y-%m-%d %H:%M UTC") if hasattr(data.as_of, "strftime") else "–",
         generated_at=data.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
-        sections=[_section(key, title, data) for key, (title, _) in SECTIONS.items()],
+        header=header,
+        sections=sections,
     )
+    return html, {part["key"]: part["error"] for part in [header, *sections] if part["error"] is not None}
 
 
 def report_path(settings) -> Path:
@@ -914,12 +1121,16 @@ def write_report(warehouse: Path, out: Path, read_only: bool = False) -> dict[st
 
     with wh.reading(warehouse) if read_only else wh.connect(warehouse) as con:
         data = collect(con)
-    html = render(data)
+    html, failed = render_page(data)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(out)
     missing = [key for key, (_, table) in SECTIONS.items() if data.rows(table) is None]
+    if data.rows(KPI_TABLE) is None:
+        missing.insert(0, "kpi")
     size = len(html.encode("utf-8"))
     log.info("weekly report written to %s (%d bytes; sections not available: %s)", out, size, missing)
-    return {"path": str(out), "bytes": size, "sections_not_available": missing}
+    if failed:
+        log.error("report sections failed to render: %s", failed)
+    return {"path": str(out), "bytes": size, "sections_not_available": missing, "sections_failed": failed}

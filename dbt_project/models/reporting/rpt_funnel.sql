@@ -1,0 +1,118 @@
+{#- The funnel per cohort week (the week of the first score), first tier and lead source:
+    people -> MQL -> SQL -> opportunity -> won, each stage nested in the one before and in
+    time order (an MQL reached the MQL threshold at some hour of marts.lead_score_history;
+    an SQL reached the SQL threshold; a funnel opportunity was created at or after the hour
+    the person first held SQL; won = those of them with a won opportunity). Opportunities that came
+    without the person reaching SQL first are counted apart (opportunities_outside_funnel):
+    the leads the score missed. As in rpt_conversion_by_tier_weekly, people whose first
+    opportunity came before their first score are left out and counted apart. -#}
+with
+
+people_outcomes as (
+
+    select * from {{ ref('int_people_outcomes_joined') }}
+
+),
+
+lead_score_history as (
+
+    select * from {{ ref('lead_score_history') }}
+
+),
+
+records as (
+
+    select * from {{ ref('int_people_titles_classified') }}
+
+),
+
+stages_reached as (
+
+    select
+        crm_id,
+        min(case when is_mql or is_sql then scored_at end) as first_mql_at,
+        min(case when is_sql then scored_at end) as first_sql_at
+    from lead_score_history
+    group by crm_id
+
+),
+
+cohorts as (
+
+    select
+        cast({{ dbt.date_trunc('week', 'people_outcomes.assigned_at') }} as date) as cohort_week_start_date,
+        people_outcomes.assigned_tier,
+        coalesce(records.lead_source, '(none)') as lead_source,
+        people_outcomes.has_opportunity_before_first_score,
+        stages_reached.first_mql_at is not null as is_mql,
+        stages_reached.first_sql_at is not null as is_sql,
+        coalesce(
+            people_outcomes.has_opportunity and not people_outcomes.has_opportunity_before_first_score, false
+        ) as has_later_opportunity,
+        coalesce(
+            people_outcomes.first_opportunity_at >= stages_reached.first_sql_at
+            and not people_outcomes.has_opportunity_before_first_score,
+            false
+        ) as has_funnel_opportunity,
+        people_outcomes.has_won_opportunity
+    from people_outcomes
+    left join stages_reached
+        on people_outcomes.crm_id = stages_reached.crm_id
+    left join records
+        on people_outcomes.crm_id = records.person_id
+
+),
+
+aggregated as (
+
+    select
+        cohort_week_start_date,
+        assigned_tier,
+        lead_source,
+        sum(case when has_opportunity_before_first_score then 0 else 1 end) as people,
+        sum(case when has_opportunity_before_first_score then 1 else 0 end) as people_with_earlier_opportunity,
+        sum(case when is_mql and not has_opportunity_before_first_score then 1 else 0 end) as mqls,
+        sum(case when is_sql and not has_opportunity_before_first_score then 1 else 0 end) as sqls,
+        sum(case when has_funnel_opportunity then 1 else 0 end) as opportunities,
+        sum(case when has_funnel_opportunity and has_won_opportunity then 1 else 0 end) as won,
+        sum(case when has_later_opportunity and not has_funnel_opportunity then 1 else 0 end)
+            as opportunities_outside_funnel
+    from cohorts
+    group by cohort_week_start_date, assigned_tier, lead_source
+
+),
+
+final as (
+
+    select
+        -- strings
+        lead_source,
+        case assigned_tier
+            when 1 then 'Hot'
+            when 2 then 'Warm'
+            when 3 then 'Nurture'
+            else 'Disqualified'
+        end as tier_label,
+
+        -- numerics
+        assigned_tier as tier,
+        people,
+        mqls,
+        sqls,
+        opportunities,
+        won,
+        opportunities_outside_funnel,
+        people_with_earlier_opportunity,
+        cast(mqls as {{ dbt.type_float() }}) / nullif(people, 0) as mql_rate,
+        cast(sqls as {{ dbt.type_float() }}) / nullif(mqls, 0) as sql_rate,
+        cast(opportunities as {{ dbt.type_float() }}) / nullif(sqls, 0) as opportunity_rate,
+        cast(won as {{ dbt.type_float() }}) / nullif(opportunities, 0) as win_rate,
+
+        -- dates
+        cohort_week_start_date
+
+    from aggregated
+
+)
+
+select * from final
