@@ -18,6 +18,7 @@ import pandas as pd
 from lead_scoring import crm_schema
 from lead_scoring.crm.bulk import BulkJobs
 from lead_scoring.crm.http import AmbiguousWriteError
+from lead_scoring.reverse_etl.diff import CONTEXT_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +47,34 @@ def _json_value(value):
     return value if value != "" else None
 
 
+# The CRM's owner as extracted (a context column of the Lead payload): OwnerId is sent only
+# when routing's owner differs from it, so a row sent for its scores never writes back an
+# owner a person may have changed in the CRM since.
+CRM_OWNER = "_crm_owner_id"
+LEAVE = object()  # a cell not to send: left out of a JSON record, empty in a Bulk CSV
+
+
+def sent_values(changed: pd.DataFrame) -> tuple[list[str], Iterator[list]]:
+    """The CRM fields of ``changed`` (``payload_hash`` and context columns dropped) and each
+    row's values for them, ``LEAVE`` for an OwnerId the CRM already holds."""
+    fields = [c for c in changed.columns if c != "payload_hash" and not c.startswith(CONTEXT_PREFIX)]
+    frame = changed[fields].copy()
+    if "OwnerId" in frame.columns and CRM_OWNER in changed.columns:
+        frame["OwnerId"] = (
+            frame["OwnerId"].astype(object).where(frame["OwnerId"] != changed[CRM_OWNER], LEAVE)
+        )
+    return fields, (list(row) for row in frame.itertuples(index=False))
+
+
 def json_records(changed: pd.DataFrame) -> list[dict]:
-    """Rows as JSON-ready dicts of CRM fields (``payload_hash`` dropped)."""
-    fields = [c for c in changed.columns if c != "payload_hash"]
-    return [
-        {f: _json_value(v) for f, v in zip(fields, row, strict=True)}
-        for row in changed[fields].itertuples(index=False)
-    ]
+    """Rows as JSON-ready dicts of the CRM fields to send."""
+    fields, rows = sent_values(changed)
+    return [{f: _json_value(v) for f, v in zip(fields, row, strict=True) if v is not LEAVE} for row in rows]
 
 
 def bulk_cell(value) -> str:
+    if value is LEAVE:
+        return ""  # Bulk API 2.0: an empty cell leaves the field as it is
     value = _json_value(value)
     if value is None:
         return BULK_NULL
@@ -65,11 +84,11 @@ def bulk_cell(value) -> str:
 
 
 def bulk_csv(changed: pd.DataFrame) -> str:
-    fields = [c for c in changed.columns if c != "payload_hash"]
+    fields, rows = sent_values(changed)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(fields)
-    for row in changed[fields].itertuples(index=False):
+    for row in rows:
         writer.writerow([bulk_cell(v) for v in row])
     return out.getvalue()
 
@@ -107,7 +126,7 @@ def read_back(
     are read again, with backoff, for up to ``settle_s`` seconds; only those still different
     then count as failed (pending: a later run sends them)."""
     settle_s = settle_s_from_env() if settle_s is None else settle_s
-    fields = [f for f in records[0] if f != "Id"]
+    fields = list(dict.fromkeys(f for r in records for f in r if f != "Id"))  # (OwnerId may be left out)
     types = crm_schema.OBJECTS[obj]
     waiting = {r["Id"]: r for r in records}
     deadline, delay = time.monotonic() + settle_s, 0.5
@@ -116,7 +135,9 @@ def read_back(
         soql = f"SELECT Id, {', '.join(fields)} FROM {obj} WHERE Id IN ({ids})"
         for found in sf.query_all(soql)["records"]:
             sent = waiting.get(found["Id"])
-            if sent is not None and all(_same(types[f], sent[f], found.get(f)) for f in fields):
+            if sent is not None and all(
+                _same(types[f], v, found.get(f)) for f, v in sent.items() if f != "Id"
+            ):
                 del waiting[found["Id"]]
         left = deadline - time.monotonic()
         if not waiting or left <= 0:

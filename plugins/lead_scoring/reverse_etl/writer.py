@@ -38,6 +38,7 @@ from lead_scoring.reverse_etl.transport import (
     json_records,
     read_back,
     send_collections,
+    sent_values,
     submit_bulk,
 )
 from lead_scoring.warehouse import registered, utc_now
@@ -79,12 +80,10 @@ class SyncResult:
 
 
 def payload_records(changed: pd.DataFrame) -> list[dict[str, str]]:
-    """CRM-ready rows as Bulk CSV cells (used by the dry-run file)."""
-    fields = [c for c in changed.columns if c != "payload_hash"]
-    return [
-        {f: bulk_cell(v) for f, v in zip(fields, row, strict=True)}
-        for row in changed[fields].itertuples(index=False)
-    ]
+    """CRM-ready rows as Bulk CSV cells (used by the dry-run file; an empty cell is a field
+    left as it is)."""
+    fields, rows = sent_values(changed)
+    return [{f: bulk_cell(v) for f, v in zip(fields, row, strict=True)} for row in rows]
 
 
 def check_circuit_breaker(
