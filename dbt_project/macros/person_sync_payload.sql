@@ -1,8 +1,11 @@
 {#- The reverse-ETL payload of one person object (Lead or Contact): one row per writable
     record, columns named exactly as the Salesforce fields they fill (the allow-list).
     Converted Leads are read-only in Salesforce and are left out. Leads also carry routing:
-    OwnerId (the routed owner; it differs from the CRM's, so changes the row's hash and is
-    sent, only when routing changed it), SLA_Due_At__c and SLA_Status__c (marts.lead_sla). -#}
+    OwnerId (the routed owner), SLA_Due_At__c and SLA_Status__c (marts.lead_sla), and
+    _crm_owner_id, the CRM's owner as extracted: a context column (leading underscore), never
+    sent nor hashed, by which the write-back sends OwnerId only when routing changes the
+    owner, so a row sent for its scores never echoes an owner a person may have changed
+    since. Contacts carry no OwnerId: they stay with their account's owner. -#}
 {% macro person_sync_payload(crm_object) -%}
 with
 
@@ -41,6 +44,7 @@ final as (
         lead_scores.scored_at as Scored_At__c
         {%- if crm_object == 'Lead' %},
         coalesce(lead_routing.owner_id, lead_scores.owner_id) as OwnerId,
+        coalesce(lead_routing.crm_owner_id, lead_scores.owner_id) as _crm_owner_id,
         lead_sla.sla_due_at as SLA_Due_At__c,
         lead_sla.sla_status as SLA_Status__c
         {%- endif %}

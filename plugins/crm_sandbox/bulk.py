@@ -451,6 +451,13 @@ class BulkManager:
             except ValueError as exc:
                 self._fail(job_id, str(exc))
                 return
+        # an injected job failure: the first half of the rows is applied, then the job fails
+        failure = None
+        if self.faults.draw_job():
+            failure = (
+                f"InternalServerError : job failed after {len(rows) // 2} of {len(rows)} records (injected)"
+            )
+            rows = rows[: len(rows) // 2]
         try:
             with self.store.write() as conn:
                 results = list(self._apply(conn, job, header, fields, rows))
@@ -461,10 +468,12 @@ class BulkManager:
                 )
                 failed = sum(1 for r in results if r[4] is not None)
                 cur = conn.execute(
-                    "UPDATE _bulk_jobs SET state = 'JobComplete', records_processed = ?, "
+                    "UPDATE _bulk_jobs SET state = ?, error_message = ?, records_processed = ?, "
                     "records_failed = ?, processing_ms = ?, system_modstamp = ? "
                     "WHERE id = ? AND state = 'InProgress'",
                     (
+                        "Failed" if failure else "JobComplete",
+                        failure,
                         len(results),
                         failed,
                         int((time.monotonic() - started) * 1000),

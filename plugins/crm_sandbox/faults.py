@@ -6,9 +6,11 @@ A spec is a comma-separated list of ``kind:rate`` with rates in [0, 1]::
 
 Kinds: ``429``, any 5xx status (``500``, ``502``, ``503``, ``504``), ``timeout`` (the answer is
 delayed longer than the client timeout, ``LEADSCORE_SANDBOX_TIMEOUT_S``, default 5 s, then
-sent normally: the request *is* processed, as when a real network times out) and
+sent normally: the request *is* processed, as when a real network times out),
 ``row_error`` (a record is rejected with ``UNABLE_TO_LOCK_ROW`` in Collections and Bulk
-jobs). Draws come from one seeded ``random.Random``, so a test gets the same faults for the
+jobs) and ``job_failure`` (a Bulk ingest job ends ``Failed`` after processing the first half
+of its rows: those are applied and listed in its results, the rest are unprocessed). Draws
+come from one seeded ``random.Random``, so a test gets the same faults for the
 same sequence of calls. Faults never apply to ``/_sandbox/*``.
 """
 
@@ -21,6 +23,8 @@ from typing import Any
 
 REQUEST_KINDS = ("429", "timeout")  # plus any 5xx status
 ROW_ERROR = "row_error"
+JOB_FAILURE = "job_failure"
+NOT_PER_REQUEST = (ROW_ERROR, JOB_FAILURE)
 
 
 def parse_spec(spec: str | None) -> dict[str, float]:
@@ -36,12 +40,13 @@ def parse_spec(spec: str | None) -> dict[str, float]:
         kind = kind.strip().lower()
         if not sep:
             raise ValueError(f"fault {part!r}: expected kind:rate, e.g. 429:0.1")
-        valid = kind in ("429", "timeout", ROW_ERROR) or (
+        valid = kind in ("429", "timeout", *NOT_PER_REQUEST) or (
             kind.isdigit() and len(kind) == 3 and kind.startswith("5")
         )
         if not valid:
             raise ValueError(
-                f"unknown fault kind {kind!r}; use 429, 5xx (500, 502, 503, 504), timeout or row_error"
+                f"unknown fault kind {kind!r}; use 429, 5xx (500, 502, 503, 504), timeout, row_error "
+                "or job_failure"
             )
         try:
             rate = float(rate_text)
@@ -50,7 +55,7 @@ def parse_spec(spec: str | None) -> dict[str, float]:
         if not 0.0 <= rate <= 1.0:
             raise ValueError(f"fault {part!r}: rate must be between 0 and 1")
         rates[kind] = rate
-    request_total = sum(r for k, r in rates.items() if k != ROW_ERROR)
+    request_total = sum(r for k, r in rates.items() if k not in NOT_PER_REQUEST)
     if request_total > 1.0:
         raise ValueError(f"fault rates per request add up to {request_total} > 1")
     return rates
@@ -104,7 +109,7 @@ class FaultInjector:
     def draw_request(self) -> str | None:
         """One draw per API request: ``"429"``, a 5xx status, ``"timeout"`` or None."""
         with self._lock:
-            request_rates = [(k, r) for k, r in self.rates.items() if k != ROW_ERROR and r > 0]
+            request_rates = [(k, r) for k, r in self.rates.items() if k not in NOT_PER_REQUEST and r > 0]
             if not request_rates:
                 return None
             u = self._random.random()
@@ -118,11 +123,18 @@ class FaultInjector:
 
     def draw_row(self) -> bool:
         """One draw per record: True means reject it with ``UNABLE_TO_LOCK_ROW``."""
+        return self._draw(ROW_ERROR)
+
+    def draw_job(self) -> bool:
+        """One draw per Bulk ingest job: True means it fails after half of its rows."""
+        return self._draw(JOB_FAILURE)
+
+    def _draw(self, kind: str) -> bool:
         with self._lock:
-            rate = self.rates.get(ROW_ERROR, 0.0)
+            rate = self.rates.get(kind, 0.0)
             if rate <= 0:
                 return False
             hit = self._random.random() < rate
             if hit:
-                self.injected[ROW_ERROR] = self.injected.get(ROW_ERROR, 0) + 1
+                self.injected[kind] = self.injected.get(kind, 0) + 1
             return hit

@@ -166,7 +166,8 @@ ID_PREFIX: dict[str, str] = {
 # Objects whose score fields leadscore writes back.
 WRITABLE_FIELDS: dict[str, dict[str, str]] = {
     "Lead": {**PERSON_SCORE_FIELDS, "OwnerId": "id"},
-    "Contact": {**PERSON_SCORE_FIELDS, "OwnerId": "id"},
+    # Contacts stay with their account's owner: the write-back never sends their OwnerId
+    "Contact": dict(PERSON_SCORE_FIELDS),
     "Account": dict(ACCOUNT_SCORE_FIELDS),
 }
 

@@ -22,11 +22,13 @@ VIOLATIONS = {
     "tier_1_2_with_an_unavailable_rep": """
         select count(*) from marts.lead_routing as routing
         inner join intermediate.int_reps_availability_evaluated as reps on routing.owner_id = reps.rep_id
-        where routing.tier in (1, 2) and routing.owner_type = 'rep' and not reps.is_available""",
+        where routing.tier in (1, 2) and routing.owner_type = 'rep' and not reps.is_available
+            and routing.routing_rule <> 'reassigned_in_crm'""",
     "tier_1_2_with_an_unknown_rep": """
         select count(*) from marts.lead_routing as routing
         left join seeds.routing_reps as reps on routing.owner_id = reps.rep_id
-        where routing.tier in (1, 2) and routing.owner_type = 'rep' and reps.rep_id is null""",
+        where routing.tier in (1, 2) and routing.owner_type = 'rep' and reps.rep_id is null
+            and routing.routing_rule <> 'reassigned_in_crm'""",
     "tier_1_2_without_a_reason": """
         select count(*) from marts.lead_routing
         where tier in (1, 2) and coalesce(routing_reason, '') = ''""",
@@ -36,7 +38,7 @@ VIOLATIONS = {
             on ledger.owner_id = away.rep_id
             and ledger.assigned_at >= cast(away.unavailable_from as timestamp)
             and ledger.assigned_at < cast(away.unavailable_until as timestamp)
-        where ledger.owner_type = 'rep'""",
+        where ledger.owner_type = 'rep' and ledger.routing_rule <> 'reassigned_in_crm'""",
     "opted_out_or_do_not_call_with_a_rep": """
         select count(*) from marts.lead_routing
         where (has_opted_out_of_email or is_do_not_call) and owner_type = 'rep'""",

@@ -2,7 +2,8 @@
 (extract, load, GX, dbt, write-back, alert_sla) for consecutive hours and the SLA monitor.
 
 Owners and SLA fields land in the CRM, OwnerId is sent only for Leads whose owner routing
-changed, a breach raises one alert across runs, and a re-run of an hour raises nothing."""
+changed, a person's reassignment in the CRM wins over routing, a breach raises one alert
+across runs, and a re-run of an hour raises nothing."""
 
 from __future__ import annotations
 
@@ -51,6 +52,23 @@ def open_breaches_now(settings) -> dict:
         return open_breaches(con)
 
 
+def reassign_in_crm(db, crm_id: str, owner_id: str, at: datetime) -> None:
+    """A person changes a Lead's owner in the CRM at ``at`` (its SystemModstamp)."""
+    import sqlite3
+
+    from crm_sandbox.store import format_datetime
+
+    conn = sqlite3.connect(str(db), timeout=30)
+    try:
+        conn.execute(
+            "update Lead set OwnerId = ?, SystemModstamp = ?, LastModifiedDate = ? where Id = ?",
+            [owner_id, format_datetime(at), format_datetime(at), crm_id],
+        )
+        conn.commit()
+    finally:
+        conn.close()
+
+
 def test_owners_sla_fields_and_alerts_once_across_hours(world):
     from crm_sandbox.store import query_sql
     from lead_scoring import pipeline, run_context, warehouse
@@ -91,8 +109,40 @@ def test_owners_sla_fields_and_alerts_once_across_hours(world):
         if crm_id in sla:
             assert crm[crm_id][1] == sla[crm_id] and crm[crm_id][2] is not None
 
+    # a person moves a routed Tier 1-2 Lead to another rep, and a Tier 3 Lead out of the
+    # nurture queue to a rep: routing keeps both owners and never sends OwnerId for them
+    hot = next(r for r in routed if r[3] in ("territory_match", "round_robin", "account_owner"))
+    nurture = next(r for r in routed if r[3] == "nurture_queue")
+    person_choice = {
+        hot[0]: "005000000000011AAA" if hot[1] != "005000000000011AAA" else "005000000000007AAA",
+        nurture[0]: "005000000000007AAA",
+    }
+    for crm_id, owner_id in person_choice.items():
+        reassign_in_crm(sandbox.db, crm_id, owner_id, END + timedelta(minutes=30))
+    writes_before = query_sql(sandbox.db, "select max(seq) from _write_log")[0][0]
+
     second = pipeline.run_all(run_context.make_context("hour1", END + timedelta(hours=1)))
     assert second["crm_write_failures"] == 0
+    with warehouse.connect(settings.warehouse) as con:
+        kept = {
+            r[0]: r[1:]
+            for r in con.execute(
+                "select crm_id, owner_id, routing_rule, routing_reason from marts.lead_routing "
+                "where crm_id in (?, ?)",
+                list(person_choice),
+            ).fetchall()
+        }
+    for crm_id, owner_id in person_choice.items():
+        assert kept[crm_id][:2] == (owner_id, "reassigned_in_crm"), crm_id
+        assert kept[crm_id][2].startswith("Reassigned in the CRM to "), kept[crm_id][2]
+    crm_owners = dict(query_sql(sandbox.db, "select Id, OwnerId from Lead"))
+    assert {i: crm_owners[i] for i in person_choice} == person_choice
+    # their rows were sent (the owner moved, so the payload did) but with no OwnerId in them
+    sent = query_sql(
+        sandbox.db, "select record_id, values_json from _write_log where seq > ?", [writes_before]
+    )
+    assert set(person_choice) <= {r[0] for r in sent}
+    assert not [r for r in sent if r[0] in person_choice and "OwnerId" in r[1]]
     with warehouse.connect(settings.warehouse) as con:
         breached = con.execute(
             "select count(*) from marts.lead_sla where sla_status = 'breached'"
@@ -100,7 +150,8 @@ def test_owners_sla_fields_and_alerts_once_across_hours(world):
         alerts = con.execute("select count(*), count(distinct alert_id) from ops.alerts").fetchall()[0]
         # the second hour changes no owner: Leads keep the owner routing gave them
         moved = con.execute(
-            "select count(*) from marts.lead_assignments where assigned_at = ? and owner_type = 'rep'",
+            "select count(*) from marts.lead_assignments where assigned_at = ? and owner_type = 'rep' "
+            "and routing_rule <> 'reassigned_in_crm'",
             [END + timedelta(hours=1)],
         ).fetchall()[0][0]
     alertable = breached - second["sla_breaches_before_routing"]

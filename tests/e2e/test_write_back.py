@@ -94,6 +94,26 @@ class Sandbox:
     def faults(self, spec: str, seed: int = 1, **extra) -> None:
         self.post("/_sandbox/faults", {"spec": spec, "seed": seed, **extra})
 
+    def injected(self) -> dict:
+        """The faults injected so far, by kind."""
+        r = requests.get(
+            self.info.url + "/_sandbox/faults",
+            verify=str(self.info.cert),
+            headers={"Authorization": f"Bearer {self.info.token}"},
+            timeout=30,
+        )
+        return r.json()["injected"]
+
+    def delete_job(self, job_id: str) -> None:
+        """Delete a Bulk ingest job, as the CRM does after its retention."""
+        r = requests.delete(
+            f"{self.info.url}/services/data/v59.0/jobs/ingest/{job_id}",
+            verify=str(self.info.cert),
+            headers={"Authorization": f"Bearer {self.info.token}"},
+            timeout=30,
+        )
+        assert r.status_code == 204, r.text
+
     def reset_stats(self) -> None:
         self.post("/_sandbox/stats/reset", {})
 
@@ -294,17 +314,120 @@ def sync_log_objects(settings) -> list[tuple]:
 
 
 def test_timeouts_are_reconciled_by_reading_back_not_by_resending(env):
+    """The sandbox applies a timed-out write 4 s after it came, 3 s after the client gave up:
+    the read-back waits for it instead of calling it lost (and re-sending it next run)."""
     settings, sandbox, monkeypatch = env
-    monkeypatch.setenv("LEADSCORE_SF_TIMEOUT_S", "1")  # the sandbox answers timeouts after 3 s
+    monkeypatch.setenv("LEADSCORE_SF_TIMEOUT_S", "1")  # the sandbox answers timeouts after 4 s
     set_payload(settings, 600)
-    sandbox.faults("timeout:0.3", seed=5)
+    sandbox.faults("timeout:0.3", seed=2)
     first = write_back_crm(make_context("t1", AS_OF))
-    sandbox.faults("", seed=5)
+    assert sandbox.injected().get("timeout", 0) >= 1  # the faults this test is about happened
+    sandbox.faults("", seed=2)
     second = write_back_crm(make_context("t2", AS_OF))
     assert first["objects"][0]["transport"] == "collections"
-    assert first["crm_records_written"] + second["crm_records_written"] == 600
+    assert first["crm_records_written"] == 600 and second["crm_records_changed"] == 0
     assert sandbox.crm_scores() == expected_scores(settings)
     assert max(sandbox.writes().values()) == 1
+
+
+def test_an_error_mid_object_loses_no_outcome_and_sends_nothing_twice(env):
+    """The third Collections request of 600 rows raises: the 400 rows the CRM already took
+    are recorded as they returned, so the next run sends only the last 200."""
+    from simple_salesforce import Salesforce
+
+    settings, sandbox, monkeypatch = env
+    set_payload(settings, 600)
+    original, calls = Salesforce.restful, []
+
+    def third_fails(self, path, *args, **kwargs):
+        calls.append(path)
+        if len(calls) == 3:
+            raise RuntimeError("worker lost its network")
+        return original(self, path, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Salesforce, "restful", third_fails)
+        with pytest.raises(RuntimeError, match="worker lost its network"):
+            write_back_crm(make_context("lost", AS_OF))
+    with warehouse.connect(settings.warehouse) as con:
+        assert con.execute("select count(*) from ops.crm_sync_state").fetchall() == [(400,)]
+    after = write_back_crm(make_context("next", AS_OF))
+    assert after["crm_records_changed"] == 200 and after["crm_records_written"] == 200
+    assert sandbox.crm_scores() == expected_scores(settings)
+    assert max(sandbox.writes().values()) == 1
+
+
+def test_a_bulk_job_that_fails_partway_keeps_the_rows_it_applied(env):
+    settings, sandbox, monkeypatch = env
+    monkeypatch.setenv("LEADSCORE_BULK_THRESHOLD", "10")
+    set_payload(settings, 600)
+    sandbox.faults("job_failure:1.0", seed=1)
+    first = write_back_crm(make_context("partial", AS_OF))
+    assert first["crm_records_written"] == 300 and first["crm_write_failures"] == 300
+    errors = {row[2] for row in sync_log(settings) if row[1] == "failed"}
+    assert len(errors) == 1 and "bulk job Failed: InternalServerError" in errors.pop()
+    sandbox.faults("", seed=1)
+    second = write_back_crm(make_context("rest", AS_OF))
+    assert second["crm_records_changed"] == 300 and second["crm_records_written"] == 300
+    assert sandbox.crm_scores() == expected_scores(settings)
+    assert max(sandbox.writes().values()) == 1
+
+
+def test_a_bulk_job_the_crm_forgot_is_closed_by_reading_its_rows_back(env):
+    """A run dies after closing its job; the CRM processes it and deletes it (its retention)
+    before the next run: that run reads the rows back instead of failing on the 404."""
+    from lead_scoring.reverse_etl import transport
+
+    settings, sandbox, monkeypatch = env
+    monkeypatch.setenv("LEADSCORE_BULK_THRESHOLD", "10")
+    set_payload(settings, 600)
+
+    def killed(self, job_id, timeout_s=600.0, first_delay_s=0.5):
+        raise KeyboardInterrupt("worker killed after closing the job")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(transport.Bulk2, "wait", killed)
+        with pytest.raises(KeyboardInterrupt):
+            write_back_crm(make_context("crashed", AS_OF))
+    sandbox.post("/_sandbox/bulk/wait", {})
+    with warehouse.connect(settings.warehouse) as con:
+        ((job_id,),) = con.execute("select job_id from ops.crm_sync_jobs").fetchall()
+    sandbox.delete_job(job_id)
+    with warehouse.connect(settings.warehouse) as con:  # and meanwhile 200 scores moved
+        con.execute(
+            "update marts.sync_salesforce__leads set Lead_Score__c = Lead_Score__c + 1 "
+            "where Id in (select Id from marts.sync_salesforce__leads order by Id limit 200)"
+        )
+    after = write_back_crm(make_context("next", AS_OF))
+    with warehouse.connect(settings.warehouse) as con:
+        states = dict(con.execute("select job_id, state from ops.crm_sync_jobs").fetchall())
+    assert states.pop(job_id) == "expired" and set(states.values()) == {"reconciled"}
+    # rows whose payload is still the job's were read back, not re-sent; the moved ones were sent
+    assert after["crm_records_changed"] == 200 and after["crm_records_written"] == 200
+    assert sandbox.crm_scores() == expected_scores(settings)
+    assert max(sandbox.writes().values()) == 1
+
+
+def test_the_api_budget_is_checked_before_the_first_request_and_each_batch(env, tmp_path):
+    """A daily limit of 6 calls and a stop at half of it: the first check reads the limits
+    resource (1 call: no answer has brought the usage yet), then each Collections request is
+    checked: two go out (3 calls), the third is not sent and its rows stay pending. A new
+    client's first check (the limits, call 4) stops before any write."""
+    settings, sandbox, monkeypatch = env
+    runtime.stop(settings.sandbox_dir)
+    monkeypatch.setenv("LEADSCORE_SANDBOX_API_LIMIT", "6")
+    monkeypatch.setenv("LEADSCORE_API_USAGE_STOP", "0.5")
+    sandbox = Sandbox(runtime.start(settings.sandbox_dir, port=0))
+    set_payload(settings, 600)
+    result = write_back_crm(make_context("budget", AS_OF))
+    (lead,) = [o for o in result["objects"] if o["object"] == "Lead"]
+    assert "API usage at 50% of the daily limit" in lead["stopped_reason"]
+    assert lead["written"] == 400 and lead["stopped_reason"].endswith("; 200 rows left pending")
+    assert sandbox.stats() == {"limits": 1, "collections": 2}
+    sandbox.reset_stats()
+    again = write_back_crm(make_context("budget2", AS_OF))
+    assert again["crm_records_changed"] == 200 and again["crm_records_written"] == 0
+    assert sandbox.stats() == {"limits": 1}
 
 
 def test_crash_after_the_crm_accepted_a_bulk_job_is_reconciled(env):

@@ -261,6 +261,13 @@ def test_fault_spec_parsing() -> None:
             parse_spec(bad)
     a, b = FaultInjector("429:0.3", seed=5), FaultInjector("429:0.3", seed=5)
     assert [a.draw_request() for _ in range(50)] == [b.draw_request() for _ in range(50)]
+    # job and row faults are drawn per job and per row, not per request: they never add up to a request rate
+    jobs = FaultInjector("500:0.9,job_failure:1.0,row_error:1.0", seed=1)
+    assert (
+        jobs.draw_job()
+        and jobs.draw_row()
+        and jobs.describe()["injected"] == {"job_failure": 1, "row_error": 1}
+    )
 
 
 # --------------------------------------------------------------------------------------------

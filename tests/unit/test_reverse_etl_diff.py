@@ -9,7 +9,7 @@ import pytest
 
 from lead_scoring import warehouse
 from lead_scoring.reverse_etl.diff import PayloadError, diff_payload
-from lead_scoring.reverse_etl.transport import BULK_NULL
+from lead_scoring.reverse_etl.transport import BULK_NULL, bulk_csv, json_records
 from lead_scoring.reverse_etl.writer import (
     CircuitBreakerOpen,
     check_circuit_breaker,
@@ -105,6 +105,35 @@ def test_bulk_cells_use_salesforce_null_and_iso_datetimes(con):
         "Scored_At__c": "2026-11-01T10:00:00.000Z",
     }
     assert records[1]["Score_Reasons__c"] == BULK_NULL
+
+
+def test_owner_id_is_sent_only_when_routing_changes_the_crm_owner(con):
+    """``_crm_owner_id`` (the CRM's owner as extracted) is context: never sent nor hashed.
+    OwnerId goes out only where routing's owner differs from it; elsewhere a JSON record
+    leaves it out and a Bulk cell is empty (Salesforce: the field is left as it is)."""
+    con.execute("alter table marts.sync_salesforce__leads add column OwnerId varchar")
+    con.execute("alter table marts.sync_salesforce__leads add column _crm_owner_id varchar")
+    con.execute("update marts.sync_salesforce__leads set OwnerId = '005R', _crm_owner_id = '005R'")
+    con.execute("update marts.sync_salesforce__leads set _crm_owner_id = '00GQ' where Id = '00Q2'")
+    changed = diff_payload(con, "Lead").changed
+    assert [sorted(r) for r in json_records(changed)] == [
+        ["Id", "Lead_Score__c", "Score_Reasons__c", "Scored_At__c"],
+        ["Id", "Lead_Score__c", "OwnerId", "Score_Reasons__c", "Scored_At__c"],
+    ]
+    assert bulk_csv(changed).splitlines()[0] == "Id,Lead_Score__c,Score_Reasons__c,Scored_At__c,OwnerId"
+    assert [line.split(",")[-1] for line in bulk_csv(changed).splitlines()[1:]] == ["", "005R"]
+    assert payload_records(changed)[0]["OwnerId"] == "" and "_crm_owner_id" not in payload_records(changed)[0]
+    # the CRM's owner moving (the write landed, or a person moved it) changes no hash
+    mark_synced(con, diff_payload(con, "Lead"))
+    con.execute("update marts.sync_salesforce__leads set _crm_owner_id = '005P'")
+    assert diff_payload(con, "Lead").changed_count == 0
+
+
+def test_a_contact_payload_with_an_owner_is_refused(con):
+    """Contacts stay with their account's owner: the allow-list refuses a Contact OwnerId."""
+    con.execute("create table marts.sync_salesforce__contacts as select '003A' as Id, '005R' as OwnerId")
+    with pytest.raises(PayloadError, match="OwnerId"):
+        diff_payload(con, "Contact")
 
 
 def test_circuit_breaker(con):

@@ -23,6 +23,10 @@ UNHASHED_FIELDS = {"Scored_At__c", "Score_Model_Version__c"}
 # payload's hashed that way is unchanged as well (it is re-hashed when next sent).
 LEGACY_HASHED_FIELDS = {"Score_Model_Version__c"}
 
+# A payload column whose name starts with this is context for the write-back (e.g.
+# ``_crm_owner_id``, the CRM's owner as extracted), never sent and never hashed.
+CONTEXT_PREFIX = "_"
+
 PAYLOAD_MODELS = {
     "Lead": "marts.sync_salesforce__leads",
     "Contact": "marts.sync_salesforce__contacts",
@@ -47,7 +51,8 @@ class PayloadDiff:
 
 def payload_columns(con: duckdb.DuckDBPyConnection, obj: str, table: str) -> dict[str, str]:
     """Model column → CRM field name, checked against the allow-list (case-insensitive, since
-    some engines fold identifiers to lower case)."""
+    some engines fold identifiers to lower case); context columns (``CONTEXT_PREFIX``) map to
+    themselves."""
     allowed = {name.lower(): name for name in ["Id", *crm_schema.WRITABLE_FIELDS[obj]]}
     schema, name = table.split(".")
     columns = [
@@ -60,6 +65,8 @@ def payload_columns(con: duckdb.DuckDBPyConnection, obj: str, table: str) -> dic
     ]
     if not columns:
         raise PayloadError(f"payload model {table} does not exist: run dbt build first")
+    context = [c for c in columns if c.startswith(CONTEXT_PREFIX)]
+    columns = [c for c in columns if not c.startswith(CONTEXT_PREFIX)]
     unknown = [c for c in columns if c.lower() not in allowed]
     if unknown:
         raise PayloadError(
@@ -68,7 +75,7 @@ def payload_columns(con: duckdb.DuckDBPyConnection, obj: str, table: str) -> dic
         )
     if "id" not in {c.lower() for c in columns}:
         raise PayloadError(f"{table} has no Id column")
-    return {c: allowed[c.lower()] for c in columns}
+    return {c: allowed[c.lower()] for c in columns} | {c: c for c in context}
 
 
 def _hash_sql(columns: list[str], mapping: dict[str, str]) -> str:
@@ -83,10 +90,11 @@ def diff_payload(con: duckdb.DuckDBPyConnection, obj: str, table: str | None = N
     """Rows of the payload model whose hash differs from ``ops.crm_sync_state``."""
     table = table or PAYLOAD_MODELS[obj]
     mapping = payload_columns(con, obj, table)
-    hashed = [c for c, field in mapping.items() if field not in UNHASHED_FIELDS and field != "Id"]
+    sent = {c: field for c, field in mapping.items() if not field.startswith(CONTEXT_PREFIX)}
+    hashed = [c for c, field in sent.items() if field not in UNHASHED_FIELDS and field != "Id"]
     legacy = [
         c
-        for c, field in mapping.items()
+        for c, field in sent.items()
         if (field not in UNHASHED_FIELDS or field in LEGACY_HASHED_FIELDS) and field != "Id"
     ]
     id_column = next(c for c, field in mapping.items() if field == "Id")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ import pandas as pd
 from lead_scoring import crm_schema
 from lead_scoring.crm.bulk import BulkJobs
 from lead_scoring.crm.http import AmbiguousWriteError
+from lead_scoring.reverse_etl.diff import CONTEXT_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -45,16 +47,34 @@ def _json_value(value):
     return value if value != "" else None
 
 
+# The CRM's owner as extracted (a context column of the Lead payload): OwnerId is sent only
+# when routing's owner differs from it, so a row sent for its scores never writes back an
+# owner a person may have changed in the CRM since.
+CRM_OWNER = "_crm_owner_id"
+LEAVE = object()  # a cell not to send: left out of a JSON record, empty in a Bulk CSV
+
+
+def sent_values(changed: pd.DataFrame) -> tuple[list[str], Iterator[list]]:
+    """The CRM fields of ``changed`` (``payload_hash`` and context columns dropped) and each
+    row's values for them, ``LEAVE`` for an OwnerId the CRM already holds."""
+    fields = [c for c in changed.columns if c != "payload_hash" and not c.startswith(CONTEXT_PREFIX)]
+    frame = changed[fields].copy()
+    if "OwnerId" in frame.columns and CRM_OWNER in changed.columns:
+        frame["OwnerId"] = (
+            frame["OwnerId"].astype(object).where(frame["OwnerId"] != changed[CRM_OWNER], LEAVE)
+        )
+    return fields, (list(row) for row in frame.itertuples(index=False))
+
+
 def json_records(changed: pd.DataFrame) -> list[dict]:
-    """Rows as JSON-ready dicts of CRM fields (``payload_hash`` dropped)."""
-    fields = [c for c in changed.columns if c != "payload_hash"]
-    return [
-        {f: _json_value(v) for f, v in zip(fields, row, strict=True)}
-        for row in changed[fields].itertuples(index=False)
-    ]
+    """Rows as JSON-ready dicts of the CRM fields to send."""
+    fields, rows = sent_values(changed)
+    return [{f: _json_value(v) for f, v in zip(fields, row, strict=True) if v is not LEAVE} for row in rows]
 
 
 def bulk_cell(value) -> str:
+    if value is LEAVE:
+        return ""  # Bulk API 2.0: an empty cell leaves the field as it is
     value = _json_value(value)
     if value is None:
         return BULK_NULL
@@ -64,11 +84,11 @@ def bulk_cell(value) -> str:
 
 
 def bulk_csv(changed: pd.DataFrame) -> str:
-    fields = [c for c in changed.columns if c != "payload_hash"]
+    fields, rows = sent_values(changed)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(fields)
-    for row in changed[fields].itertuples(index=False):
+    for row in rows:
         writer.writerow([bulk_cell(v) for v in row])
     return out.getvalue()
 
@@ -84,50 +104,95 @@ def _same(kind: str, sent, current) -> bool:
     return str(sent) == str(current)
 
 
-def read_back(sf, obj: str, records: list[dict]) -> list[Outcome]:
-    """After an unanswered write: a record counts as written only if the CRM now holds
-    exactly the values that were sent (so it is neither lost nor re-sent)."""
-    fields = [f for f in records[0] if f != "Id"]
+def settle_s_from_env() -> float:
+    """``LEADSCORE_SF_SETTLE_S`` (default 30): how long a read-back after an unanswered write
+    keeps looking for the values it sent."""
+    return float(os.environ.get("LEADSCORE_SF_SETTLE_S") or SETTLE_S)
+
+
+SETTLE_S = 30.0
+
+
+def read_back(
+    sf,
+    obj: str,
+    records: list[dict],
+    settle_s: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[Outcome]:
+    """After an unanswered write: a record counts as written only if the CRM holds exactly
+    the values that were sent (so it is neither lost nor re-sent). A request whose client
+    timed out may still be running on the CRM's side: records not holding the sent values yet
+    are read again, with backoff, for up to ``settle_s`` seconds; only those still different
+    then count as failed (pending: a later run sends them)."""
+    settle_s = settle_s_from_env() if settle_s is None else settle_s
+    fields = list(dict.fromkeys(f for r in records for f in r if f != "Id"))  # (OwnerId may be left out)
     types = crm_schema.OBJECTS[obj]
-    ids = ", ".join("'" + r["Id"].replace("'", "") + "'" for r in records)
-    current = {
-        row["Id"]: row
-        for row in sf.query_all(f"SELECT Id, {', '.join(fields)} FROM {obj} WHERE Id IN ({ids})")["records"]
-    }
-    outcomes = []
-    for record in records:
-        found = current.get(record["Id"])
-        same = found is not None and all(_same(types[f], record[f], found.get(f)) for f in fields)
-        outcomes.append(
-            Outcome(record["Id"], "success")
-            if same
-            else Outcome(record["Id"], "failed", "no answer from the CRM and not applied; will retry")
+    waiting = {r["Id"]: r for r in records}
+    deadline, delay = time.monotonic() + settle_s, 0.5
+    while True:
+        ids = ", ".join("'" + i.replace("'", "") + "'" for i in waiting)
+        soql = f"SELECT Id, {', '.join(fields)} FROM {obj} WHERE Id IN ({ids})"
+        for found in sf.query_all(soql)["records"]:
+            sent = waiting.get(found["Id"])
+            if sent is not None and all(
+                _same(types[f], v, found.get(f)) for f, v in sent.items() if f != "Id"
+            ):
+                del waiting[found["Id"]]
+        left = deadline - time.monotonic()
+        if not waiting or left <= 0:
+            break
+        log.info(
+            "%d %s records do not hold the sent values yet: reading again in %.1fs", len(waiting), obj, delay
         )
-    return outcomes
+        sleep(min(delay, left))
+        delay = min(delay * 2, 5.0)
+    return [
+        Outcome(r["Id"], "failed", "no answer from the CRM and not applied; will retry")
+        if r["Id"] in waiting
+        else Outcome(r["Id"], "success")
+        for r in records
+    ]
 
 
-def send_collections(sf, obj: str, changed: pd.DataFrame) -> list[Outcome]:
-    """PATCH composite/sobjects in chunks of 200, allOrNone false: one outcome per row."""
+class ApiBudgetExhausted(RuntimeError):
+    """The org's daily API usage reached the stop share: the rows not sent stay pending."""
+
+
+def send_collections(
+    sf,
+    obj: str,
+    changed: pd.DataFrame,
+    record: Callable[[list[Outcome]], None],
+    check_budget: Callable[[], None] = lambda: None,
+) -> list[Outcome]:
+    """PATCH composite/sobjects in chunks of 200, allOrNone false: one outcome per row, handed
+    to ``record`` as each request returns (an error later in the run loses no outcome, so
+    nothing is sent twice). ``check_budget`` runs before each request and raises
+    ``ApiBudgetExhausted`` to stop: the rows not sent stay pending."""
     records = json_records(changed)
     outcomes: list[Outcome] = []
     for start in range(0, len(records), COLLECTION_SIZE):
+        check_budget()
         chunk = records[start : start + COLLECTION_SIZE]
         body = {"allOrNone": False, "records": [{"attributes": {"type": obj}, **r} for r in chunk]}
         try:
             results = sf.restful("composite/sobjects", method="PATCH", json=body)
         except AmbiguousWriteError:
             log.warning("no answer for %d %s records: reading them back", len(chunk), obj)
-            outcomes.extend(read_back(sf, obj, chunk))
-            continue
-        for record, result in zip(chunk, results, strict=True):
-            if result.get("success"):
-                outcomes.append(Outcome(record["Id"], "success"))
-            else:
-                errors = "; ".join(
-                    f"{e.get('statusCode')}: {e.get('message')}" for e in result.get("errors", [])
-                )
-                outcomes.append(Outcome(record["Id"], "failed", errors or "rejected by the CRM"))
+            answered = read_back(sf, obj, chunk)
+        else:
+            answered = [_collection_outcome(r, result) for r, result in zip(chunk, results, strict=True)]
+        record(answered)
+        outcomes.extend(answered)
     return outcomes
+
+
+def _collection_outcome(record: dict, result: dict) -> Outcome:
+    if result.get("success"):
+        return Outcome(record["Id"], "success")
+    errors = "; ".join(f"{e.get('statusCode')}: {e.get('message')}" for e in result.get("errors", []))
+    return Outcome(record["Id"], "failed", errors or "rejected by the CRM")
 
 
 @dataclass
@@ -187,8 +252,8 @@ class Bulk2(BulkJobs):
                 elif kind == "failedResults":
                     outcomes[crm_id] = Outcome(crm_id, "failed", row.get("sf__Error"), job_id)
                 else:
-                    outcomes[crm_id] = Outcome(crm_id, "failed", "unprocessed by the CRM", job_id)
-        return [outcomes.get(i, Outcome(i, "failed", "no result returned by the CRM", job_id)) for i in ids]
+                    outcomes[crm_id] = Outcome(crm_id, "failed", NOT_PROCESSED[0], job_id)
+        return [outcomes.get(i, Outcome(i, "failed", NOT_PROCESSED[1], job_id)) for i in ids]
 
 
 # Salesforce takes at most 150 MB per job upload and recommends 100 MB of CSV (it grows when
@@ -265,9 +330,35 @@ def collect_bulk(sf, job: SubmittedJob) -> list[Outcome]:
     bulk = Bulk2(sf)
     first_look = max(0.0, FIRST_LOOK_S - (time.monotonic() - job.closed_at))
     info = bulk.wait(job.job_id, first_delay_s=first_look)
-    if info["state"] != "JobComplete":
-        return [
-            Outcome(i, "failed", f"bulk job {info['state']}: {info.get('errorMessage')}", job.job_id)
-            for i in job.ids
-        ]
-    return bulk.results(job.job_id, job.ids, info)
+    return finished_job_outcomes(bulk, job.job_id, job.ids, info, uploaded_here=True)
+
+
+def finished_job_outcomes(
+    bulk: Bulk2, job_id: str, ids: list[str], info: dict, uploaded_here: bool
+) -> list[Outcome]:
+    """The outcome of each row of a finished job. A job that ended ``Failed`` or ``Aborted``
+    after processing some rows applied those: its result lists say which succeeded, and only
+    the rows it failed or never processed stay pending. ``uploaded_here``: this run uploaded
+    exactly ``ids``, so the job's counters can spare reading the result lists."""
+    state = info["state"]
+    if state == "JobComplete":
+        return bulk.results(job_id, ids, info if uploaded_here else None)
+    reason = f"bulk job {state}" + (f": {info['errorMessage']}" if info.get("errorMessage") else "")
+    if not info.get("numberRecordsProcessed"):
+        return [Outcome(i, "failed", f"{reason}; will retry", job_id) for i in ids]
+    outcomes = bulk.results(job_id, ids)
+    log.warning(
+        "%s after processing %s of %d rows: their results are kept, the rest stay pending",
+        reason,
+        info.get("numberRecordsProcessed"),
+        len(ids),
+    )
+    return [
+        Outcome(o.crm_id, "failed", f"{reason} before this row was processed; will retry", job_id)
+        if o.status == "failed" and o.error in NOT_PROCESSED
+        else o
+        for o in outcomes
+    ]
+
+
+NOT_PROCESSED = ("unprocessed by the CRM", "no result returned by the CRM")

@@ -16,14 +16,17 @@ from __future__ import annotations
 import csv
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+from simple_salesforce.exceptions import SalesforceResourceNotFound
 
-from lead_scoring.reverse_etl.diff import PayloadDiff
+from lead_scoring.reverse_etl.diff import PayloadDiff, diff_payload
 from lead_scoring.reverse_etl.transport import (
+    ApiBudgetExhausted,
     Bulk2,
     JobLedger,
     Outcome,
@@ -31,7 +34,11 @@ from lead_scoring.reverse_etl.transport import (
     bulk_cell,
     bulk_parts,
     collect_bulk,
+    finished_job_outcomes,
+    json_records,
+    read_back,
     send_collections,
+    sent_values,
     submit_bulk,
 )
 from lead_scoring.warehouse import registered, utc_now
@@ -73,12 +80,10 @@ class SyncResult:
 
 
 def payload_records(changed: pd.DataFrame) -> list[dict[str, str]]:
-    """CRM-ready rows as Bulk CSV cells (used by the dry-run file)."""
-    fields = [c for c in changed.columns if c != "payload_hash"]
-    return [
-        {f: bulk_cell(v) for f, v in zip(fields, row, strict=True)}
-        for row in changed[fields].itertuples(index=False)
-    ]
+    """CRM-ready rows as Bulk CSV cells (used by the dry-run file; an empty cell is a field
+    left as it is)."""
+    fields, rows = sent_values(changed)
+    return [{f: bulk_cell(v) for f, v in zip(fields, row, strict=True)} for row in rows]
 
 
 def check_circuit_breaker(
@@ -201,8 +206,10 @@ def job_ledger(con: duckdb.DuckDBPyConnection, obj: str, run_id: str, hashes: di
 
 def reconcile_jobs(con: duckdb.DuckDBPyConnection, sf, obj: str, run_id: str) -> int:
     """Finish the bookkeeping of bulk jobs an interrupted run left open: outcomes of
-    completed jobs are recorded (not re-sent); jobs never closed are aborted. Returns the
-    number of rows whose outcome was recovered."""
+    finished jobs are recorded (not re-sent), the rows a partly processed job applied
+    included; jobs never closed are aborted; a job the CRM no longer knows (deleted after
+    its retention) is closed by reading its rows back. Returns the number of rows whose
+    outcome was recovered."""
     pending = con.execute(
         "select job_id from ops.crm_sync_jobs where object = ? and state in ('open', 'uploaded') "
         "order by created_at",
@@ -214,27 +221,53 @@ def reconcile_jobs(con: duckdb.DuckDBPyConnection, sf, obj: str, run_id: str) ->
             "select crm_id, payload_hash from ops.crm_sync_job_rows where job_id = ?", [job_id]
         ).fetchall()
         hashes = dict(rows)
-        info = bulk.info(job_id)
-        if info["state"] == "Open":
-            bulk.set_state(job_id, "Aborted")
-            info = {"state": "Aborted"}
-        elif info["state"] in {"UploadComplete", "InProgress"}:
-            info = bulk.wait(job_id)
-        if info["state"] == "JobComplete":
-            outcomes = bulk.results(job_id, list(hashes))
-            recovered += len(outcomes)
+        try:
+            info = bulk.info(job_id)
+        except SalesforceResourceNotFound:
+            outcomes = _expired_job_outcomes(con, sf, obj, job_id, hashes)
+            info = {"state": "unknown to the CRM"}
         else:
-            outcomes = [
-                Outcome(i, "failed", f"interrupted bulk job ended {info['state']}; will retry", job_id)
-                for i in hashes
-            ]
+            if info["state"] == "Open":
+                bulk.set_state(job_id, "Aborted")
+                info = {"state": "Aborted"}
+            elif info["state"] in {"UploadComplete", "InProgress"}:
+                info = bulk.wait(job_id)
+            outcomes = finished_job_outcomes(bulk, job_id, list(hashes), info, uploaded_here=False)
+        recovered += sum(o.status == "success" for o in outcomes)
         record_outcomes(con, obj, run_id, outcomes, hashes)
         con.execute(
             "update ops.crm_sync_jobs set state = ?, updated_at = ? where job_id = ?",
-            ["reconciled" if info["state"] == "JobComplete" else "aborted", utc_now(), job_id],
+            [RECONCILED_STATES.get(info["state"], "aborted"), utc_now(), job_id],
         )
         log.warning("reconciled interrupted bulk job %s (%s): %d rows", job_id, info["state"], len(hashes))
     return recovered
+
+
+# ops.crm_sync_jobs.state of a reconciled job, by the CRM's last word on it
+RECONCILED_STATES = {"JobComplete": "reconciled", "Failed": "failed", "unknown to the CRM": "expired"}
+
+
+def _expired_job_outcomes(con, sf, obj: str, job_id: str, hashes: dict[str, str]) -> list[Outcome]:
+    """The rows of a job the CRM no longer knows (404: deleted after its retention, about 7
+    days): a row whose current payload is still the one the job carried counts as written
+    when the CRM holds its values (read back); every other row failed and is diffed again."""
+    changed = diff_payload(con, obj).changed
+    same = changed[changed["Id"].isin(list(hashes))]
+    same = same[same["payload_hash"] == same["Id"].map(hashes)]
+    read = {o.crm_id: o for o in read_back(sf, obj, json_records(same), settle_s=0)} if len(same) else {}
+    reason = f"bulk job {job_id} is unknown to the CRM (deleted after its retention); diffed again"
+    log.warning(
+        "%s: %d of its %d rows hold the sent values",
+        reason,
+        sum(o.status == "success" for o in read.values()),
+        len(hashes),
+    )
+    return [
+        Outcome(i, "success", None, job_id)
+        if i in read and read[i].status == "success"
+        else Outcome(i, "failed", reason, job_id)
+        for i in hashes
+    ]
 
 
 def dead_letter_ids(
@@ -291,41 +324,81 @@ def send_object(
         changed = changed[~changed["Id"].isin(dead)]
     if changed.empty:
         return sent
-    usage = getattr(sf.session, "api_usage", None)
-    share = usage.share_used if usage is not None else None
-    if share is not None and share >= options.api_usage_stop:
-        sent.result.stopped_reason = f"API usage at {share:.0%} of the daily limit; rows left pending"
-        log.error("%s: %s", obj, sent.result.stopped_reason)
-        return sent
     sent.hashes = dict(zip(changed["Id"], changed["payload_hash"], strict=True))
-    if len(changed) > options.bulk_threshold:
-        sent.result.transport = "bulk"
-        ledger = job_ledger(con, obj, run_id, sent.hashes)
-        sent.jobs = [
-            submit_bulk(sf, obj, part, data, ledger)
-            for part, data in bulk_parts(changed, options.bulk_job_rows)
-        ]
-    else:
-        sent.result.transport = "collections"
-        sent.outcomes = send_collections(sf, obj, changed)
+    check_budget = api_budget(sf, options.api_usage_stop)
+
+    def record(outcomes: list[Outcome]) -> None:
+        record_outcomes(con, obj, run_id, outcomes, sent.hashes)
+        sent.outcomes.extend(outcomes)
+
+    try:
+        if len(changed) > options.bulk_threshold:
+            sent.result.transport = "bulk"
+            ledger = job_ledger(con, obj, run_id, sent.hashes)
+            for part, data in bulk_parts(changed, options.bulk_job_rows):
+                check_budget()
+                sent.jobs.append(submit_bulk(sf, obj, part, data, ledger))
+        else:
+            sent.result.transport = "collections"
+            send_collections(sf, obj, changed, record, check_budget)
+    except ApiBudgetExhausted as stop:
+        unsent = len(changed) - len(sent.outcomes) - sum(len(job.ids) for job in sent.jobs)
+        sent.result.stopped_reason = f"{stop}; {unsent} rows left pending"
+        log.error("%s: %s", obj, sent.result.stopped_reason)
     return sent
 
 
+def api_budget(sf, stop_share: float) -> Callable[[], None]:
+    """A check to run before each request batch: raises ``ApiBudgetExhausted`` when the org's
+    daily API usage is at ``stop_share`` of its limit. The usage comes from the last answer's
+    ``Sforce-Limit-Info``; before the first answer, from the ``limits`` resource."""
+    usage = getattr(sf.session, "api_usage", None)
+
+    def check() -> None:
+        if usage is None:
+            return
+        if usage.share_used is None:
+            read_limits(sf, usage)
+        share = usage.share_used
+        if share is not None and share >= stop_share:
+            raise ApiBudgetExhausted(
+                f"API usage at {share:.0%} of the daily limit ({usage.used:,} of {usage.limit:,} calls; "
+                f"LEADSCORE_API_USAGE_STOP={stop_share:g})"
+            )
+
+    return check
+
+
+def read_limits(sf, usage) -> None:
+    """The org's daily API usage from the ``limits`` resource (a client that has had no
+    answer yet knows nothing of it). An org that refuses it is written to as before."""
+    try:
+        daily = sf.limits()["DailyApiRequests"]
+    except Exception as error:  # noqa: BLE001 - a missing permission must not stop the write-back
+        log.warning(
+            "could not read the org's API limits (%s): the usage stop starts with the next answer", error
+        )
+        return
+    usage.limit, usage.used = int(daily["Max"]), int(daily["Max"]) - int(daily["Remaining"])
+
+
 def finish_object(con: duckdb.DuckDBPyConnection, sf, sent: SentObject) -> SyncResult:
-    """Wait for the object's Bulk jobs, record every row's outcome and mark the jobs
-    reconciled; returns the object's figures."""
+    """Wait for the object's Bulk jobs, record their rows' outcomes (Collections outcomes
+    were recorded as each request returned) and mark the jobs reconciled; returns the
+    object's figures."""
     result = sent.result
     if not sent.hashes:
         return result  # nothing was sent
-    outcomes = sent.outcomes + [outcome for job in sent.jobs for outcome in collect_bulk(sf, job)]
+    bulk_outcomes = [outcome for job in sent.jobs for outcome in collect_bulk(sf, job)]
     if sent.jobs:
-        result.job_ids = sorted({o.job_id for o in outcomes if o.job_id})
-    record_outcomes(con, result.object, sent.run_id, outcomes, sent.hashes)
+        result.job_ids = sorted({o.job_id for o in bulk_outcomes if o.job_id})
+    record_outcomes(con, result.object, sent.run_id, bulk_outcomes, sent.hashes)
     for job_id in result.job_ids:
         con.execute(
             "update ops.crm_sync_jobs set state = 'reconciled', updated_at = ? where job_id = ?",
             [utc_now(), job_id],
         )
+    outcomes = sent.outcomes + bulk_outcomes
     result.written = sum(o.status == "success" for o in outcomes)
     result.failed = len(outcomes) - result.written
     if result.failed:

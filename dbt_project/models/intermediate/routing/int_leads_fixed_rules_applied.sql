@@ -1,5 +1,6 @@
 {#- Routing step 1, the rules that need no capacity, for every open Lead: opted out of
-    e-mail or Do Not Call, Tier 4
+    e-mail or Do Not Call go to their queue; a Lead a person reassigned in the CRM keeps that
+    owner (reassigned_in_crm); Tier 4
     and Tier 3 go to their queues; a Tier 1-2 Lead keeps its CRM owner if that owner is an
     available rep who worked it (working_owner), else the rep routing gave it earlier if still
     available (kept). fixed_rule is NULL for the Leads the next steps place. -#}
@@ -28,10 +29,23 @@ final as (
     select
         leads.*,
         previously_routed.previous_routed_owner_id,
+        previously_routed.previous_crm_owner_id,
         previously_routed.previous_owner_type,
+        previously_routed.previous_routing_rule,
         coalesce(previously_routed.is_recorded_this_run, false) as is_recorded_this_run,
         case
             when leads.has_opted_out_of_email or leads.is_do_not_call then 'opted_out_queue'
+            -- a person moved the Lead in the CRM to an owner routing did not give it (neither
+            -- routing's last owner nor the CRM owner that one replaced): their choice is kept,
+            -- then and for as long as the CRM keeps it
+            when
+                leads.crm_owner_id <> previously_routed.previous_routed_owner_id
+                and leads.crm_owner_id <> coalesce(previously_routed.previous_crm_owner_id, '')
+                then 'reassigned_in_crm'
+            when
+                previously_routed.previous_routing_rule = 'reassigned_in_crm'
+                and leads.crm_owner_id = previously_routed.previous_routed_owner_id
+                then 'reassigned_in_crm'
             when leads.tier = 4 then 'disqualified_queue'
             when leads.tier = 3 then 'nurture_queue'
             when crm_owner.is_available and leads.is_worked_by_owner then 'working_owner'

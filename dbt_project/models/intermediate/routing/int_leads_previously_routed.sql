@@ -1,6 +1,6 @@
 {#- What the routing ledger (marts.lead_assignments) says about each Lead before this run:
-    the latest assignment before var('as_of') and whether this as_of is recorded already (a
-    re-run). Empty on the first run. -#}
+    the latest assignment before var('as_of'), the CRM owner it replaced, and whether this
+    as_of is recorded already (a re-run). Empty on the first run. -#}
 {%- set ledger = lead_scoring.routing_ledger_relation() %}
 with
 
@@ -10,6 +10,7 @@ ledger as (
     select
         crm_id,
         owner_id,
+        previous_owner_id,
         owner_type,
         routing_rule,
         routing_pool,
@@ -19,6 +20,7 @@ ledger as (
     select
         cast(null as {{ dbt.type_string() }}) as crm_id,
         cast(null as {{ dbt.type_string() }}) as owner_id,
+        cast(null as {{ dbt.type_string() }}) as previous_owner_id,
         cast(null as {{ dbt.type_string() }}) as owner_type,
         cast(null as {{ dbt.type_string() }}) as routing_rule,
         cast(null as {{ dbt.type_string() }}) as routing_pool,
@@ -33,6 +35,7 @@ earlier as (
     select
         crm_id,
         owner_id,
+        previous_owner_id,
         owner_type,
         routing_rule,
         routing_pool,
@@ -67,6 +70,7 @@ final as (
         -- ids
         coalesce(latest.crm_id, recorded_this_run.crm_id) as crm_id,
         latest.owner_id as previous_routed_owner_id,
+        latest.previous_owner_id as previous_crm_owner_id,
 
         -- strings
         latest.owner_type as previous_owner_type,

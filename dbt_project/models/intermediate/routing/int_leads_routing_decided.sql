@@ -1,6 +1,8 @@
 {#- Every open Lead's routing decision as of var('as_of'): the owner and the first rule that
     matched, in order (docs/architecture.md, "Routing and SLAs"):
       opted_out_queue     opted out of e-mail or Do Not Call: never to a rep
+      reassigned_in_crm   a person moved it in the CRM to an owner routing did not give it:
+                          that owner stays while the CRM keeps it
       disqualified_queue  Tier 4
       nurture_queue       Tier 3
       working_owner       Tier 1-2, the CRM owner is an available rep and has a Task on it
@@ -93,12 +95,13 @@ final as (
         fixed_rules.has_opted_out_of_email,
         fixed_rules.is_do_not_call,
         fixed_rules.previous_routed_owner_id,
+        fixed_rules.previous_crm_owner_id,
         fixed_rules.is_recorded_this_run,
         case
             when fixed_rules.fixed_rule = 'opted_out_queue' then special_queues.opted_out_queue_id
             when fixed_rules.fixed_rule = 'disqualified_queue' then special_queues.disqualified_queue_id
             when fixed_rules.fixed_rule = 'nurture_queue' then special_queues.nurture_queue_id
-            when fixed_rules.fixed_rule = 'working_owner' then fixed_rules.crm_owner_id
+            when fixed_rules.fixed_rule in ('working_owner', 'reassigned_in_crm') then fixed_rules.crm_owner_id
             when fixed_rules.fixed_rule = 'kept' then fixed_rules.previous_routed_owner_id
             when account_owner_assigned.rep_id is not null then account_owner_assigned.rep_id
             when territory_accepted.rep_id is not null then territory_accepted.rep_id

@@ -44,15 +44,22 @@ explained as (
                     'opted_out_queue', 'disqualified_queue', 'nurture_queue', 'team_fallback_queue'
                 )
                 then 'queue'
+            -- a person may move a Lead to a queue (Salesforce queue Ids start 00G)
+            when decisions.routing_rule = 'reassigned_in_crm' and decisions.owner_id like '00G%' then 'queue'
             else 'rep'
         end as owner_type,
-        coalesce(owner_rep.rep_name, owner_queue.queue_name) as owner_name,
+        coalesce(owner_rep.rep_name, owner_queue.queue_name, decisions.owner_id) as owner_name,
         case decisions.routing_rule
             when 'opted_out_queue' then {{ dbt.concat([
                 "case when decisions.has_opted_out_of_email and decisions.is_do_not_call"
                 ~ " then 'Opted out of e-mail and Do Not Call'"
                 ~ " when decisions.is_do_not_call then 'Do Not Call' else 'Opted out of e-mail' end",
                 "': never routed to a rep; to the Do Not Contact queue'",
+            ]) }}
+            when 'reassigned_in_crm' then {{ dbt.concat([
+                "'Reassigned in the CRM to '", "coalesce(owner_rep.rep_name, owner_queue.queue_name, decisions.owner_id)",
+                "', not by routing (which had given it to '", "coalesce(decisions.previous_routed_owner_id, 'nobody')",
+                "'): a person decided it, routing keeps it'",
             ]) }}
             when 'disqualified_queue' then 'Tier 4 (disqualified / low fit): to the disqualified queue'
             when 'nurture_queue' then 'Tier 3 (nurture): to the marketing nurture queue'
