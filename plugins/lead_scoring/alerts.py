@@ -1,36 +1,32 @@
-"""SLA breach alerts: each new breach raised once, to ``ops.alerts`` and the notifier.
+"""SLA breach alerts: each new breach raised once, to ``ops.alerts``, and delivered once to
+each channel (``ops.alert_deliveries``; the channels are in ``alert_channels``).
 
 A breach is identified by the Lead and the start of its SLA clock (``sla_breach:<crm_id>:
 <sla_started_at>``): the same breach is never raised twice, however many runs see it; a Lead
 assigned again (a new clock) that breaches again is a new alert. An alert is written to
-``ops.alerts`` first and marked ``notified_at`` once every configured channel took it; alerts
-whose notification failed are sent again by the next run (at least once to the channels,
-exactly once in the table).
-
-Channels: the log, always. Slack when the Airflow connection ``leadscore_slack`` (host or
-password = the incoming-webhook URL) or ``LEADSCORE_SLACK_WEBHOOK_URL`` exists. E-mail when
-the Airflow connection ``leadscore_smtp`` (host, port, login, password; extra ``from``,
-``to``, ``starttls``) or ``LEADSCORE_SMTP_HOST`` (+ ``_PORT``, ``_USER``, ``_PASSWORD``,
-``_FROM``, ``_TO``, ``_STARTTLS``) exists. Messages carry CRM Ids and names, never e-mail
-addresses of people.
+``ops.alerts`` first, then offered to the log and every configured channel;
+``ops.alert_deliveries`` keeps one row per (alert, channel), written as soon as the channel
+answered: ``sent``, ``retrying`` (the channel failed; the next run offers it to that channel
+again) or ``gave_up`` (it failed ``MAX_ATTEMPTS`` times; ``leadscore status`` and the run
+summary show it). A failing channel never makes the others send again. ``ops.alerts.notified_at``
+is set when every configured channel has sent or given up (``channels``: those that sent); an
+alert with ``notified_at`` is never offered again, so alerts notified before
+``ops.alert_deliveries`` existed stay sent. Messages carry CRM Ids and names, never e-mail
+addresses of people; channel errors are redacted (``alert_channels.scrub``) before they are
+logged, stored or returned.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import smtplib
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from email.message import EmailMessage
 
 import duckdb
 import pandas as pd
-import requests
 
-from lead_scoring.crm.client import AIRFLOW_TASK_CONTEXT
+from lead_scoring.alert_channels import Alert, Notifier, configured_notifiers, log_notifier, scrub
 from lead_scoring.warehouse import registered, table_exists
 
 log = logging.getLogger(__name__)
@@ -43,34 +39,37 @@ ALERTS_COLUMNS = {
     "notified_at": "timestamp",
     "channels": "varchar",
 }
-
-
-@dataclass(frozen=True)
-class Alert:
-    alert_id: str
-    kind: str
-    crm_id: str
-    message: str
-    tier: int | None = None
-    owner_id: str | None = None
-    escalation_target: str | None = None
-    sla_due_at: datetime | None = None
+# A channel that failed this many times for an alert gives up on it (status ``gave_up``): about
+# an hour of the 5-minute monitor's passes, after which an SLA alert has lost its point.
+MAX_ATTEMPTS = 12
+SENT, RETRYING, GAVE_UP = "sent", "retrying", "gave_up"
+DONE = (SENT, GAVE_UP)
 
 
 @dataclass
 class AlertResult:
+    """What one pass did: alerts raised, alerts every channel has now settled (``notified``),
+    alerts still waiting for a channel (``pending``), per channel the alerts it took
+    (``sent``), failed on (``failed``, retried next run) and gave up on (``gave_up``), and
+    the channels' errors (redacted)."""
+
     raised: int = 0
     notified: int = 0
     pending: int = 0
     channels: list[str] = field(default_factory=list)
+    sent: dict[str, int] = field(default_factory=dict)
+    failed: dict[str, int] = field(default_factory=dict)
+    gave_up: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return self.__dict__.copy()
+        return asdict(self)
 
 
 def ensure_alerts_table(con: duckdb.DuckDBPyConnection) -> None:
-    """``ops.alerts`` with the SLA columns (warehouse.ensure_schema creates the base table)."""
+    """``ops.alerts`` with the SLA columns (warehouse.ensure_schema creates the base table) and
+    ``ops.alert_deliveries``, one row per (alert, channel); both idempotent, so a warehouse
+    made by an earlier version gets them on its next run."""
     con.execute("create schema if not exists ops")
     con.execute(
         "create table if not exists ops.alerts (alert_id varchar primary key, kind varchar, "
@@ -78,6 +77,11 @@ def ensure_alerts_table(con: duckdb.DuckDBPyConnection) -> None:
     )
     for column, kind in ALERTS_COLUMNS.items():
         con.execute(f"alter table ops.alerts add column if not exists {column} {kind}")
+    con.execute(
+        "create table if not exists ops.alert_deliveries (alert_id varchar, channel varchar, "
+        "status varchar, attempts integer, first_attempt_at timestamp, last_attempt_at timestamp, "
+        "sent_at timestamp, last_error varchar, run_id varchar, primary key (alert_id, channel))"
+    )
 
 
 def _due_before_routing(con: duckdb.DuckDBPyConnection) -> str:
@@ -146,108 +150,62 @@ def breach_alerts(con: duckdb.DuckDBPyConnection) -> list[Alert]:
     return alerts
 
 
-# ------------------------------------------------------------------------------ channels
-
-Notifier = Callable[[list[Alert]], None]
-
-
-def _airflow_connection(conn_id: str):
-    """The Airflow connection, or None outside Airflow or when it is not defined."""
-
-    if f"AIRFLOW_CONN_{conn_id.upper()}" not in os.environ and not AIRFLOW_TASK_CONTEXT["active"]:
-        return None
-    try:
-        from airflow.sdk import BaseHook  # noqa: PLC0415
-
-        return BaseHook.get_connection(conn_id)
-    except Exception:  # noqa: BLE001 - not configured: the channel is off
-        return None
-
-
-def _text(alerts: list[Alert]) -> str:
-    lines = [a.message for a in alerts[:50]]
-    if len(alerts) > 50:
-        lines.append(f"... and {len(alerts) - 50} more (ops.alerts)")
-    return f"leadscore: {len(alerts)} new SLA breach(es)\n" + "\n".join(lines)
-
-
-def slack_notifier(webhook_url: str, timeout: float = 10.0) -> Notifier:
-    def send(alerts: list[Alert]) -> None:
-        response = requests.post(webhook_url, json={"text": _text(alerts)}, timeout=timeout)
-        if response.status_code >= 300:
-            raise RuntimeError(f"Slack webhook answered HTTP {response.status_code}: {response.text[:200]}")
-
-    return send
-
-
-def smtp_notifier(
-    host: str,
-    port: int,
-    sender: str,
-    recipients: list[str],
-    user: str = "",
-    password: str = "",
-    starttls: bool = False,
-) -> Notifier:
-    def send(alerts: list[Alert]) -> None:
-        message = EmailMessage()
-        message["Subject"] = f"leadscore: {len(alerts)} new SLA breach(es)"
-        message["From"] = sender
-        message["To"] = ", ".join(recipients)
-        message.set_content(_text(alerts))
-        with smtplib.SMTP(host, port, timeout=30) as server:
-            if starttls:
-                server.starttls()
-            if user:
-                server.login(user, password)
-            server.send_message(message)
-
-    return send
-
-
-def configured_notifiers() -> dict[str, Notifier]:
-    """Slack and/or SMTP from Airflow connections or environment variables (log is always on)."""
-    notifiers: dict[str, Notifier] = {}
-    slack = _airflow_connection("leadscore_slack")
-    webhook = os.environ.get("LEADSCORE_SLACK_WEBHOOK_URL", "")
-    if slack is not None:
-        webhook = (slack.password or "") if (slack.password or "").startswith("http") else (slack.host or "")
-        if webhook and not webhook.startswith("http"):
-            webhook = f"https://{webhook}"
-    if webhook:
-        notifiers["slack"] = slack_notifier(webhook)
-    smtp = _airflow_connection("leadscore_smtp")
-    if smtp is not None:
-        extra = smtp.extra_dejson or {}
-        recipients = extra.get("to") or []
-        notifiers["smtp"] = smtp_notifier(
-            smtp.host,
-            int(smtp.port or 25),
-            extra.get("from", smtp.login or "leadscore@localhost"),
-            [recipients] if isinstance(recipients, str) else list(recipients),
-            smtp.login or "",
-            smtp.password or "",
-            bool(extra.get("starttls", False)),
+def _insert_new(con: duckdb.DuckDBPyConnection, new: list[Alert], run_id: str, raised_at: datetime) -> None:
+    """One statement for all of them (a first run at scale L raises tens of thousands)."""
+    columns = ["alert_id", "kind", "crm_id", "message", "tier", "owner_id", "escalation_target", "sla_due_at"]
+    frame = pd.DataFrame([[getattr(a, c) for c in columns] for a in new], columns=columns)
+    with registered(con, "_new_alerts", frame):
+        names = ", ".join(columns)
+        con.execute(
+            f"insert into ops.alerts ({names}, run_id, raised_at) select {names}, ?, ? from _new_alerts "
+            "on conflict do nothing",
+            [run_id, raised_at],
         )
-    elif os.environ.get("LEADSCORE_SMTP_HOST"):
-        notifiers["smtp"] = smtp_notifier(
-            os.environ["LEADSCORE_SMTP_HOST"],
-            int(os.environ.get("LEADSCORE_SMTP_PORT", "25")),
-            os.environ.get("LEADSCORE_SMTP_FROM", "leadscore@localhost"),
-            [t.strip() for t in os.environ.get("LEADSCORE_SMTP_TO", "").split(",") if t.strip()],
-            os.environ.get("LEADSCORE_SMTP_USER", ""),
-            os.environ.get("LEADSCORE_SMTP_PASSWORD", ""),
-            os.environ.get("LEADSCORE_SMTP_STARTTLS", "false").lower() in ("1", "true", "yes"),
+
+
+Deliveries = dict[str, dict[str, tuple[str, int, datetime | None]]]
+NO_DELIVERY = ("", 0, None)
+
+
+def _open_alerts(con: duckdb.DuckDBPyConnection) -> tuple[list[Alert], Deliveries]:
+    """Alerts not yet settled on every channel (``notified_at`` null), oldest first, and their
+    delivery rows: alert_id -> channel -> (status, attempts, first_attempt_at)."""
+    rows = con.execute(
+        "select a.alert_id, a.kind, a.crm_id, a.message, d.channel, d.status, d.attempts, "
+        "d.first_attempt_at from ops.alerts a left join ops.alert_deliveries d on d.alert_id = a.alert_id "
+        "where a.kind = 'sla_breach' and a.notified_at is null order by a.raised_at, a.alert_id"
+    ).fetchall()
+    alerts: dict[str, Alert] = {}
+    deliveries: Deliveries = {}
+    for alert_id, kind, crm_id, message, channel, status, attempts, first_attempt_at in rows:
+        alerts.setdefault(alert_id, Alert(alert_id=alert_id, kind=kind, crm_id=crm_id, message=message))
+        by_channel = deliveries.setdefault(alert_id, {})
+        if channel is not None:
+            by_channel[channel] = (status, attempts or 0, first_attempt_at)
+    return list(alerts.values()), deliveries
+
+
+def _record(
+    con: duckdb.DuckDBPyConnection,
+    channel: str,
+    rows: list[tuple[str, str, int, datetime | None]],
+    error: str | None,
+    run_id: str,
+    attempted_at: datetime,
+) -> None:
+    """Upsert the (alert, channel) rows of one attempt: (alert_id, status, attempts, first
+    attempt). Written right after the channel answered, so a crash later in the pass never
+    makes it send again."""
+    frame = pd.DataFrame(rows, columns=["alert_id", "status", "attempts", "first_attempt_at"])
+    frame["first_attempt_at"] = pd.to_datetime(frame["first_attempt_at"]).fillna(attempted_at)
+    with registered(con, "_deliveries", frame):
+        con.execute(
+            "insert or replace into ops.alert_deliveries (alert_id, channel, status, attempts, "
+            "first_attempt_at, last_attempt_at, sent_at, last_error, run_id) "
+            "select alert_id, ?, status, attempts, first_attempt_at, ?, "
+            "case when status = 'sent' then ?::timestamp end, ?, ? from _deliveries",
+            [channel, attempted_at, attempted_at, error, run_id],
         )
-    return notifiers
-
-
-def log_notifier(alerts: list[Alert]) -> None:
-    for alert in alerts:
-        log.warning("%s", alert.message)
-
-
-# ------------------------------------------------------------------------------- raising
 
 
 def raise_new_breaches(
@@ -255,61 +213,90 @@ def raise_new_breaches(
     run_id: str,
     raised_at: datetime,
     notifiers: dict[str, Notifier] | None = None,
+    max_attempts: int = MAX_ATTEMPTS,
 ) -> AlertResult:
-    """Record the new breaches in ``ops.alerts`` and send every not-yet-notified alert to the
-    channels. Returns counts; a failing channel leaves its alerts pending for the next run."""
+    """Record the new breaches in ``ops.alerts`` and offer every unsettled alert to each channel
+    that has not sent it or given up on it. A channel's failure is recorded for that channel
+    only (``retrying``, ``gave_up`` after ``max_attempts``); the others are never asked again.
+    Returns counts and the channels' errors, with every secret redacted."""
     ensure_alerts_table(con)
     notifiers = configured_notifiers() if notifiers is None else notifiers
+    channels: dict[str, Notifier] = {"log": log_notifier, **notifiers}
+    secrets = [secret for notify in channels.values() for secret in getattr(notify, "secrets", ())]
     new = breach_alerts(con)
-    if new:  # one statement for all of them (a first run at scale L raises tens of thousands)
-        columns = [
-            "alert_id",
-            "kind",
-            "crm_id",
-            "message",
-            "tier",
-            "owner_id",
-            "escalation_target",
-            "sla_due_at",
-        ]
-        frame = pd.DataFrame([[getattr(a, c) for c in columns] for a in new], columns=columns)
-        with registered(con, "_new_alerts", frame):
-            names = ", ".join(columns)
-            con.execute(
-                f"insert into ops.alerts ({names}, run_id, raised_at) select {names}, ?, ? from _new_alerts "
-                "on conflict do nothing",
-                [run_id, raised_at],
-            )
-    pending = [
-        Alert(alert_id=r[0], kind=r[1], crm_id=r[2], message=r[3])
-        for r in con.execute(
-            "select alert_id, kind, crm_id, message from ops.alerts "
-            "where kind = 'sla_breach' and notified_at is null order by raised_at, alert_id"
-        ).fetchall()
-    ]
-    result = AlertResult(raised=len(new), channels=["log", *notifiers])
-    if not pending:
-        return result
-    log_notifier(pending)
-    failed = False
-    for name, notify in notifiers.items():
+    if new:
+        _insert_new(con, new, run_id, raised_at)
+    pending, deliveries = _open_alerts(con)
+    result = AlertResult(raised=len(new), channels=list(channels))
+    for name, notify in channels.items():
+        todo = [a for a in pending if deliveries[a.alert_id].get(name, NO_DELIVERY)[0] not in DONE]
+        if not todo:
+            continue
+        error = None
         try:
-            notify(pending)
-        except Exception as error:  # noqa: BLE001 - one broken channel must not hide the others
-            failed = True
-            result.errors.append(f"{name}: {error}")
-            log.error("alert channel %s failed (alerts stay pending, next run retries): %s", name, error)
-    if failed:
-        result.pending = len(pending)
-        return result
-    with registered(con, "_notified", pd.DataFrame({"alert_id": [a.alert_id for a in pending]})):
-        con.execute(
-            "update ops.alerts set notified_at = ?, channels = ? "
-            "where alert_id in (select alert_id from _notified)",
-            [raised_at, json.dumps(result.channels)],
-        )
-    result.notified = len(pending)
+            notify(todo)
+        except Exception as failure:  # noqa: BLE001 - one broken channel must not hide the others
+            error = scrub(str(failure) or type(failure).__name__, secrets)
+        rows = []
+        for alert in todo:
+            _, attempts, first = deliveries[alert.alert_id].get(name, NO_DELIVERY)
+            status = SENT if error is None else GAVE_UP if attempts + 1 >= max_attempts else RETRYING
+            rows.append((alert.alert_id, status, attempts + 1, first))
+            deliveries[alert.alert_id][name] = (status, attempts + 1, first)
+        _record(con, name, rows, error, run_id, raised_at)
+        if error is None:
+            result.sent[name] = len(todo)
+            continue
+        result.errors.append(f"{name}: {error}")
+        given_up = sum(1 for row in rows if row[1] == GAVE_UP)
+        if given_up:
+            result.gave_up[name] = given_up
+            log.error(
+                "alert channel %s failed %d time(s) for %d alert(s) and gives up on them "
+                "(ops.alert_deliveries status 'gave_up'): %s",
+                name,
+                max_attempts,
+                given_up,
+                error,
+            )
+        if len(todo) > given_up:
+            result.failed[name] = len(todo) - given_up
+            log.error(
+                "alert channel %s failed for %d alert(s); the next run retries them: %s",
+                name,
+                len(todo) - given_up,
+                error,
+            )
+    _settle(con, pending, deliveries, list(channels), raised_at, result)
     return result
+
+
+def _settle(
+    con: duckdb.DuckDBPyConnection,
+    pending: list[Alert],
+    deliveries: Deliveries,
+    channels: list[str],
+    settled_at: datetime,
+    result: AlertResult,
+) -> None:
+    """Set ``notified_at`` (and ``channels``: those that sent it) on the alerts every configured
+    channel has sent or given up on: they are never offered again."""
+    settled = []
+    for alert in pending:
+        statuses = {channel: status for channel, (status, *_) in deliveries[alert.alert_id].items()}
+        if all(statuses.get(channel) in DONE for channel in channels):
+            sent = sorted(channel for channel, status in statuses.items() if status == SENT)
+            settled.append((alert.alert_id, json.dumps(sent)))
+    if settled:
+        frame = pd.DataFrame(settled, columns=["alert_id", "channels"])
+        with registered(con, "_settled", frame):
+            con.execute(
+                "update ops.alerts set notified_at = ?, channels = s.channels from _settled s "
+                "where ops.alerts.alert_id = s.alert_id",
+                [settled_at],
+            )
+    result.notified = len(settled)
+    result.pending = len(pending) - len(settled)
 
 
 def open_breaches(con: duckdb.DuckDBPyConnection, limit: int = 20) -> dict:
@@ -348,18 +335,43 @@ def open_breaches(con: duckdb.DuckDBPyConnection, limit: int = 20) -> dict:
 
 def run_alert_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
     """For the run summary: SLA alerts this run raised and those still waiting for a channel,
-    next to the breaches as ``leadscore status`` shows them (``open_breaches``)."""
+    the (alert, channel) deliveries this run failed (retried next run) or gave up on, next to
+    the breaches as ``leadscore status`` shows them (``open_breaches``)."""
     ensure_alerts_table(con)
     raised, pending = con.execute(
         "select count(*) filter (where run_id = ?), count(*) filter (where notified_at is null) "
         "from ops.alerts where kind = 'sla_breach'",
         [run_id],
     ).fetchall()[0]
+    failed, given_up = con.execute(
+        "select count(*) filter (where status = 'retrying'), count(*) filter (where status = 'gave_up') "
+        "from ops.alert_deliveries where run_id = ?",
+        [run_id],
+    ).fetchall()[0]
     breaches = open_breaches(con, limit=0)
     return {
         "sla_alerts_raised": raised,
         "sla_alerts_pending": pending,
+        "sla_alert_deliveries_failed": failed,
+        "sla_alert_deliveries_given_up": given_up,
         "sla_breaches": breaches["breached"],
         "sla_breaches_unanswered": breaches["breached_unanswered"],
         "sla_breaches_before_routing": breaches["breached_before_routing"],
+    }
+
+
+def delivery_status(con: duckdb.DuckDBPyConnection) -> dict:
+    """For ``leadscore status``: per channel, the (alert, channel) deliveries sent, retrying and
+    given up, and the latest error (redacted when it was stored) of a channel that failed."""
+    if not table_exists(con, "ops", "alert_deliveries"):
+        return {}
+    rows = con.execute(
+        "select channel, count(*) filter (where status = 'sent'), "
+        "count(*) filter (where status = 'retrying'), count(*) filter (where status = 'gave_up'), "
+        "arg_max(last_error, last_attempt_at) filter (where status <> 'sent') "
+        "from ops.alert_deliveries group by channel order by channel"
+    ).fetchall()
+    return {
+        channel: {"sent": sent, "retrying": retrying, "gave_up": gave_up, "last_error": error}
+        for channel, sent, retrying, gave_up, error in rows
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from lead_scoring import text_output, warehouse
-from lead_scoring.alerts import open_breaches
+from lead_scoring.alerts import delivery_status, open_breaches
 from lead_scoring.config import Settings
 from lead_scoring.reverse_etl.status import sync_status
 
@@ -17,7 +17,8 @@ RUN_FIELDS = (
 
 def overall_status(settings: Settings, runs: int = 5) -> dict:
     """Last ``runs`` runs (status, as_of, counts or failed stage and fix), write-back backlog,
-    quarantined rows and GX results of the latest run, and the open SLA breaches."""
+    quarantined rows and GX results of the latest run, the open SLA breaches and the alert
+    deliveries per channel."""
     if not settings.warehouse.exists():
         return {"warehouse": str(settings.warehouse), "note": "no warehouse yet: run `make demo`"}
     with warehouse.reading(settings.warehouse) as con:
@@ -34,6 +35,7 @@ def overall_status(settings: Settings, runs: int = 5) -> dict:
             [latest],
         ).fetchall()
         sla = open_breaches(con)
+        deliveries = delivery_status(con)
         quarantine = con.execute(
             "select reason, count(*) from ops.quarantine q join ops.batches b on q._batch_id = b.batch_id "
             "where b.run_id = ? group by reason order by 2 desc limit 10",
@@ -54,12 +56,14 @@ def overall_status(settings: Settings, runs: int = 5) -> dict:
         "latest_run_gx": {suite: {"passed": passed, "failed_expectations": n} for suite, passed, n in gx},
         "latest_run_quarantine": dict(quarantine),
         "sla_breaches": sla,
+        "sla_alert_deliveries": deliveries,
     }
 
 
 def format_status(status: dict) -> str:
     """``overall_status`` as text: a table of the recent runs (a failed one's stage, error
-    and fix below it), then the write-back backlog, GX, quarantine and SLA breaches."""
+    and fix below it), then the write-back backlog, GX, quarantine, SLA breaches and alert
+    deliveries."""
     runs = [
         {
             "run_id": run["run_id"],
@@ -86,5 +90,6 @@ def format_status(status: dict) -> str:
         "GX, latest run": status["latest_run_gx"] or "no results",
         "quarantined, latest run": status["latest_run_quarantine"] or "none",
         "SLA breaches": status["sla_breaches"],
+        "SLA alert deliveries": status.get("sla_alert_deliveries") or "none yet",
     }
     return "\n".join([*lines, *text_output.text_lines(rest)])
