@@ -177,11 +177,13 @@ def add_product_commands(sub: argparse._SubParsersAction) -> None:
     from lead_scoring.model.cli import add_subparser as add_model  # noqa: PLC0415
     from lead_scoring.privacy.cli import add_subparser as add_erase  # noqa: PLC0415
     from lead_scoring.reporting.cli import add_subparser as add_report  # noqa: PLC0415
+    from lead_scoring.versions.cli import add_subparsers as add_versions  # noqa: PLC0415
 
     add_erase(sub)
     add_report(sub)
     add_backtest(sub)
     add_model(sub)
+    add_versions(sub)
 
     run = sub.add_parser("run", help="one pipeline run outside Airflow (extract → write-back)")
     run.add_argument(

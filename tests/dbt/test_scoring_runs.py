@@ -145,7 +145,10 @@ def test_a_backdated_as_of_ignores_later_events(world):
 def test_changing_one_fit_rule_changes_exactly_the_people_it_matches(world, tmp_path):
     """Industry: Software 20 -> 25 points: people matching the rule gain 5 fit points (within
     0-100) and the composite that follows; everybody else keeps every column but the
-    scoring_model_version."""
+    scoring_model_version. Recorded as scoring version v2, then rolled back to v1: the next
+    build's scores equal the first build's, row for row (the seeds' hash included)."""
+    from lead_scoring.versions import store as versions
+
     base = world["copy"]("seed_change")
     score(base, AS_OF)
     before = {row[0]: row for row in scores(base.warehouse)}
@@ -170,6 +173,8 @@ def test_changing_one_fit_rule_changes_exactly_the_people_it_matches(world, tmp_
     shutil.copytree(
         REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages")
     )
+    with duckdb.connect(str(base.warehouse)) as con:
+        versions.record_if_changed(con, project / "seeds", "test")
     fit_rules = project / "seeds" / "fit_rules.csv"
     text = fit_rules.read_text()
     assert "industry_software,industry,equals,Software,,,20,Industry: Software" in text
@@ -212,6 +217,17 @@ def test_changing_one_fit_rule_changes_exactly_the_people_it_matches(world, tmp_
     assert result["before"]["scored_at"] == result["now"]["scored_at"] == str(AS_OF)
     assert result["before"]["scoring_model_version"] != result["now"]["scoring_model_version"]
     assert result["tier_changed"] == sum(before[i][tier] != after[i][tier] for i in moved) > 0
+
+    with duckdb.connect(str(base.warehouse)) as con:
+        config = versions.current_configuration(project / "seeds", con)
+        version, _ = versions.record(con, config, "Software converts 1.5x", "recorded", "test")
+        assert version["version_id"] == "v2"
+        assert versions.list_versions(con)[0]["changes"] == "fit_rules: industry_software: points 20 → 25"
+        rolled = versions.rollback(con, project / "seeds", "v1", "not confirmed", AS_OF)
+    assert rolled["version_id"] == "v3" and fit_rules.read_text() == text
+    run_dbt(changed_settings, ["seed", "--select", "fit_rules"], AS_OF)
+    run_dbt(changed_settings, ["run"], AS_OF)
+    assert {row[0]: row for row in scores(base.warehouse)} == before
 
 
 def test_tiers_rank_converters_on_generated_data(world):

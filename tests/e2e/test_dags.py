@@ -156,6 +156,7 @@ def test_files_source_with_dry_run_calls_nothing(world, tmp_path, monkeypatch):
     assert summary["leads_scored"] + summary["contacts_scored"] == summary["records_scored"]
     assert summary["records_scored"] == sum(summary["tier_counts"].values())
     assert 0 < summary["people_scored"] < summary["records_scored"]  # duplicates merged
+    assert summary["scoring_version"] == "v1"  # the first run records the scoring version
     durations = summary["stage_durations_s"]
     assert "dbt_build" in durations and "alert_sla" in durations
     assert abs(sum(durations.values()) - summary["duration_s"]) <= 0.5, durations

@@ -151,6 +151,7 @@ def versions_text(rows: list[dict]) -> str:
 def cmd_promote(args: argparse.Namespace) -> int:
     from lead_scoring import warehouse  # noqa: PLC0415
     from lead_scoring.model import store  # noqa: PLC0415
+    from lead_scoring.versions import store as versions  # noqa: PLC0415
 
     settings = load_settings()
     with warehouse.connect(warehouse.require(settings.warehouse)) as con:
@@ -158,7 +159,10 @@ def cmd_promote(args: argparse.Namespace) -> int:
             store.promote(con, args.version, warehouse.utc_now())
         except KeyError:
             raise UserError(f"no model version {args.version}: see leadscore model list") from None
-    print(f"promoted {args.version}: the next run scores with it")
+        config = versions.current_configuration(settings.dbt_project_dir / "seeds", con)
+        reason = args.reason or f"promoted model {args.version}"
+        version, _ = versions.record(con, config, reason, "model promote")
+    print(f"promoted {args.version} (scoring version {version['version_id']}): the next run scores with it")
     return 0
 
 
@@ -205,5 +209,8 @@ def add_subparser(subparsers) -> argparse.ArgumentParser:
     listing.set_defaults(func=cmd_list)
     promote = sub.add_parser("promote", help="make a version live: the next run scores with it")
     promote.add_argument("version", help="a version id from leadscore model list")
+    promote.add_argument(
+        "--reason", help="why (kept in the scoring change log; default: 'promoted model <id>')"
+    )
     promote.set_defaults(func=cmd_promote, writes=True)
     return model

@@ -45,6 +45,7 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "thresholds": ("Threshold recommendations", "reporting.rpt_threshold_recommendations"),
     "backtest": ("Backtest", "reporting.rpt_backtest"),
     "model": ("Predictive model", "ops.model_versions"),
+    "versions": ("Scoring change log", "ops.scoring_versions"),
 }
 
 OPTIONAL_TABLES = (
@@ -1066,6 +1067,39 @@ def _model_metrics_table(metrics: dict[str, Any]) -> Table:
     return Table(["metric", "points table", "rules (seeds)", "gradient-boosting yardstick"], rows, "small")
 
 
+CHANGE_LOG_ROWS = 10
+
+
+def section_versions(data: ReportData) -> Markup:
+    """The scoring versions that went live, newest first: when, who, why and what changed."""
+    rows = data.rows("ops.scoring_versions")
+    if rows is None:
+        return _missing("ops.scoring_versions", "The first run's write-back records the first version.")
+    rows = sorted(rows, key=lambda r: r["number"], reverse=True)
+    return _render(
+        "sections/versions.html.j2",
+        table=Table(
+            ["version", "live", "since", "by", "model", "why", "what changed"],
+            [
+                [
+                    r["version_id"],
+                    "live" if r["is_live"] else "",
+                    r["created_at"].strftime("%Y-%m-%d %H:%M")
+                    if hasattr(r["created_at"], "strftime")
+                    else "",
+                    r["created_by"] or "",
+                    r["model_version"] or "–",
+                    r["reason"] or "",
+                    r["changes"] or "",
+                ]
+                for r in rows[:CHANGE_LOG_ROWS]
+            ],
+            "small",
+        ),
+        more=max(0, len(rows) - CHANGE_LOG_ROWS),
+    )
+
+
 RENDERERS = {
     "kpi": kpi_header,
     "conversion": section_conversion,
@@ -1078,6 +1112,7 @@ RENDERERS = {
     "thresholds": section_thresholds,
     "backtest": section_backtest,
     "model": section_model,
+    "versions": section_versions,
 }
 
 

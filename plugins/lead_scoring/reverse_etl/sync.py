@@ -29,6 +29,7 @@ from lead_scoring.reverse_etl.writer import (
     write_dry_run,
 )
 from lead_scoring.run_context import RunContext, crm_client
+from lead_scoring.versions import store as versions
 from lead_scoring.warehouse import utc_now
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,9 @@ def write_back(ctx: RunContext, options: SyncOptions) -> dict:
         if stale is not None:
             log.warning("write-back skipped: %s", stale)
             return {**_outcome(ctx, [], None), "skipped_reason": stale}
+        # every score that goes out traces to a scoring version (an unrecorded one is recorded now)
+        seeds = ctx.settings.dbt_project_dir / "seeds"
+        version, _ = versions.record_if_changed(con, seeds, f"run {ctx.run_id}")
         stopped: Exception | None = None
         gap_hours = hours_since_last_write_back(con, ctx.as_of)
         try:
@@ -141,4 +145,4 @@ def write_back(ctx: RunContext, options: SyncOptions) -> dict:
             usage.used,
             usage.limit,
         )
-    return _outcome(ctx, results, usage)
+    return {**_outcome(ctx, results, usage), "scoring_version": version["version_id"]}

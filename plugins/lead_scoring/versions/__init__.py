@@ -1,0 +1,1 @@
+"""Scoring versions: the configurations that went live, their change log and rollback."""
