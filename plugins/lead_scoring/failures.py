@@ -31,11 +31,6 @@ FIX_HINTS: list[tuple[str, str]] = [
     ),
     ("PayloadError", "the payload model has a column that is not an allow-listed CRM field: fix the model"),
     ("FileLayoutError", "a landing file lacks a required column: fix the export and drop it again"),
-    (
-        "ErasureRequestError",
-        "an erasure request file in landing/erasure/ has lines that are not e-mail addresses: fix or "
-        "remove those lines (the valid ones are already applied), then re-run",
-    ),
     ("SalesforceExpiredSession", CREDENTIALS),
     ("SalesforceAuthenticationFailed", CREDENTIALS),
     (

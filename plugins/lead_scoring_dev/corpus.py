@@ -3,7 +3,8 @@ survive (issue 7), each with good rows next to the bad ones, and what must happe
 row: loaded, or quarantined with a given reason, or the whole file rejected with a reason.
 
 ``write_corpus(landing)`` writes the files (deterministic bytes) under a landing folder
-(``crm/<Object>/*.csv`` Data Loader exports, ``map/*`` MAP files) and returns the cases.
+(``crm/<Object>/*.csv`` Data Loader exports, ``map/*`` MAP files, ``erasure/*.csv``
+requests) and returns the cases.
 ``python -m lead_scoring_dev.corpus`` loads the corpus into a throw-away warehouse with
 the pipeline's own extract and load stages and prints, per case, what was read, loaded and
 quarantined and why, next to what was expected (exit status 1 on any difference).
@@ -344,7 +345,15 @@ def cases() -> list[Case]:
             status="rejected",
         ),
     ]
-    return [*crm, unknown_event_lead, *map_cases]
+    erasure = Case(
+        name="erasure request file with a line that is not an address",
+        path="erasure/requests.csv",
+        content=text("email", "gone@elsewhere.example", "not-an-address"),
+        rows_read=2,
+        rows_loaded=1,  # the request recorded (as a hash); the bad line quarantined, hashed
+        reasons={3: "not an e-mail address"},
+    )
+    return [*crm, unknown_event_lead, *map_cases, erasure]
 
 
 def write_corpus(landing: Path) -> list[Case]:

@@ -137,7 +137,9 @@ def assert_accounting(con) -> None:
     ).fetchall()
     for batch_id, table, read, loaded, quarantined, erased in rows:
         assert read == loaded + quarantined + erased, batch_id
-        if table.startswith("raw_map."):
+        if table == "ops.erasure_requests":  # a request file: its requests are hashes, shared by files
+            held = loaded
+        elif table.startswith("raw_map."):
             held = con.execute(f"select count(*) from {table} where _batch_id = ?", [batch_id]).fetchall()[0][
                 0
             ]
@@ -249,19 +251,77 @@ def test_an_erased_person_leaves_every_table_and_stays_out_of_later_loads(files_
     assert summary["rows_erased"] == result["rows_erased"]
 
 
-def test_a_bad_erasure_file_applies_its_valid_lines_and_names_the_bad_ones(files_env):
+def test_a_bad_line_in_an_erasure_file_is_quarantined_hashed_and_the_load_goes_on(files_env):
     settings = files_env
     first_drop(settings.landing)
     request = settings.landing / "erasure" / "requests.csv"
-    write(request, f"email\n{JANE}\nnot-an-address\n\n")
-    with pytest.raises(erasure.ErasureRequestError, match=r"requests.csv:3: not an e-mail address") as raised:
-        load("r1")
-    assert "not-an-address" not in str(raised.value)  # the message never echoes the value
+    write(request, f"email\n{JANE}\nnot-an-address\n\n{BOB}\n")
+    load("r1")  # no error: the load ends and the run goes on to score
     with warehouse.connect(settings.warehouse) as con:
-        assert con.execute("select count(*) from ops.erasure_requests").fetchall() == [(1,)]
-        assert people(con) == {}  # the valid request applied to this very load
+        assert con.execute("select count(*) from ops.erasure_requests").fetchall() == [(2,)]
+        assert people(con) == {}  # the valid requests applied to this very load
+        assert not con.execute("select 1 from raw_salesforce.lead where id = ?", [BOB_LEAD]).fetchall()
+        assert con.execute(
+            "select file, line, record, reason from ops.quarantine where source = 'erasure'"
+        ).fetchall() == [
+            (str(request), 3, "sha256:" + erasure.email_sha256("not-an-address"), erasure.NOT_AN_ADDRESS)
+        ]
+        ledger = con.execute(
+            "select status, rows_read, rows_loaded, rows_quarantined from ops.batches "
+            "where source = 'erasure'"
+        )
+        assert ledger.fetchall() == [("loaded", 3, 2, 1)]
         assert_accounting(con)
-    assert request.exists()  # kept until fixed
+        for table, column in con.execute(  # the bad value is kept nowhere in clear
+            "select table_name, column_name from information_schema.columns "
+            "where table_schema = 'ops' and data_type = 'VARCHAR'"
+        ).fetchall():
+            hits = con.execute(f'select count(*) from ops.{table} where "{column}" like ?', ["%not-an-addr%"])
+            assert hits.fetchall() == [(0,)], (table, column)
+    assert request.exists()  # kept until fixed: the bad line may be a real request mistyped
+
+    load("r2")  # the same bytes again: not read twice, nothing quarantined twice
+    with warehouse.connect(settings.warehouse) as con:
+        assert con.execute("select count(*) from ops.quarantine where source = 'erasure'").fetchall() == [
+            (1,)
+        ]
+        assert con.execute("select count(*) from ops.batches where source = 'erasure'").fetchall() == [(1,)]
+
+    write(request, f"email\n{JANE}\nnot.an@address.io\n")  # fixed: new content, a new batch
+    load("r3")
+    assert not request.exists()  # every line recorded: the addresses are not kept
+    with warehouse.connect(settings.warehouse) as con:
+        assert con.execute("select count(*) from ops.erasure_requests").fetchall() == [(3,)]
+
+
+def test_erasure_files_that_cannot_be_read_as_requests_are_rejected_hashed(files_env):
+    settings = files_env
+    folder = settings.landing / "erasure"
+    write(folder / "names.csv", "name,company\nJane Doe,Acme\n")
+    write(folder / "requests.txt", f"{JANE}\n")
+    (folder / "latin1.csv").write_bytes(b"email\n" + JANE.encode() + b"\nj\xe9r\xf4me@example.com\n")
+    load("r1")
+    with warehouse.connect(settings.warehouse) as con:
+        batches = dict(
+            con.execute(
+                "select regexp_extract(file, '[^/]+$'), status from ops.batches where source = 'erasure'"
+            ).fetchall()
+        )
+        assert batches == {"names.csv": "rejected", "requests.txt": "rejected", "latin1.csv": "loaded"}
+        reasons = dict(
+            con.execute(
+                "select regexp_extract(file, '[^/]+$') || ':' || line, reason from ops.quarantine"
+            ).fetchall()
+        )
+        assert reasons["names.csv:2"].startswith("no 'email' column in the header")
+        assert reasons["requests.txt:1"].startswith("not a CSV file (.txt)")
+        assert reasons["latin1.csv:3"] == "wrong encoding (not UTF-8)"
+        records = [r[0] for r in con.execute("select record from ops.quarantine").fetchall()]
+        assert all(record.startswith("sha256:") for record in records)  # no name, no address
+        assert con.execute("select count(*) from ops.erasure_requests").fetchall() == [
+            (1,)
+        ]  # latin1's good line
+    assert (folder / "names.csv").exists() and (folder / "latin1.csv").exists()
 
 
 def test_erase_cli_rejects_bad_input(settings, tmp_path, capsys):

@@ -11,7 +11,7 @@ import logging
 import time
 from datetime import datetime
 
-from lead_scoring import crm_schema, warehouse
+from lead_scoring import crm_schema, landing, warehouse
 from lead_scoring.extract.salesforce import extract_object
 from lead_scoring.load.files import crm_landing_files
 from lead_scoring.run_context import RunContext, crm_client
@@ -51,7 +51,7 @@ def extract_crm(ctx: RunContext) -> dict:
 
 
 def extract_map(ctx: RunContext) -> dict:
-    """The MAP files waiting in the landing folder (the loader skips those already loaded)."""
-    folder = ctx.settings.map_landing
-    files = sorted(str(p) for p in folder.glob("*") if p.is_file() and not p.name.startswith("."))
+    """The MAP files waiting in the landing folder (the loader skips those already loaded),
+    symbolic links and other non-files included: the loader refuses them with a reason."""
+    files = [str(path) for path in landing.entries(ctx.settings.map_landing)]
     return {"files": files, "started_at": time.time()}

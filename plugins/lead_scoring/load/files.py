@@ -1,19 +1,27 @@
 """Read landing files (Data Loader CSV, Marketo CSV, generic JSONL) and CRM extracts as text
 relations for ``raw.load_text_relation``: every line becomes a row (parsed or carrying a
 ``_parse_error``) numbered by its physical line in the file, so each input line is loaded
-or quarantined, never dropped."""
+or quarantined, never dropped.
+
+Landing files are opened by ``landing.open_file`` (never through a symbolic link, only
+regular files below the landing root): a refused file is a rejected batch with one
+quarantine row saying why. DuckDB reads the opened file itself (``/proc/self/fd/<n>``). A
+rejected file is read line by line in bounded pieces, never whole."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from dataclasses import replace
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from lead_scoring import crm_schema, warehouse
+from lead_scoring import crm_schema, landing, warehouse
 from lead_scoring.load.raw import (
     Batch,
     ErasedRows,
@@ -21,7 +29,6 @@ from lead_scoring.load.raw import (
     LoadTarget,
     RowRules,
     already_loaded,
-    file_sha256,
     load_text_relation,
     record_batch,
     utc_now,
@@ -40,8 +47,101 @@ MAP_KEYS = {
 }
 
 
+# A file refused as a whole is quarantined line by line in Python: each line keeps at most
+# RECORD_CHARS characters (as load_text_relation keeps), and a file keeps at most LINES_KEPT
+# rows; one more row counts the lines after them (every line accounted for, memory bounded).
+RECORD_CHARS = 2_000
+RECORD_BYTES = 4 * RECORD_CHARS  # UTF-8 takes at most 4 bytes a character
+LINES_KEPT = 1_000
+HEADER_BYTES = 1 << 16  # a header line longer than this is not a layout we know
+
+
 class FileLayoutError(ValueError):
     """A file whose header cannot be loaded (missing required column, unknown layout)."""
+
+
+def clear_record(head: bytes) -> str:
+    """A quarantined line as stored: its text (bytes that are not UTF-8 replaced), truncated."""
+    return head.decode("utf-8", errors="replace")[:RECORD_CHARS]
+
+
+@dataclass
+class QuarantinedLines:
+    """The quarantine rows of a file's refused lines: the first ``LINES_KEPT`` one row each,
+    then one row (at the first line not kept, no record) counting the others, so a file of
+    any size costs bounded memory and rows and every line is still accounted for."""
+
+    count: int = 0
+    kept: list[tuple[int, str | None, str]] = field(default_factory=list)
+    first_unkept: int = 0
+    last_unkept: int = 0
+    unkept_reasons: set[str] = field(default_factory=set)
+
+    @property
+    def full(self) -> bool:
+        return len(self.kept) >= LINES_KEPT
+
+    def add(self, line: int, record: str | None, reason: str) -> None:
+        if self.full:
+            self.add_unkept(1, line, line, reason)
+        else:
+            self.count += 1
+            self.kept.append((line, record, reason))
+
+    def add_unkept(self, count: int, first: int, last: int, reason: str) -> None:
+        """``count`` lines, ``first`` to ``last``, counted but not stored."""
+        if count:
+            self.count += count
+            self.first_unkept = self.first_unkept or first
+            self.last_unkept = last
+            if len(self.unkept_reasons) < 2:
+                self.unkept_reasons.add(reason)
+
+    def rows(self) -> list[tuple[int, str | None, str]]:
+        unkept = self.count - len(self.kept)
+        if not unkept:
+            return list(self.kept)
+        why = next(iter(self.unkept_reasons)) if len(self.unkept_reasons) == 1 else "various reasons"
+        summary = (
+            f"{unkept:,} more lines ({self.first_unkept}-{self.last_unkept}) quarantined, "
+            f"counted but not stored: {why}"
+        )
+        return [*self.kept, (self.first_unkept, None, summary)]
+
+    def write(
+        self, con: duckdb.DuckDBPyConnection, batch: Batch, now: datetime, rows: list | None = None
+    ) -> None:
+        """Insert the rows (or ``rows``) into ``ops.quarantine``, in one statement."""
+        frame = pd.DataFrame(self.rows() if rows is None else rows, columns=["line", "record", "reason"])
+        if frame.empty:
+            return
+        with warehouse.registered(con, "_rejected_lines", frame):
+            con.execute(
+                "insert into ops.quarantine (source, file, line, record, reason, _batch_id, quarantined_at) "
+                "select ?, ?, line, record, reason, ?, ? from _rejected_lines",
+                [batch.source, batch.file, batch.batch_id, now],
+            )
+
+
+def refused_batch(
+    prefix: str, source: str, obj: str, refused: landing.RefusedFile, root: Path, run_id: str
+) -> Batch:
+    """The batch of a landing entry that was not opened: one id per entry and reason, so the
+    same refusal is recorded once, however many runs see the entry."""
+    where = os.path.relpath(os.path.abspath(refused.path), os.path.abspath(root))
+    tag = hashlib.sha256(f"{where}\n{refused.reason}".encode()).hexdigest()[:16]
+    return Batch(f"{prefix}:{refused.path.name}:refused:{tag}", source, obj, str(refused.path), run_id)
+
+
+def previous_batch(con: duckdb.DuckDBPyConnection, batch: Batch) -> LoadResult | None:
+    """The counts of a batch recorded before (loaded, held or rejected), or None."""
+    previous = already_loaded(con, batch.batch_id)
+    if (
+        previous is None
+        and con.execute("select 1 from ops.batches where batch_id = ?", [batch.batch_id]).fetchall()
+    ):
+        previous = LoadResult(batch.batch_id, batch.object, 0, 0, 0, skipped=True)
+    return previous
 
 
 def timestamp_bounds(as_of: datetime) -> tuple[datetime, datetime]:
@@ -49,7 +149,7 @@ def timestamp_bounds(as_of: datetime) -> tuple[datetime, datetime]:
     return EARLIEST_VALID, as_of + timedelta(days=1)
 
 
-def _quote(path: Path) -> str:
+def _quote(path: Path | str) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
@@ -78,12 +178,22 @@ def _read_with_rejects(con: duckdb.DuckDBPyConnection, read_sql: str, first_line
     )
 
 
-def _csv_text_table(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> list[str]:
+def _csv_header(con: duckdb.DuckDBPyConnection, read_path: str) -> list[str]:
+    """A CSV's column names, from DuckDB's sniffer (a sample, not the whole file), tolerant
+    of bad lines as ``_csv_text_table`` is."""
+    sql = (
+        f"describe select * from read_csv({_quote(read_path)}, all_varchar = true, header = true, "
+        "ignore_errors = true)"
+    )
+    return [r[0] for r in con.execute(sql).fetchall()]
+
+
+def _csv_text_table(con: duckdb.DuckDBPyConnection, read_path: str, name: str) -> list[str]:
     """Materialise a CSV as all-text temp table ``name`` (good rows + malformed or wrongly
     encoded lines with a ``_parse_error``); returns the header's column names."""
     _read_with_rejects(
         con,
-        f"read_csv({_quote(path)}, all_varchar = true, header = true, store_rejects = true, "
+        f"read_csv({_quote(read_path)}, all_varchar = true, header = true, store_rejects = true, "
         "rejects_table = '_rejects', rejects_scan = '_reject_scans')",
         first_line=2,
     )
@@ -107,13 +217,13 @@ def _csv_text_table(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> li
 LINE_DELIMITER = "\x1f\x1e\x1d\x1c"
 
 
-def _jsonl_text_table(con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, str]) -> None:
+def _jsonl_text_table(con: duckdb.DuckDBPyConnection, read_path: str, columns: dict[str, str]) -> None:
     """One row per non-blank line of a JSONL file, its fields extracted as text; lines that
     are not UTF-8, not JSON or not an object carry a ``_parse_error``. JSON functions only
     ever see valid documents (DuckDB evaluates CASE branches eagerly)."""
     _read_with_rejects(
         con,
-        f"read_csv({_quote(path)}, columns = {{'line': 'VARCHAR'}}, header = false, "
+        f"read_csv({_quote(read_path)}, columns = {{'line': 'VARCHAR'}}, header = false, "
         f"delim = '{LINE_DELIMITER}', quote = '', escape = '', auto_detect = false, store_rejects = true, "
         "rejects_table = '_rejects', rejects_scan = '_reject_scans')",
         first_line=1,
@@ -203,19 +313,12 @@ def _load(
 
 
 def crm_landing_files(folder: Path) -> list[tuple[str, Path]]:
-    """The files of the CRM landing folder as (object, path): the known objects' CSVs in
-    extract order, then every other file (an unknown object's folder, a file outside any
-    object folder, a non-CSV file), which the loader rejects with a reason instead of
-    leaving it unread and unreported. Hidden and ``.tmp`` files are not listed."""
-    if not folder.is_dir():
-        return []
-    files = [
-        path
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-        and path.suffix != ".tmp"
-        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
-    ]  # hidden and .tmp files are still being written (or an editor's): not read
+    """The entries of the CRM landing folder as (object, path): the known objects' CSVs in
+    extract order, then every other entry (an unknown object's folder, a file outside any
+    object folder, a non-CSV file, a symbolic link, a FIFO), which the loader rejects with a
+    reason instead of leaving it unread and unreported. Hidden and ``.tmp`` files are not
+    listed (still being written, or an editor's); linked folders are listed, not walked."""
+    files = [path for path in landing.entries(folder, recursive=True) if path.suffix != ".tmp"]
     entries = [
         (obj, path)
         for obj in crm_schema.EXTRACT_ORDER
@@ -258,47 +361,94 @@ def _id_reasons(obj: str) -> list[str]:
     return reasons
 
 
+def load_crm_file(
+    con: duckdb.DuckDBPyConnection, obj: str, path: Path, run_id: str, as_of: datetime, root: Path
+) -> LoadResult:
+    """Load a Data Loader CSV of ``root``'s ``crm/<obj>/`` (the files CRM source): one batch
+    per content, so the same bytes are never loaded twice; a file ``landing.open_file``
+    refuses (a symbolic link, not a regular file) is a rejected batch saying why."""
+    try:
+        with landing.open_file(path, root) as opened:
+            digest = opened.sha256()
+            batch = Batch(
+                batch_id=f"files:{obj}:{path.name}:{digest[:16]}",
+                source="files",
+                object=obj,
+                file=str(path),
+                run_id=run_id,
+                content_hash=digest,
+            )
+            return _load_crm(con, obj, opened, batch, watermark=False, as_of=as_of)
+    except landing.RefusedFile as refused:
+        return reject_file(con, refused_batch("files", "files", obj, refused, root, run_id), refused.reason)
+
+
 def load_crm_text(
     con: duckdb.DuckDBPyConnection, obj: str, path: Path, batch: Batch, *, watermark: bool, as_of: datetime
 ) -> LoadResult:
-    """Load a CRM object's rows from an extract (Parquet) or a Data Loader CSV. A file that
-    cannot be loaded (unknown object, not a CSV, a required column missing from its header)
-    is rejected: every line quarantined with the reason, the other files still load."""
+    """Load a CRM object's rows from an extract (Parquet) or a Data Loader CSV, as ``batch``.
+    A file that cannot be loaded (unknown object, not a CSV, a required column missing from
+    its header, a symbolic link) is rejected: every line quarantined with the reason, the
+    other files still load. Our own extract that cannot be loaded is a bug: it raises."""
+    try:
+        with landing.open_file(path, path.parent) as opened:
+            return _load_crm(con, obj, opened, batch, watermark=watermark, as_of=as_of)
+    except landing.RefusedFile as refused:
+        if path.suffix == ".parquet":
+            raise
+        return reject_file(con, batch, refused.reason)
+
+
+def _load_crm(
+    con: duckdb.DuckDBPyConnection,
+    obj: str,
+    opened: landing.LandingFile,
+    batch: Batch,
+    *,
+    watermark: bool,
+    as_of: datetime,
+) -> LoadResult:
+    path = opened.path
+    previous = previous_batch(con, batch)
+    if previous is not None:
+        return previous
     problem = _crm_file_problem(obj, path)
     if problem:
-        return reject_file(con, batch, problem, path, header=path.suffix.lower() == ".csv")
+        return reject_file(con, batch, problem, opened, header=path.suffix.lower() == ".csv")
     columns = warehouse.crm_columns(obj)
+    rules = RowRules(
+        columns, ["id", "systemmodstamp"], extra_reasons=_id_reasons(obj), dedupe_key="id",
+        newest_by="systemmodstamp", timestamp_bounds=timestamp_bounds(as_of),
+    )  # fmt: skip
     try:
         if path.suffix == ".parquet":
             con.execute(
                 f"create or replace temp table _crm_text as select row_number() over () as _line, "
-                f"null as _raw, null as _parse_error, * from read_parquet({_quote(path)})"
+                f"null as _raw, null as _parse_error, * from read_parquet({_quote(opened.read_path)})"
             )
             header = [r[0] for r in con.execute("describe _crm_text").fetchall()]
         else:
-            header = _csv_text_table(con, path, "_crm_text")
-        rules = RowRules(
-            columns, ["id", "systemmodstamp"], extra_reasons=_id_reasons(obj), dedupe_key="id",
-            newest_by="systemmodstamp", timestamp_bounds=timestamp_bounds(as_of),
-        )  # fmt: skip
+            # the header first: a file missing a required column is rejected before DuckDB reads it all
+            _select_columns(_csv_header(con, opened.read_path), rules.columns, rules.required, path)
+            header = _csv_text_table(con, opened.read_path, "_crm_text")
         target = LoadTarget(warehouse.raw_table(obj), batch, watermark_object=obj if watermark else None)
         return _load(con, "_crm_text", header, rules, target, path)
     except (FileLayoutError, duckdb.Error) as error:
         if path.suffix == ".parquet":  # our own extract: a bug to fix, not a bad input file
             raise
-        return reject_file(con, batch, _file_error(error, path), path, header=True)
+        return reject_file(con, batch, _file_error(error, opened), opened, header=True)
     finally:
         con.execute("drop table if exists _crm_text")
 
 
-def detect_map_layout(path: Path) -> str | None:
-    """``marketo_activities``, ``marketo_leads``, ``events`` or None (unknown layout)."""
+def detect_map_layout(path: Path, header: bytes) -> str | None:
+    """``marketo_activities``, ``marketo_leads``, ``events`` or None (unknown layout), from
+    the file's name and first line ``header``."""
     if path.suffix == ".jsonl":
         return "events"
     if path.suffix != ".csv":
         return None
-    with path.open("rb") as handle:
-        first = handle.readline().decode("utf-8", errors="replace").strip().lower()
+    first = header.decode("utf-8", errors="replace").strip().lower()
     names = {c.strip().strip('"') for c in first.split(",")}
     if "marketoguid" in names:
         return "marketo_activities"
@@ -307,12 +457,30 @@ def detect_map_layout(path: Path) -> str | None:
     return None
 
 
-def load_map_file(con: duckdb.DuckDBPyConnection, path: Path, run_id: str, as_of: datetime) -> LoadResult:
-    """Load one MAP landing file into ``raw_map.<layout>``; an unknown layout or unreadable
-    file is recorded as a rejected batch with one quarantine row naming the file, and is not
-    retried (the same content is the same batch)."""
-    digest = file_sha256(path)
-    layout = detect_map_layout(path)
+def load_map_file(
+    con: duckdb.DuckDBPyConnection, path: Path, run_id: str, as_of: datetime, root: Path | None = None
+) -> LoadResult:
+    """Load one MAP landing file (below ``root``, by default its own folder) into
+    ``raw_map.<layout>``; a file that is refused (a symbolic link, not a regular file), of
+    unknown layout or unreadable is recorded as a rejected batch with its lines quarantined
+    (or one row naming the file), and is not retried (the same content is the same batch)."""
+    root = root or path.parent
+    try:
+        with landing.open_file(path, root) as opened:
+            return _load_map(con, opened, run_id, as_of)
+    except landing.RefusedFile as refused:
+        source = "events" if path.suffix == ".jsonl" else "marketo"
+        batch = refused_batch("map", source, "raw_map.unknown", refused, root, run_id)
+        return reject_file(con, batch, refused.reason)
+
+
+def _load_map(
+    con: duckdb.DuckDBPyConnection, opened: landing.LandingFile, run_id: str, as_of: datetime
+) -> LoadResult:
+    path = opened.path
+    digest = opened.sha256()
+    with opened.reader() as handle:
+        layout = detect_map_layout(path, handle.readline(HEADER_BYTES))
     table = f"raw_map.{layout}" if layout else "raw_map.unknown"
     batch = Batch(
         batch_id=f"map:{path.name}:{digest[:16]}",
@@ -322,21 +490,22 @@ def load_map_file(con: duckdb.DuckDBPyConnection, path: Path, run_id: str, as_of
         run_id=run_id,
         content_hash=digest,
     )
+    previous = previous_batch(con, batch)
+    if previous is not None:
+        return previous
     if layout is None:
         return reject_file(
             con,
             batch,
             "unknown MAP file layout (expected a Marketo activity or lead CSV, or .jsonl events)",
-            path,
+            opened,
             header=path.suffix == ".csv",
         )
-    if already_loaded(con, batch.batch_id):
-        return already_loaded(con, batch.batch_id)
     columns = warehouse.MAP_TABLES[layout]
     key, newest = MAP_KEYS[layout]
     try:
         if layout == "events":
-            _jsonl_text_table(con, path, columns)
+            _jsonl_text_table(con, opened.read_path, columns)
             header = list(columns)
             required = ["event_id", "occurred_at", "event_type"]
             extra = [
@@ -344,8 +513,10 @@ def load_map_file(con: duckdb.DuckDBPyConnection, path: Path, run_id: str, as_of
                 "then 'missing email and crm_id' end"
             ]
         else:
-            header = _csv_text_table(con, path, "_map_text")
             required = MARKETO_ACTIVITY_REQUIRED if layout == "marketo_activities" else ["id"]
+            # the header first: a file missing a required column is rejected before DuckDB reads it all
+            _select_columns(_csv_header(con, opened.read_path), columns, required, path)
+            header = _csv_text_table(con, opened.read_path, "_map_text")
             extra = None
         rules = RowRules(
             columns, required, extra_reasons=extra, dedupe_key=key, newest_by=newest,
@@ -353,46 +524,52 @@ def load_map_file(con: duckdb.DuckDBPyConnection, path: Path, run_id: str, as_of
         )  # fmt: skip
         return _load(con, "_map_text", header, rules, LoadTarget(table, batch), path)
     except (FileLayoutError, duckdb.Error) as error:
-        return reject_file(con, batch, _file_error(error, path), path, header=layout != "events")
+        return reject_file(con, batch, _file_error(error, opened), opened, header=layout != "events")
     finally:
         con.execute("drop table if exists _map_text")
 
 
-def _file_error(error: Exception, path: Path) -> str:
+def _file_error(error: Exception, opened: landing.LandingFile) -> str:
     """The first line of a load error, without the file name (the quarantine row has it)."""
-    return str(error).splitlines()[0].removeprefix(f"{path}: ")[:500]
-
-
-def _file_lines(path: Path, header: bool) -> list[tuple[int, str]]:
-    """(physical line number, text) of each non-blank line, after the header if ``header``;
-    bytes that are not UTF-8 are replaced so any file can be shown."""
-    lines = path.read_bytes().decode("utf-8", errors="replace").splitlines()
-    numbered = [(i, line) for i, line in enumerate(lines, start=1) if line.strip()]
-    return numbered[1:] if header and numbered else numbered
+    text = str(error).replace(opened.read_path, str(opened.path))
+    return text.splitlines()[0].removeprefix(f"{opened.path}: ")[:500]
 
 
 def reject_file(
-    con: duckdb.DuckDBPyConnection, batch: Batch, reason: str, path: Path | None = None, header: bool = False
+    con: duckdb.DuckDBPyConnection,
+    batch: Batch,
+    reason: str,
+    opened: landing.LandingFile | None = None,
+    header: bool = False,
+    record: Callable[[bytes], str | None] = clear_record,
 ) -> LoadResult:
     """Record a whole file as rejected: each of its rows (non-blank lines after the header)
-    quarantined with ``reason``, so rows read = rows quarantined. A file with no rows gets a
-    line-0 quarantine row naming the file and reason (a notice: 0 rows read, 0 quarantined).
-    A ledger row with status ``rejected``; the same content is not retried (fix the file:
-    new content, new batch)."""
+    quarantined with ``reason`` and ``record(line)`` (``QuarantinedLines``: the first
+    ``LINES_KEPT``, then a count), so rows read = rows quarantined. The file is read in
+    bounded pieces, never whole. A file with no rows, or one not opened, gets a line-0 row
+    naming the file and reason. A ledger row with status ``rejected``; the same content is
+    not retried (fix the file: new content, new batch)."""
     if con.execute("select 1 from ops.batches where batch_id = ?", [batch.batch_id]).fetchall():
         return LoadResult(batch.batch_id, batch.object, 0, 0, 0, skipped=True)
     now = utc_now()
-    rows = _file_lines(path, header) if path is not None and path.is_file() else []
-    quarantine = [(line, text[:2000]) for line, text in rows] or [(0, None)]
+    lines = QuarantinedLines()
+    if opened is not None:
+        with opened.reader() as handle:
+            numbered = landing.non_blank_lines(handle, RECORD_BYTES)
+            if header:
+                next(numbered, None)
+            for line in numbered:
+                lines.add(line.number, record(line.head), reason)
+                if lines.full:  # the rest only counted, a MiB at a time
+                    lines.add_unkept(*landing.count_non_blank(handle, line.number), reason)
+                    break
     con.execute("begin transaction")
-    # one statement, however many lines the file has
-    with warehouse.registered(con, "_rejected_lines", pd.DataFrame(quarantine, columns=["line", "record"])):
-        con.execute(
-            "insert into ops.quarantine (source, file, line, record, reason, _batch_id, quarantined_at) "
-            "select ?, ?, line, record, ?, ?, ? from _rejected_lines",
-            [batch.source, batch.file, reason, batch.batch_id, now],
-        )
-    record_batch(con, batch, len(rows), 0, len(rows), "rejected", now, reason)
-    con.execute("commit")
+    try:
+        lines.write(con, batch, now, lines.rows() or [(0, None, reason)])
+        record_batch(con, batch, lines.count, 0, lines.count, "rejected", now, reason)
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
     log.warning("file %s rejected: %s", batch.file, reason)
-    return LoadResult(batch.batch_id, batch.object, len(rows), 0, len(rows), skipped=False)
+    return LoadResult(batch.batch_id, batch.object, lines.count, 0, lines.count, skipped=False)

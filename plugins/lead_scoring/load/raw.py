@@ -7,12 +7,10 @@ a crash never leaves half a batch behind and a retry starts clean.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import duckdb
 
@@ -72,14 +70,6 @@ def record_batch(
          batch.window_end, rows_read, rows_loaded, rows_quarantined, status, batch.run_id, now, notes,
          rows_erased],
     )  # fmt: skip
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def already_loaded(con: duckdb.DuckDBPyConnection, batch_id: str) -> LoadResult | None:

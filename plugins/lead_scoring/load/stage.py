@@ -1,8 +1,9 @@
 """The load stage: what ``pipeline.load_raw`` runs.
 
 The run's CRM extracts and MAP files go into the raw schemas, one batch each in
-``ops.batches`` (a file or window loaded before is skipped). Erasure requests are recorded
-and applied first, and again after the loads.
+``ops.batches`` (a file or window loaded before is skipped). Erasure request files are
+loaded and applied first (a bad line is quarantined, the run goes on), and applied again
+after the loads. Landing files are opened below the landing root, never through a link.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from lead_scoring import warehouse
-from lead_scoring.load.files import load_crm_text, load_map_file
-from lead_scoring.load.raw import Batch, file_sha256
+from lead_scoring.load.erasure_requests import load_request_files
+from lead_scoring.load.files import load_crm_file, load_crm_text, load_map_file
+from lead_scoring.load.raw import Batch
 from lead_scoring.privacy import erasure
 from lead_scoring.run_context import RunContext, parse_as_of
 from lead_scoring.warehouse import utc_now
@@ -19,14 +21,11 @@ from lead_scoring.warehouse import utc_now
 
 def load_raw(ctx: RunContext, crm: dict, map_files: dict) -> dict:
     """Load the run's CRM extracts and MAP files into raw_*; returns per-batch counts."""
-    results = []
+    root = ctx.settings.landing
     with warehouse.connect(ctx.settings.warehouse) as con:
         warehouse.ensure_schema(con)
-        request_error = None
-        try:  # erasure requests first: the valid ones apply even if a file has bad lines
-            erasure.ingest_request_files(con, ctx.settings.landing / "erasure", utc_now())
-        except erasure.ErasureRequestError as error:
-            request_error = error
+        # erasure requests first, so this very load skips their people
+        results = load_request_files(con, root / "erasure", root, ctx.run_id, utc_now())
         purged = erasure.purge(con, ctx.run_id, utc_now()).total
         for entry in crm["extracts"]:
             path = Path(entry["path"])
@@ -44,25 +43,14 @@ def load_raw(ctx: RunContext, crm: dict, map_files: dict) -> dict:
                 )
                 results.append(load_crm_text(con, obj, path, batch, watermark=True, as_of=ctx.as_of))
             else:
-                digest = file_sha256(path)
-                batch = Batch(
-                    batch_id=f"files:{obj}:{path.name}:{digest[:16]}",
-                    source="files",
-                    object=obj,
-                    file=str(path),
-                    run_id=ctx.run_id,
-                    content_hash=digest,
-                )
-                results.append(load_crm_text(con, obj, path, batch, watermark=False, as_of=ctx.as_of))
+                results.append(load_crm_file(con, obj, path, ctx.run_id, ctx.as_of, root))
         for name in map_files["files"]:
-            results.append(load_map_file(con, Path(name), ctx.run_id, ctx.as_of))
+            results.append(load_map_file(con, Path(name), ctx.run_id, ctx.as_of, root))
         new = [r for r in results if not r.skipped]
         for result in new:
             erasure.record_load_erasures(con, ctx.run_id, result.object, result.rows_erased, utc_now())
         # ids first seen in this load (a Marketo lead of an erased address) reach earlier rows
         purged += erasure.purge(con, ctx.run_id, utc_now()).total
-    if request_error is not None:
-        raise request_error
     return {
         "batches": [r.as_dict() for r in results],
         "new_batch_ids": [r.batch_id for r in new],

@@ -3,7 +3,9 @@
 A request is an e-mail address. Only the SHA-256 of the normalised address (trimmed,
 lower-cased) is stored, in ``ops.erasure_requests``; the address itself is never written.
 Requests come from ``leadscore erase --email ... [--file emails.csv]`` or from CSV files
-dropped in ``<landing>/erasure/`` (deleted once recorded, since they hold addresses).
+dropped in ``<landing>/erasure/``, which ``load.erasure_requests`` loads like any landing
+file: a line that is not an address is quarantined (its value as a SHA-256 only) and the
+run goes on; a file whose lines are all recorded is deleted, since it holds addresses.
 
 At the start of every load (``pipeline.load_raw``) and again after it:
 
@@ -27,11 +29,15 @@ import csv
 import hashlib
 import logging
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import pandas as pd
+
+from lead_scoring import landing, warehouse
 
 log = logging.getLogger(__name__)
 
@@ -80,68 +86,102 @@ def email_sha256(email: str) -> str:
     return hashlib.sha256(normalize_email(email).encode("utf-8")).hexdigest()
 
 
+NOT_AN_ADDRESS = "not an e-mail address (expected name@domain.tld)"
+MAX_LINE_BYTES = 4_096  # a request line longer than this is refused (an address has at most 254)
+
+
 def validate_email(email: str, where: str) -> str:
     """The normalised address, or an error naming ``where`` (never echoing the value)."""
     value = normalize_email(email or "")
     if not _VALID_EMAIL.match(value):
-        raise ErasureRequestError(f"{where}: not an e-mail address (expected name@domain.tld)")
+        raise ErasureRequestError(f"{where}: {NOT_AN_ADDRESS}")
     return value
+
+
+@dataclass(frozen=True)
+class RequestLine:
+    """One non-blank line of an erasure request file: the request (``email_sha256``) or why
+    the line holds none (``problem``); ``value_sha256`` is the SHA-256 of the trimmed,
+    lower-cased value, the only form in which a bad line's value is ever kept."""
+
+    number: int
+    email_sha256: str | None
+    problem: str | None
+    value_sha256: str
+
+
+def _cells(text: str) -> list[str] | None:
+    try:
+        return next(csv.reader([text]), [])
+    except csv.Error:
+        return None
+
+
+def request_lines(lines: Iterable[landing.Line]) -> Iterator[RequestLine]:
+    """The requests of an erasure file's non-blank lines (``landing.non_blank_lines`` with
+    ``MAX_LINE_BYTES``): a CSV with an ``email`` column, or one address per line and no
+    header. Raises ErasureRequestError if the first line is a header of several columns
+    without ``email`` (nothing is yielded then)."""
+    column = None
+    for line in lines:
+        head = line.head.removeprefix(b"\xef\xbb\xbf") if column is None else line.head
+        try:
+            text = head.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        cells = _cells(text) if text is not None else None
+        if column is None:
+            names = [cell.strip().lower() for cell in cells or []]
+            if "email" in names:
+                column = names.index("email")
+                continue
+            if len(names) > 1:
+                raise ErasureRequestError("no 'email' column in the header; one address per line also works")
+            column = 0
+        value = cells[column] if cells is not None and column < len(cells) else (text or "")
+        if line.length > MAX_LINE_BYTES:
+            problem = f"line too long ({line.length:,} bytes; an address has at most 254 characters)"
+        elif text is None:
+            problem = "wrong encoding (not UTF-8)"
+        elif cells is None:
+            problem = "malformed CSV line"
+        else:
+            problem = None if _VALID_EMAIL.match(normalize_email(value)) else NOT_AN_ADDRESS
+        value_hash = email_sha256(value) if text is not None else hashlib.sha256(head).hexdigest()
+        yield RequestLine(line.number, None if problem else value_hash, problem, value_hash)
 
 
 def read_request_file(path: Path) -> tuple[list[str], list[str]]:
     """(hashes of the valid addresses, errors naming file and line) of a CSV with an
-    ``email`` column, or of a file with one address per line and no header."""
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as error:
-        raise ErasureRequestError(f"{path}: cannot read the erasure file ({type(error).__name__})") from error
-    rows = list(csv.reader(lines))
-    header = [c.strip().lower() for c in rows[0]] if rows else []
-    if "email" in header:
-        column, start = header.index("email"), 1
-    elif rows and len(header) == 1:
-        column, start = 0, 0
-    else:
-        raise ErasureRequestError(f"{path}: no 'email' column in the header; one address per line also works")
+    ``email`` column, or of a file with one address per line and no header (for
+    ``leadscore erase --file``; read line by line, never whole)."""
     hashes, errors = [], []
-    for number, row in enumerate(rows[start:], start=start + 1):
-        if not any(cell.strip() for cell in row):
-            continue
-        try:
-            hashes.append(
-                email_sha256(validate_email(row[column] if column < len(row) else "", f"{path}:{number}"))
-            )
-        except ErasureRequestError as error:
-            errors.append(str(error))
+    try:
+        with path.open("rb") as handle:
+            for request in request_lines(landing.non_blank_lines(handle, MAX_LINE_BYTES)):
+                if request.problem:
+                    errors.append(f"{path}:{request.number}: {request.problem}")
+                else:
+                    hashes.append(request.email_sha256)
+    except OSError as error:
+        raise ErasureRequestError(f"{path}: cannot read the erasure file ({type(error).__name__})") from error
+    except ErasureRequestError as error:
+        raise ErasureRequestError(f"{path}: {error}") from None
     return hashes, errors
 
 
 def record_requests(con: duckdb.DuckDBPyConnection, hashes: list[str], source: str, now: datetime) -> int:
-    """Add requests (hashes only); returns how many were new."""
+    """Add requests (hashes only), in one statement; returns how many were new."""
+    if not hashes:
+        return 0
     before = con.execute("select count(*) from ops.erasure_requests").fetchall()[0][0]
-    for digest in dict.fromkeys(hashes):
-        con.execute("insert or ignore into ops.erasure_requests values (?, ?, ?)", [digest, now, source])
-    return con.execute("select count(*) from ops.erasure_requests").fetchall()[0][0] - before
-
-
-def ingest_request_files(con: duckdb.DuckDBPyConnection, folder: Path, now: datetime) -> int:
-    """Record the requests of every ``*.csv`` in ``folder`` and delete each file once all of
-    its lines are recorded. A file with bad lines keeps its good lines recorded, stays in
-    place and raises an error naming its lines, so the request is fixed, not lost."""
-    added, problems = 0, []
-    for path in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
-        hashes, errors = read_request_file(path)
-        added += record_requests(con, hashes, f"file:{path.name}", now)
-        if errors:
-            problems.extend(errors)
-        else:
-            path.unlink()
-    if problems:
-        raise ErasureRequestError(
-            "erasure request file(s) with lines that are not e-mail addresses (the valid lines are "
-            "recorded; fix or remove these lines and the next run records them): " + "; ".join(problems)
+    frame = pd.DataFrame({"email_sha256": list(dict.fromkeys(hashes))}, dtype="object")
+    with warehouse.registered(con, "_new_requests", frame):
+        con.execute(
+            "insert or ignore into ops.erasure_requests select email_sha256, ?, ? from _new_requests",
+            [now, source],
         )
-    return added
+    return con.execute("select count(*) from ops.erasure_requests").fetchall()[0][0] - before
 
 
 def has_requests(con: duckdb.DuckDBPyConnection) -> bool:

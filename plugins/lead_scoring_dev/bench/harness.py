@@ -104,7 +104,8 @@ def ensure_data(settings: Settings, scale: Scale) -> Path:
 
 def fresh_workdir(settings: Settings, scale: Scale, data: Path, label: str) -> Path:
     """A private home for one measured run: empty warehouse, a copy of the loaded sandbox
-    db, and the landing files linked (not copied) so the run can add files of its own."""
+    db, and the landing files hard-linked (not copied) so the run can add files of its own.
+    Not symbolic links: the loader never follows one in a landing folder."""
     work = bench_dir(settings) / "work" / f"{scale.name}-{label}"
     shutil.rmtree(work, ignore_errors=True)
     (work / "sandbox").mkdir(parents=True)
@@ -113,7 +114,10 @@ def fresh_workdir(settings: Settings, scale: Scale, data: Path, label: str) -> P
         if source.is_file():
             target = work / "landing" / source.relative_to(data / "landing")
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.symlink_to(source)
+            try:
+                os.link(source, target)
+            except OSError:  # another file system: copy
+                shutil.copy2(source, target)
     return work
 
 
