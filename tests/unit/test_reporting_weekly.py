@@ -163,6 +163,22 @@ def _rows() -> dict[str, list[dict]]:
     ]
     return {
         "reporting.rpt_kpi_weekly": KPI_ROWS,
+        "ops.scoring_versions": [
+            {
+                "version_id": f"v{n}",
+                "number": n,
+                "is_live": n == 2,
+                "created_at": datetime(2026, 11, n),
+                "created_by": "ann",
+                "model_version": None,
+                "reason": reason,
+                "changes": changes,
+            }
+            for n, reason, changes in [
+                (1, "the configuration the first scored run used", "first version"),
+                (2, "Software converts 1.5x", "fit_rules: industry_software: points 20 → 25"),
+            ]
+        ],  # fmt: skip
         "reporting.rpt_funnel": FUNNEL_ROWS,
         "reporting.rpt_conversion_by_tier_weekly": conversion,
         "reporting.rpt_score_distribution_weekly": distribution,
@@ -303,6 +319,12 @@ def test_every_section_renders_with_its_chart():
     assert "Tiers convert in order" in html
     assert "0.800" in html and "3.100" in html  # backtest AUC and lift
     assert "the data ends\n01 Dec; later days are not scored" in html
+
+
+def test_the_change_log_lists_the_versions_newest_first():
+    section = render(ReportData(tables=_rows())).split('<section id="versions">')[1].split("</section>")[0]
+    assert section.index("Software converts 1.5x") < section.index("first version")
+    assert "industry_software: points 20 → 25" in section and ">live<" in section
 
 
 def test_missing_tables_say_not_available():
