@@ -44,9 +44,9 @@ final as (
         lead_scores.scored_at as Scored_At__c
         {%- if crm_object == 'Lead' %},
         coalesce(lead_routing.owner_id, lead_scores.owner_id) as OwnerId,
-        coalesce(lead_routing.crm_owner_id, lead_scores.owner_id) as _crm_owner_id,
         lead_sla.sla_due_at as SLA_Due_At__c,
-        lead_sla.sla_status as SLA_Status__c
+        lead_sla.sla_status as SLA_Status__c,
+        coalesce(lead_routing.crm_owner_id, lead_scores.owner_id) as _crm_owner_id
         {%- endif %}
     from lead_scores
     {%- if crm_object == 'Lead' %}

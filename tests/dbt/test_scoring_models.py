@@ -155,6 +155,7 @@ def test_payload_is_the_allow_listed_crm_fields_of_open_leads(scored):
         "OwnerId",
         "SLA_Due_At__c",
         "SLA_Status__c",
+        "_crm_owner_id",  # context: the CRM's owner as extracted, never sent
     ]
     assert payload["OwnerId"].notna().all()  # routed owner (a rep or a queue), never cleared
     assert list(payload["Id"]) == [
