@@ -259,11 +259,20 @@ def _id_reasons(obj: str) -> list[str]:
 
 
 def load_crm_text(
-    con: duckdb.DuckDBPyConnection, obj: str, path: Path, batch: Batch, *, watermark: bool, as_of: datetime
+    con: duckdb.DuckDBPyConnection,
+    obj: str,
+    path: Path,
+    batch: Batch,
+    *,
+    watermark: bool,
+    as_of: datetime,
+    skip_loaded_versions: bool = False,
 ) -> LoadResult:
     """Load a CRM object's rows from an extract (Parquet) or a Data Loader CSV. A file that
     cannot be loaded (unknown object, not a CSV, a required column missing from its header)
-    is rejected: every line quarantined with the reason, the other files still load."""
+    is rejected: every line quarantined with the reason, the other files still load.
+    ``skip_loaded_versions`` (API extracts, whose windows overlap): a row whose (Id,
+    SystemModstamp) the raw table holds already is counted, not written again."""
     problem = _crm_file_problem(obj, path)
     if problem:
         return reject_file(con, batch, problem, path, header=path.suffix.lower() == ".csv")
@@ -280,6 +289,7 @@ def load_crm_text(
         rules = RowRules(
             columns, ["id", "systemmodstamp"], extra_reasons=_id_reasons(obj), dedupe_key="id",
             newest_by="systemmodstamp", timestamp_bounds=timestamp_bounds(as_of),
+            version_key=("id", "systemmodstamp") if skip_loaded_versions else None,
         )  # fmt: skip
         target = LoadTarget(warehouse.raw_table(obj), batch, watermark_object=obj if watermark else None)
         return _load(con, "_crm_text", header, rules, target, path)
