@@ -51,6 +51,7 @@ LONGEST_FIRST = (
     "test_routing_properties.py",
     "test_airflow_standalone.py",
     "test_routing_across_hours.py",
+    "test_extract_gaps.py",
     "test_crm_sandbox.py",
     "test_backtest.py",
 )

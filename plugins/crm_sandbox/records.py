@@ -8,6 +8,7 @@ honouring ``allOrNone``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from crm_sandbox import store as st
@@ -248,6 +249,115 @@ def delete_record(store: st.Store, obj: str, record_id: str) -> None:
             st.delete_row(conn, obj, record_id)
     except st.RowError as err:
         raise _row_error_to_api(err) from None
+
+
+# --------------------------------------------------------------------------------------------
+# Deletions: getDeleted and merges
+# --------------------------------------------------------------------------------------------
+DELETE_LOG_DAYS = 15  # Salesforce answers getDeleted for no more than 15 days back
+MAX_DELETED_IDS = 600_000  # more Ids in one getDeleted window: EXCEEDED_ID_LIMIT
+
+
+def _replication_instant(text: str | None, name: str) -> datetime:
+    """A getDeleted bound: ISO 8601, the seconds ignored (floored to the minute) as Salesforce does."""
+    if not text:
+        raise ApiError(
+            400, "MISSING_ARGUMENT", "start and end are required: ?start=<ISO 8601>&end=<ISO 8601>"
+        )
+    try:
+        stored = st.parse_datetime(text)
+    except ValueError:
+        raise ApiError(400, "INVALID_REPLICATION_DATE", f"{name}: not a date and time: {text!r}") from None
+    return datetime.strptime(stored, "%Y-%m-%dT%H:%M:%S.%f%z").replace(second=0, microsecond=0)
+
+
+def get_deleted(store: st.Store, obj: str, start_text: str | None, end_text: str | None) -> dict[str, Any]:
+    """``GET /sobjects/<Obj>/deleted/?start=&end=`` (getDeleted): the deletions logged in
+    [start, latestDateCovered), seconds ignored; latestDateCovered is ``end`` or the sandbox
+    clock's minute, whichever is earlier. The delete log reaches back ``DELETE_LOG_DAYS``
+    from the sandbox clock, or to where it was purged (``earliestDateAvailable``): a start
+    before it, a window of one minute or less or one starting in the future is
+    ``INVALID_REPLICATION_DATE``; more than ``MAX_DELETED_IDS`` deletions ``EXCEEDED_ID_LIMIT``."""
+    start = _replication_instant(start_text, "start")
+    end = _replication_instant(end_text, "end")
+    if end - start <= timedelta(minutes=1):
+        raise ApiError(
+            400,
+            "INVALID_REPLICATION_DATE",
+            "startDate must chronologically precede endDate by more than one minute",
+        )
+    now = st.CLOCK.now().replace(second=0, microsecond=0)
+    if start > now:
+        raise ApiError(400, "INVALID_REPLICATION_DATE", "startDate is in the future")
+    with store.read() as conn:
+        purged = st.delete_log_purged_before(conn)
+        earliest = now - timedelta(days=DELETE_LOG_DAYS)
+        if purged is not None:
+            earliest = max(earliest, datetime.strptime(purged, "%Y-%m-%dT%H:%M:%S.%f%z"))
+        if start < earliest:
+            raise ApiError(
+                400,
+                "INVALID_REPLICATION_DATE",
+                f"startDate {st.format_datetime(start)} is before earliestDateAvailable "
+                f"{st.format_datetime(earliest)}: the delete log no longer covers it; replicate anew",
+            )
+        latest = min(end, now)
+        rows = st.deleted_between(conn, obj, st.format_datetime(start), st.format_datetime(latest))
+    if len(rows) > MAX_DELETED_IDS:
+        raise ApiError(
+            400,
+            "EXCEEDED_ID_LIMIT",
+            f"{len(rows)} deleted records in the window, more than {MAX_DELETED_IDS}: choose start and "
+            "end dates closer together",
+        )
+    return {
+        "deletedRecords": [{"id": record_id, "deletedDate": deleted} for record_id, deleted in rows],
+        "earliestDateAvailable": st.format_datetime(earliest),
+        "latestDateCovered": st.format_datetime(latest),
+    }
+
+
+MERGEABLE = ("Lead", "Contact", "Account")
+
+
+def merge_records(store: st.Store, obj: str, master_id: Any, duplicate_ids: Any) -> dict[str, Any]:
+    """Merge one or two ``duplicate_ids`` into ``master_id`` as Salesforce's merge does: the
+    records pointing at a duplicate (its Tasks, an Account's Contacts and Opportunities)
+    point at the master, each duplicate is deleted with the master as its MasterRecordId in
+    the delete log (queryAll sees it with IsDeleted = true), and the master is stamped.
+    One transaction; any problem is a 400 and nothing changes."""
+    if obj not in MERGEABLE:
+        raise ApiError(400, "INVALID_TYPE", f"{obj} records cannot be merged (only {', '.join(MERGEABLE)})")
+    if not isinstance(duplicate_ids, list) or not 1 <= len(duplicate_ids) <= 2:
+        raise ApiError(400, "INVALID_FIELD", "duplicates: a list of one or two record Ids")
+    moved = 0
+    try:
+        with store.write() as conn:
+            master = st.update_row(conn, obj, master_id, {})
+            duplicates = [st.update_row(conn, obj, dup, {}) for dup in duplicate_ids]
+            if master in duplicates or len(set(duplicates)) != len(duplicates):
+                raise st.RowError("INVALID_FIELD", "a record cannot be merged into itself", ["Id"])
+            children = [
+                (child, field)
+                for child, fields in crm_schema.OBJECTS.items()
+                for field in fields
+                if obj in REFERENCE_TO.get(field, [])
+            ]
+            for duplicate in duplicates:
+                for child, field in children:
+                    where = f"{st.quote_ident(field)} = ?"
+                    if crm_schema.has_soft_delete(child):
+                        where += ' AND "IsDeleted" = 0'
+                    ids = conn.execute(
+                        f'SELECT "Id" FROM {st.quote_ident(child)} WHERE {where}', (duplicate,)
+                    ).fetchall()
+                    for (child_id,) in ids:
+                        st.update_row(conn, child, child_id, {field: master})
+                        moved += 1
+                st.delete_row(conn, obj, duplicate, master_id=master)
+    except st.RowError as err:
+        raise _row_error_to_api(err) from None
+    return {"id": master, "mergedRecordIds": duplicates, "updatedRelatedIds": moved, "success": True}
 
 
 def upsert_record(

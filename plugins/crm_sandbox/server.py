@@ -6,7 +6,10 @@ Run it with ``python -m crm_sandbox.server --sandbox-dir DIR [--db FILE] [--port
 
 - ``query/?q=``, ``queryAll/?q=``, ``query/<locator>-<offset>`` (paging, consistent snapshot);
 - ``sobjects/``, ``sobjects/<Obj>/``, ``sobjects/<Obj>/describe/``,
-  ``sobjects/<Obj>/<Id>`` (GET/PATCH/DELETE), ``sobjects/<Obj>/<ExtField>/<value>`` (GET/PATCH);
+  ``sobjects/<Obj>/<Id>`` (GET/PATCH/DELETE: a soft delete), ``sobjects/<Obj>/<ExtField>/<value>``
+  (GET/PATCH);
+- ``sobjects/<Obj>/deleted/?start=&end=`` (getDeleted: the delete log, which every delete,
+  Bulk ``hardDelete`` and merge writes; see ``records.get_deleted``);
 - ``composite/sobjects`` (POST/PATCH/DELETE), ``composite/sobjects/<Obj>`` (GET),
   ``composite/sobjects/<Obj>/<ExtField>`` (PATCH);
 - ``jobs/ingest`` and ``jobs/ingest/<id>[/batches|/successfulResults|/failedResults|
@@ -15,10 +18,19 @@ Run it with ``python -m crm_sandbox.server --sandbox-dir DIR [--db FILE] [--port
   (Bulk API 2.0 query: CSV pages);
 - ``limits/``.
 
+Every response carries the sandbox clock in its ``Date`` header, as Salesforce's carry its
+server time (what the extract ends its window at).
+
 Sandbox endpoints (never subject to faults, not counted as API calls): ``GET /_sandbox/health``
 (no auth), ``GET /_sandbox/stats``, ``POST /_sandbox/stats/reset``, ``GET|POST /_sandbox/faults``
-(``{"spec": "429:0.1,...", "seed": 1, "timeout_s": 5}``) and ``POST /_sandbox/bulk/wait``
-(blocks until every closed Bulk job is processed).
+(``{"spec": "429:0.1,...", "seed": 1, "timeout_s": 5}``), ``POST /_sandbox/bulk/wait``
+(blocks until every closed Bulk job is processed), ``GET|POST /_sandbox/clock``
+(``{"now": "2026-11-01T10:05:00Z"}``: the clock runs on from there until the server stops; it
+never goes back past a stamp it gave), ``POST /_sandbox/deleted/purge``
+(``{"before": "..."}``: the delete log forgets older deletions, as Salesforce's purge does;
+getDeleted then refuses an earlier start) and
+``POST /_sandbox/merge`` (``{"object": "Lead", "master": Id, "duplicates": [Id, ...]}``: a merge,
+which Salesforce offers through SOAP and Apex, not REST; see ``records.merge_records``).
 
 Every request is logged as one line on stderr (method, path without query values, status,
 milliseconds, kind); the token and record contents are never logged.
@@ -28,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import email.utils
 import hmac
 import io
 import json
@@ -214,6 +227,7 @@ ROUTES: list[Route] = [
     _route(r"^(query|queryAll)/([A-Za-z0-9]+)-(\d+)/?$", GET=("h_query_more", "query_more")),
     _route(r"^sobjects/?$", GET=("h_describe_global", "describe")),
     _route(r"^sobjects/(\w+)/describe/?$", GET=("h_describe", "describe")),
+    _route(r"^sobjects/(\w+)/deleted/?$", GET=("h_deleted", "get_deleted")),
     _route(r"^sobjects/(\w+)/?$", GET=("h_sobject_info", "describe"), POST=("h_create", "sobject")),
     _route(
         r"^sobjects/(\w+)/([^/]+)/?$",
@@ -271,6 +285,12 @@ class RequestHandler(BaseHTTPRequestHandler):
     @property
     def app(self) -> SandboxApp:
         return self.server.app
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header: the sandbox clock (``st.CLOCK``), Salesforce's server time."""
+        if timestamp is None:
+            timestamp = st.CLOCK.current_ms() / 1000
+        return email.utils.formatdate(timestamp, usegmt=True)
 
     def log_request(self, code: Any = "-", size: Any = "-") -> None:  # noqa: ARG002
         """Silenced: one line per request is written by :meth:`_dispatch` instead."""
@@ -508,7 +528,47 @@ class RequestHandler(BaseHTTPRequestHandler):
             idle = app.bulk.wait_idle(float(self._param("timeout") or 30))
             self._json(200, {"idle": idle})
             return 200
+        if path == "/_sandbox/clock":
+            return self._sandbox_clock()
+        if path == "/_sandbox/deleted/purge" and self.command == "POST":
+            before = self._sandbox_instant("before")
+            with app.store.write() as conn:
+                removed = st.purge_delete_log(conn, before)
+            self._json(200, {"purged_before": before, "entries_removed": removed})
+            return 200
+        if path == "/_sandbox/merge" and self.command == "POST":
+            body = self._json_body()
+            if not isinstance(body, dict):
+                raise bad_json('Expected {"object": "Lead", "master": Id, "duplicates": [Id, ...]}')
+            obj = records.resolve_object(str(body.get("object", "")))
+            self._json(200, records.merge_records(app.store, obj, body.get("master"), body.get("duplicates")))
+            return 200
         raise not_found()
+
+    def _sandbox_instant(self, key: str) -> str:
+        """``key`` of the JSON body: an ISO 8601 instant, in the stored format."""
+        body = self._json_body()
+        value = body.get(key) if isinstance(body, dict) else None
+        try:
+            if isinstance(value, str):
+                return st.parse_datetime(value)
+        except ValueError:
+            pass
+        raise ApiError(400, "INVALID_REQUEST", f'expected {{"{key}": "<ISO 8601 instant>"}}')
+
+    def _sandbox_clock(self) -> int:
+        """``GET``: the clock; ``POST {"now": ...}``: run it from there (409 if that is before
+        a stamp already given)."""
+        if self.command == "POST":
+            moment = datetime.strptime(self._sandbox_instant("now"), "%Y-%m-%dT%H:%M:%S.%f%z")
+            try:
+                st.CLOCK.set_now(moment)
+            except ValueError as exc:
+                raise ApiError(409, "INVALID_REQUEST", str(exc)) from None
+        elif self.command != "GET":
+            raise ApiError(405, "METHOD_NOT_ALLOWED", "use GET or POST")
+        self._json(200, {"now": st.format_datetime(st.CLOCK.now()), "offset_ms": st.CLOCK.offset_ms})
+        return 200
 
     # -- REST handlers -------------------------------------------------------------------
     def h_resources(self, _m: re.Match[str]) -> int:
@@ -635,6 +695,12 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     def h_describe_global(self, _m: re.Match[str]) -> int:
         self._json(200, records.describe_global(self.version), self._extra_headers)
+        return 200
+
+    def h_deleted(self, m: re.Match[str]) -> int:
+        obj = records.resolve_object(m.group(1))
+        result = records.get_deleted(self.app.store, obj, self._param("start"), self._param("end"))
+        self._json(200, result, self._extra_headers)
         return 200
 
     def h_describe(self, m: re.Match[str]) -> int:

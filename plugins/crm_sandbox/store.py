@@ -2,7 +2,8 @@
 
 One table per object of ``crm_schema.OBJECTS`` (columns = the object's fields, ``Id`` primary
 key) plus the sandbox's own tables (``_bulk_jobs``, ``_bulk_job_data``, ``_bulk_job_results``,
-``_api_usage``, ``_sandbox_meta``).
+``_api_usage``, ``_sandbox_meta``, ``_write_log`` and ``_delete_log``, the delete log that
+getDeleted reads).
 
 Storage formats (one normalised, sortable format per type, so SQL comparisons work):
 
@@ -192,17 +193,45 @@ def parse_date(text: str) -> str:
 
 
 class _Clock:
-    """Strictly increasing UTC timestamps at millisecond precision, for SystemModstamp."""
+    """Strictly increasing UTC timestamps at millisecond precision, for SystemModstamp.
+
+    The clock is the machine's, shifted by ``offset_ms`` once a test sets it
+    (``POST /_sandbox/clock``): a sandbox loaded with last month's data can then live at the
+    data's time (its stamps, ``Date`` header and delete-log retention follow)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._last = 0
+        self.offset_ms = 0
 
     def now_ms(self) -> int:
         with self._lock:
-            current = max(int(time.time() * 1000), self._last + 1)
+            current = max(int(time.time() * 1000) + self.offset_ms, self._last + 1)
             self._last = current
             return current
+
+    def current_ms(self) -> int:
+        """The clock's time without taking a stamp (never before the last stamp given)."""
+        with self._lock:
+            return max(int(time.time() * 1000) + self.offset_ms, self._last)
+
+    def now(self) -> datetime:
+        """The clock's time as an aware UTC datetime (see ``current_ms``)."""
+        return datetime.fromtimestamp(self.current_ms() / 1000, UTC)
+
+    def set_now(self, moment: datetime) -> None:
+        """Run the clock from ``moment`` on. Refused (ValueError) when a stamp later than
+        ``moment`` was already given: SystemModstamp never goes back."""
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        target = int(moment.timestamp() * 1000)
+        with self._lock:
+            if target < self._last:
+                given = format_datetime(datetime.fromtimestamp(self._last / 1000, UTC))
+                raise ValueError(
+                    f"the clock cannot go back to {format_datetime(moment)}: it already stamped {given}"
+                )
+            self.offset_ms = target - int(time.time() * 1000)
 
     def stamp(self) -> str:
         return format_datetime(datetime.fromtimestamp(self.now_ms() / 1000, UTC))
@@ -466,6 +495,12 @@ _SANDBOX_DDL = [
     """CREATE TABLE IF NOT EXISTS _api_usage (
         day TEXT NOT NULL, kind TEXT NOT NULL, calls INTEGER NOT NULL,
         PRIMARY KEY (day, kind))""",
+    # Every deletion (soft, hard, a merge's losers with their master), as Salesforce's delete
+    # log: what getDeleted answers from, whether or not the row is still in the table.
+    """CREATE TABLE IF NOT EXISTS _delete_log (
+        object TEXT NOT NULL, record_id TEXT NOT NULL, deleted_date TEXT NOT NULL,
+        master_record_id TEXT, PRIMARY KEY (object, record_id, deleted_date))""",
+    "CREATE INDEX IF NOT EXISTS ix_delete_log_date ON _delete_log (object, deleted_date)",
 ]
 
 
@@ -613,6 +648,7 @@ def _load_object(
         conn.execute(f"DROP INDEX IF EXISTS {quote_ident(name)}")
     if replace:
         conn.execute(f"DELETE FROM {table}")
+        conn.execute("DELETE FROM _delete_log WHERE object = ?", (obj,))
     placeholders = ", ".join("?" for _ in all_fields)
     insert = (
         f"INSERT OR REPLACE INTO {table} ({', '.join(quote_ident(f) for f in all_fields)}) "
@@ -632,6 +668,12 @@ def _load_object(
         total += len(chunk)
     for stmt in _object_indexes(obj):
         conn.execute(stmt)
+    if crm_schema.has_soft_delete(obj):  # rows loaded deleted are in the recycle bin: logged
+        conn.execute(
+            "INSERT OR IGNORE INTO _delete_log (object, record_id, deleted_date) "
+            f'SELECT ?, "Id", "SystemModstamp" FROM {table} WHERE "IsDeleted" = 1',
+            (obj,),
+        )
     return total
 
 
@@ -833,15 +875,23 @@ def update_row(conn: sqlite3.Connection, obj: str, record_id: Any, values: Mappi
     return full
 
 
-def delete_row(conn: sqlite3.Connection, obj: str, record_id: Any, hard: bool = False) -> str:
-    """Soft-delete a live record (IsDeleted = true, new stamps); ``hard`` removes the row."""
+def delete_row(
+    conn: sqlite3.Connection, obj: str, record_id: Any, hard: bool = False, master_id: str | None = None
+) -> str:
+    """Soft-delete a live record (IsDeleted = true, new stamps: it stays visible to queryAll);
+    ``hard`` removes the row (queryAll no longer sees it). Either way the deletion goes to the
+    delete log (``master_id``: the record a merge kept); a record already soft-deleted was
+    logged then, so hard-deleting it (emptying the recycle bin) adds nothing."""
     full = _check_id(obj, record_id)
     if not crm_schema.has_soft_delete(obj):
         raise RowError("DELETE_FAILED", f"{obj} records cannot be deleted", [])
     if hard:
+        state = _row_state(conn, obj, full)
         cur = conn.execute(f'DELETE FROM {quote_ident(obj)} WHERE "Id" = ?', (full,))
         if cur.rowcount == 0:
             raise _missing(record_id, None)
+        if state == 0:
+            _log_deletion(conn, obj, full, now_stamp(), master_id)
         return full
     stamp = now_stamp()
     cur = conn.execute(
@@ -851,7 +901,48 @@ def delete_row(conn: sqlite3.Connection, obj: str, record_id: Any, hard: bool = 
     )
     if cur.rowcount == 0:
         raise _missing(record_id, _row_state(conn, obj, full))
+    _log_deletion(conn, obj, full, stamp, master_id)
     return full
+
+
+def _log_deletion(
+    conn: sqlite3.Connection, obj: str, record_id: str, stamp: str, master_id: str | None
+) -> None:
+    conn.execute(
+        "INSERT OR IGNORE INTO _delete_log (object, record_id, deleted_date, master_record_id) "
+        "VALUES (?, ?, ?, ?)",
+        (obj, record_id, stamp, master_id),
+    )
+
+
+DELETE_LOG_PURGE_KEY = "delete_log_purged_before"
+
+
+def deleted_between(conn: sqlite3.Connection, obj: str, start: str, end: str) -> list[tuple[str, str]]:
+    """(Id, deletedDate) of the ``obj`` deletions logged in [start, end) (stored format),
+    oldest first."""
+    return conn.execute(
+        "SELECT record_id, deleted_date FROM _delete_log WHERE object = ? AND deleted_date >= ? "
+        "AND deleted_date < ? ORDER BY deleted_date, record_id",
+        (obj, start, end),
+    ).fetchall()
+
+
+def delete_log_purged_before(conn: sqlite3.Connection) -> str | None:
+    """The instant before which the delete log was emptied (stored format), or None."""
+    row = conn.execute("SELECT value FROM _sandbox_meta WHERE key = ?", (DELETE_LOG_PURGE_KEY,)).fetchone()
+    return row[0] if row else None
+
+
+def purge_delete_log(conn: sqlite3.Connection, before: str) -> int:
+    """Forget the deletions logged before ``before`` (stored format), as Salesforce's purge of
+    its delete log does; getDeleted then refuses a start before it. Returns the entries removed."""
+    removed = conn.execute("DELETE FROM _delete_log WHERE deleted_date < ?", (before,)).rowcount
+    mark = max(before, delete_log_purged_before(conn) or before)
+    conn.execute(
+        "INSERT OR REPLACE INTO _sandbox_meta (key, value) VALUES (?, ?)", (DELETE_LOG_PURGE_KEY, mark)
+    )
+    return removed
 
 
 def find_ids_by_field(conn: sqlite3.Connection, obj: str, field: str, value: Any) -> list[str]:

@@ -48,6 +48,7 @@ def format_summary(summary: dict) -> str:
         *([("crm_write_skipped", summary["crm_write_skipped"])] if summary.get("crm_write_skipped") else []),
         ("rows_read", summary.get("rows_read", "")),
         ("rows_loaded", summary.get("rows_loaded", 0)),
+        *([("rows_already_loaded", already)] if (already := summary.get("rows_already_loaded")) else []),
         ("quarantined_rows", summary["quarantined_rows"]),
         ("rows_erased", summary.get("rows_erased", 0)),
         *rejected,

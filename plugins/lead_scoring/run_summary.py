@@ -48,9 +48,9 @@ def summarize(ctx: RunContext, stages: dict, started: float | None = None) -> di
             if scored
             else []
         )
-        read, quarantined = con.execute(
-            "select coalesce(sum(rows_read), 0), coalesce(sum(rows_quarantined), 0) from ops.batches "
-            "where run_id = ?",
+        read, quarantined, already = con.execute(
+            "select coalesce(sum(rows_read), 0), coalesce(sum(rows_quarantined), 0), "
+            "coalesce(sum(rows_already_loaded), 0) from ops.batches where run_id = ?",
             [ctx.run_id],
         ).fetchall()[0]
         rejected = con.execute(
@@ -87,6 +87,8 @@ def summarize(ctx: RunContext, stages: dict, started: float | None = None) -> di
         "rows_read": int(read),
         "quarantined_rows": int(quarantined),
         "rows_loaded": (stages.get("load_raw") or {}).get("rows_loaded", 0),
+        # read again by an extract's look-back overlap: the raw table has them already
+        "rows_already_loaded": int(already),
         "rejected_files": [{"file": file, "reason": reason} for file, reason in rejected],
         "rows_erased": int(erased),
         **sla_alerts,

@@ -95,7 +95,9 @@ def pull_open_sla_tasks(ctx: RunContext, sf=None) -> dict:
         window_end=ctx.as_of,
     )
     with warehouse.connect(ctx.settings.warehouse) as con:
-        result = load_crm_text(con, "Task", path, batch, watermark=False, as_of=ctx.as_of)
+        result = load_crm_text(
+            con, "Task", path, batch, watermark=False, as_of=ctx.as_of, skip_loaded_versions=True
+        )
     log.info("SLA monitor: %s open clocks, %s Tasks pulled", len(crm_ids), len(records))
     return {"open_clocks": len(crm_ids), "tasks_pulled": len(records), "tasks_loaded": result.rows_loaded}
 

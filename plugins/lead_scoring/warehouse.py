@@ -61,6 +61,12 @@ OPS_DDL = [
         _batch_id varchar, quarantined_at timestamp)""",
     """create table if not exists ops.watermarks (
         object varchar primary key, watermark timestamp, batch_id varchar, updated_at timestamp)""",
+    # how far each CRM object's deletions are known (extract/deletions.py): getDeleted windows,
+    # Id reconciliations, first full extracts, and the runs that could check neither
+    """create table if not exists ops.crm_deletion_checks (
+        check_id varchar primary key, object varchar, method varchar, checked_from timestamp,
+        checked_until timestamp, deletions bigint, batch_id varchar, run_id varchar,
+        checked_at timestamp, note varchar)""",
     """create table if not exists ops.crm_sync_state (
         object varchar, crm_id varchar, payload_hash varchar, synced_at timestamp,
         run_id varchar, primary key (object, crm_id))""",
@@ -116,6 +122,7 @@ OPS_DDL = [
 OPS_COLUMNS_ADDED = [
     ("ops.batches", "notes varchar"),
     ("ops.batches", "rows_erased bigint default 0"),
+    ("ops.batches", "rows_already_loaded bigint default 0"),
     ("ops.model_versions", "calibration_slope double"),
     ("ops.model_versions", "calibration_intercept double"),
     ("ops.model_points", "is_categorical boolean"),

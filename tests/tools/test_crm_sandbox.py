@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -1004,3 +1004,106 @@ def test_bulk_jobs_survive_a_restart(tmp_path: Path, monkeypatch) -> None:
     # nothing in the log holds the token or record contents
     log = (tmp_path / "sandbox.log").read_text()
     assert info.token not in log and "Persisted" not in log
+
+
+# --------------------------------------------------------------------------------------------
+# Deletions (getDeleted, hardDelete, merge) and the clock, on a sandbox of their own (the
+# clock is moved: the shared one's stamps stay the machine's)
+# --------------------------------------------------------------------------------------------
+CLOCK_AT = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def clocked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Salesforce, Raw]]:
+    folder = tmp_path_factory.mktemp("clocked")
+    _write_parquet(folder / "parquet")
+    store.load_parquet_dir(folder / "crm.sqlite", folder / "parquet")
+    info = runtime.start(folder, port=0)
+    try:
+        raw = Raw(info)
+        r = raw.request("POST", "/_sandbox/clock", json={"now": CLOCK_AT.isoformat()})
+        assert r.status_code == 200, r.text
+        yield crm_client.salesforce(crm_client.sandbox_connection(folder)), raw
+    finally:
+        runtime.stop(folder)
+
+
+def _set_clock(raw: Raw, moment: datetime) -> requests.Response:
+    return raw.request("POST", "/_sandbox/clock", json={"now": moment.isoformat()})
+
+
+def test_the_date_header_is_the_sandbox_clock_and_it_never_goes_back(clocked) -> None:
+    sf, raw = clocked
+    now = crm_client.server_time(sf)  # the Date header of GET limits/
+    assert CLOCK_AT.replace(tzinfo=None) <= now < CLOCK_AT.replace(tzinfo=None) + timedelta(minutes=5)
+    sf.Lead.update(lead_id(20), {"Title": "stamped by the sandbox clock"})
+    stamp = sf.Lead.get(lead_id(20))["SystemModstamp"]
+    assert stamp.startswith("2026-10-01T12:")
+    refused = _set_clock(raw, CLOCK_AT - timedelta(hours=1))
+    assert refused.status_code == 409 and "cannot go back" in refused.text
+    assert raw.request("GET", "/_sandbox/clock").json()["now"].startswith("2026-10-01T12:")
+
+
+def test_get_deleted_lists_soft_hard_and_merged_deletions(clocked) -> None:
+    """REST delete (soft: queryAll still sees it), Bulk hardDelete (gone from queryAll) and a
+    merge's loser (soft, its Task moved to the master) are all in getDeleted's window, with
+    the deletions loaded with IsDeleted = true; a window ending before them does not list them."""
+    sf, raw = clocked
+    soft, hard, loser, master = lead_id(11), lead_id(12), lead_id(13), lead_id(14)
+    task = sf.Task.create({"WhoId": loser, "Subject": "Call"})["id"]
+    sf.Lead.delete(soft)
+    sf.bulk2.Lead.hard_delete(records=[{"Id": hard}], wait=0.05)
+    merged = raw.request(
+        "POST", "/_sandbox/merge", json={"object": "Lead", "master": master, "duplicates": [loser]}
+    )
+    assert merged.status_code == 200, merged.text
+    assert merged.json() == {
+        "id": master,
+        "mergedRecordIds": [loser],
+        "updatedRelatedIds": 1,
+        "success": True,
+    }
+    assert _set_clock(raw, CLOCK_AT + timedelta(minutes=10)).status_code == 200
+
+    start, end = datetime(2026, 9, 30, tzinfo=UTC), CLOCK_AT + timedelta(minutes=10)
+    answer = sf.Lead.deleted(start, end)
+    listed = {r["id"]: r["deletedDate"] for r in answer["deletedRecords"]}
+    assert set(listed) == {lead_id(i) for i in DELETED} | {soft, hard, loser}
+    assert listed[lead_id(3)] == "2026-10-01T00:03:00.000+0000"  # loaded deleted: its stamp
+    assert all(listed[i].startswith("2026-10-01T12:0") for i in (soft, hard, loser))
+    assert answer["latestDateCovered"] == "2026-10-01T12:10:00.000+0000"
+    assert answer["earliestDateAvailable"] == "2026-09-16T12:10:00.000+0000"
+    everything = sf.query_all(f"SELECT Id, IsDeleted FROM Lead WHERE Id IN ('{soft}', '{hard}', '{loser}')",
+                              include_deleted=True)  # fmt: skip
+    assert {r["Id"]: r["IsDeleted"] for r in everything["records"]} == {soft: True, loser: True}
+    assert sf.Task.get(task)["WhoId"] == master
+    before = sf.Lead.deleted(start, CLOCK_AT)  # [start, 12:00): none of today's
+    assert {r["id"] for r in before["deletedRecords"]} == {lead_id(i) for i in DELETED}
+
+
+def test_get_deleted_refuses_what_salesforce_refuses(clocked) -> None:
+    sf, raw = clocked
+    now = CLOCK_AT + timedelta(minutes=10)
+
+    def refused(start: datetime, end: datetime) -> str:
+        with pytest.raises(SalesforceMalformedRequest) as info:
+            sf.Lead.deleted(start, end)
+        return info.value.content[0]["errorCode"] + ": " + info.value.content[0]["message"]
+
+    assert "more than one minute" in refused(now - timedelta(seconds=60), now)
+    assert "earliestDateAvailable" in refused(now - timedelta(days=16), now)
+    assert "in the future" in refused(now + timedelta(hours=1), now + timedelta(hours=2))
+    missing = raw.request("GET", "/services/data/v59.0/sobjects/Lead/deleted/?start=2026-10-01T00:00:00Z")
+    assert missing.status_code == 400 and missing.json()[0]["errorCode"] == "MISSING_ARGUMENT"
+    # a purged delete log: deletions before the purge are forgotten, a start before it refused
+    purge = raw.request("POST", "/_sandbox/deleted/purge", json={"before": "2026-10-01T06:00:00Z"})
+    assert purge.status_code == 200 and purge.json()["entries_removed"] == len(DELETED)
+    assert refused(datetime(2026, 10, 1, 5, tzinfo=UTC), now).startswith("INVALID_REPLICATION_DATE")
+    after = sf.Lead.deleted(datetime(2026, 10, 1, 6, tzinfo=UTC), now)
+    assert after["earliestDateAvailable"] == "2026-10-01T06:00:00.000+0000"
+    assert lead_id(3) not in {r["id"] for r in after["deletedRecords"]}
+    assert sf.Lead.deleted(datetime(2026, 10, 1, 6, tzinfo=UTC), now)["deletedRecords"]  # today's stay
+    bad = raw.request(
+        "POST", "/_sandbox/merge", json={"object": "Task", "master": lead_id(1), "duplicates": []}
+    )
+    assert bad.status_code == 400 and bad.json()[0]["errorCode"] == "INVALID_TYPE"

@@ -11,6 +11,7 @@ import functools
 import json
 import os
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import requests
@@ -172,6 +173,25 @@ def salesforce(conn: CrmConnection, policy: RetryPolicy | None = None):
             "'Pointing at a real Salesforce org'."
         )
     return sf
+
+
+def server_time(sf) -> datetime:
+    """The CRM's clock now (naive UTC, whole seconds): the ``Date`` header of one cheap call
+    (``GET limits/``). Salesforce has no REST resource for it (SOAP has getServerTimestamp);
+    every answer carries it. Needs a client made by ``salesforce`` (its ``api_usage``)."""
+    usage = getattr(sf.session, "api_usage", None)
+    if usage is None:
+        raise RuntimeError(
+            "the CRM client counts no API usage: build it with lead_scoring.crm.client.salesforce"
+        )
+    usage.server_time = None
+    sf.limits()
+    if usage.server_time is None:
+        raise RuntimeError(
+            "the CRM's answer to GET limits/ had no Date header: its clock is unknown, so the extract "
+            "cannot tell where to end; check any proxy between leadscore and the CRM keeps that header"
+        )
+    return usage.server_time
 
 
 def pinned_session(ca_bundle: str, timeout: float) -> requests.Session:

@@ -16,6 +16,8 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 
 import requests
 from tenacity import RetryCallState, retry, retry_if_exception_type, retry_if_result, stop_after_attempt
@@ -41,13 +43,15 @@ class AmbiguousWriteError(RuntimeError):
 
 @dataclass
 class ApiUsage:
-    """The CRM's API counters as last reported, and what this client did."""
+    """The CRM's API counters as last reported, and what this client did; ``server_time``:
+    the CRM's clock in its last answer's ``Date`` header (naive UTC, whole seconds)."""
 
     used: int | None = None
     limit: int | None = None
     calls: int = 0
     retries: int = 0
     by_status: dict[int, int] = field(default_factory=dict)
+    server_time: datetime | None = None
 
     def update(self, response: requests.Response) -> None:
         self.calls += 1
@@ -55,6 +59,16 @@ class ApiUsage:
         match = _LIMIT_INFO.search(response.headers.get("Sforce-Limit-Info", ""))
         if match:
             self.used, self.limit = int(match.group(1)), int(match.group(2))
+        date = response.headers.get("Date")
+        if date:
+            try:
+                moment = parsedate_to_datetime(date)
+            except (TypeError, ValueError):
+                log.warning("CRM answer with an unreadable Date header %r: server time not updated", date)
+            else:
+                if moment.tzinfo is not None:  # HTTP dates are GMT; a naive one is taken as UTC
+                    moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+                self.server_time = moment
 
     @property
     def share_used(self) -> float | None:

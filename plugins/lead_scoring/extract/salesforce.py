@@ -133,29 +133,33 @@ def bulk_query_threshold() -> int:
     return int(raw)
 
 
-def extract_object(
-    sf, obj: str, window_start: datetime | None, window_end: datetime, out_dir: Path
-) -> dict[str, Any]:
-    """Extract ``obj`` records modified in (window_start, window_end] to ``out_dir/<obj>.parquet``.
-
-    The REST ``queryAll`` answers first; when its ``totalSize`` is over the bulk threshold
-    (a first extract, a mass update), that page is dropped and a Bulk API 2.0 ``queryAll``
-    job fetches the rows as CSV pages: far fewer calls, and no JSON per record."""
-    soql = incremental_query(obj, window_start, window_end)
-    columns = crm_schema.fields(obj)
-    path = out_dir / f"{obj}.parquet"
-    threshold = bulk_query_threshold()
-    first = sf.query(soql, include_deleted=True)
-    if first["totalSize"] > threshold:
+def query_to_parquet(sf, soql: str, columns: list[str], path: Path, include_deleted: bool) -> tuple[int, str]:
+    """The records of ``soql`` to ``path`` (all-text Parquet, ``columns`` in order); returns
+    (rows, ``rest`` or ``bulk``). The REST query answers first; when its ``totalSize`` is over
+    the bulk threshold (a first extract, a mass update), that page is dropped and a Bulk API
+    2.0 job fetches the rows as CSV pages: far fewer calls, and no JSON per record."""
+    first = sf.query(soql, include_deleted=include_deleted)
+    if first["totalSize"] > bulk_query_threshold():
         bulk = BulkQuery(sf)
-        job_id = bulk.run(soql, include_deleted=True)
+        job_id = bulk.run(soql, include_deleted=include_deleted)
         rows = write_csv_pages_parquet(bulk.pages(job_id, BULK_QUERY_PAGE_ROWS), columns, path)
         via = "bulk"
     else:
         rows = write_text_parquet(_rest_records(sf, first), columns, path)
         via = "rest"
     if rows != first["totalSize"]:  # a record edited meanwhile left the window: the next run has it
-        log.info("%s: %s records matched at first, %s extracted", obj, first["totalSize"], rows)
+        log.info("%s records matched at first, %s extracted (%s)", first["totalSize"], rows, path.name)
+    return rows, via
+
+
+def extract_object(
+    sf, obj: str, window_start: datetime | None, window_end: datetime, out_dir: Path
+) -> dict[str, Any]:
+    """Extract ``obj`` records modified in (window_start, window_end] to ``out_dir/<obj>.parquet``
+    with ``queryAll`` (soft-deleted records included, IsDeleted = true)."""
+    soql = incremental_query(obj, window_start, window_end)
+    path = out_dir / f"{obj}.parquet"
+    rows, via = query_to_parquet(sf, soql, crm_schema.fields(obj), path, include_deleted=True)
     log.info("extracted %s %s records modified in (%s, %s] (%s)", rows, obj, window_start, window_end, via)
     return {
         "object": obj,

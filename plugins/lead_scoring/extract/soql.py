@@ -29,3 +29,10 @@ def incremental_query(obj: str, window_start: datetime | None, window_end: datet
     return (
         f"SELECT {', '.join(field_names)} FROM {obj} WHERE {' AND '.join(where)} ORDER BY SystemModstamp, Id"
     )
+
+
+def live_ids_query(obj: str) -> str:
+    """``SELECT Id FROM obj``: the Ids of every record not deleted (run with ``query``, not
+    ``queryAll``), for an Id reconciliation."""
+    crm_schema.fields(obj)  # raises on an unknown object
+    return f"SELECT Id FROM {obj} ORDER BY Id"

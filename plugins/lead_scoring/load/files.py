@@ -384,15 +384,32 @@ def load_crm_file(
 
 
 def load_crm_text(
-    con: duckdb.DuckDBPyConnection, obj: str, path: Path, batch: Batch, *, watermark: bool, as_of: datetime
+    con: duckdb.DuckDBPyConnection,
+    obj: str,
+    path: Path,
+    batch: Batch,
+    *,
+    watermark: bool,
+    as_of: datetime,
+    skip_loaded_versions: bool = False,
 ) -> LoadResult:
     """Load a CRM object's rows from an extract (Parquet) or a Data Loader CSV, as ``batch``.
     A file that cannot be loaded (unknown object, not a CSV, a required column missing from
     its header, a symbolic link) is rejected: every line quarantined with the reason, the
-    other files still load. Our own extract that cannot be loaded is a bug: it raises."""
+    other files still load. Our own extract that cannot be loaded is a bug: it raises.
+    ``skip_loaded_versions`` (API extracts, whose windows overlap): a row whose (Id,
+    SystemModstamp) the raw table holds already is counted, not written again."""
     try:
         with landing.open_file(path, path.parent) as opened:
-            return _load_crm(con, obj, opened, batch, watermark=watermark, as_of=as_of)
+            return _load_crm(
+                con,
+                obj,
+                opened,
+                batch,
+                watermark=watermark,
+                as_of=as_of,
+                skip_loaded_versions=skip_loaded_versions,
+            )
     except landing.RefusedFile as refused:
         if path.suffix == ".parquet":
             raise
@@ -407,6 +424,7 @@ def _load_crm(
     *,
     watermark: bool,
     as_of: datetime,
+    skip_loaded_versions: bool = False,
 ) -> LoadResult:
     path = opened.path
     previous = previous_batch(con, batch)
@@ -419,6 +437,7 @@ def _load_crm(
     rules = RowRules(
         columns, ["id", "systemmodstamp"], extra_reasons=_id_reasons(obj), dedupe_key="id",
         newest_by="systemmodstamp", timestamp_bounds=timestamp_bounds(as_of),
+        version_key=("id", "systemmodstamp") if skip_loaded_versions else None,
     )  # fmt: skip
     try:
         if path.suffix == ".parquet":

@@ -42,6 +42,7 @@ class LoadResult:
     rows_quarantined: int
     skipped: bool
     rows_erased: int = 0  # rows of people with an erasure request: skipped, never written
+    rows_already_loaded: int = 0  # versions the raw table holds already (RowRules.version_key)
 
     def as_dict(self) -> dict:
         return self.__dict__.copy()
@@ -60,15 +61,17 @@ def record_batch(
     now: datetime,
     notes: str | None = None,
     rows_erased: int = 0,
+    rows_already_loaded: int = 0,
 ) -> None:
-    """The ledger row of a batch: rows read = rows loaded + rows quarantined + rows erased."""
+    """The ledger row of a batch: rows read = rows loaded + rows quarantined + rows erased
+    + rows already loaded."""
     con.execute(
         "insert into ops.batches (batch_id, source, object, file, content_hash, window_start, window_end, "
-        "rows_read, rows_loaded, rows_quarantined, status, run_id, loaded_at, notes, rows_erased) "
-        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "rows_read, rows_loaded, rows_quarantined, status, run_id, loaded_at, notes, rows_erased, "
+        "rows_already_loaded) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [batch.batch_id, batch.source, batch.object, batch.file, batch.content_hash, batch.window_start,
          batch.window_end, rows_read, rows_loaded, rows_quarantined, status, batch.run_id, now, notes,
-         rows_erased],
+         rows_erased, rows_already_loaded],
     )  # fmt: skip
 
 
@@ -76,14 +79,17 @@ def already_loaded(con: duckdb.DuckDBPyConnection, batch_id: str) -> LoadResult 
     """The ledger counts of a batch loaded before (or held after a critical check: the same
     content is not loaded again), or None."""
     row = con.execute(
-        "select object, rows_read, rows_loaded, rows_quarantined, coalesce(rows_erased, 0) from ops.batches "
+        "select object, rows_read, rows_loaded, rows_quarantined, coalesce(rows_erased, 0), "
+        "coalesce(rows_already_loaded, 0) from ops.batches "
         "where batch_id = ? and status in ('loaded', 'held')",
         [batch_id],
     ).fetchall()
     if not row:
         return None
-    obj, read, loaded, quarantined, erased = row[0]
-    return LoadResult(batch_id, obj, read, loaded, quarantined, skipped=True, rows_erased=erased)
+    obj, read, loaded, quarantined, erased, known = row[0]
+    return LoadResult(
+        batch_id, obj, read, loaded, quarantined, skipped=True, rows_erased=erased, rows_already_loaded=known
+    )
 
 
 def _typed(column: str, sql_type: str) -> str:
@@ -102,7 +108,11 @@ class RowRules:
 
     Also quarantined: timestamps outside ``timestamp_bounds`` (impossible: far future or
     before 2000), text over ``MAX_FIELD_CHARS``, and, when ``dedupe_key`` is given, every
-    row of a key but the newest by ``newest_by`` ("duplicate ... kept the newest")."""
+    row of a key but the newest by ``newest_by`` ("duplicate ... kept the newest").
+
+    With ``version_key`` (e.g. ``("id", "systemmodstamp")``), a good row whose key the target
+    table already holds is a version loaded before (an extract's look-back overlap reads it
+    again): counted as already loaded, not written twice."""
 
     columns: dict[str, str]
     required: list[str]
@@ -110,6 +120,7 @@ class RowRules:
     dedupe_key: str | None = None
     newest_by: str | None = None
     timestamp_bounds: tuple[datetime, datetime] | None = None
+    version_key: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -177,6 +188,20 @@ def _quarantine_duplicates(con: duckdb.DuckDBPyConnection, rules: RowRules) -> N
     )
 
 
+def _mark_known_versions(con: duckdb.DuckDBPyConnection, rules: RowRules, table: str) -> None:
+    """In ``_incoming``: the good rows whose ``version_key`` ``table`` already holds get ``_known``."""
+    if not rules.version_key:
+        return
+    typed = ", ".join(f'{_typed(c, rules.columns[c])} as "_key_{c}"' for c in rules.version_key)
+    matches = " and ".join(f'loaded."{c}" = incoming."_key_{c}"' for c in rules.version_key)
+    con.execute(
+        f"""update _incoming set _known = true where _line in (
+            select incoming._line
+            from (select _line, {typed} from _incoming where _reason is null and not _erased) as incoming
+            inner join {table} as loaded on {matches})"""
+    )
+
+
 def load_text_relation(
     con: duckdb.DuckDBPyConnection,
     relation_sql: str,
@@ -208,6 +233,8 @@ def load_text_relation(
         )
         con.execute("update _incoming set _reason = null where _erased")  # never keep their record
         _quarantine_duplicates(con, rules)
+        con.execute("alter table _incoming add column _known boolean default false")
+        _mark_known_versions(con, rules, target.table)
         rows_read = con.execute("select count(*) from _incoming").fetchall()[0][0]
         record_json = "struct_pack(" + ", ".join(f'"{c}" := "{c}"' for c in columns) + ")"
         con.execute(
@@ -218,6 +245,7 @@ def load_text_relation(
         )
         quarantined = con.execute("select count(*) from _incoming where _reason is not null").fetchall()[0][0]
         n_erased = con.execute("select count(*) from _incoming where _erased").fetchall()[0][0]
+        n_known = con.execute("select count(*) from _incoming where _known").fetchall()[0][0]
         stamp_columns = '"_batch_id", "_loaded_at", "_source"'
         has_line = target.table.startswith("raw_map.")
         target_columns = ", ".join(f'"{c}"' for c in columns)
@@ -227,11 +255,16 @@ def load_text_relation(
         con.execute(
             f"insert into {target.table} ({target_columns}{line_columns}, {stamp_columns}) "
             f"select {typed_columns}{line_values}, ?, ?, ? from _incoming "
-            "where _reason is null and not _erased",
+            "where _reason is null and not _erased and not _known",
             [*params, batch.batch_id, now, batch.source],
         )
-        loaded = rows_read - quarantined - n_erased
-        record_batch(con, batch, rows_read, loaded, quarantined, "loaded", now, target.notes, n_erased)
+        loaded = rows_read - quarantined - n_erased - n_known
+        notes = target.notes
+        if n_known:
+            key = ", ".join(rules.version_key or ())
+            known = f"{n_known} rows already loaded (same {key}): not written again"
+            notes = f"{notes}; {known}" if notes else known
+        record_batch(con, batch, rows_read, loaded, quarantined, "loaded", now, notes, n_erased, n_known)
         if target.watermark_object and batch.window_end is not None:
             con.execute(
                 "insert or replace into ops.watermarks values (?, ?, ?, ?)",
@@ -247,5 +280,6 @@ def load_text_relation(
     if quarantined:
         log.warning("batch %s: %s of %s rows quarantined", batch.batch_id, quarantined, rows_read)
     return LoadResult(
-        batch.batch_id, batch.object, rows_read, loaded, quarantined, skipped=False, rows_erased=n_erased
-    )
+        batch.batch_id, batch.object, rows_read, loaded, quarantined, skipped=False, rows_erased=n_erased,
+        rows_already_loaded=n_known,
+    )  # fmt: skip

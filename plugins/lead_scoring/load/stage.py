@@ -1,8 +1,10 @@
 """The load stage: what ``pipeline.load_raw`` runs.
 
 The run's CRM extracts and MAP files go into the raw schemas, one batch each in
-``ops.batches`` (a file or window loaded before is skipped). Erasure request files are
-loaded and applied first (a bad line is quarantined, the run goes on), and applied again
+``ops.batches`` (a file or window loaded before is skipped); an API extract's rows that are
+versions loaded before (its look-back overlap) are counted, not written again, and its
+deletion check's tombstones follow its records (``load.deletions``). Erasure request files
+are loaded and applied first (a bad line is quarantined, the run goes on), and applied again
 after the loads. Landing files are opened below the landing root, never through a link.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lead_scoring import warehouse
+from lead_scoring.load.deletions import load_deletion_check
 from lead_scoring.load.erasure_requests import load_request_files
 from lead_scoring.load.files import load_crm_file, load_crm_text, load_map_file
 from lead_scoring.load.raw import Batch
@@ -41,7 +44,14 @@ def load_raw(ctx: RunContext, crm: dict, map_files: dict) -> dict:
                     window_start=parse_as_of(entry["window_start"]) if entry["window_start"] else None,
                     window_end=parse_as_of(entry["window_end"]),
                 )
-                results.append(load_crm_text(con, obj, path, batch, watermark=True, as_of=ctx.as_of))
+                results.append(
+                    load_crm_text(
+                        con, obj, path, batch, watermark=True, as_of=ctx.as_of, skip_loaded_versions=True
+                    )
+                )
+                deleted = load_deletion_check(con, entry, batch.batch_id, ctx.run_id, ctx.as_of)
+                if deleted is not None:
+                    results.append(deleted)
             else:
                 results.append(load_crm_file(con, obj, path, ctx.run_id, ctx.as_of, root))
         for name in map_files["files"]:
@@ -58,4 +68,5 @@ def load_raw(ctx: RunContext, crm: dict, map_files: dict) -> dict:
         "rows_loaded": sum(r.rows_loaded for r in new),
         "rows_quarantined": sum(r.rows_quarantined for r in new),
         "rows_erased": sum(r.rows_erased for r in new) + purged,
+        "rows_already_loaded": sum(r.rows_already_loaded for r in new),
     }

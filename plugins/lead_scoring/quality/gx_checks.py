@@ -407,6 +407,8 @@ def hold_failed_batches(
                 [reason[:2000], batch_id, now, batch_id, batch_id],
             )
             con.execute(f"delete from {table} where _batch_id = ?", [batch_id])
+            # a deletion check whose tombstones (or full extract) are held out covered nothing
+            con.execute("delete from ops.crm_deletion_checks where batch_id = ?", [batch_id])
             con.execute(
                 "update ops.batches set rows_quarantined = rows_quarantined + rows_loaded, rows_loaded = 0, "
                 "status = 'held', notes = concat_ws('; ', notes, ?) where batch_id = ?",
