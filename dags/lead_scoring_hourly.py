@@ -5,8 +5,9 @@ Every hour: extract changed CRM records (Salesforce through simple-salesforce, o
 Loader files) and new MAP activity files, load them into the DuckDB warehouse, check them
 with Great Expectations, score with one cosmos `dbt build` task (`dbt_build`; with
 `LEADSCORE_DBT_TASKS=per_model`, a task per model rendered from the manifest), check the
-scores, write the changed scores, owners and SLA fields back to the CRM, and raise each new
-SLA breach once (`ops.alerts`, the log, Slack/SMTP when configured).
+scores, write the changed scores, owners and SLA fields back to the CRM, score an active
+shadow challenger beside the champion (`shadow_score`, never written to the CRM), and raise
+each new SLA breach once (`ops.alerts`, the log, Slack/SMTP when configured).
 
 Everything is computed as of the run's `data_interval_end`: re-running an hour gives that
 hour's scores and writes nothing twice. All tasks that touch DuckDB run in the one-slot
@@ -70,6 +71,12 @@ def lead_scoring_hourly():
 
         return pipeline.write_back_crm(run_context(context))
 
+    @task(retries=0)
+    def shadow_score(**context) -> dict:
+        from lead_scoring import pipeline
+
+        return pipeline.shadow_score(run_context(context))
+
     @task(retries=1)
     def alert_sla(**context) -> dict:
         from lead_scoring.sla_monitor import alert_sla as raise_alerts
@@ -84,6 +91,7 @@ def lead_scoring_hourly():
         raw_checks: dict,
         score_checks: dict,
         write: dict,
+        shadow: dict,
         sla: dict,
         **context,
     ) -> dict:
@@ -96,6 +104,7 @@ def lead_scoring_hourly():
             "validate_raw": raw_checks,
             "validate_scores": score_checks,
             "write_back": write,
+            "shadow_score": shadow,
             "alert_sla": sla,
         }
         return run_summary.summarize(run_context(context), stages, map_files["started_at"])
@@ -107,9 +116,10 @@ def lead_scoring_hourly():
     dbt_build = hourly_dbt_step(pool=DUCKDB_POOL)
     score_checks = validate_scores()
     write = write_back_crm()
+    shadow = shadow_score()
     alerts = alert_sla()
-    raw_checks >> dbt_build >> score_checks >> write >> alerts
-    publish_summary(crm, map_files, loaded, raw_checks, score_checks, write, alerts)
+    raw_checks >> dbt_build >> score_checks >> write >> shadow >> alerts
+    publish_summary(crm, map_files, loaded, raw_checks, score_checks, write, shadow, alerts)
 
 
 lead_scoring_hourly()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import shutil
 import time
 from datetime import datetime
+from pathlib import Path
 
 from lead_scoring.config import Settings
 
@@ -70,9 +73,12 @@ def full_dbt_logs() -> bool:
     return log.isEnabledFor(logging.DEBUG) or os.environ.get("LEADSCORE_DBT_LOGS", "").lower() == "full"
 
 
-def run_dbt(settings: Settings, args: list[str], as_of: datetime) -> list[dict]:
-    """``dbt <args>`` with ``--vars {as_of: ...}``; returns one dict per node result. The
-    console gets a node counter and dbt's warnings and errors (``full_dbt_logs`` for all)."""
+def run_dbt(
+    settings: Settings, args: list[str], as_of: datetime, extra_vars: dict[str, str] | None = None
+) -> list[dict]:
+    """``dbt <args>`` with ``--vars {as_of: ..., **extra_vars}``; returns one dict per node
+    result. The console gets a node counter and dbt's warnings and errors (``full_dbt_logs``
+    for all)."""
     from dbt.cli.main import dbtRunner  # noqa: PLC0415 - heavy import
 
     dbt_env(settings)
@@ -86,7 +92,7 @@ def run_dbt(settings: Settings, args: list[str], as_of: datetime) -> list[dict]:
         "--profiles-dir",
         str(settings.dbt_profiles_dir),
         "--vars",
-        f"{{as_of: '{as_of_var(as_of)}'}}",
+        json.dumps({"as_of": as_of_var(as_of), **(extra_vars or {})}),
     ]
     try:
         result = dbtRunner(callbacks=[NodeCounter(args[0])] if quiet else []).invoke(full)
@@ -110,3 +116,26 @@ def run_dbt(settings: Settings, args: list[str], as_of: datetime) -> list[dict]:
             f"dbt {' '.join(args)} failed" + (f": {detail}" if detail else f": {result.exception}")
         )
     return nodes
+
+
+def candidate_project(settings: Settings, seeds_dir: Path, project: Path, name: str = "candidate") -> Path:
+    """A copy of the dbt project at ``project`` whose seeds are replaced by the CSVs of
+    ``seeds_dir`` (edited copies of existing seeds: a backtest's or a shadow's candidate)."""
+    if project.exists():
+        shutil.rmtree(project)
+    shutil.copytree(
+        settings.dbt_project_dir, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages")
+    )
+    replaced = []
+    for csv in sorted(seeds_dir.glob("*.csv")):
+        if not (project / "seeds" / csv.name).exists():
+            raise FileNotFoundError(
+                f"candidate seed {csv} has no counterpart in {settings.dbt_project_dir / 'seeds'}: "
+                "a candidate folder holds edited copies of existing seeds"
+            )
+        shutil.copy(csv, project / "seeds" / csv.name)
+        replaced.append(csv.name)
+    if not replaced:
+        raise FileNotFoundError(f"no CSV in the candidate seed folder {seeds_dir}")
+    log.info("%s: seeds replaced from %s: %s", name, seeds_dir, replaced)
+    return project

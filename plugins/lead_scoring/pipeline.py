@@ -9,6 +9,7 @@ moves through files and DuckDB. Each stage's work lives in its own package:
     build_scores               dbt_runner.py (``dbt build`` of the hourly models)
     validate_scores            quality/stage.py (GX suite lead_scores)
     write_back_crm             reverse_etl/sync.py
+    shadow_score               versions/shadow.py (a challenger's seeds scored beside, when one is active)
     alert_sla                  sla_monitor.py
     summarize                  run_summary.py
 
@@ -31,6 +32,7 @@ from lead_scoring.reverse_etl import sync
 from lead_scoring.run_context import RunContext, timed
 from lead_scoring.run_summary import summarize
 from lead_scoring.sla_monitor import alert_sla
+from lead_scoring.versions import shadow
 from lead_scoring.writer_lock import holding, writes_warehouse
 
 
@@ -89,6 +91,14 @@ def write_back_crm(ctx: RunContext, force: bool | None = None, retry_dead_letter
     return sync.write_back(ctx, sync.options_from_env(force, retry_dead_letters))
 
 
+@timed
+@writes_warehouse
+def shadow_score(ctx: RunContext) -> dict:
+    """The active shadow's challenger seeds scored as of the run and compared with the
+    champion (``marts.lead_scores_shadow``); never written to the CRM. A no-op without one."""
+    return shadow.build(ctx)
+
+
 def run_all(ctx: RunContext) -> dict:
     """One complete run outside Airflow: extract, load, validate, dbt build, validate,
     write back, summarize. A failing stage is recorded (ops.runs) with its fix, then raised."""
@@ -103,6 +113,7 @@ def run_all(ctx: RunContext) -> dict:
         ("dbt_build", lambda: build_scores(ctx)),
         ("validate_scores", lambda: validate_scores(ctx)),
         ("write_back", lambda: write_back_crm(ctx)),
+        ("shadow_score", lambda: shadow_score(ctx)),
         ("alert_sla", lambda: alert_sla(ctx)),
     ]
     # the whole run holds the writer lock: a second run waits instead of breaking into it

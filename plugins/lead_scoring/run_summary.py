@@ -82,6 +82,7 @@ def summarize(ctx: RunContext, stages: dict, started: float | None = None) -> di
         "crm_write_failures": write.get("crm_write_failures", 0),
         "crm_write_skipped": write.get("skipped_reason"),
         "scoring_version": write.get("scoring_version"),
+        "shadow": stages.get("shadow_score") or {"active": False},
         "crm_dead_letters": write.get("crm_dead_letters", 0),
         "crm_api_calls": write.get("api_calls", 0),
         "rows_read": int(read),

@@ -230,6 +230,52 @@ def test_changing_one_fit_rule_changes_exactly_the_people_it_matches(world, tmp_
     assert {row[0]: row for row in scores(base.warehouse)} == before
 
 
+def test_a_shadow_challenger_is_scored_beside_the_champion_and_never_replaces_it(world, tmp_path):
+    """Shadow scoring of Software 25 (one dbt build of +lead_scores into shadow_* schemas):
+    the champion's scores are untouched; the challenger moves exactly the people the rule
+    matches, by half the 5 fit points; stopping drops the shadow schemas."""
+    from lead_scoring.run_context import RunContext
+    from lead_scoring.versions import shadow
+
+    base = world["copy"]("shadow")
+    score(base, AS_OF)
+    champion = scores(base.warehouse)
+    candidate = tmp_path / "candidate"
+    candidate.mkdir()
+    text = (REPO / "dbt_project" / "seeds" / "fit_rules.csv").read_text()
+    (candidate / "fit_rules.csv").write_text(text.replace(",Software,,,20,", ",Software,,,25,"))
+    var_dir = tmp_path / "var"
+    settings = replace(base, var_dir=var_dir)
+    with duckdb.connect(str(base.warehouse)) as con:
+        assert shadow.start(con, candidate, "Software converts 1.5x", AS_OF)["shadow_id"] == "s1"
+    built = shadow.build(RunContext(settings=settings, as_of=AS_OF, run_id="shadow_test"))
+    assert built["active"] and built["people"] == len(champion) and built["tier_changes"] > 0
+    assert scores(base.warehouse) == champion
+    compared = rows(
+        base.warehouse,
+        "select crm_id, champion_score, challenger_score, champion_tier, challenger_tier "
+        "from marts.lead_scores_shadow",
+    )
+    matching = {
+        r[0]
+        for r in rows(
+            base.warehouse,
+            "select person_id from intermediate.int_score_contributions_unioned "
+            "where rule_id = 'industry_software'",
+        )
+    }
+    moves = [
+        (old, new, old_tier, new_tier) for crm_id, old, new, old_tier, new_tier in compared if old != new
+    ]
+    assert moves and {r[0] for r in compared if r[1] != r[2]} <= matching
+    assert all(0 < new - old <= 3 and new_tier <= old_tier for old, new, old_tier, new_tier in moves)
+    with duckdb.connect(str(base.warehouse)) as con:
+        assert shadow.status(con)["tier_changes"] == built["tier_changes"]
+        dropped = shadow.stop(con, AS_OF)["dropped_schemas"]
+        assert set(dropped) >= {"shadow_marts", "shadow_seeds", "shadow_intermediate", "shadow_staging"}
+        assert shadow.status(con) == {"active": False}
+
+
 def test_tiers_rank_converters_on_generated_data(world):
     """Issue 3's done-when on the generator's hidden truth (the fixture's first build)."""
     result = world["first"]["calibration"]

@@ -157,6 +157,9 @@ def test_alert_sla_runs_after_the_write_back(dagbag):
     upstream = dag.get_task("alert_sla").get_flat_relative_ids(upstream=True)
     assert "write_back_crm" in upstream
     assert "alert_sla" in dag.get_task("publish_summary").get_flat_relative_ids(upstream=True)
+    # the shadow challenger is scored after the champion went out, never before
+    assert dag.get_task("shadow_score").upstream_task_ids == {"write_back_crm"}
+    assert "shadow_score" in dag.get_task("publish_summary").upstream_task_ids
 
 
 def test_sla_monitor_dag(dagbag):

@@ -34,6 +34,7 @@ BAD_INPUT = {
     "model promote": (["model", "promote", "m_nope"], "no warehouse at"),
     "versions": (["versions", "--limit", "-1"], "'-1' is not a whole number >= 0"),
     "rollback": (["rollback", "v1"], "the following arguments are required: --reason"),
+    "shadow": (["shadow", "begin"], "invalid choice: 'begin'"),
     "run": (["run", "--run-id", "../.."], "run id '../..' names no folder"),
     "sync": (["sync", "sideways"], "invalid choice: 'sideways'"),
     "sla-monitor": (["sla-monitor", "--as-of", BAD_INSTANT], "is not an ISO-8601 instant"),

@@ -136,3 +136,47 @@ def test_the_commands_list_record_and_roll_back(settings, seeds, monkeypatch, ca
     assert main(["versions"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("version    created") and "v1 (live)" in out and "v1: first version" in out
+
+
+def test_a_shadow_takes_only_scoring_seeds_one_at_a_time(con, seeds, tmp_path):
+    from lead_scoring.versions import shadow
+
+    with pytest.raises(UserError, match="not a folder"):
+        shadow.start(con, tmp_path / "nope", "x", AT)
+    routing = tmp_path / "routing"
+    routing.mkdir()
+    (routing / "routing_reps.csv").write_text("rep_id\n")
+    with pytest.raises(UserError, match="routing_reps.csv is not a scoring seed"):
+        shadow.start(con, routing, "x", AT)
+    with pytest.raises(UserError, match="needs a reason"):
+        shadow.start(con, seeds, " ", AT)
+    assert shadow.start(con, seeds, "try", AT)["shadow_id"] == "s1"
+    with pytest.raises(UserError, match="shadow s1 is active"):
+        shadow.start(con, seeds, "again", AT)
+    assert shadow.status(con)["compared"] is False
+
+
+def test_shadow_status_counts_the_tier_moves_and_lists_the_largest(con, seeds):
+    from lead_scoring.versions import shadow
+    from lead_scoring.versions.cli import shadow_text
+
+    shadow.start(con, seeds, "Software converts 1.5x", AT)
+    con.execute("create schema marts")
+    con.execute(
+        "create table marts.lead_scores_shadow as select * from (values "
+        "('00Q1', 'Lead', 58.0, 62.0, 2, 1, 'a', 'b', 'v', 's1', timestamp '2026-11-01 10:00'), "
+        "('00Q2', 'Lead', 30.0, 30.0, 3, 3, 'c', 'c', 'v', 's1', timestamp '2026-11-01 10:00'), "
+        "('00Q3', 'Lead', 39.0, 40.0, 3, 2, 'd', 'e', 'v', 's1', timestamp '2026-11-01 10:00')) as t(crm_id, "
+        "crm_object, champion_score, challenger_score, champion_tier, challenger_tier, champion_reasons, "
+        "challenger_reasons, challenger_version, shadow_id, scored_at)"
+    )
+    status = shadow.status(con, limit=1)
+    assert (status["people"], status["tier_changes"]) == (3, 2)
+    assert status["tier_moves"] == [
+        {"from_tier": 2, "to_tier": 1, "people": 1},
+        {"from_tier": 3, "to_tier": 2, "people": 1},
+    ]
+    assert [r["crm_id"] for r in status["largest_moves"]] == ["00Q1"]
+    text = shadow_text(status)
+    assert "3 people, 2 would change tier, mean score change +1.67" in text
+    assert "00Q1: 58 → 62 (tier 2 → 1)\n  champion:   a\n  challenger: b" in text

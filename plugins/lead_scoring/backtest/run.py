@@ -34,6 +34,7 @@ import duckdb
 
 from lead_scoring.backtest import metrics
 from lead_scoring.config import Settings
+from lead_scoring.dbt_runner import candidate_project
 from lead_scoring.replay import history
 from lead_scoring.replay.models import compile_models, replay_days, scoring_days
 
@@ -98,25 +99,7 @@ def last_observed_day(warehouse: Path, end: datetime | None, horizon_days: int) 
 def _project_for(variant: Variant, settings: Settings, scratch_dir: Path) -> Path:
     if variant.seeds_dir is None:
         return settings.dbt_project_dir
-    project = scratch_dir / "dbt_project"
-    if project.exists():
-        shutil.rmtree(project)
-    shutil.copytree(
-        settings.dbt_project_dir, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages")
-    )
-    replaced = []
-    for csv in sorted(Path(variant.seeds_dir).glob("*.csv")):
-        if not (project / "seeds" / csv.name).exists():
-            raise FileNotFoundError(
-                f"candidate seed {csv} has no counterpart in {settings.dbt_project_dir / 'seeds'}: "
-                "a candidate folder holds edited copies of existing seeds"
-            )
-        shutil.copy(csv, project / "seeds" / csv.name)
-        replaced.append(csv.name)
-    if not replaced:
-        raise FileNotFoundError(f"no CSV in the candidate seed folder {variant.seeds_dir}")
-    log.info("variant %s: seeds replaced from %s: %s", variant.name, variant.seeds_dir, replaced)
-    return project
+    return candidate_project(settings, Path(variant.seeds_dir), scratch_dir / "dbt_project", variant.name)
 
 
 # ------------------------------------------------------------------------------------------

@@ -1,1 +1,2 @@
-"""Scoring versions: the configurations that went live, their change log and rollback."""
+"""Scoring changes shipped safely: the versions that went live, their change log and
+rollback, and shadow scoring of a challenger."""

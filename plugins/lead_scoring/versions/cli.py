@@ -82,6 +82,68 @@ def rollback_text(result: dict) -> str:
     )
 
 
+def shadow_text(result: dict) -> str:
+    if "dropped_schemas" in result:
+        dropped = ", ".join(result["dropped_schemas"]) or "nothing"
+        return f"shadow {result['shadow_id']} stopped; dropped {dropped}"
+    if "seeds" in result and "active" not in result:
+        return (
+            f"shadow {result['shadow_id']} started with {', '.join(result['seeds'])}: each run scores it "
+            "beside the champion (marts.lead_scores_shadow), never written to the CRM; "
+            "see `leadscore shadow status`"
+        )
+    if not result["active"]:
+        return "no shadow is active: leadscore shadow start --candidate-seeds DIR --reason '...'"
+    since = f"since {result['started_at']:%Y-%m-%d %H:%M}, by {result['started_by']}"
+    lines = [f"shadow {result['shadow_id']} ({since}): {result['reason']}", f"  seeds: {result['seeds']}"]
+    if not result.get("compared"):
+        return "\n".join([*lines, "  not scored yet: the next run scores it"])
+    lines.append(
+        f"  as of {result['scored_at']:%Y-%m-%d %H:%M}: {result['people']:,} people, "
+        f"{result['tier_changes']:,} would change tier, "
+        f"mean score change {result['mean_score_change'] or 0:+.2f}"
+    )
+    if result["tier_moves"]:
+        lines += [
+            "",
+            "tier moves (champion → challenger):",
+            *text_output.table(result["tier_moves"], indent=2),
+        ]
+    for row in result["largest_moves"]:
+        lines += [
+            "",
+            f"{row['crm_id']}: {row['champion_score']:.0f} → {row['challenger_score']:.0f} "
+            f"(tier {row['champion_tier']} → {row['challenger_tier']})",
+            f"  champion:   {row['champion_reasons']}",
+            f"  challenger: {row['challenger_reasons']}",
+        ]
+    return "\n".join(lines)
+
+
+def cmd_shadow(args: argparse.Namespace) -> int:
+    from pathlib import Path  # noqa: PLC0415
+
+    from lead_scoring import warehouse  # noqa: PLC0415
+    from lead_scoring.config import UserError  # noqa: PLC0415
+    from lead_scoring.versions import shadow  # noqa: PLC0415
+
+    settings = load_settings()
+    path = warehouse.require(settings.warehouse)
+    if args.action == "start":
+        if not args.candidate_seeds:
+            raise UserError("shadow start needs --candidate-seeds DIR (edited copies of dbt_project/seeds/)")
+        with warehouse.connect(path) as con:
+            result = shadow.start(con, Path(args.candidate_seeds), args.reason or "", warehouse.utc_now())
+    elif args.action == "stop":
+        with warehouse.connect(path) as con:
+            result = shadow.stop(con, warehouse.utc_now())
+    else:
+        with warehouse.reading(path) as con:
+            result = shadow.status(con, args.limit)
+    text_output.emit(args, result, shadow_text)
+    return 0
+
+
 def add_subparsers(sub) -> None:
     versions = sub.add_parser("versions", help="the scoring versions that went live, with their change log")
     versions.add_argument(
@@ -105,3 +167,21 @@ def add_subparsers(sub) -> None:
     rollback.add_argument("--reason", required=True, help="why you roll back (kept in the change log)")
     text_output.add_json_option(rollback)
     rollback.set_defaults(func=cmd_rollback, writes=True)
+
+    shadow = sub.add_parser(
+        "shadow", help="score a challenger's seeds beside the champion every run, never written to the CRM"
+    )
+    shadow.add_argument(
+        "action",
+        nargs="?",
+        choices=["status", "start", "stop"],
+        default="status",
+        help="status: who the challenger would move (default); start: begin shadow scoring; stop: end it",
+    )
+    shadow.add_argument("--candidate-seeds", help="start: a folder of edited copies of scoring seeds")
+    shadow.add_argument("--reason", help="start: what the challenger changes and why (required)")
+    shadow.add_argument(
+        "--limit", type=count_argument(0), default=10, help="status: the largest moves listed (default 10)"
+    )
+    text_output.add_json_option(shadow)
+    shadow.set_defaults(func=cmd_shadow, writes=lambda args: args.action != "status")
