@@ -373,12 +373,10 @@ def test_a_bulk_job_that_fails_partway_keeps_the_rows_it_applied(env):
     assert max(sandbox.writes().values()) == 1
 
 
-def test_a_bulk_job_the_crm_forgot_is_closed_by_reading_its_rows_back(env):
-    """A run dies after closing its job; the CRM processes it and deletes it (its retention)
-    before the next run: that run reads the rows back instead of failing on the 404."""
+def crash_after_closing_a_bulk_job(settings, monkeypatch) -> None:
+    """A write-back of 600 Leads by one Bulk job whose worker dies right after closing it."""
     from lead_scoring.reverse_etl import transport
 
-    settings, sandbox, monkeypatch = env
     monkeypatch.setenv("LEADSCORE_BULK_THRESHOLD", "10")
     set_payload(settings, 600)
 
@@ -389,6 +387,13 @@ def test_a_bulk_job_the_crm_forgot_is_closed_by_reading_its_rows_back(env):
         patch.setattr(transport.Bulk2, "wait", killed)
         with pytest.raises(KeyboardInterrupt):
             write_back_crm(make_context("crashed", AS_OF))
+
+
+def test_a_bulk_job_the_crm_forgot_is_closed_by_reading_its_rows_back(env):
+    """A run dies after closing its job; the CRM processes it and deletes it (its retention)
+    before the next run: that run reads the rows back instead of failing on the 404."""
+    settings, sandbox, monkeypatch = env
+    crash_after_closing_a_bulk_job(settings, monkeypatch)
     sandbox.post("/_sandbox/bulk/wait", {})
     with warehouse.connect(settings.warehouse) as con:
         ((job_id,),) = con.execute("select job_id from ops.crm_sync_jobs").fetchall()
@@ -431,19 +436,8 @@ def test_the_api_budget_is_checked_before_the_first_request_and_each_batch(env, 
 
 
 def test_crash_after_the_crm_accepted_a_bulk_job_is_reconciled(env):
-    from lead_scoring.reverse_etl import transport
-
     settings, sandbox, monkeypatch = env
-    monkeypatch.setenv("LEADSCORE_BULK_THRESHOLD", "10")
-    set_payload(settings, 600)
-
-    def killed(self, job_id, timeout_s=600.0, first_delay_s=0.5):
-        raise KeyboardInterrupt("worker killed after closing the job")
-
-    with monkeypatch.context() as patch:
-        patch.setattr(transport.Bulk2, "wait", killed)
-        with pytest.raises(KeyboardInterrupt):
-            write_back_crm(make_context("crashed", AS_OF))
+    crash_after_closing_a_bulk_job(settings, monkeypatch)
     with warehouse.connect(settings.warehouse) as con:
         assert con.execute("select state from ops.crm_sync_jobs").fetchall() == [("uploaded",)]
         assert con.execute("select count(*) from ops.crm_sync_state").fetchall() == [(0,)]
