@@ -5,9 +5,10 @@ Every hour: extract changed CRM records (Salesforce through simple-salesforce, o
 Loader files) and new MAP activity files, load them into the DuckDB warehouse, check them
 with Great Expectations, score with one cosmos `dbt build` task (`dbt_build`; with
 `LEADSCORE_DBT_TASKS=per_model`, a task per model rendered from the manifest), check the
-scores, write the changed scores, owners and SLA fields back to the CRM, score an active
-shadow challenger beside the champion (`shadow_score`, never written to the CRM), and raise
-each new SLA breach once (`ops.alerts`, the log, Slack/SMTP when configured).
+scores, write the changed scores, owners and SLA fields back to the CRM and create each
+handoff Task once (a rep's newly routed Tier 1-2 Lead), score an active shadow challenger
+beside the champion (`shadow_score`, never written to the CRM), and raise each new SLA breach
+once (`ops.alerts`, the log, Slack/SMTP when configured).
 
 Everything is computed as of the run's `data_interval_end`: re-running an hour gives that
 hour's scores and writes nothing twice. All tasks that touch DuckDB run in the one-slot

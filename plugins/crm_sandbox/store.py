@@ -460,8 +460,10 @@ def _object_ddl(obj: str) -> list[str]:
 def _index_names(obj: str) -> list[tuple[str, tuple[str, ...]]]:
     """(index name, fields) of the indexes of an object table: (SystemModstamp, Id) serves
     the incremental extract ``WHERE SystemModstamp > ... ORDER BY SystemModstamp, Id`` as a
-    covering index; Email serves lookups and upserts by email."""
-    candidates = [("SystemModstamp", "Id"), ("Email",)]
+    covering index; Email serves lookups and upserts by email, an object's External ID field
+    (``crm_schema.CREATE_ONCE_KEYS``) the upserts and read-backs by it."""
+    external = crm_schema.CREATE_ONCE_KEYS.get(obj)
+    candidates = [("SystemModstamp", "Id"), ("Email",), *([(external,)] if external else [])]
     return [(f"ix_{obj}_{'_'.join(cols)}", cols) for cols in candidates if cols[0] in crm_schema.OBJECTS[obj]]
 
 
@@ -507,15 +509,18 @@ _SANDBOX_DDL = [
 def ensure_schema(conn: sqlite3.Connection) -> None:
     """Create every object table, index and sandbox table that does not exist yet."""
     for obj in crm_schema.OBJECTS:
-        for stmt in _object_ddl(obj) + _object_indexes(obj):
+        for stmt in _object_ddl(obj):
             conn.execute(stmt)
-        # a field added to crm_schema since this sandbox was made: an empty column
+        # a field added to crm_schema since this sandbox was made: an empty column (before the
+        # indexes, which may be on it)
         have = {row[1] for row in conn.execute(f"PRAGMA table_info({quote_ident(obj)})")}
         for field, ftype in crm_schema.OBJECTS[obj].items():
             if field not in have:
                 conn.execute(
                     f"ALTER TABLE {quote_ident(obj)} ADD COLUMN {quote_ident(field)} {_SQL_TYPES[ftype]}"
                 )
+        for stmt in _object_indexes(obj):
+            conn.execute(stmt)
     for stmt in _SANDBOX_DDL:
         conn.execute(stmt)
     conn.execute(

@@ -46,6 +46,8 @@ def format_summary(summary: dict) -> str:
         ("crm_records_written", summary["crm_records_written"]),
         ("crm_write_failures", summary["crm_write_failures"]),
         *([("crm_write_skipped", summary["crm_write_skipped"])] if summary.get("crm_write_skipped") else []),
+        ("crm_tasks_created", summary.get("crm_tasks_created", 0)),
+        *[(f"  {key}", summary[key]) for key in ("crm_task_failures", "crm_tasks_held") if summary.get(key)],
         ("rows_read", summary.get("rows_read", "")),
         ("rows_loaded", summary.get("rows_loaded", 0)),
         *([("rows_already_loaded", already)] if (already := summary.get("rows_already_loaded")) else []),

@@ -44,6 +44,23 @@ ACCOUNT_SCORE_FIELDS: dict[str, str] = {
     "Scored_At__c": "datetime",
 }
 
+# Fields of the Tasks leadscore creates (handoff actions, docs/routing-and-slas.md). The
+# custom field holds the action's idempotency key: in a real org it is a Text(255) External ID,
+# Unique (see CREATE_ONCE_KEYS).
+TASK_ACTION_FIELDS: dict[str, str] = {
+    "WhoId": "id",
+    "OwnerId": "id",
+    "Subject": "string",
+    "Description": "string",
+    "Priority": "string",
+    "Status": "string",
+    "Type": "string",
+    "ActivityDate": "date",
+    "IsReminderSet": "boolean",
+    "ReminderDateTime": "datetime",
+    "Leadscore_Action_Id__c": "string",
+}
+
 _AUDIT: dict[str, str] = {
     "IsDeleted": "boolean",
     "CreatedDate": "datetime",
@@ -149,6 +166,11 @@ OBJECTS: dict[str, dict[str, str]] = {
         "Type": "string",
         "Status": "string",
         "ActivityDate": "date",
+        "Description": "string",
+        "Priority": "string",
+        "IsReminderSet": "boolean",
+        "ReminderDateTime": "datetime",
+        "Leadscore_Action_Id__c": "string",
         **_AUDIT,
     },
 }
@@ -169,7 +191,21 @@ WRITABLE_FIELDS: dict[str, dict[str, str]] = {
     # Contacts stay with their account's owner: the write-back never sends their OwnerId
     "Contact": dict(PERSON_SCORE_FIELDS),
     "Account": dict(ACCOUNT_SCORE_FIELDS),
+    # handoff Tasks: created once, never updated (CREATE_ONCE_KEYS)
+    "Task": dict(TASK_ACTION_FIELDS),
 }
+
+# Objects leadscore creates and never updates, with the External ID field that holds each
+# record's idempotency key: they are written by an upsert on that field, so a re-sent or
+# retried create finds the record it made instead of making a second one.
+CREATE_ONCE_KEYS: dict[str, str] = {"Task": "Leadscore_Action_Id__c"}
+
+
+def key_field(obj: str) -> str:
+    """The field a payload row of ``obj`` is matched on: ``Id`` (updates), or the External ID
+    of an object created once (``CREATE_ONCE_KEYS``)."""
+    return CREATE_ONCE_KEYS.get(obj, "Id")
+
 
 # Extraction order: parents before children, so a run sees accounts before their people.
 EXTRACT_ORDER: tuple[str, ...] = ("User", "Account", "Lead", "Contact", "Opportunity", "Task")

@@ -84,6 +84,11 @@ def summarize(ctx: RunContext, stages: dict, started: float | None = None) -> di
         "scoring_version": write.get("scoring_version"),
         "shadow": stages.get("shadow_score") or {"active": False},
         "crm_dead_letters": write.get("crm_dead_letters", 0),
+        # handoff Tasks (docs/routing-and-slas.md): created this run, refused, waiting for
+        # their Lead's new owner to be written
+        "crm_tasks_created": write.get("crm_tasks_created", 0),
+        "crm_task_failures": write.get("crm_task_failures", 0),
+        "crm_tasks_held": write.get("crm_tasks_held", 0),
         "crm_api_calls": write.get("api_calls", 0),
         "rows_read": int(read),
         "quarantined_rows": int(quarantined),

@@ -78,6 +78,12 @@ OPS_DDL = [
         created_at timestamp, updated_at timestamp)""",
     """create table if not exists ops.crm_sync_job_rows (
         job_id varchar, crm_id varchar, payload_hash varchar)""",
+    # the records leadscore created once (handoff Tasks), one row per idempotency key, written
+    # with the sync state in one transaction: a key here is never sent again
+    """create table if not exists ops.crm_actions (
+        action_id varchar primary key, object varchar, kind varchar, crm_id varchar,
+        owner_id varchar, task_id varchar, due_at timestamp, triggered_at timestamp,
+        operation varchar, created_at timestamp, run_id varchar)""",
     """create table if not exists ops.gx_results (
         run_id varchar, suite varchar, expectation varchar, column_name varchar,
         severity varchar, success boolean, unexpected_count bigint, sample varchar,

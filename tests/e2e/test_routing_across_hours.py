@@ -69,6 +69,37 @@ def reassign_in_crm(db, crm_id: str, owner_id: str, at: datetime) -> None:
         conn.close()
 
 
+# The rules by which routing gives a Lead to a rep (a handoff): not a kept working owner, not
+# a person's reassignment in the CRM.
+ROUTED_RULES = ("account_owner", "territory_match", "round_robin")
+
+
+def handoff_tasks(settings, sandbox) -> dict:
+    """The handoff Tasks as the CRM, the ledger and the payload see them, and the Tier 1-2
+    Leads routing gave to a rep (their current assignment), counted from the routing ledger."""
+    from collections import Counter
+
+    from crm_sandbox.store import query_sql
+    from lead_scoring import warehouse
+
+    key = "Leadscore_Action_Id__c"
+    with warehouse.connect(settings.warehouse) as con:
+        ledger = dict(con.execute("select action_id, task_id from ops.crm_actions").fetchall())
+        payload = dict(
+            con.execute(f"select {key}, _action_trigger from marts.sync_salesforce__tasks").fetchall()
+        )
+        routed = con.execute(
+            "select assignments.crm_id, assignments.owner_id from marts.lead_assignments as assignments "
+            "inner join marts.lead_routing as routing on assignments.crm_id = routing.crm_id "
+            "and assignments.assigned_at = routing.assigned_at "
+            "where assignments.owner_type = 'rep' and assignments.tier in (1, 2) "
+            f"and assignments.routing_rule in {ROUTED_RULES}"
+        ).fetchall()
+    crm = Counter(r[0] for r in query_sql(sandbox.db, f"select {key} from Task where {key} is not null"))
+    ids = dict(query_sql(sandbox.db, f"select {key}, Id from Task where {key} is not null"))
+    return {"crm": crm, "ids": ids, "ledger": ledger, "payload": payload, "routed": set(routed)}
+
+
 def test_owners_sla_fields_and_alerts_once_across_hours(world):
     from crm_sandbox.store import query_sql
     from lead_scoring import pipeline, run_context, warehouse
@@ -78,6 +109,16 @@ def test_owners_sla_fields_and_alerts_once_across_hours(world):
     before = dict(query_sql(sandbox.db, "select Id, OwnerId from Lead"))
     first = pipeline.run_all(run_context.make_context("hour0", END))
     assert first["crm_write_failures"] == 0
+
+    # one handoff Task per Lead routing gave to a rep at Tier 1-2, no other: the CRM, the
+    # ledger and the payload agree, each Task once, with the Id the ledger recorded
+    tasks = handoff_tasks(settings, sandbox)
+    assert tasks["routed"] and first["crm_tasks_created"] == len(tasks["routed"])
+    assert set(tasks["crm"].values()) == {1} and set(tasks["crm"]) == set(tasks["ledger"])
+    assert set(tasks["payload"]) == set(tasks["ledger"]) and set(tasks["payload"].values()) == {"routed"}
+    assert {tuple(key.split(":")[1:3]) for key in tasks["ledger"]} == tasks["routed"]
+    assert tasks["ledger"] == tasks["ids"]
+    assert first["crm_task_failures"] == 0 and first["crm_tasks_held"] == 0
 
     with warehouse.connect(settings.warehouse) as con:
         routed = con.execute(
@@ -123,6 +164,15 @@ def test_owners_sla_fields_and_alerts_once_across_hours(world):
 
     second = pipeline.run_all(run_context.make_context("hour1", END + timedelta(hours=1)))
     assert second["crm_write_failures"] == 0
+    # no Lead newly routed this hour: no new routed Task (a person's reassignment is not
+    # one); a rep's Lead that crossed the SQL threshold gets one; the hour-0 Tasks stay as made
+    # (the reassigned Lead's too: it leaves the payload, its Task stays the rep's business)
+    hour1 = handoff_tasks(settings, sandbox)
+    new = set(hour1["ledger"]) - set(tasks["ledger"])
+    assert {hour1["payload"][key] for key in new} <= {"sql"}
+    assert second["crm_tasks_created"] == len(new) and set(hour1["crm"].values()) == {1}
+    assert set(hour1["crm"]) == set(hour1["ledger"]) >= set(hour1["payload"])
+    assert {key.split(":")[1] for key in set(hour1["ledger"]) - set(hour1["payload"])} <= set(person_choice)
     with warehouse.connect(settings.warehouse) as con:
         kept = {
             r[0]: r[1:]
@@ -161,6 +211,7 @@ def test_owners_sla_fields_and_alerts_once_across_hours(world):
 
     again = pipeline.run_all(run_context.make_context("hour1_rerun", END + timedelta(hours=1)))
     assert again["crm_records_changed"] == 0
+    assert again["crm_tasks_created"] == 0 and handoff_tasks(settings, sandbox)["crm"] == hour1["crm"]
     assert again["sla_alerts_raised"] == 0 and again["sla_breaches"] == breached
     # 5 minutes later the monitor sees the Tier 2 clocks due at 11:00 breach: new alerts, once
     monitor = monitor_once(run_context.make_context("monitor", END + timedelta(hours=1, minutes=5)))

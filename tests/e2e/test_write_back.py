@@ -16,7 +16,7 @@ from crm_sandbox.store import load_parquet_dir, query_sql
 from lead_scoring import crm_schema, warehouse
 from lead_scoring.config import load_settings
 from lead_scoring.pipeline import write_back_crm
-from lead_scoring.reverse_etl.diff import PAYLOAD_MODELS
+from lead_scoring.reverse_etl.diff import ACTION_MODELS, PAYLOAD_MODELS
 from lead_scoring.run_context import make_context
 from tests.support import isolated_env
 
@@ -60,7 +60,7 @@ PAYLOAD_FIELDS = {
 
 def set_payloads(settings, counts: dict[str, int], score_offset: int = 0) -> None:
     """Stand-ins for the dbt payload models marts.sync_salesforce__*; objects not in
-    ``counts`` get an empty payload."""
+    ``counts`` get an empty payload (the handoff Tasks' too: see ``set_task_payload``)."""
     with warehouse.connect(settings.warehouse) as con:
         warehouse.ensure_schema(con)
         con.execute("create schema if not exists marts")
@@ -70,6 +70,28 @@ def set_payloads(settings, counts: dict[str, int], score_offset: int = 0) -> Non
                 select {record_id_sql(obj)} as Id, {PAYLOAD_SQL[obj].format(offset=score_offset)},
                        timestamp '2026-11-01 10:00:00' as Scored_At__c
                 from range(1, {count + 1}) t(i)""")
+    set_task_payload(settings, counts.get("Task", 0))
+
+
+def set_task_payload(settings, count: int, reasons: str = "reason") -> None:
+    """A stand-in for marts.sync_salesforce__tasks: a handoff Task for Leads 1..``count`` (of
+    ``make_leads``), each for one of 7 reps, with the model's columns."""
+    with warehouse.connect(settings.warehouse) as con:
+        warehouse.ensure_schema(con)
+        con.execute("create schema if not exists marts")
+        con.execute(f"""create or replace table {ACTION_MODELS["Task"]} as
+            with handoffs as (
+                select i, {record_id_sql("Lead")} as lead_id,
+                    '005' || lpad(cast(i % 7 + 1 as varchar), 12, '0') || 'AAA' as rep_id
+                from range(1, {count + 1}) t(i)
+            )
+            select 'handoff:' || lead_id || ':' || rep_id || ':1793527200' as Leadscore_Action_Id__c,
+                lead_id as WhoId, rep_id as OwnerId, 'Call within 5 minutes' as Subject,
+                '{reasons} ' || i as Description, 'High' as Priority, 'Not Started' as Status,
+                'Call' as Type, date '2026-11-01' as ActivityDate, true as IsReminderSet,
+                timestamp '2026-11-01 10:05:00' as ReminderDateTime, 'handoff' as _action_kind,
+                'routed' as _action_trigger, timestamp '2026-11-01 10:00:00' as _triggered_at
+            from handoffs""")
 
 
 def set_payload(settings, count: int, score_offset: int = 0) -> None:

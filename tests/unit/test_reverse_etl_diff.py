@@ -157,3 +157,34 @@ def test_dry_run_writes_payload_and_summary_only(con, tmp_path):
     )
     assert json.loads((tmp_path / "dry" / "Lead_diff.json").read_text())["changed"] == 2
     assert con.execute("select count(*) from ops.crm_sync_state").fetchall() == [(0,)]
+
+
+def test_a_task_is_pending_until_confirmed_once_then_never_again(con):
+    """Handoff Tasks are keyed by their External ID, not Id; a row is sent until the CRM
+    confirmed it once, and a confirmed one is not a change whatever it becomes (a rep owns the
+    Task). Its due date goes as the CRM's YYYY-MM-DD, and Id is not a writable Task column."""
+    con.execute(
+        "create table marts.sync_salesforce__tasks as select * from (values "
+        "('handoff:00Q1:005A:1', '00Q1', '005A', 'a', date '2026-11-01', 'handoff'), "
+        "('handoff:00Q2:005A:1', '00Q2', '005A', 'b', date '2026-11-02', 'handoff')) "
+        "as t(Leadscore_Action_Id__c, WhoId, OwnerId, Description, ActivityDate, _action_kind)"
+    )
+    first = diff_payload(con, "Task")
+    assert first.key == "Leadscore_Action_Id__c" and first.changed_count == 2
+    assert json_records(first.changed)[0] == {
+        "Leadscore_Action_Id__c": "handoff:00Q1:005A:1",
+        "WhoId": "00Q1",
+        "OwnerId": "005A",
+        "Description": "a",
+        "ActivityDate": "2026-11-01",
+    }
+    con.execute(
+        "insert into ops.crm_sync_state values ('Task', 'handoff:00Q1:005A:1', 'old hash', ?, 'r')",
+        [datetime(2026, 11, 1)],
+    )
+    con.execute("update marts.sync_salesforce__tasks set Description = 'rescored'")
+    assert list(diff_payload(con, "Task").changed["Leadscore_Action_Id__c"]) == ["handoff:00Q2:005A:1"]
+
+    con.execute("alter table marts.sync_salesforce__tasks add column Id varchar")
+    with pytest.raises(PayloadError, match="Id that are not writable Task fields"):
+        diff_payload(con, "Task")

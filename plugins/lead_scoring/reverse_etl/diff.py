@@ -4,6 +4,10 @@ The payload is a dbt model whose columns are CRM field names (``Id``, ``Lead_Sco
 ...). Only allow-listed fields may appear; ``Scored_At__c`` and ``Score_Model_Version__c``
 are sent but not hashed (``UNHASHED_FIELDS``), so a re-score or a new scoring version that
 changes nothing else writes nothing.
+
+Objects leadscore creates once (``ACTION_MODELS``: handoff Tasks) are keyed by their External
+ID (``crm_schema.CREATE_ONCE_KEYS``) instead of ``Id``, and a row is pending until the CRM has
+confirmed it once: later changes of the row are not changes (a rep owns the Task by then).
 """
 
 from __future__ import annotations
@@ -32,6 +36,21 @@ PAYLOAD_MODELS = {
     "Contact": "marts.sync_salesforce__contacts",
     "Account": "marts.sync_salesforce__accounts",
 }
+# Records created once, after the objects above (their owners must be in the CRM first).
+ACTION_MODELS = {
+    "Task": "marts.sync_salesforce__tasks",
+}
+
+
+def payload_model(obj: str) -> str:
+    """The payload model of ``obj``; a clear error for an object that has none."""
+    try:
+        return {**PAYLOAD_MODELS, **ACTION_MODELS}[obj]
+    except KeyError:
+        raise KeyError(
+            f"no payload model for CRM object {obj!r}; known: {', '.join(PAYLOAD_MODELS)}, "
+            f"{', '.join(ACTION_MODELS)}"
+        ) from None
 
 
 class PayloadError(ValueError):
@@ -48,12 +67,20 @@ class PayloadDiff:
     def changed_count(self) -> int:
         return len(self.changed)
 
+    @property
+    def key(self) -> str:
+        """The column that identifies a row: ``Id``, or an object's External ID."""
+        return crm_schema.key_field(self.object)
+
 
 def payload_columns(con: duckdb.DuckDBPyConnection, obj: str, table: str) -> dict[str, str]:
     """Model column → CRM field name, checked against the allow-list (case-insensitive, since
     some engines fold identifiers to lower case); context columns (``CONTEXT_PREFIX``) map to
-    themselves."""
-    allowed = {name.lower(): name for name in ["Id", *crm_schema.WRITABLE_FIELDS[obj]]}
+    themselves. The key field (``Id``, or the External ID of an object created once) must be
+    there."""
+    key = crm_schema.key_field(obj)
+    writable = crm_schema.WRITABLE_FIELDS[obj]
+    allowed = {name.lower(): name for name in ([*writable] if key in writable else ["Id", *writable])}
     schema, name = table.split(".")
     columns = [
         r[0]
@@ -73,8 +100,8 @@ def payload_columns(con: duckdb.DuckDBPyConnection, obj: str, table: str) -> dic
             f"{table} has column(s) {', '.join(unknown)} that are not writable {obj} fields; "
             f"allowed: {', '.join(sorted(allowed.values()))}"
         )
-    if "id" not in {c.lower() for c in columns}:
-        raise PayloadError(f"{table} has no Id column")
+    if key.lower() not in {c.lower() for c in columns}:
+        raise PayloadError(f"{table} has no {key} column (the key of its {obj} rows)")
     return {c: allowed[c.lower()] for c in columns} | {c: c for c in context}
 
 
@@ -87,18 +114,26 @@ def _hash_sql(columns: list[str], mapping: dict[str, str]) -> str:
 
 
 def diff_payload(con: duckdb.DuckDBPyConnection, obj: str, table: str | None = None) -> PayloadDiff:
-    """Rows of the payload model whose hash differs from ``ops.crm_sync_state``."""
-    table = table or PAYLOAD_MODELS[obj]
+    """Rows of the payload model whose hash differs from ``ops.crm_sync_state``; for an object
+    created once, the rows the CRM has not confirmed yet (whatever their hash)."""
+    table = table or payload_model(obj)
+    key = crm_schema.key_field(obj)
     mapping = payload_columns(con, obj, table)
     sent = {c: field for c, field in mapping.items() if not field.startswith(CONTEXT_PREFIX)}
-    hashed = [c for c, field in sent.items() if field not in UNHASHED_FIELDS and field != "Id"]
+    hashed = [c for c, field in sent.items() if field not in UNHASHED_FIELDS and field != key]
     legacy = [
         c
         for c, field in sent.items()
-        if (field not in UNHASHED_FIELDS or field in LEGACY_HASHED_FIELDS) and field != "Id"
+        if (field not in UNHASHED_FIELDS or field in LEGACY_HASHED_FIELDS) and field != key
     ]
-    id_column = next(c for c, field in mapping.items() if field == "Id")
+    key_column = next(c for c, field in mapping.items() if field == key)
     hash_sql, legacy_sql = (_hash_sql(columns, mapping) for columns in (hashed, legacy))
+    pending = (
+        "state.crm_id is null"
+        if obj in crm_schema.CREATE_ONCE_KEYS
+        else "state.payload_hash is distinct from payload.payload_hash "
+        f"and state.payload_hash is distinct from {legacy_sql}"
+    )
     select = ", ".join(f'payload."{c}" as "{field}"' for c, field in mapping.items())
     total = con.execute(f"select count(*) from {table}").fetchall()[0][0]
     changed = con.execute(
@@ -107,11 +142,18 @@ def diff_payload(con: duckdb.DuckDBPyConnection, obj: str, table: str | None = N
         select {select}, payload.payload_hash
         from payload
         left join ops.crm_sync_state state
-            on state.object = ? and state.crm_id = payload."{id_column}"
-        where state.payload_hash is distinct from payload.payload_hash
-            and state.payload_hash is distinct from {legacy_sql}
-        order by payload."{id_column}"
+            on state.object = ? and state.crm_id = payload."{key_column}"
+        where {pending}
+        order by payload."{key_column}"
         """,
         [obj],
     ).df()
+    # date fields as the CRM's YYYY-MM-DD text: a DATE reaches pandas as a midnight Timestamp,
+    # which would be sent as a datetime (and refused)
+    for field, kind in crm_schema.OBJECTS[obj].items():
+        if kind == "date" and field in changed.columns:
+            changed[field] = [
+                None if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
+                for value in changed[field]
+            ]
     return PayloadDiff(object=obj, total=total, changed=changed)

@@ -6,18 +6,19 @@ import os
 
 from lead_scoring import warehouse
 from lead_scoring.config import Settings
-from lead_scoring.reverse_etl.diff import PAYLOAD_MODELS, PayloadError, diff_payload
+from lead_scoring.reverse_etl.diff import ACTION_MODELS, PAYLOAD_MODELS, PayloadError, diff_payload
 from lead_scoring.reverse_etl.writer import dead_letter_ids
 
 
 def sync_status(settings: Settings, max_attempts: int = 5) -> dict:
-    """Per object: rows whose change is not confirmed by the CRM yet (``pending``), those of
-    them that failed ``max_attempts`` times (``dead_letters``), and the last run's counts."""
+    """Per object: rows whose change is not confirmed by the CRM yet (``pending``; for the
+    handoff Tasks, those not created yet), those of them that failed ``max_attempts`` times
+    (``dead_letters``), and the last run's counts."""
 
     max_attempts = int(os.environ.get("LEADSCORE_SYNC_MAX_ATTEMPTS", max_attempts))
     status: dict = {"objects": {}}
     with warehouse.reading(settings.warehouse) as con:
-        for obj in PAYLOAD_MODELS:
+        for obj in [*PAYLOAD_MODELS, *ACTION_MODELS]:
             try:
                 diff = diff_payload(con, obj)
             except PayloadError as error:

@@ -10,6 +10,12 @@ left (``writer.reconcile_jobs``), diff the payload against ``ops.crm_sync_state`
 circuit breaker, send the changed rows (``writer.send_object``); then wait for and record
 every object's outcome (``writer.finish_object``). With ``LEADSCORE_DRY_RUN`` the payload
 goes to a file and nothing is called.
+
+Then the records created once (``diff.ACTION_MODELS``: handoff Tasks), by the same steps, keyed
+by their idempotency key: a Task whose Lead still waits for its new owner in the CRM (the
+Lead's row failed or was not sent) is held until a run has written that owner, so a rep never
+gets the Task of a Lead the CRM does not give them yet. They have no circuit breaker of their
+own: a Task follows a change of owner or tier that the Lead's breaker has already let through.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import os
 from datetime import datetime
 
 from lead_scoring import warehouse
-from lead_scoring.reverse_etl.diff import PAYLOAD_MODELS, diff_payload
+from lead_scoring.reverse_etl.diff import ACTION_MODELS, PAYLOAD_MODELS, PayloadDiff, diff_payload
 from lead_scoring.reverse_etl.writer import (
     SyncOptions,
     check_circuit_breaker,
@@ -67,17 +73,56 @@ def newer_write_back(con, as_of: datetime) -> str | None:
     )
 
 
-def _outcome(ctx: RunContext, results: list, usage) -> dict:
-    """The stage's result: per object, the totals, the API calls."""
+def _outcome(ctx: RunContext, results: list, usage, actions: list | None = None) -> dict:
+    """The stage's result: per object, the totals, the API calls; the records created once
+    (handoff Tasks) apart, under ``actions`` and ``crm_tasks_*``."""
+    actions = actions or []
     return {
         "objects": [r.as_dict() for r in results],
+        "actions": [r.as_dict() for r in actions],
         "crm_records_changed": sum(r.changed for r in results),
         "crm_records_written": sum(r.written for r in results),
         "crm_write_failures": sum(r.failed for r in results),
-        "crm_dead_letters": sum(r.dead_letters for r in results),
+        "crm_dead_letters": sum(r.dead_letters for r in results + actions),
+        # Tasks confirmed in the CRM this run: created, or found created by an unanswered send
+        "crm_tasks_created": sum(r.written for r in actions),
+        "crm_task_failures": sum(r.failed for r in actions),
+        # due but not sent: their Lead's new owner is not in the CRM yet (sent by a later run)
+        "crm_tasks_held": sum(r.held for r in actions),
         "api_calls": usage.calls if usage is not None else 0,
         "dry_run": ctx.settings.dry_run,
     }
+
+
+def hold_until_owner_written(con, diff: PayloadDiff) -> tuple[PayloadDiff, int]:
+    """``diff`` without the actions whose Lead (``WhoId``) still has a change of owner pending
+    in the Lead payload (its row failed, was not sent, or is a dead letter), and how many were
+    held. They stay pending: the run that writes the owner sends them."""
+    if diff.changed.empty or "WhoId" not in diff.changed.columns:
+        return diff, 0
+    leads = diff_payload(con, "Lead").changed
+    if "_crm_owner_id" in leads.columns:  # only a Lead whose owner moves holds its Task
+        leads = leads[leads["OwnerId"].astype(object) != leads["_crm_owner_id"].astype(object)]
+    held = diff.changed["WhoId"].isin(set(leads["Id"]))
+    if held.any():
+        log.warning(
+            "%d %s records held: their Lead's new owner is not in the CRM yet (sent once it is)",
+            int(held.sum()),
+            diff.object,
+        )
+    return PayloadDiff(diff.object, diff.total, diff.changed[~held]), int(held.sum())
+
+
+def _reconcile(con, ctx: RunContext, sf, obj: str):
+    """Finish the Bulk jobs of ``obj`` an interrupted run left; returns the client (made if
+    needed)."""
+    unfinished = con.execute(
+        "select count(*) from ops.crm_sync_jobs where object = ? and state in ('open', 'uploaded')", [obj]
+    ).fetchall()[0][0]
+    if unfinished:
+        sf = sf or crm_client(ctx)
+        reconcile_jobs(con, sf, obj, ctx.run_id)
+    return sf
 
 
 def hours_since_last_write_back(con, as_of: datetime) -> float | None:
@@ -104,14 +149,7 @@ def write_back(ctx: RunContext, options: SyncOptions) -> dict:
         try:
             for obj in PAYLOAD_MODELS:
                 if not ctx.settings.dry_run:
-                    unfinished = con.execute(
-                        "select count(*) from ops.crm_sync_jobs "
-                        "where object = ? and state in ('open', 'uploaded')",
-                        [obj],
-                    ).fetchall()[0][0]
-                    if unfinished:
-                        sf = sf or crm_client(ctx)
-                        reconcile_jobs(con, sf, obj, ctx.run_id)
+                    sf = _reconcile(con, ctx, sf, obj)
                 diff = diff_payload(con, obj)
                 if ctx.settings.dry_run:
                     results.append(write_dry_run(diff, ctx.run_dir / "dry_run"))
@@ -132,6 +170,18 @@ def write_back(ctx: RunContext, options: SyncOptions) -> dict:
         results += [finish_object(con, sf, s) for s in sent]
         if stopped is not None:
             raise stopped
+        actions = []
+        for obj in ACTION_MODELS:  # after the owners they follow are written
+            if ctx.settings.dry_run:
+                actions.append(write_dry_run(diff_payload(con, obj), ctx.run_dir / "dry_run"))
+                continue
+            sf = _reconcile(con, ctx, sf, obj)
+            diff, held = hold_until_owner_written(con, diff_payload(con, obj))
+            if diff.changed_count:
+                sf = sf or crm_client(ctx)
+            result = finish_object(con, sf, send_object(con, sf, diff, ctx.run_id, options))
+            result.changed, result.held = result.changed + held, held
+            actions.append(result)
         if not ctx.settings.dry_run:
             con.execute(
                 "insert into ops.write_back_instants values (?, ?, ?)", [ctx.as_of, ctx.run_id, utc_now()]
@@ -145,4 +195,4 @@ def write_back(ctx: RunContext, options: SyncOptions) -> dict:
             usage.used,
             usage.limit,
         )
-    return {**_outcome(ctx, results, usage), "scoring_version": version["version_id"]}
+    return {**_outcome(ctx, results, usage, actions), "scoring_version": version["version_id"]}

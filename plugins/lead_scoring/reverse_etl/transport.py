@@ -1,6 +1,11 @@
 """Sending rows to the CRM: sObject Collections (200 per call) for small change sets, Bulk
 API 2.0 ingest jobs for large ones. Both return one ``Outcome`` per row; neither touches
-DuckDB except through the ``JobLedger`` callbacks the bulk path uses for crash safety."""
+DuckDB except through the ``JobLedger`` callbacks the bulk path uses for crash safety.
+
+Rows of an object created once (``crm_schema.CREATE_ONCE_KEYS``: handoff Tasks) are keyed by
+their External ID and sent as upserts on it (Collections ``PATCH composite/sobjects/<Object>/
+<Field>``, Bulk ``upsert`` with ``externalIdFieldName``): a create that is retried, re-sent or
+read back can find the record it made, never make a second one."""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import pandas as pd
@@ -28,11 +33,12 @@ BULK_NULL = "#N/A"  # Bulk API 2.0: empty leaves a field unchanged, #N/A sets it
 
 @dataclass(frozen=True)
 class Outcome:
-    crm_id: str
+    crm_id: str  # the row's key: the record's Id, or the External ID of an object created once
     status: str  # success | failed
     error: str | None = None
     job_id: str | None = None
-    operation: str = "update"
+    operation: str = "update"  # or, created once: create | found (the CRM already held the key)
+    record_id: str | None = None  # the CRM Id of a record created once
 
 
 def _json_value(value):
@@ -113,6 +119,21 @@ def settle_s_from_env() -> float:
 SETTLE_S = 30.0
 
 
+def _in_list(keys) -> str:
+    return ", ".join("'" + k.replace("\\", "").replace("'", "") + "'" for k in keys)
+
+
+def find_created(sf, obj: str, keys: list[str]) -> dict[str, str]:
+    """External ID → CRM Id of the records of ``obj`` (created once) that exist for ``keys``."""
+    key = crm_schema.key_field(obj)
+    found: dict[str, str] = {}
+    for start in range(0, len(keys), COLLECTION_SIZE):
+        chunk = keys[start : start + COLLECTION_SIZE]
+        soql = f"SELECT Id, {key} FROM {obj} WHERE {key} IN ({_in_list(chunk)})"
+        found.update({r[key]: r["Id"] for r in sf.query_all(soql)["records"]})
+    return found
+
+
 def read_back(
     sf,
     obj: str,
@@ -121,32 +142,51 @@ def read_back(
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[Outcome]:
     """After an unanswered write: a record counts as written only if the CRM holds exactly
-    the values that were sent (so it is neither lost nor re-sent). A request whose client
-    timed out may still be running on the CRM's side: records not holding the sent values yet
-    are read again, with backoff, for up to ``settle_s`` seconds; only those still different
-    then count as failed (pending: a later run sends them)."""
+    the values that were sent (so it is neither lost nor re-sent); a record created once, if
+    the CRM holds a record with its External ID. A request whose client timed out may still
+    be running on the CRM's side: records not holding the sent values yet are read again, with
+    backoff, for up to ``settle_s`` seconds; only those still different then count as failed
+    (pending: a later run sends them)."""
     settle_s = settle_s_from_env() if settle_s is None else settle_s
-    fields = list(dict.fromkeys(f for r in records for f in r if f != "Id"))  # (OwnerId may be left out)
+    key = crm_schema.key_field(obj)
+    fields = list(dict.fromkeys(f for r in records for f in r if f != key))  # (OwnerId may be left out)
     types = crm_schema.OBJECTS[obj]
-    waiting = {r["Id"]: r for r in records}
+    waiting = {r[key]: r for r in records}
+    created: dict[str, str] = {}
     deadline, delay = time.monotonic() + settle_s, 0.5
     while True:
-        ids = ", ".join("'" + i.replace("'", "") + "'" for i in waiting)
-        soql = f"SELECT Id, {', '.join(fields)} FROM {obj} WHERE Id IN ({ids})"
-        for found in sf.query_all(soql)["records"]:
-            sent = waiting.get(found["Id"])
-            if sent is not None and all(
-                _same(types[f], v, found.get(f)) for f, v in sent.items() if f != "Id"
-            ):
-                del waiting[found["Id"]]
+        if key != "Id":
+            created.update(find_created(sf, obj, list(waiting)))
+            waiting = {k: r for k, r in waiting.items() if k not in created}
+        else:
+            soql = f"SELECT Id, {', '.join(fields)} FROM {obj} WHERE Id IN ({_in_list(waiting)})"
+            for found in sf.query_all(soql)["records"]:
+                sent = waiting.get(found["Id"])
+                if sent is not None and all(
+                    _same(types[f], v, found.get(f)) for f, v in sent.items() if f != "Id"
+                ):
+                    del waiting[found["Id"]]
         left = deadline - time.monotonic()
         if not waiting or left <= 0:
             break
         log.info(
-            "%d %s records do not hold the sent values yet: reading again in %.1fs", len(waiting), obj, delay
+            "%d %s records %s yet: reading again in %.1fs",
+            len(waiting),
+            obj,
+            "do not hold the sent values" if key == "Id" else "are not in the CRM",
+            delay,
         )
         sleep(min(delay, left))
         delay = min(delay * 2, 5.0)
+    if key != "Id":
+        return [
+            Outcome(
+                r[key], "failed", "no answer from the CRM and not created; will retry", operation="create"
+            )
+            if r[key] in waiting
+            else Outcome(r[key], "success", operation="create", record_id=created[r[key]])
+            for r in records
+        ]
     return [
         Outcome(r["Id"], "failed", "no answer from the CRM and not applied; will retry")
         if r["Id"] in waiting
@@ -168,27 +208,36 @@ def send_collections(
 ) -> list[Outcome]:
     """PATCH composite/sobjects in chunks of 200, allOrNone false: one outcome per row, handed
     to ``record`` as each request returns (an error later in the run loses no outcome, so
-    nothing is sent twice). ``check_budget`` runs before each request and raises
-    ``ApiBudgetExhausted`` to stop: the rows not sent stay pending."""
+    nothing is sent twice). An object created once is upserted on its External ID
+    (``composite/sobjects/<Object>/<Field>``). ``check_budget`` runs before each request and
+    raises ``ApiBudgetExhausted`` to stop: the rows not sent stay pending."""
     records = json_records(changed)
+    key = crm_schema.key_field(obj)
+    path = "composite/sobjects" if key == "Id" else f"composite/sobjects/{obj}/{key}"
     outcomes: list[Outcome] = []
     for start in range(0, len(records), COLLECTION_SIZE):
         check_budget()
         chunk = records[start : start + COLLECTION_SIZE]
         body = {"allOrNone": False, "records": [{"attributes": {"type": obj}, **r} for r in chunk]}
         try:
-            results = sf.restful("composite/sobjects", method="PATCH", json=body)
+            results = sf.restful(path, method="PATCH", json=body)
         except AmbiguousWriteError:
             log.warning("no answer for %d %s records: reading them back", len(chunk), obj)
             answered = read_back(sf, obj, chunk)
         else:
-            answered = [_collection_outcome(r, result) for r, result in zip(chunk, results, strict=True)]
+            answered = [_collection_outcome(r, result, key) for r, result in zip(chunk, results, strict=True)]
         record(answered)
         outcomes.extend(answered)
     return outcomes
 
 
-def _collection_outcome(record: dict, result: dict) -> Outcome:
+def _collection_outcome(record: dict, result: dict, key: str = "Id") -> Outcome:
+    if key != "Id":  # an upsert: created, or the CRM already held the key (an earlier unanswered send)
+        if result.get("success"):
+            operation = "create" if result.get("created") else "found"
+            return Outcome(record[key], "success", operation=operation, record_id=result.get("id"))
+        errors = "; ".join(f"{e.get('statusCode')}: {e.get('message')}" for e in result.get("errors", []))
+        return Outcome(record[key], "failed", errors or "rejected by the CRM", operation="create")
     if result.get("success"):
         return Outcome(record["Id"], "success")
     errors = "; ".join(f"{e.get('statusCode')}: {e.get('message')}" for e in result.get("errors", []))
@@ -211,7 +260,11 @@ class Bulk2(BulkJobs):
         super().__init__(sf, "ingest")
 
     def create(self, obj: str) -> str:
+        """An ``update`` job, or for an object created once an ``upsert`` on its External ID."""
+        key = crm_schema.key_field(obj)
         body = {"object": obj, "operation": "update", "contentType": "CSV", "lineEnding": "LF"}
+        if key != "Id":
+            body.update(operation="upsert", externalIdFieldName=key)
         return self._call("POST", json=body).json()["id"]
 
     def upload(self, job_id: str, data: str) -> None:
@@ -222,16 +275,22 @@ class Bulk2(BulkJobs):
     def set_state(self, job_id: str, state: str) -> None:
         self._call("PATCH", f"/{job_id}", json={"state": state})
 
-    def results(self, job_id: str, ids: Iterable[str], info: dict | None = None) -> list[Outcome]:
+    def results(
+        self, job_id: str, ids: Iterable[str], info: dict | None = None, key: str = "Id"
+    ) -> list[Outcome]:
         """Per-row outcomes of a finished job; rows it never processed count as failed.
         With the finished job's ``info`` (this run uploaded exactly ``ids``), a job whose
         counters say every row was processed and none failed succeeded row for row, so no
         result list is fetched (three API calls and a download the size of the upload saved);
         otherwise only the lists its counters say are not empty. Without ``info`` (a job an
-        interrupted run left) every list is read."""
+        interrupted run left) every list is read. ``key``: the column naming a row (an
+        upsert's External ID); an upsert's successful results are always read, for the Ids
+        of the records it created."""
         ids = list(ids)
+        upsert = key != "Id"
         if (
             info is not None
+            and not upsert
             and info.get("numberRecordsFailed") == 0
             and info.get("numberRecordsProcessed") == len(ids)
         ):
@@ -242,18 +301,24 @@ class Bulk2(BulkJobs):
                 kinds.remove("failedResults")
             if info.get("numberRecordsProcessed") == len(ids):
                 kinds.remove("unprocessedrecords")
+        operation = "create" if upsert else "update"
         outcomes: dict[str, Outcome] = {}
         for kind in kinds:
             text = self._call("GET", f"/{job_id}/{kind}/").text
             for row in csv.DictReader(io.StringIO(text)) if text else []:
-                crm_id = row.get("Id") or row.get("sf__Id")
-                if kind == "successfulResults":
+                crm_id = row.get(key) if upsert else (row.get("Id") or row.get("sf__Id"))
+                if kind == "successfulResults" and upsert:
+                    created = row.get("sf__Created", "").lower() == "true"
+                    outcomes[crm_id] = Outcome(
+                        crm_id, "success", None, job_id, "create" if created else "found", row.get("sf__Id")
+                    )
+                elif kind == "successfulResults":
                     outcomes[crm_id] = Outcome(crm_id, "success", None, job_id)
                 elif kind == "failedResults":
-                    outcomes[crm_id] = Outcome(crm_id, "failed", row.get("sf__Error"), job_id)
+                    outcomes[crm_id] = Outcome(crm_id, "failed", row.get("sf__Error"), job_id, operation)
                 else:
-                    outcomes[crm_id] = Outcome(crm_id, "failed", NOT_PROCESSED[0], job_id)
-        return [outcomes.get(i, Outcome(i, "failed", NOT_PROCESSED[1], job_id)) for i in ids]
+                    outcomes[crm_id] = Outcome(crm_id, "failed", NOT_PROCESSED[0], job_id, operation)
+        return [outcomes.get(i, Outcome(i, "failed", NOT_PROCESSED[1], job_id, operation)) for i in ids]
 
 
 # Salesforce takes at most 150 MB per job upload and recommends 100 MB of CSV (it grows when
@@ -294,16 +359,19 @@ class SubmittedJob:
     ids: list[str]
     closed_at: float = 0.0
     outcomes: list[Outcome] | None = None
+    key: str = "Id"  # the column naming a row: an upsert's External ID
 
 
 def submit_bulk(sf, obj: str, changed: pd.DataFrame, data: str, ledger: JobLedger) -> SubmittedJob:
-    """One Bulk API 2.0 update job for ``changed`` (``data``: its CSV, from ``bulk_parts``):
-    create, persist (ledger), upload, close; ``collect_bulk`` waits for it. The CRM processes
-    a closed job while the next one is built and uploaded.
+    """One Bulk API 2.0 update job (an upsert on the External ID for an object created once)
+    for ``changed`` (``data``: its CSV, from ``bulk_parts``): create, persist (ledger), upload,
+    close; ``collect_bulk`` waits for it. The CRM processes a closed job while the next one is
+    built and uploaded.
     If the upload gets no answer the job is aborted (nothing in it is processed) and the
     rows stay pending; a crash after closing is reconciled by the next run from the ledger."""
     bulk = Bulk2(sf)
-    ids = list(changed["Id"])
+    key = crm_schema.key_field(obj)
+    ids = list(changed[key])
     job_id = bulk.create(obj)
     ledger.opened(job_id, ids)
     try:
@@ -312,14 +380,14 @@ def submit_bulk(sf, obj: str, changed: pd.DataFrame, data: str, ledger: JobLedge
         bulk.set_state(job_id, "Aborted")
         ledger.aborted(job_id)
         failed = [Outcome(i, "failed", "upload got no answer; job aborted, will retry", job_id) for i in ids]
-        return SubmittedJob(job_id, ids, outcomes=failed)
+        return SubmittedJob(job_id, ids, outcomes=failed, key=key)
     try:
         bulk.set_state(job_id, "UploadComplete")
     except AmbiguousWriteError:
         if bulk.info(job_id)["state"] == "Open":
             bulk.set_state(job_id, "UploadComplete")
     ledger.uploaded(job_id)
-    return SubmittedJob(job_id, ids, closed_at=time.monotonic())
+    return SubmittedJob(job_id, ids, closed_at=time.monotonic(), key=key)
 
 
 def collect_bulk(sf, job: SubmittedJob) -> list[Outcome]:
@@ -330,23 +398,24 @@ def collect_bulk(sf, job: SubmittedJob) -> list[Outcome]:
     bulk = Bulk2(sf)
     first_look = max(0.0, FIRST_LOOK_S - (time.monotonic() - job.closed_at))
     info = bulk.wait(job.job_id, first_delay_s=first_look)
-    return finished_job_outcomes(bulk, job.job_id, job.ids, info, uploaded_here=True)
+    return finished_job_outcomes(bulk, job.job_id, job.ids, info, uploaded_here=True, key=job.key)
 
 
 def finished_job_outcomes(
-    bulk: Bulk2, job_id: str, ids: list[str], info: dict, uploaded_here: bool
+    bulk: Bulk2, job_id: str, ids: list[str], info: dict, uploaded_here: bool, key: str = "Id"
 ) -> list[Outcome]:
     """The outcome of each row of a finished job. A job that ended ``Failed`` or ``Aborted``
     after processing some rows applied those: its result lists say which succeeded, and only
     the rows it failed or never processed stay pending. ``uploaded_here``: this run uploaded
-    exactly ``ids``, so the job's counters can spare reading the result lists."""
+    exactly ``ids``, so the job's counters can spare reading the result lists. ``key``: the
+    column naming a row (an upsert's External ID)."""
     state = info["state"]
     if state == "JobComplete":
-        return bulk.results(job_id, ids, info if uploaded_here else None)
+        return bulk.results(job_id, ids, info if uploaded_here else None, key=key)
     reason = f"bulk job {state}" + (f": {info['errorMessage']}" if info.get("errorMessage") else "")
     if not info.get("numberRecordsProcessed"):
         return [Outcome(i, "failed", f"{reason}; will retry", job_id) for i in ids]
-    outcomes = bulk.results(job_id, ids)
+    outcomes = bulk.results(job_id, ids, key=key)
     log.warning(
         "%s after processing %s of %d rows: their results are kept, the rest stay pending",
         reason,
@@ -354,7 +423,7 @@ def finished_job_outcomes(
         len(ids),
     )
     return [
-        Outcome(o.crm_id, "failed", f"{reason} before this row was processed; will retry", job_id)
+        replace(o, error=f"{reason} before this row was processed; will retry")
         if o.status == "failed" and o.error in NOT_PROCESSED
         else o
         for o in outcomes

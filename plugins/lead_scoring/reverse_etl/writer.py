@@ -9,6 +9,11 @@
   reconciles jobs an earlier run left unfinished (a crash after the CRM accepted a batch),
   so the same change is never written twice.
 - Guardrails: dry run, circuit breaker, API-limit stop.
+- Records created once (handoff Tasks, ``crm_schema.CREATE_ONCE_KEYS``) go through the same
+  steps keyed by their External ID, as upserts on it; each confirmed one is a row in
+  ``ops.crm_actions`` (with its CRM Id), written with its sync state, and is never sent again.
+  A key that an earlier attempt may have created (no answer, a failed read-back) is looked up
+  in the CRM before it is sent again: found, it is recorded, not written.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import duckdb
 import pandas as pd
 from simple_salesforce.exceptions import SalesforceResourceNotFound
 
+from lead_scoring import crm_schema
 from lead_scoring.reverse_etl.diff import PayloadDiff, diff_payload
 from lead_scoring.reverse_etl.transport import (
     ApiBudgetExhausted,
@@ -34,6 +40,7 @@ from lead_scoring.reverse_etl.transport import (
     bulk_cell,
     bulk_parts,
     collect_bulk,
+    find_created,
     finished_job_outcomes,
     json_records,
     read_back,
@@ -69,6 +76,7 @@ class SyncResult:
     written: int = 0
     failed: int = 0
     dead_letters: int = 0
+    held: int = 0  # records created once not sent yet: their Lead's new owner is not in the CRM
     reconciled: int = 0
     transport: str | None = None
     dry_run: bool = False
@@ -123,7 +131,7 @@ def write_dry_run(diff: PayloadDiff, out_dir: Path) -> SyncResult:
     records = payload_records(diff.changed)
     path = out_dir / f"{diff.object}_payload.csv"
     with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(records[0]) if records else ["Id"])
+        writer = csv.DictWriter(handle, fieldnames=list(records[0]) if records else [diff.key])
         writer.writeheader()
         writer.writerows(records)
     (out_dir / f"{diff.object}_diff.json").write_text(
@@ -136,10 +144,67 @@ def write_dry_run(diff: PayloadDiff, out_dir: Path) -> SyncResult:
 # ------------------------------------------------------------------------ bookkeeping
 
 
+ACTION_LEDGER_COLUMNS = [
+    "action_id",
+    "object",
+    "kind",
+    "crm_id",
+    "owner_id",
+    "task_id",
+    "due_at",
+    "triggered_at",
+    "operation",
+    "created_at",
+    "run_id",
+]
+
+
+def _value(row: dict, column: str):
+    value = row.get(column)
+    return None if value is None or pd.isna(value) else value
+
+
+def action_ledger_rows(
+    obj: str, outcomes: list[Outcome], actions: pd.DataFrame | None, now, run_id: str
+) -> pd.DataFrame:
+    """The ``ops.crm_actions`` rows of the confirmed outcomes of an object created once. What
+    each action was (its kind, Lead, owner, due time, trigger) comes from its sent payload row
+    (``actions``; the columns of ``marts.sync_salesforce__tasks``), when known."""
+    sent = {} if actions is None else actions.set_index(crm_schema.key_field(obj)).to_dict("index")
+    rows = []
+    for outcome in outcomes:
+        if outcome.status != "success":
+            continue
+        row = sent.get(outcome.crm_id, {})
+        rows.append(
+            {
+                "action_id": outcome.crm_id,
+                "object": obj,
+                "kind": _value(row, "_action_kind"),
+                "crm_id": _value(row, "WhoId"),
+                "owner_id": _value(row, "OwnerId"),
+                "task_id": outcome.record_id,
+                "due_at": _value(row, "ReminderDateTime"),
+                "triggered_at": _value(row, "_triggered_at"),
+                "operation": outcome.operation,
+                "created_at": now,
+                "run_id": run_id,
+            }
+        )
+    return pd.DataFrame(rows, columns=ACTION_LEDGER_COLUMNS)
+
+
 def record_outcomes(
-    con: duckdb.DuckDBPyConnection, obj: str, run_id: str, outcomes: list[Outcome], hashes: dict[str, str]
+    con: duckdb.DuckDBPyConnection,
+    obj: str,
+    run_id: str,
+    outcomes: list[Outcome],
+    hashes: dict[str, str],
+    actions: pd.DataFrame | None = None,
 ) -> None:
-    """Log every outcome; advance the sync state for the successes (one transaction)."""
+    """Log every outcome; advance the sync state for the successes, and for an object created
+    once record them in ``ops.crm_actions`` (``actions``: the sent payload rows), all in one
+    transaction."""
     if not outcomes:
         return
     now = utc_now()
@@ -169,6 +234,11 @@ def record_outcomes(
                 "select object, crm_id, payload_hash, attempt_at, run_id from sync_outcomes "
                 "where status = 'success'"
             )
+        if obj in crm_schema.CREATE_ONCE_KEYS:
+            ledger = action_ledger_rows(obj, outcomes, actions, now, run_id)
+            with registered(con, "action_outcomes", ledger):
+                # a key is confirmed once: a second confirmation keeps the first row
+                con.execute("insert or ignore into ops.crm_actions by name select * from action_outcomes")
         con.execute("commit")
     except Exception:
         con.execute("rollback")
@@ -215,7 +285,9 @@ def reconcile_jobs(con: duckdb.DuckDBPyConnection, sf, obj: str, run_id: str) ->
         "order by created_at",
         [obj],
     ).fetchall()
-    bulk, recovered = Bulk2(sf), 0
+    bulk, recovered, key = Bulk2(sf), 0, crm_schema.key_field(obj)
+    # what the jobs' rows of an object created once were (for ops.crm_actions): still pending
+    actions = diff_payload(con, obj).changed if pending and obj in crm_schema.CREATE_ONCE_KEYS else None
     for (job_id,) in pending:
         rows = con.execute(
             "select crm_id, payload_hash from ops.crm_sync_job_rows where job_id = ?", [job_id]
@@ -232,9 +304,9 @@ def reconcile_jobs(con: duckdb.DuckDBPyConnection, sf, obj: str, run_id: str) ->
                 info = {"state": "Aborted"}
             elif info["state"] in {"UploadComplete", "InProgress"}:
                 info = bulk.wait(job_id)
-            outcomes = finished_job_outcomes(bulk, job_id, list(hashes), info, uploaded_here=False)
+            outcomes = finished_job_outcomes(bulk, job_id, list(hashes), info, uploaded_here=False, key=key)
         recovered += sum(o.status == "success" for o in outcomes)
-        record_outcomes(con, obj, run_id, outcomes, hashes)
+        record_outcomes(con, obj, run_id, outcomes, hashes, actions)
         con.execute(
             "update ops.crm_sync_jobs set state = ?, updated_at = ? where job_id = ?",
             [RECONCILED_STATES.get(info["state"], "aborted"), utc_now(), job_id],
@@ -251,9 +323,9 @@ def _expired_job_outcomes(con, sf, obj: str, job_id: str, hashes: dict[str, str]
     """The rows of a job the CRM no longer knows (404: deleted after its retention, about 7
     days): a row whose current payload is still the one the job carried counts as written
     when the CRM holds its values (read back); every other row failed and is diffed again."""
-    changed = diff_payload(con, obj).changed
-    same = changed[changed["Id"].isin(list(hashes))]
-    same = same[same["payload_hash"] == same["Id"].map(hashes)]
+    changed, key = diff_payload(con, obj).changed, crm_schema.key_field(obj)
+    same = changed[changed[key].isin(list(hashes))]
+    same = same[same["payload_hash"] == same[key].map(hashes)]
     read = {o.crm_id: o for o in read_back(sf, obj, json_records(same), settle_s=0)} if len(same) else {}
     reason = f"bulk job {job_id} is unknown to the CRM (deleted after its retention); diffed again"
     log.warning(
@@ -263,7 +335,7 @@ def _expired_job_outcomes(con, sf, obj: str, job_id: str, hashes: dict[str, str]
         len(hashes),
     )
     return [
-        Outcome(i, "success", None, job_id)
+        Outcome(i, "success", None, job_id, read[i].operation, read[i].record_id)
         if i in read and read[i].status == "success"
         else Outcome(i, "failed", reason, job_id)
         for i in hashes
@@ -276,7 +348,8 @@ def dead_letter_ids(
     """Rows whose current change already failed ``max_attempts`` times."""
     if changed.empty:
         return set()
-    with registered(con, "changed_rows", changed[["Id", "payload_hash"]]):
+    key = crm_schema.key_field(obj)
+    with registered(con, "changed_rows", changed[[key, "payload_hash"]].rename(columns={key: "Id"})):
         rows = con.execute(
             "select log.crm_id from ops.crm_sync_log log join changed_rows c "
             "on log.crm_id = c.Id and log.payload_hash = c.payload_hash "
@@ -299,6 +372,7 @@ class SentObject:
     hashes: dict[str, str] = field(default_factory=dict)  # what was sent: crm_id -> payload hash
     jobs: list[SubmittedJob] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
+    actions: pd.DataFrame | None = None  # the rows sent of an object created once (ops.crm_actions)
 
 
 def send_object(
@@ -308,7 +382,7 @@ def send_object(
     Collections answer at once; Bulk jobs are uploaded and closed, all of them before the
     first is waited for, and ``finish_object`` waits: the CRM processes a job while the next
     one, or the next object's, is built and sent (at scale L, 18 jobs of up to 100,000 rows)."""
-    obj = diff.object
+    obj, key = diff.object, diff.key
     sent = SentObject(SyncResult(obj, diff.total, diff.changed_count), run_id)
     changed = diff.changed
     dead = set() if options.retry_dead_letters else dead_letter_ids(con, obj, changed, options.max_attempts)
@@ -321,17 +395,22 @@ def send_object(
             obj,
             options.max_attempts,
         )
-        changed = changed[~changed["Id"].isin(dead)]
+        changed = changed[~changed[key].isin(dead)]
     if changed.empty:
         return sent
-    sent.hashes = dict(zip(changed["Id"], changed["payload_hash"], strict=True))
+    sent.hashes = dict(zip(changed[key], changed["payload_hash"], strict=True))
+    if obj in crm_schema.CREATE_ONCE_KEYS:
+        sent.actions = changed
     check_budget = api_budget(sf, options.api_usage_stop)
 
     def record(outcomes: list[Outcome]) -> None:
-        record_outcomes(con, obj, run_id, outcomes, sent.hashes)
+        record_outcomes(con, obj, run_id, outcomes, sent.hashes, sent.actions)
         sent.outcomes.extend(outcomes)
 
     try:
+        if obj in crm_schema.CREATE_ONCE_KEYS:
+            check_budget()
+            changed = _without_created(con, sf, obj, changed, record)
         if len(changed) > options.bulk_threshold:
             sent.result.transport = "bulk"
             ledger = job_ledger(con, obj, run_id, sent.hashes)
@@ -342,10 +421,40 @@ def send_object(
             sent.result.transport = "collections"
             send_collections(sf, obj, changed, record, check_budget)
     except ApiBudgetExhausted as stop:
-        unsent = len(changed) - len(sent.outcomes) - sum(len(job.ids) for job in sent.jobs)
+        unsent = len(sent.hashes) - len(sent.outcomes) - sum(len(job.ids) for job in sent.jobs)
         sent.result.stopped_reason = f"{stop}; {unsent} rows left pending"
         log.error("%s: %s", obj, sent.result.stopped_reason)
     return sent
+
+
+def _without_created(
+    con: duckdb.DuckDBPyConnection,
+    sf,
+    obj: str,
+    changed: pd.DataFrame,
+    record: Callable[[list[Outcome]], None],
+) -> pd.DataFrame:
+    """The rows of an object created once left to send: a key an earlier attempt sent (it got
+    no answer, or its read-back gave up before the CRM applied it) may exist in the CRM
+    already; those found are recorded as confirmed (``found``) and not written again, so a Task
+    a rep may have started working is never overwritten. A first attempt needs no look-up."""
+    key = crm_schema.key_field(obj)
+    with registered(con, "_pending_keys", changed[[key]].rename(columns={key: "crm_id"})):
+        tried = [
+            r[0]
+            for r in con.execute(
+                "select distinct log.crm_id from ops.crm_sync_log log "
+                "join _pending_keys using (crm_id) where log.object = ?",
+                [obj],
+            ).fetchall()
+        ]
+    if not tried:
+        return changed
+    found = find_created(sf, obj, sorted(tried))
+    log.info("%d %s keys were sent before: %d of them exist in the CRM", len(tried), obj, len(found))
+    if found:
+        record([Outcome(k, "success", None, None, "found", record_id) for k, record_id in found.items()])
+    return changed[~changed[key].isin(list(found))]
 
 
 def api_budget(sf, stop_share: float) -> Callable[[], None]:
@@ -392,7 +501,7 @@ def finish_object(con: duckdb.DuckDBPyConnection, sf, sent: SentObject) -> SyncR
     bulk_outcomes = [outcome for job in sent.jobs for outcome in collect_bulk(sf, job)]
     if sent.jobs:
         result.job_ids = sorted({o.job_id for o in bulk_outcomes if o.job_id})
-    record_outcomes(con, result.object, sent.run_id, bulk_outcomes, sent.hashes)
+    record_outcomes(con, result.object, sent.run_id, bulk_outcomes, sent.hashes, sent.actions)
     for job_id in result.job_ids:
         con.execute(
             "update ops.crm_sync_jobs set state = 'reconciled', updated_at = ? where job_id = ?",

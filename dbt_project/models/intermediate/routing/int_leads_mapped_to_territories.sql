@@ -1,5 +1,6 @@
 {#- The routing inputs of every open (unconverted) Lead: tier and score, current CRM owner
-    and whether that owner has worked it (a Task by them on the Lead), the matched Account
+    and whether that owner has worked it (a Task by them on the Lead, not a handoff Task
+    leadscore created), the matched Account
     and its owner, and the territory (country/state), team, language and segment (employee
     band) from the routing seeds. The Lead's own firmographics win; the matched Account's
     fill the gaps. -#}
@@ -90,6 +91,8 @@ owner_tasks as (
     inner join tasks
         on open_leads.crm_id = tasks.who_id
         and open_leads.crm_owner_id = tasks.owner_id
+    -- a handoff Task leadscore created asks the owner to work the Lead; it is not work
+    where tasks.leadscore_action_id is null
     group by open_leads.crm_id
 
 ),

@@ -4,7 +4,8 @@
     opted out of e-mail or are Do Not Call have none), its due time (int_sla_clocks_due_computed:
     around the clock, or only in the owner's business hours) and its status.
     The first response is the first CRM Task on the Lead by its owner at or after the clock
-    start (any Task for a queue-owned Lead: the marketing touch), so minutes_to_first_response
+    start (any Task for a queue-owned Lead: the marketing touch; never leadscore's own handoff
+    Task), so minutes_to_first_response
     is never negative; a working owner's Tasks logged before the Lead's CreatedDate do not count.
     Status:
       met       first response at or before the due time
@@ -39,6 +40,8 @@ responses as (
         and (clocks.owner_type = 'queue' or clocks.owner_id = tasks.owner_id)
         and clocks.sla_started_at <= tasks.created_at
     where tasks.created_at <= {{ lead_scoring.as_of() }}
+        -- leadscore's own handoff Task asks for the response; it is not one
+        and tasks.leadscore_action_id is null
     group by clocks.crm_id
 
 ),

@@ -1,4 +1,6 @@
-{#- One row per Task (calls, emails by reps): the latest version known at as_of. -#}
+{#- One row per Task (calls, emails by reps): the latest version known at as_of.
+    leadscore_action_id is set on the Tasks leadscore created (handoff Tasks, keyed by
+    Leadscore_Action_Id__c): they are not a rep's response nor a sign the rep worked the Lead. -#}
 with
 
 source as (
@@ -28,6 +30,7 @@ renamed as (
         whoid as who_id,
         whatid as what_id,
         ownerid as owner_id,
+        leadscore_action_id__c as leadscore_action_id,
 
         -- strings
         subject,
