@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -23,6 +26,32 @@ def isolated_env(root: Path, monkeypatch: pytest.MonkeyPatch | None = None) -> d
         for key, value in env.items():
             monkeypatch.setenv(key, value)
     return env
+
+
+@contextmanager
+def generated_crm(
+    root: Path, monkeypatch: pytest.MonkeyPatch, end: datetime, dry_run: bool = False
+) -> Iterator[tuple]:
+    """Settings under ``root`` (no CRM source override, no alert channel), 600 generated leads
+    over 45 days up to ``end`` (seed 11) loaded into a running CRM sandbox; yields
+    (settings, sandbox) and stops the sandbox after."""
+    from crm_sandbox import runtime
+    from crm_sandbox.store import load_parquet_dir
+    from lead_scoring.config import load_settings
+    from lead_scoring_dev.generate.synthetic import generate
+
+    isolated_env(root, monkeypatch)
+    for key in ("LEADSCORE_CRM_SOURCE", "LEADSCORE_SLACK_WEBHOOK_URL", "LEADSCORE_SMTP_HOST"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("LEADSCORE_DRY_RUN", "true" if dry_run else "false")
+    settings = load_settings()
+    generate(settings.var_dir / "generated", settings.landing, leads=600, days=45, seed=11, end=end)
+    load_parquet_dir(settings.sandbox_dir / "crm.sqlite", settings.var_dir / "generated" / "crm")
+    sandbox = runtime.start(settings.sandbox_dir, port=0)
+    try:
+        yield settings, sandbox
+    finally:
+        runtime.stop(settings.sandbox_dir)
 
 
 def check_reasons_add_up(text: str, composite: float) -> dict[str, int]:

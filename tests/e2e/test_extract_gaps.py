@@ -11,15 +11,13 @@ simple-salesforce client and `leadscore run`'s stages across hours.
 from __future__ import annotations
 
 import sqlite3
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
 
-from lead_scoring.config import load_settings
-from tests.support import isolated_env
+from tests.support import generated_crm
 
 END = datetime(2026, 11, 1, 10, 0, 0)
 HOUR = timedelta(hours=1)
@@ -31,25 +29,9 @@ SCORE_COLUMNS = (
 )
 
 
-@contextmanager
 def world(root: Path, mp: pytest.MonkeyPatch, dry_run: bool = False):
     """Settings under ``root``, 600 generated leads in a running sandbox; yields (settings, sandbox)."""
-    from crm_sandbox import runtime
-    from crm_sandbox.store import load_parquet_dir
-    from lead_scoring_dev.generate.synthetic import generate
-
-    isolated_env(root, mp)
-    for key in ("LEADSCORE_CRM_SOURCE", "LEADSCORE_SLACK_WEBHOOK_URL", "LEADSCORE_SMTP_HOST"):
-        mp.delenv(key, raising=False)
-    mp.setenv("LEADSCORE_DRY_RUN", "true" if dry_run else "false")
-    settings = load_settings()
-    generate(settings.var_dir / "generated", settings.landing, leads=600, days=45, seed=11, end=END)
-    load_parquet_dir(settings.sandbox_dir / "crm.sqlite", settings.var_dir / "generated" / "crm")
-    sandbox = runtime.start(settings.sandbox_dir, port=0)
-    try:
-        yield settings, sandbox
-    finally:
-        runtime.stop(settings.sandbox_dir)
+    return generated_crm(root, mp, END, dry_run)
 
 
 def sandbox_post(sandbox, path: str, body: dict) -> dict:

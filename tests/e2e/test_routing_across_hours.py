@@ -11,8 +11,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from lead_scoring.config import load_settings
-from tests.support import isolated_env
+from tests.support import generated_crm
 
 END = datetime(2026, 11, 1, 10, 0, 0)
 pytestmark = pytest.mark.e2e
@@ -20,28 +19,9 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    from crm_sandbox import runtime
-    from crm_sandbox.store import load_parquet_dir
-    from lead_scoring_dev.generate.synthetic import generate
-
     root = tmp_path_factory.mktemp("routing_e2e")
-    with pytest.MonkeyPatch.context() as mp:
-        isolated_env(root, mp)
-        for key in (
-            "LEADSCORE_CRM_SOURCE",
-            "LEADSCORE_DRY_RUN",
-            "LEADSCORE_SLACK_WEBHOOK_URL",
-            "LEADSCORE_SMTP_HOST",
-        ):
-            mp.delenv(key, raising=False)
-        settings = load_settings()
-        generate(settings.var_dir / "generated", settings.landing, leads=600, days=45, seed=11, end=END)
-        load_parquet_dir(settings.sandbox_dir / "crm.sqlite", settings.var_dir / "generated" / "crm")
-        sandbox = runtime.start(settings.sandbox_dir, port=0)
-        try:
-            yield settings, sandbox
-        finally:
-            runtime.stop(settings.sandbox_dir)
+    with pytest.MonkeyPatch.context() as mp, generated_crm(root, mp, END) as settings_and_sandbox:
+        yield settings_and_sandbox
 
 
 def open_breaches_now(settings) -> dict:

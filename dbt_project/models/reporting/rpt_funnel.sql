@@ -14,26 +14,9 @@ people_outcomes as (
 
 ),
 
-lead_score_history as (
-
-    select * from {{ ref('lead_score_history') }}
-
-),
-
 records as (
 
     select * from {{ ref('int_people_titles_classified') }}
-
-),
-
-stages_reached as (
-
-    select
-        crm_id,
-        min(case when is_mql or is_sql then scored_at end) as first_mql_at,
-        min(case when is_sql then scored_at end) as first_sql_at
-    from lead_score_history
-    group by crm_id
 
 ),
 
@@ -44,20 +27,18 @@ cohorts as (
         people_outcomes.assigned_tier,
         coalesce(records.lead_source, '(none)') as lead_source,
         people_outcomes.has_opportunity_before_first_score,
-        stages_reached.first_mql_at is not null as is_mql,
-        stages_reached.first_sql_at is not null as is_sql,
+        people_outcomes.first_mql_at is not null as is_mql,
+        people_outcomes.first_sql_at is not null as is_sql,
         coalesce(
             people_outcomes.has_opportunity and not people_outcomes.has_opportunity_before_first_score, false
         ) as has_later_opportunity,
         coalesce(
-            people_outcomes.first_opportunity_at >= stages_reached.first_sql_at
+            people_outcomes.first_opportunity_at >= people_outcomes.first_sql_at
             and not people_outcomes.has_opportunity_before_first_score,
             false
         ) as has_funnel_opportunity,
         people_outcomes.has_won_opportunity
     from people_outcomes
-    left join stages_reached
-        on people_outcomes.crm_id = stages_reached.crm_id
     left join records
         on people_outcomes.crm_id = records.person_id
 

@@ -13,26 +13,9 @@ people_outcomes as (
 
 ),
 
-lead_score_history as (
-
-    select * from {{ ref('lead_score_history') }}
-
-),
-
 lead_sla as (
 
     select * from {{ ref('lead_sla') }}
-
-),
-
-stages_reached as (
-
-    select
-        crm_id,
-        min(case when is_mql or is_sql then scored_at end) as first_mql_at,
-        min(case when is_sql then scored_at end) as first_sql_at
-    from lead_score_history
-    group by crm_id
 
 ),
 
@@ -45,24 +28,16 @@ events as (
     where not has_opportunity_before_first_score
     union all
     select
-        stages_reached.first_mql_at as happened_at,
+        first_mql_at as happened_at,
         'mql' as measure
-    from stages_reached
-    inner join people_outcomes
-        on stages_reached.crm_id = people_outcomes.crm_id
-    where
-        stages_reached.first_mql_at is not null
-        and not people_outcomes.has_opportunity_before_first_score
+    from people_outcomes
+    where first_mql_at is not null and not has_opportunity_before_first_score
     union all
     select
-        stages_reached.first_sql_at as happened_at,
+        first_sql_at as happened_at,
         'sql' as measure
-    from stages_reached
-    inner join people_outcomes
-        on stages_reached.crm_id = people_outcomes.crm_id
-    where
-        stages_reached.first_sql_at is not null
-        and not people_outcomes.has_opportunity_before_first_score
+    from people_outcomes
+    where first_sql_at is not null and not has_opportunity_before_first_score
     union all
     select
         first_opportunity_at as happened_at,

@@ -1,7 +1,8 @@
 {#- One row per scored person with what followed: the first opportunity (a Lead's converted
     opportunity, a Contact's own opportunities) and whether one was won, plus the tier the
-    person was first assigned (the first row of marts.lead_score_history) and the tier held
-    just before the first opportunity. Contacts created by a Lead conversion are left out:
+    person was first assigned (the first row of marts.lead_score_history), the tier held
+    just before the first opportunity, and the first hours the person held MQL (or SQL) and
+    SQL (the funnel's stages). Contacts created by a Lead conversion are left out:
     their Lead carries the outcome. -#}
 with
 
@@ -101,6 +102,17 @@ first_assignment as (
 
 ),
 
+stages_reached as (
+
+    select
+        crm_id,
+        min(case when is_mql or is_sql then scored_at end) as first_mql_at,
+        min(case when is_sql then scored_at end) as first_sql_at
+    from lead_score_history
+    group by crm_id
+
+),
+
 before_outcome_ranked as (
 
     select
@@ -173,6 +185,8 @@ final as (
         -- timestamps
         coalesce(first_assignment.assigned_at, lead_scores.scored_at) as assigned_at,
         outcomes.first_opportunity_at,
+        stages_reached.first_mql_at,
+        stages_reached.first_sql_at,
         lead_scores.scored_at
 
     from lead_scores
@@ -182,6 +196,8 @@ final as (
         on lead_scores.crm_id = before_outcome.crm_id
     left join outcomes
         on lead_scores.crm_id = outcomes.person_id
+    left join stages_reached
+        on lead_scores.crm_id = stages_reached.crm_id
     left join converted_contacts
         on lead_scores.crm_id = converted_contacts.contact_id
     where converted_contacts.contact_id is null
