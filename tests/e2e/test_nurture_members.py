@@ -127,6 +127,17 @@ def test_nurture_members_once_under_faults_removed_on_leaving_and_listed_for_the
                 null, 'Nurturing', 'Nurture T3', 'nurture', 3, timestamp '2026-11-01 11:00:00'
             from range(1, 21) t(i)"""
         )
+    # a dry run shows the members it would delete and create, and calls nothing
+    sandbox.reset_stats()
+    monkeypatch.setenv("LEADSCORE_DRY_RUN", "true")
+    write_back_crm(make_context("h2_dry", later))
+    monkeypatch.delenv("LEADSCORE_DRY_RUN")
+    dry = settings.runs_dir / "h2_dry" / "dry_run"
+    would_delete = (dry / "CampaignMember_removals_payload.csv").read_text().splitlines()
+    assert len(would_delete) == 101 and would_delete[0].startswith(f"{KEY},Id,LeadId")
+    assert len((dry / "CampaignMember_payload.csv").read_text().splitlines()) == 101  # 80 new, 20 back
+    assert not {k for k in sandbox.stats() if k.startswith(("collections", "bulk", "query"))}
+
     sandbox.faults(FAULTS, seed=2)
     runs = [write_back_crm(make_context(f"h2_{i}", later)) for i in range(3)]
     injected.update(sandbox.injected())

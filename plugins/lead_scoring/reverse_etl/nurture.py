@@ -44,6 +44,7 @@ OBJECT = "CampaignMember"
 KEY = crm_schema.CREATE_ONCE_KEYS[OBJECT]
 PAYLOAD = "marts.sync_salesforce__campaign_members"
 REMOVED_SUFFIX = ":removed"
+REMOVALS = "CampaignMember_removals"  # the dry run's file of the members it would delete
 # a member that is already gone: deleted in the CRM (recycle bin), or no such record any more
 GONE_ERRORS = ("ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY")
 

@@ -185,6 +185,12 @@ def write_back(ctx: RunContext, options: SyncOptions) -> dict:
         for obj in ACTION_MODELS:  # after the owners they follow are written
             if ctx.settings.dry_run:
                 actions.append(write_dry_run(diff_payload(con, obj), ctx.run_dir / "dry_run"))
+                if obj == nurture.OBJECT:  # and the members it would delete
+                    removals = nurture.removal_diff(con)
+                    write_dry_run(
+                        PayloadDiff(nurture.REMOVALS, removals.total, removals.changed),
+                        ctx.run_dir / "dry_run",
+                    )
                 continue
             sf = _reconcile(con, ctx, sf, obj)
             if obj == nurture.OBJECT:
