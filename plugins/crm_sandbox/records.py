@@ -40,6 +40,8 @@ REFERENCE_TO: dict[str, list[str]] = {
     "ConvertedOpportunityId": ["Opportunity"],
     "WhoId": ["Contact", "Lead"],
     "WhatId": ["Account", "Opportunity"],
+    "CampaignId": ["Campaign"],
+    "LeadId": ["Lead"],
 }
 
 _SF_TYPES = {

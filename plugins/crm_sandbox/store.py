@@ -461,9 +461,15 @@ def _index_names(obj: str) -> list[tuple[str, tuple[str, ...]]]:
     """(index name, fields) of the indexes of an object table: (SystemModstamp, Id) serves
     the incremental extract ``WHERE SystemModstamp > ... ORDER BY SystemModstamp, Id`` as a
     covering index; Email serves lookups and upserts by email, an object's External ID field
-    (``crm_schema.CREATE_ONCE_KEYS``) the upserts and read-backs by it."""
+    (``crm_schema.CREATE_ONCE_KEYS``) the upserts and read-backs by it, a unique combination
+    (``crm_schema.UNIQUE_TOGETHER``) the duplicate check of each insert."""
     external = crm_schema.CREATE_ONCE_KEYS.get(obj)
-    candidates = [("SystemModstamp", "Id"), ("Email",), *([(external,)] if external else [])]
+    candidates = [
+        ("SystemModstamp", "Id"),
+        ("Email",),
+        *([(external,)] if external else []),
+        *crm_schema.UNIQUE_TOGETHER.get(obj, ()),
+    ]
     return [(f"ix_{obj}_{'_'.join(cols)}", cols) for cols in candidates if cols[0] in crm_schema.OBJECTS[obj]]
 
 
@@ -833,8 +839,32 @@ def _log_write(
     )
 
 
+def _check_unique(conn: sqlite3.Connection, obj: str, row: Mapping[str, Any]) -> None:
+    """Refuse a record whose fields repeat a live record's unique combination
+    (``crm_schema.UNIQUE_TOGETHER``: one CampaignMember per Campaign and Lead or Contact), as
+    Salesforce does: ``DUPLICATE_VALUE``, naming the record it would duplicate."""
+    for fields in crm_schema.UNIQUE_TOGETHER.get(obj, ()):
+        if any(row.get(f) is None for f in fields):
+            continue
+        where = " AND ".join(f"{quote_ident(f)} = ?" for f in fields)
+        if crm_schema.has_soft_delete(obj):
+            where += ' AND "IsDeleted" = 0'
+        found = conn.execute(
+            f'SELECT "Id" FROM {quote_ident(obj)} WHERE {where} LIMIT 1', [row[f] for f in fields]
+        ).fetchone()
+        if found is not None:
+            raise RowError(
+                "DUPLICATE_VALUE",
+                f"Already a campaign member: duplicate value found: {' + '.join(fields)} duplicates "
+                f"value on record with id: {found[0]}",
+                list(fields),
+            )
+
+
 def insert_row(conn: sqlite3.Connection, obj: str, values: Mapping[str, Any]) -> str:
-    """Insert a record (values already prepared) and return its new Id."""
+    """Insert a record (values already prepared) and return its new Id; a record repeating a
+    unique combination of fields (``crm_schema.UNIQUE_TOGETHER``) is ``DUPLICATE_VALUE``."""
+    _check_unique(conn, obj, values)
     record_id = new_id(obj)
     stamp = now_stamp()
     row = dict(values)

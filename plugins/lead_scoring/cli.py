@@ -48,6 +48,13 @@ def format_summary(summary: dict) -> str:
         *([("crm_write_skipped", summary["crm_write_skipped"])] if summary.get("crm_write_skipped") else []),
         ("crm_tasks_created", summary.get("crm_tasks_created", 0)),
         *[(f"  {key}", summary[key]) for key in ("crm_task_failures", "crm_tasks_held") if summary.get(key)],
+        ("crm_campaign_members_created", summary.get("crm_campaign_members_created", 0)),
+        ("crm_campaign_members_removed", summary.get("crm_campaign_members_removed", 0)),
+        *[
+            (f"  {key}", summary[key])
+            for key in ("crm_campaign_member_failures", "nurture_stopped")
+            if summary.get(key)
+        ],
         ("rows_read", summary.get("rows_read", "")),
         ("rows_loaded", summary.get("rows_loaded", 0)),
         *([("rows_already_loaded", already)] if (already := summary.get("rows_already_loaded")) else []),

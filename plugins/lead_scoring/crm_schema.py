@@ -61,6 +61,18 @@ TASK_ACTION_FIELDS: dict[str, str] = {
     "Leadscore_Action_Id__c": "string",
 }
 
+# Fields of the CampaignMembers leadscore creates (nurture, docs/write-back.md): the person is
+# a member of a marketer's Campaign, found by its name (dbt_project/seeds/nurture_campaigns.csv). The
+# custom field holds the membership's idempotency key, a Text(255) External ID, Unique, as on
+# Task. Salesforce allows one member per (CampaignId, LeadId) and (CampaignId, ContactId).
+CAMPAIGN_MEMBER_FIELDS: dict[str, str] = {
+    "CampaignId": "id",
+    "LeadId": "id",
+    "ContactId": "id",
+    "Status": "string",
+    "Leadscore_Action_Id__c": "string",
+}
+
 _AUDIT: dict[str, str] = {
     "IsDeleted": "boolean",
     "CreatedDate": "datetime",
@@ -173,6 +185,21 @@ OBJECTS: dict[str, dict[str, str]] = {
         "Leadscore_Action_Id__c": "string",
         **_AUDIT,
     },
+    # Campaigns are a marketer's: leadscore reads them by Name, never writes them
+    "Campaign": {
+        "Id": "id",
+        "Name": "string",
+        "Type": "string",
+        "Status": "string",
+        "IsActive": "boolean",
+        "OwnerId": "id",
+        **_AUDIT,
+    },
+    "CampaignMember": {
+        "Id": "id",
+        **CAMPAIGN_MEMBER_FIELDS,
+        **_AUDIT,
+    },
 }
 
 # Salesforce key prefixes (the first three characters of an Id) per object.
@@ -183,6 +210,8 @@ ID_PREFIX: dict[str, str] = {
     "Contact": "003",
     "Opportunity": "006",
     "Task": "00T",
+    "Campaign": "701",
+    "CampaignMember": "00v",
 }
 
 # Objects whose score fields leadscore writes back.
@@ -193,12 +222,23 @@ WRITABLE_FIELDS: dict[str, dict[str, str]] = {
     "Account": dict(ACCOUNT_SCORE_FIELDS),
     # handoff Tasks: created once, never updated (CREATE_ONCE_KEYS)
     "Task": dict(TASK_ACTION_FIELDS),
+    # nurture memberships: created once, deleted when the person leaves the nurture tier
+    "CampaignMember": dict(CAMPAIGN_MEMBER_FIELDS),
 }
 
 # Objects leadscore creates and never updates, with the External ID field that holds each
 # record's idempotency key: they are written by an upsert on that field, so a re-sent or
 # retried create finds the record it made instead of making a second one.
-CREATE_ONCE_KEYS: dict[str, str] = {"Task": "Leadscore_Action_Id__c"}
+CREATE_ONCE_KEYS: dict[str, str] = {
+    "Task": "Leadscore_Action_Id__c",
+    "CampaignMember": "Leadscore_Action_Id__c",
+}
+
+# Fields whose combination is unique among an object's live records, as Salesforce enforces
+# it (a second create is refused with DUPLICATE_VALUE); a null field takes no part.
+UNIQUE_TOGETHER: dict[str, tuple[tuple[str, str], ...]] = {
+    "CampaignMember": (("CampaignId", "LeadId"), ("CampaignId", "ContactId")),
+}
 
 
 def key_field(obj: str) -> str:

@@ -89,6 +89,13 @@ def summarize(ctx: RunContext, stages: dict, started: float | None = None) -> di
         "crm_tasks_created": write.get("crm_tasks_created", 0),
         "crm_task_failures": write.get("crm_task_failures", 0),
         "crm_tasks_held": write.get("crm_tasks_held", 0),
+        # nurture (docs/write-back.md): CampaignMembers created and removed, refused; a Campaign
+        # the CRM lacks; the MAP list files of the changes
+        "crm_campaign_members_created": write.get("crm_campaign_members_created", 0),
+        "crm_campaign_members_removed": write.get("crm_campaign_members_removed", 0),
+        "crm_campaign_member_failures": write.get("crm_campaign_member_failures", 0),
+        "nurture_stopped": write.get("nurture_stopped"),
+        "map_lists": write.get("map_lists"),
         "crm_api_calls": write.get("api_calls", 0),
         "rows_read": int(read),
         "quarantined_rows": int(quarantined),

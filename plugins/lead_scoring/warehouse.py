@@ -78,12 +78,14 @@ OPS_DDL = [
         created_at timestamp, updated_at timestamp)""",
     """create table if not exists ops.crm_sync_job_rows (
         job_id varchar, crm_id varchar, payload_hash varchar)""",
-    # the records leadscore created once (handoff Tasks), one row per idempotency key, written
+    # the records leadscore created once (handoff Tasks, nurture CampaignMembers and their
+    # removals), one row per idempotency key, written
     # with the sync state in one transaction: a key here is never sent again
     """create table if not exists ops.crm_actions (
         action_id varchar primary key, object varchar, kind varchar, crm_id varchar,
         owner_id varchar, task_id varchar, due_at timestamp, triggered_at timestamp,
-        operation varchar, created_at timestamp, run_id varchar)""",
+        operation varchar, created_at timestamp, run_id varchar, campaign_name varchar,
+        map_file varchar)""",
     """create table if not exists ops.gx_results (
         run_id varchar, suite varchar, expectation varchar, column_name varchar,
         severity varchar, success boolean, unexpected_count bigint, sample varchar,
@@ -133,6 +135,9 @@ OPS_COLUMNS_ADDED = [
     ("ops.model_versions", "calibration_intercept double"),
     ("ops.model_points", "is_categorical boolean"),
     ("ops.model_points", "absent_value double"),
+    # nurture CampaignMembers: the Campaign, and the MAP list file that carried the change
+    ("ops.crm_actions", "campaign_name varchar"),
+    ("ops.crm_actions", "map_file varchar"),
 ]
 
 

@@ -32,21 +32,27 @@ def open_breaches_now(settings) -> dict:
         return open_breaches(con)
 
 
-def reassign_in_crm(db, crm_id: str, owner_id: str, at: datetime) -> None:
-    """A person changes a Lead's owner in the CRM at ``at`` (its SystemModstamp)."""
+def change_lead_in_crm(db, crm_id: str, values: dict, at: datetime) -> None:
+    """A person edits a Lead's ``values`` in the CRM at ``at`` (its SystemModstamp)."""
     import sqlite3
 
     from crm_sandbox.store import format_datetime
 
+    sets = ", ".join(f"{field} = ?" for field in values)
     conn = sqlite3.connect(str(db), timeout=30)
     try:
         conn.execute(
-            "update Lead set OwnerId = ?, SystemModstamp = ?, LastModifiedDate = ? where Id = ?",
-            [owner_id, format_datetime(at), format_datetime(at), crm_id],
+            f"update Lead set {sets}, SystemModstamp = ?, LastModifiedDate = ? where Id = ?",
+            [*values.values(), format_datetime(at), format_datetime(at), crm_id],
         )
         conn.commit()
     finally:
         conn.close()
+
+
+def reassign_in_crm(db, crm_id: str, owner_id: str, at: datetime) -> None:
+    """A person changes a Lead's owner in the CRM at ``at``."""
+    change_lead_in_crm(db, crm_id, {"OwnerId": owner_id}, at)
 
 
 # The rules by which routing gives a Lead to a rep (a handoff): not a kept working owner, not
@@ -64,7 +70,9 @@ def handoff_tasks(settings, sandbox) -> dict:
 
     key = "Leadscore_Action_Id__c"
     with warehouse.connect(settings.warehouse) as con:
-        ledger = dict(con.execute("select action_id, task_id from ops.crm_actions").fetchall())
+        ledger = dict(
+            con.execute("select action_id, task_id from ops.crm_actions where object = 'Task'").fetchall()
+        )
         payload = dict(
             con.execute(f"select {key}, _action_trigger from marts.sync_salesforce__tasks").fetchall()
         )
@@ -78,6 +86,48 @@ def handoff_tasks(settings, sandbox) -> dict:
     crm = Counter(r[0] for r in query_sql(sandbox.db, f"select {key} from Task where {key} is not null"))
     ids = dict(query_sql(sandbox.db, f"select {key}, Id from Task where {key} is not null"))
     return {"crm": crm, "ids": ids, "ledger": ledger, "payload": payload, "routed": set(routed)}
+
+
+def nurture_members(settings, sandbox) -> dict:
+    """The nurture memberships as the CRM (live members, key -> count), the ledger (member key
+    -> member Id, removals) and the payload see them."""
+    from collections import Counter
+
+    from crm_sandbox.store import query_sql
+    from lead_scoring import warehouse
+
+    key = "Leadscore_Action_Id__c"
+    with warehouse.connect(settings.warehouse) as con:
+        ledger = dict(
+            con.execute(
+                "select action_id, task_id from ops.crm_actions where object = 'CampaignMember' "
+                "and kind = 'nurture'"
+            ).fetchall()
+        )
+        removed = dict(
+            con.execute(
+                "select action_id, task_id from ops.crm_actions where kind = 'nurture_removal'"
+            ).fetchall()
+        )
+        payload = dict(
+            con.execute(
+                f"select {key}, coalesce(LeadId, ContactId) from marts.sync_salesforce__campaign_members"
+            ).fetchall()
+        )
+        tier_3 = con.execute(
+            "select count(*) from marts.lead_scores where tier = 3 and not is_converted"
+        ).fetchall()[0][0]
+    live = "from CampaignMember where IsDeleted = 0"
+    crm = Counter(r[0] for r in query_sql(sandbox.db, f"select {key} {live}"))
+    people = Counter(r[0] for r in query_sql(sandbox.db, f"select coalesce(LeadId, ContactId) {live}"))
+    return {
+        "crm": crm,
+        "people": people,
+        "ledger": ledger,
+        "removed": removed,
+        "payload": payload,
+        "tier_3": tier_3,
+    }
 
 
 def test_owners_sla_fields_and_alerts_once_across_hours(world):
@@ -100,9 +150,16 @@ def test_owners_sla_fields_and_alerts_once_across_hours(world):
     assert tasks["ledger"] == tasks["ids"]
     assert first["crm_task_failures"] == 0 and first["crm_tasks_held"] == 0
 
+    # nurture: a member per Tier 3 person who may be e-mailed, once, as the payload says
+    members = nurture_members(settings, sandbox)
+    assert 0 < len(members["payload"]) <= members["tier_3"]
+    assert set(members["crm"]) == set(members["ledger"]) == set(members["payload"])
+    assert set(members["crm"].values()) == set(members["people"].values()) == {1}
+    assert first["crm_campaign_members_created"] == len(members["payload"]) and not members["removed"]
+
     with warehouse.connect(settings.warehouse) as con:
         routed = con.execute(
-            "select crm_id, owner_id, is_owner_changed, routing_rule from marts.lead_routing"
+            "select crm_id, owner_id, is_owner_changed, routing_rule from marts.lead_routing order by crm_id"
         ).fetchall()
         sla = dict(con.execute("select crm_id, sla_status from marts.lead_sla").fetchall())
         payload = dict(con.execute("select Id, OwnerId from marts.sync_salesforce__leads").fetchall())
@@ -140,10 +197,27 @@ def test_owners_sla_fields_and_alerts_once_across_hours(world):
     }
     for crm_id, owner_id in person_choice.items():
         reassign_in_crm(sandbox.db, crm_id, owner_id, END + timedelta(minutes=30))
+    # and a nurture member (a Lead without a handoff Task) opts out of e-mail: their
+    # membership must go
+    with_task = {key.split(":")[1] for key in tasks["ledger"]}
+    opted_out = next(
+        lead
+        for lead in sorted(members["payload"].values())
+        if lead.startswith("00Q") and lead not in person_choice and lead not in with_task
+    )
+    change_lead_in_crm(sandbox.db, opted_out, {"HasOptedOutOfEmail": 1}, END + timedelta(minutes=30))
     writes_before = query_sql(sandbox.db, "select max(seq) from _write_log")[0][0]
 
     second = pipeline.run_all(run_context.make_context("hour1", END + timedelta(hours=1)))
     assert second["crm_write_failures"] == 0
+    hour1_members = nurture_members(settings, sandbox)
+    left = {k for k, person in members["payload"].items() if k not in hour1_members["payload"]}
+    assert opted_out in {members["payload"][k] for k in left}  # the opted-out person left ...
+    assert {k.removesuffix(":removed") for k in hour1_members["removed"]} == left  # ... was removed
+    assert set(hour1_members["removed"].values()) == {members["ledger"][k] for k in left}  # by Id
+    assert second["crm_campaign_members_removed"] == len(left)
+    assert set(hour1_members["crm"]) == set(hour1_members["payload"])  # the CRM is the payload
+    assert set(hour1_members["people"].values()) <= {1}
     # no Lead newly routed this hour: no new routed Task (a person's reassignment is not
     # one); a rep's Lead that crossed the SQL threshold gets one; the hour-0 Tasks stay as made
     # (the reassigned Lead's too: it leaves the payload, its Task stays the rep's business)
@@ -152,7 +226,16 @@ def test_owners_sla_fields_and_alerts_once_across_hours(world):
     assert {hour1["payload"][key] for key in new} <= {"sql"}
     assert second["crm_tasks_created"] == len(new) and set(hour1["crm"].values()) == {1}
     assert set(hour1["crm"]) == set(hour1["ledger"]) >= set(hour1["payload"])
-    assert {key.split(":")[1] for key in set(hour1["ledger"]) - set(hour1["payload"])} <= set(person_choice)
+    # a Lead leaves the Task payload when a person reassigned it, or when routing took it from
+    # its rep (it decayed to Tier 3: the nurture queue); its Task stays as made
+    with warehouse.connect(settings.warehouse) as con:
+        queued = {
+            r[0]
+            for r in con.execute("select crm_id from marts.lead_routing where owner_type <> 'rep'").fetchall()
+        }
+    assert {key.split(":")[1] for key in set(hour1["ledger"]) - set(hour1["payload"])} <= set(
+        person_choice
+    ) | queued
     with warehouse.connect(settings.warehouse) as con:
         kept = {
             r[0]: r[1:]
@@ -192,6 +275,8 @@ def test_owners_sla_fields_and_alerts_once_across_hours(world):
     again = pipeline.run_all(run_context.make_context("hour1_rerun", END + timedelta(hours=1)))
     assert again["crm_records_changed"] == 0
     assert again["crm_tasks_created"] == 0 and handoff_tasks(settings, sandbox)["crm"] == hour1["crm"]
+    assert again["crm_campaign_members_created"] == again["crm_campaign_members_removed"] == 0
+    assert nurture_members(settings, sandbox)["crm"] == hour1_members["crm"]
     assert again["sla_alerts_raised"] == 0 and again["sla_breaches"] == breached
     # 5 minutes later the monitor sees the Tier 2 clocks due at 11:00 breach: new alerts, once
     monitor = monitor_once(run_context.make_context("monitor", END + timedelta(hours=1, minutes=5)))

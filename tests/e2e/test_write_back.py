@@ -71,6 +71,27 @@ def set_payloads(settings, counts: dict[str, int], score_offset: int = 0) -> Non
                        timestamp '2026-11-01 10:00:00' as Scored_At__c
                 from range(1, {count + 1}) t(i)""")
     set_task_payload(settings, counts.get("Task", 0))
+    set_member_payload(settings, range(1, counts.get("CampaignMember", 0) + 1))
+
+
+def set_member_payload(settings, leads, entered: int = 1793527200) -> None:
+    """A stand-in for marts.sync_salesforce__campaign_members: Leads ``leads`` (numbers of
+    ``make_leads``) members of the Campaign 'Nurture T3' since epoch ``entered``, with the
+    model's columns, and a marts.lead_scores with an e-mail address per Lead (the MAP list
+    files read it)."""
+    numbers = ", ".join(str(i) for i in leads) or "null"
+    with warehouse.connect(settings.warehouse) as con:
+        warehouse.ensure_schema(con)
+        con.execute("create schema if not exists marts")
+        con.execute(f"""create or replace table {ACTION_MODELS["CampaignMember"]} as
+            select 'nurture:Nurture T3:' || {record_id_sql("Lead")} || ':{entered}' as Leadscore_Action_Id__c,
+                {record_id_sql("Lead")} as LeadId, cast(null as varchar) as ContactId,
+                'Nurturing' as Status, 'Nurture T3' as _campaign_name, 'nurture' as _action_kind,
+                3 as _tier, cast(to_timestamp({entered}) as timestamp) as _triggered_at
+            from (select unnest([{numbers}]) as i) t(i) where i is not null""")
+        con.execute(f"""create or replace table marts.lead_scores as
+            select {record_id_sql("Lead")} as crm_id, 'lead' || i || '@example.com' as email
+            from range(1, 1001) t(i)""")
 
 
 def set_task_payload(settings, count: int, reasons: str = "reason") -> None:

@@ -333,7 +333,9 @@ def crm_landing_files(folder: Path) -> list[tuple[str, Path]]:
 
 
 def _crm_file_problem(obj: str, path: Path) -> str | None:
-    if obj not in crm_schema.OBJECTS:
+    # the objects leadscore reads (a Campaign or CampaignMember export is not read: leadscore
+    # only finds Campaigns by name and writes members)
+    if obj not in crm_schema.EXTRACT_ORDER:
         where = f"folder {obj!r}" if obj else "no object folder"
         return (
             f"unknown CRM object ({where}): Data Loader exports go in landing/crm/<Object>/*.csv, "

@@ -5,9 +5,10 @@ The payload is a dbt model whose columns are CRM field names (``Id``, ``Lead_Sco
 are sent but not hashed (``UNHASHED_FIELDS``), so a re-score or a new scoring version that
 changes nothing else writes nothing.
 
-Objects leadscore creates once (``ACTION_MODELS``: handoff Tasks) are keyed by their External
-ID (``crm_schema.CREATE_ONCE_KEYS``) instead of ``Id``, and a row is pending until the CRM has
-confirmed it once: later changes of the row are not changes (a rep owns the Task by then).
+Objects leadscore creates once (``ACTION_MODELS``: handoff Tasks, nurture CampaignMembers) are
+keyed by their External ID (``crm_schema.CREATE_ONCE_KEYS``) instead of ``Id``, and a row is
+pending until the CRM has confirmed it once: later changes of the row are not changes (a rep
+owns the Task by then).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ PAYLOAD_MODELS = {
 # Records created once, after the objects above (their owners must be in the CRM first).
 ACTION_MODELS = {
     "Task": "marts.sync_salesforce__tasks",
+    "CampaignMember": "marts.sync_salesforce__campaign_members",
 }
 
 

@@ -11,11 +11,13 @@ circuit breaker, send the changed rows (``writer.send_object``); then wait for a
 every object's outcome (``writer.finish_object``). With ``LEADSCORE_DRY_RUN`` the payload
 goes to a file and nothing is called.
 
-Then the records created once (``diff.ACTION_MODELS``: handoff Tasks), by the same steps, keyed
-by their idempotency key: a Task whose Lead still waits for its new owner in the CRM (the
-Lead's row failed or was not sent) is held until a run has written that owner, so a rep never
-gets the Task of a Lead the CRM does not give them yet. They have no circuit breaker of their
-own: a Task follows a change of owner or tier that the Lead's breaker has already let through.
+Then the records created once (``diff.ACTION_MODELS``: handoff Tasks, nurture CampaignMembers),
+by the same steps, keyed by their idempotency key: a Task whose Lead still waits for its new
+owner in the CRM (the Lead's row failed or was not sent) is held until a run has written that
+owner, so a rep never gets the Task of a Lead the CRM does not give them yet. They have no
+circuit breaker of their own: a Task or a membership follows a change of owner or tier that the
+Lead's breaker has already let through. Nurture members who left are deleted first
+(``nurture``), and the run's membership changes go to the MAP list files.
 """
 
 from __future__ import annotations
@@ -25,12 +27,14 @@ import os
 from datetime import datetime
 
 from lead_scoring import warehouse
+from lead_scoring.reverse_etl import nurture
 from lead_scoring.reverse_etl.diff import ACTION_MODELS, PAYLOAD_MODELS, PayloadDiff, diff_payload
 from lead_scoring.reverse_etl.writer import (
     SyncOptions,
     check_circuit_breaker,
     finish_object,
     reconcile_jobs,
+    remove_members,
     send_object,
     write_dry_run,
 )
@@ -75,8 +79,11 @@ def newer_write_back(con, as_of: datetime) -> str | None:
 
 def _outcome(ctx: RunContext, results: list, usage, actions: list | None = None) -> dict:
     """The stage's result: per object, the totals, the API calls; the records created once
-    (handoff Tasks) apart, under ``actions`` and ``crm_tasks_*``."""
+    apart, under ``actions``, ``crm_tasks_*`` (handoff Tasks) and ``crm_campaign_members_*``
+    (nurture)."""
     actions = actions or []
+    members = [r for r in actions if r.object == nurture.OBJECT]
+    tasks = [r for r in actions if r.object != nurture.OBJECT]
     return {
         "objects": [r.as_dict() for r in results],
         "actions": [r.as_dict() for r in actions],
@@ -85,10 +92,14 @@ def _outcome(ctx: RunContext, results: list, usage, actions: list | None = None)
         "crm_write_failures": sum(r.failed for r in results),
         "crm_dead_letters": sum(r.dead_letters for r in results + actions),
         # Tasks confirmed in the CRM this run: created, or found created by an unanswered send
-        "crm_tasks_created": sum(r.written for r in actions),
-        "crm_task_failures": sum(r.failed for r in actions),
+        "crm_tasks_created": sum(r.written for r in tasks),
+        "crm_task_failures": sum(r.failed for r in tasks),
         # due but not sent: their Lead's new owner is not in the CRM yet (sent by a later run)
-        "crm_tasks_held": sum(r.held for r in actions),
+        "crm_tasks_held": sum(r.held for r in tasks),
+        # nurture: members confirmed (created, or found created) and deleted this run
+        "crm_campaign_members_created": sum(r.written for r in members),
+        "crm_campaign_members_removed": sum(r.removed for r in members),
+        "crm_campaign_member_failures": sum(r.failed + r.removal_failures for r in members),
         "api_calls": usage.calls if usage is not None else 0,
         "dry_run": ctx.settings.dry_run,
     }
@@ -170,12 +181,22 @@ def write_back(ctx: RunContext, options: SyncOptions) -> dict:
         results += [finish_object(con, sf, s) for s in sent]
         if stopped is not None:
             raise stopped
-        actions = []
+        actions, nurture_notes = [], {}
         for obj in ACTION_MODELS:  # after the owners they follow are written
             if ctx.settings.dry_run:
                 actions.append(write_dry_run(diff_payload(con, obj), ctx.run_dir / "dry_run"))
+                if obj == nurture.OBJECT:  # and the members it would delete
+                    removals = nurture.removal_diff(con)
+                    write_dry_run(
+                        PayloadDiff(nurture.REMOVALS, removals.total, removals.changed),
+                        ctx.run_dir / "dry_run",
+                    )
                 continue
             sf = _reconcile(con, ctx, sf, obj)
+            if obj == nurture.OBJECT:
+                sf, result = _nurture(con, ctx, sf, options, nurture_notes)
+                actions.append(result)
+                continue
             diff, held = hold_until_owner_written(con, diff_payload(con, obj))
             if diff.changed_count:
                 sf = sf or crm_client(ctx)
@@ -183,6 +204,9 @@ def write_back(ctx: RunContext, options: SyncOptions) -> dict:
             result.changed, result.held = result.changed + held, held
             actions.append(result)
         if not ctx.settings.dry_run:
+            nurture_notes["map_lists"] = nurture.write_list_files(
+                con, ctx.run_dir / "map_lists", ctx.as_of
+            ).as_dict()
             con.execute(
                 "insert into ops.write_back_instants values (?, ?, ?)", [ctx.as_of, ctx.run_id, utc_now()]
             )
@@ -195,4 +219,30 @@ def write_back(ctx: RunContext, options: SyncOptions) -> dict:
             usage.used,
             usage.limit,
         )
-    return {**_outcome(ctx, results, usage, actions), "scoring_version": version["version_id"]}
+    return {
+        **_outcome(ctx, results, usage, actions),
+        **nurture_notes,
+        "scoring_version": version["version_id"],
+    }
+
+
+def _nurture(con, ctx: RunContext, sf, options: SyncOptions, notes: dict):
+    """The nurture memberships: first delete the members who left (so a person who comes back
+    under a new key is not refused as a duplicate), then create the new ones in the Campaigns
+    the CRM has; a Campaign it lacks is reported (``notes["nurture_stopped"]``), its members
+    stay pending. Returns the client (made if needed) and the object's figures."""
+    removals = nurture.removal_diff(con)
+    diff = diff_payload(con, nurture.OBJECT)
+    if removals.changed_count or diff.changed_count:
+        sf = sf or crm_client(ctx)
+    removed, removal_failures, removal_dead = (
+        remove_members(con, sf, removals, ctx.run_id, options) if removals.changed_count else (0, 0, 0)
+    )
+    ready, problems = nurture.with_campaign_ids(sf, diff)
+    if problems:
+        notes["nurture_stopped"] = "; ".join(problems)
+    result = finish_object(con, sf, send_object(con, sf, ready, ctx.run_id, options))
+    result.changed = diff.changed_count
+    result.removed, result.removal_failures = removed, removal_failures
+    result.dead_letters += removal_dead
+    return sf, result

@@ -30,6 +30,7 @@ import pandas as pd
 from simple_salesforce.exceptions import SalesforceResourceNotFound
 
 from lead_scoring import crm_schema
+from lead_scoring.reverse_etl import nurture
 from lead_scoring.reverse_etl.diff import PayloadDiff, diff_payload
 from lead_scoring.reverse_etl.transport import (
     ApiBudgetExhausted,
@@ -77,6 +78,8 @@ class SyncResult:
     failed: int = 0
     dead_letters: int = 0
     held: int = 0  # records created once not sent yet: their Lead's new owner is not in the CRM
+    removed: int = 0  # nurture members deleted (or found gone) this run
+    removal_failures: int = 0
     reconciled: int = 0
     transport: str | None = None
     dry_run: bool = False
@@ -156,6 +159,7 @@ ACTION_LEDGER_COLUMNS = [
     "operation",
     "created_at",
     "run_id",
+    "campaign_name",
 ]
 
 
@@ -168,8 +172,9 @@ def action_ledger_rows(
     obj: str, outcomes: list[Outcome], actions: pd.DataFrame | None, now, run_id: str
 ) -> pd.DataFrame:
     """The ``ops.crm_actions`` rows of the confirmed outcomes of an object created once. What
-    each action was (its kind, Lead, owner, due time, trigger) comes from its sent payload row
-    (``actions``; the columns of ``marts.sync_salesforce__tasks``), when known."""
+    each action was (its kind, person, owner, due time, trigger, Campaign) comes from its sent
+    payload row (``actions``; the columns of ``marts.sync_salesforce__tasks`` or
+    ``marts.sync_salesforce__campaign_members``), when known."""
     sent = {} if actions is None else actions.set_index(crm_schema.key_field(obj)).to_dict("index")
     rows = []
     for outcome in outcomes:
@@ -181,7 +186,7 @@ def action_ledger_rows(
                 "action_id": outcome.crm_id,
                 "object": obj,
                 "kind": _value(row, "_action_kind"),
-                "crm_id": _value(row, "WhoId"),
+                "crm_id": _value(row, "WhoId") or _value(row, "LeadId") or _value(row, "ContactId"),
                 "owner_id": _value(row, "OwnerId"),
                 "task_id": outcome.record_id,
                 "due_at": _value(row, "ReminderDateTime"),
@@ -189,6 +194,7 @@ def action_ledger_rows(
                 "operation": outcome.operation,
                 "created_at": now,
                 "run_id": run_id,
+                "campaign_name": _value(row, "_campaign_name"),
             }
         )
     return pd.DataFrame(rows, columns=ACTION_LEDGER_COLUMNS)
@@ -513,3 +519,30 @@ def finish_object(con: duckdb.DuckDBPyConnection, sf, sent: SentObject) -> SyncR
     if result.failed:
         log.warning("%s %s records failed; they stay pending for the next run", result.failed, result.object)
     return result
+
+
+def remove_members(
+    con: duckdb.DuckDBPyConnection, sf, diff: PayloadDiff, run_id: str, options: SyncOptions
+) -> tuple[int, int, int]:
+    """Delete the nurture members of ``diff`` (``nurture.removal_diff``) after the dead letters
+    and the API usage stop, recording each outcome as it returns (sync log, state,
+    ``ops.crm_actions``). Returns (removed, failed, dead letters)."""
+    obj, key = diff.object, diff.key
+    changed = diff.changed
+    dead = set() if options.retry_dead_letters else dead_letter_ids(con, obj, changed, options.max_attempts)
+    changed = changed[~changed[key].isin(dead)]
+    if changed.empty:
+        return 0, 0, len(dead)
+    hashes = dict(zip(changed[key], changed["payload_hash"], strict=True))
+    outcomes: list[Outcome] = []
+
+    def record(answered: list[Outcome]) -> None:
+        record_outcomes(con, obj, run_id, answered, hashes, changed)
+        outcomes.extend(answered)
+
+    try:
+        nurture.send_deletes(sf, changed, record, api_budget(sf, options.api_usage_stop))
+    except ApiBudgetExhausted as stop:
+        log.error("%s removals: %s; %d left pending", obj, stop, len(changed) - len(outcomes))
+    removed = sum(o.status == "success" for o in outcomes)
+    return removed, len(outcomes) - removed, len(dead)

@@ -24,6 +24,9 @@ END = datetime(2026, 11, 1, 10, 0, 0)
 RAW_SCHEMAS = ("raw_salesforce", "raw_map")
 # The learned points tables dbt reads (source model_store), exported beside the raw tables.
 MODEL_TABLES = ("model_versions", "model_points", "model_bin_values")
+# The ops tables dbt reads as sources (the model tables; the write-back's ledger, source
+# write_back, for rpt_funnel's nurture campaign), exported beside the raw tables.
+OPS_SOURCE_TABLES = (*MODEL_TABLES, "crm_actions")
 CSV_NULL = r"\N"
 
 
@@ -144,7 +147,7 @@ def raw_tables(con: duckdb.DuckDBPyConnection) -> list[RawTable]:
     rows = con.execute(
         "select schema_name, table_name, column_name, data_type from duckdb_columns() "
         "where schema_name in ('raw_salesforce', 'raw_map') "
-        f"or (schema_name = 'ops' and table_name in {MODEL_TABLES}) "
+        f"or (schema_name = 'ops' and table_name in {OPS_SOURCE_TABLES}) "
         "order by schema_name, table_name, column_index"
     ).fetchall()
     tables: dict[tuple[str, str], list[tuple[str, str]]] = {}

@@ -36,6 +36,7 @@ from lead_scoring_dev.generate.synthetic import (
     FIRST_REP,
     Profile,
     _crm_accounts,
+    _crm_campaigns,
     _crm_contacts,
     _crm_leads,
     _crm_opportunities,
@@ -518,6 +519,7 @@ def _crm_tables(con, w: EducationWorld) -> None:
         open_stages=edu.OPEN_STAGES,
     )
     _crm_tasks(con, w, edu.TASK_KINDS)
+    _crm_campaigns(con, w)
     _truth(con)
 
 

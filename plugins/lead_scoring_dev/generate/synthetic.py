@@ -44,6 +44,7 @@ from typing import Any
 import duckdb
 
 from lead_scoring import crm_schema
+from lead_scoring.config import load_settings
 from lead_scoring_dev.generate import vocab
 from lead_scoring_dev.generate.vocab import (  # noqa: F401  (re-exported: documented constants)
     ACTIVITY_TYPES,
@@ -1196,6 +1197,47 @@ def _crm_tasks(con, w: _World, kinds: Sequence[tuple[str, str, float]] = vocab.T
     } FROM k ORDER BY Id""")
 
 
+def nurture_campaign_names(seed: Path | None = None) -> list[str]:
+    """The Campaign names of the nurture seed (dbt_project/seeds/nurture_campaigns.csv)."""
+    import csv  # noqa: PLC0415 - only here
+
+    seed = seed or load_settings().dbt_project_dir / "seeds" / "nurture_campaigns.csv"
+    if not seed.exists():
+        return []
+    with seed.open(newline="") as handle:
+        return [row["campaign_name"] for row in csv.DictReader(handle)]
+
+
+def _crm_campaigns(con, w: _World) -> None:
+    """The nurture Campaigns a marketer made (one per row of the nurture seed, created 30 days
+    before the data ends) and no CampaignMember: leadscore's write-back adds the members."""
+    names = nurture_campaign_names() or ["(none)"]
+    con.execute(f"""CREATE TABLE crm_Campaign AS
+    WITH c AS (SELECT unnest({_list(names)}) AS name, generate_subscripts({_list(names)}, 1) AS n)
+    SELECT {
+        _crm_select(
+            "Campaign",
+            {
+                "Id": "sfid('701', n)",
+                "Name": "name",
+                "Type": "'Email'",
+                "Status": "'In Progress'",
+                "IsActive": "true",
+                "OwnerId": "sfid('005', 1)",
+                "IsDeleted": "false",
+                "CreatedDate": f"ts({w.END - 30 * DAY})",
+                "LastModifiedDate": f"ts({w.END - 30 * DAY})",
+                "SystemModstamp": f"ts({w.END - 30 * DAY})",
+            },
+        )
+    } FROM c WHERE name <> '(none)' ORDER BY Id""")
+    con.execute(
+        f"""CREATE TABLE crm_CampaignMember AS SELECT {
+            _crm_select("CampaignMember", {f: "NULL" for f in crm_schema.OBJECTS["CampaignMember"]})
+        } WHERE false"""
+    )
+
+
 def _truth(con) -> None:
     """The hidden truth per CRM person record: propensity, converted, won."""
     con.execute("""
@@ -1221,6 +1263,7 @@ def _crm_tables(con, w: _World) -> None:
     _crm_contacts(con, w)
     _crm_opportunities(con, w)
     _crm_tasks(con, w)
+    _crm_campaigns(con, w)
     _truth(con)
     con.execute("DROP TABLE task; DROP TABLE opp; DROP TABLE person_view")
 
@@ -1419,7 +1462,7 @@ def _write(
         parquet = out_dir / "crm" / f"{obj}.parquet"
         _copy(con, f"SELECT * FROM crm_{obj} ORDER BY Id", parquet, "parquet")
         counts[obj] = con.execute(f"SELECT count(*) FROM crm_{obj}").fetchall()[0][0]
-        if crm_files:
+        if crm_files and obj in crm_schema.EXTRACT_ORDER:  # the Data Loader exports leadscore reads
             cols = []
             for name, ftype in crm_schema.OBJECTS[obj].items():
                 if ftype == "datetime":
