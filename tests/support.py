@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -23,6 +26,36 @@ def isolated_env(root: Path, monkeypatch: pytest.MonkeyPatch | None = None) -> d
         for key, value in env.items():
             monkeypatch.setenv(key, value)
     return env
+
+
+@contextmanager
+def generated_world(
+    root: Path, monkeypatch: pytest.MonkeyPatch, *, leads: int, days: int, seed: int, end: datetime
+) -> Iterator[tuple]:
+    """Settings under ``root`` with synthetic CRM + MAP data (``leads`` over ``days`` up to
+    ``end``), the CRM sandbox loaded and serving; the caller's CRM source, dry run and alert
+    channels unset. Yields (settings, sandbox) and stops the sandbox after."""
+    from crm_sandbox import runtime
+    from crm_sandbox.store import load_parquet_dir
+    from lead_scoring.config import load_settings
+    from lead_scoring_dev.generate.synthetic import generate
+
+    isolated_env(root, monkeypatch)
+    for key in (
+        "LEADSCORE_CRM_SOURCE",
+        "LEADSCORE_DRY_RUN",
+        "LEADSCORE_SLACK_WEBHOOK_URL",
+        "LEADSCORE_SMTP_HOST",
+    ):
+        monkeypatch.delenv(key, raising=False)
+    settings = load_settings()
+    generate(settings.var_dir / "generated", settings.landing, leads=leads, days=days, seed=seed, end=end)
+    load_parquet_dir(settings.sandbox_dir / "crm.sqlite", settings.var_dir / "generated" / "crm")
+    sandbox = runtime.start(settings.sandbox_dir, port=0)
+    try:
+        yield settings, sandbox
+    finally:
+        runtime.stop(settings.sandbox_dir)
 
 
 def check_reasons_add_up(text: str, composite: float) -> dict[str, int]:

@@ -124,7 +124,7 @@ def test_deleted_and_merged_leads_stop_being_scored_routed_and_alerted(tmp_path)
             present = rows(settings, f"select crm_id from marts.{table} where crm_id in (?, ?, ?)", gone)
             assert present == [], (table, present)
         assert rows(settings, "select Id from marts.sync_salesforce__leads where Id in (?, ?, ?)", gone) == []
-        alerted = {r[0] for r in rows(settings, "select crm_id from ops.alerts")}
+        alerted = {r[0] for r in rows(settings, "select crm_id from ops.alerts where kind = 'sla_breach'")}
         assert control in alerted and not alerted & set(gone)
         assert rows(settings, "select count(*) from marts.lead_scores where crm_id = ?", [master]) == [(1,)]
         checks = rows(

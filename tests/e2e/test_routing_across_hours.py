@@ -11,8 +11,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from lead_scoring.config import load_settings
-from tests.support import isolated_env
+from tests.support import generated_world
 
 END = datetime(2026, 11, 1, 10, 0, 0)
 pytestmark = pytest.mark.e2e
@@ -20,28 +19,12 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    from crm_sandbox import runtime
-    from crm_sandbox.store import load_parquet_dir
-    from lead_scoring_dev.generate.synthetic import generate
-
     root = tmp_path_factory.mktemp("routing_e2e")
-    with pytest.MonkeyPatch.context() as mp:
-        isolated_env(root, mp)
-        for key in (
-            "LEADSCORE_CRM_SOURCE",
-            "LEADSCORE_DRY_RUN",
-            "LEADSCORE_SLACK_WEBHOOK_URL",
-            "LEADSCORE_SMTP_HOST",
-        ):
-            mp.delenv(key, raising=False)
-        settings = load_settings()
-        generate(settings.var_dir / "generated", settings.landing, leads=600, days=45, seed=11, end=END)
-        load_parquet_dir(settings.sandbox_dir / "crm.sqlite", settings.var_dir / "generated" / "crm")
-        sandbox = runtime.start(settings.sandbox_dir, port=0)
-        try:
-            yield settings, sandbox
-        finally:
-            runtime.stop(settings.sandbox_dir)
+    with (
+        pytest.MonkeyPatch.context() as mp,
+        generated_world(root, mp, leads=600, days=45, seed=11, end=END) as made,
+    ):
+        yield made
 
 
 def open_breaches_now(settings) -> dict:
@@ -126,7 +109,9 @@ def test_owners_sla_fields_and_alerts_once_across_hours(world):
         ).fetchall()
         sla = dict(con.execute("select crm_id, sla_status from marts.lead_sla").fetchall())
         payload = dict(con.execute("select Id, OwnerId from marts.sync_salesforce__leads").fetchall())
-        alerts_hour0 = con.execute("select count(*) from ops.alerts").fetchall()[0][0]
+        alerts_hour0 = con.execute("select count(*) from ops.alerts where kind = 'sla_breach'").fetchall()[0][
+            0
+        ]
         before_routing = con.execute(
             "select count(*) from marts.lead_sla where sla_status = 'breached' and is_due_before_routing"
         ).fetchall()[0][0]
@@ -197,7 +182,9 @@ def test_owners_sla_fields_and_alerts_once_across_hours(world):
         breached = con.execute(
             "select count(*) from marts.lead_sla where sla_status = 'breached'"
         ).fetchall()[0][0]
-        alerts = con.execute("select count(*), count(distinct alert_id) from ops.alerts").fetchall()[0]
+        alerts = con.execute(
+            "select count(*), count(distinct alert_id) from ops.alerts where kind = 'sla_breach'"
+        ).fetchall()[0]
         # the second hour changes no owner: Leads keep the owner routing gave them
         moved = con.execute(
             "select count(*) from marts.lead_assignments where assigned_at = ? and owner_type = 'rep' "
@@ -221,7 +208,7 @@ def test_owners_sla_fields_and_alerts_once_across_hours(world):
             "select count(*) from marts.lead_sla where sla_status = 'breached'"
         ).fetchall()
         assert (
-            con.execute("select count(*) from ops.alerts").fetchall()[0][0]
+            con.execute("select count(*) from ops.alerts where kind = 'sla_breach'").fetchall()[0][0]
             == breached_now[0][0] - second["sla_breaches_before_routing"]
         )
     assert monitor["alert_sla"]["raised"] == breached_now[0][0] - breached
