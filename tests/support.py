@@ -30,11 +30,19 @@ def isolated_env(root: Path, monkeypatch: pytest.MonkeyPatch | None = None) -> d
 
 @contextmanager
 def generated_world(
-    root: Path, monkeypatch: pytest.MonkeyPatch, *, leads: int, days: int, seed: int, end: datetime
+    root: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    leads: int,
+    days: int,
+    seed: int,
+    end: datetime,
+    dry_run: bool | None = None,
 ) -> Iterator[tuple]:
     """Settings under ``root`` with synthetic CRM + MAP data (``leads`` over ``days`` up to
-    ``end``), the CRM sandbox loaded and serving; the caller's CRM source, dry run and alert
-    channels unset. Yields (settings, sandbox) and stops the sandbox after."""
+    ``end``), the CRM sandbox loaded and serving; the caller's CRM source and alert channels
+    unset, dry run as given (unset by default). Yields (settings, sandbox) and stops the
+    sandbox after."""
     from crm_sandbox import runtime
     from crm_sandbox.store import load_parquet_dir
     from lead_scoring.config import load_settings
@@ -48,6 +56,8 @@ def generated_world(
         "LEADSCORE_SMTP_HOST",
     ):
         monkeypatch.delenv(key, raising=False)
+    if dry_run is not None:
+        monkeypatch.setenv("LEADSCORE_DRY_RUN", "true" if dry_run else "false")
     settings = load_settings()
     generate(settings.var_dir / "generated", settings.landing, leads=leads, days=days, seed=seed, end=end)
     load_parquet_dir(settings.sandbox_dir / "crm.sqlite", settings.var_dir / "generated" / "crm")

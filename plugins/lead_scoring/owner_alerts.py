@@ -63,6 +63,23 @@ def due_alerts(con: duckdb.DuckDBPyConnection) -> list[Alert]:
     ]
 
 
+def unknown_signal_rules(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Enabled signal rules naming a signal_id that seeds/intent_signals.csv lacks (they never
+    fire): one line each, for the pass's errors and the log."""
+    if not (table_exists(con, "seeds", "alert_rules") and table_exists(con, "seeds", "intent_signals")):
+        return []
+    rows = con.execute(
+        "select rule_id, signal_id from seeds.alert_rules where rule_kind = 'signal' and is_enabled "
+        "and (signal_id is null or signal_id not in (select signal_id from seeds.intent_signals)) "
+        "order by rule_id"
+    ).fetchall()
+    return [
+        f"alert rule {rule_id} names signal {signal_id!r}, which seeds/intent_signals.csv does not have: "
+        "it never fires; fix alert_rules.csv"
+        for rule_id, signal_id in rows
+    ]
+
+
 def recipients(con: duckdb.DuckDBPyConnection, user_ids: set[str]) -> dict[str, Recipient]:
     """Name, e-mail (CRM User) and Slack id and digest choice (seeds.alert_recipients) of each
     recipient; one without a User row gets neither e-mail nor name."""
@@ -106,6 +123,9 @@ def raise_owner_alerts(
         insert_new(con, new, run_id, as_of)
     pending, deliveries = open_alerts(con, sla=False, due_by=as_of)
     result = AlertResult(raised=len(new), channels=list(channels))
+    for problem in unknown_signal_rules(con):
+        log.error("%s", problem)
+        result.errors.append(problem)
     offering = Offering(con, deliveries, run_id, as_of, max_attempts, channel_secrets(channels), result)
     by_recipient: dict[str, list[Alert]] = {}
     for alert in pending:

@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from lead_scoring.config import load_settings
-from tests.support import isolated_env
+from tests.support import generated_world
 
 END = datetime(2026, 11, 1, 10, 0, 0)
 HOUR = timedelta(hours=1)
@@ -34,22 +33,8 @@ SCORE_COLUMNS = (
 @contextmanager
 def world(root: Path, mp: pytest.MonkeyPatch, dry_run: bool = False):
     """Settings under ``root``, 600 generated leads in a running sandbox; yields (settings, sandbox)."""
-    from crm_sandbox import runtime
-    from crm_sandbox.store import load_parquet_dir
-    from lead_scoring_dev.generate.synthetic import generate
-
-    isolated_env(root, mp)
-    for key in ("LEADSCORE_CRM_SOURCE", "LEADSCORE_SLACK_WEBHOOK_URL", "LEADSCORE_SMTP_HOST"):
-        mp.delenv(key, raising=False)
-    mp.setenv("LEADSCORE_DRY_RUN", "true" if dry_run else "false")
-    settings = load_settings()
-    generate(settings.var_dir / "generated", settings.landing, leads=600, days=45, seed=11, end=END)
-    load_parquet_dir(settings.sandbox_dir / "crm.sqlite", settings.var_dir / "generated" / "crm")
-    sandbox = runtime.start(settings.sandbox_dir, port=0)
-    try:
-        yield settings, sandbox
-    finally:
-        runtime.stop(settings.sandbox_dir)
+    with generated_world(root, mp, leads=600, days=45, seed=11, end=END, dry_run=dry_run) as made:
+        yield made
 
 
 def sandbox_post(sandbox, path: str, body: dict) -> dict:

@@ -189,3 +189,18 @@ def test_alerts_of_an_earlier_version_keep_their_kind_sla_breach(con):
     assert con.execute("select kind from ops.alerts").fetchall() == [("sla_breach",)]
     # and an owner pass leaves them to the SLA passes
     assert owner_alerts.raise_owner_alerts(con, "run1", AS_OF, {}).notified == 0
+
+
+def test_a_signal_rule_naming_an_unknown_signal_is_reported(con):
+    con.execute("create table seeds.intent_signals as select 'pricing_page_visit' as signal_id")
+    con.execute(
+        "create table seeds.alert_rules as select * from (values "
+        "('pricing', 'signal', 'pricing_page_visit', true), ('typo', 'signal', 'pricing_pge_visit', true), "
+        "('off', 'signal', 'nope', false), ('jump', 'score_jump', null, true)) "
+        "t(rule_id, rule_kind, signal_id, is_enabled)"
+    )
+    result = owner_alerts.raise_owner_alerts(con, "run1", AS_OF, {})
+    assert result.errors == [
+        "alert rule typo names signal 'pricing_pge_visit', which seeds/intent_signals.csv does not have: "
+        "it never fires; fix alert_rules.csv"
+    ]
