@@ -8,7 +8,9 @@ with Great Expectations, score with one cosmos `dbt build` task (`dbt_build`; wi
 scores, write the changed scores, owners and SLA fields back to the CRM and create each
 handoff Task once (a rep's newly routed Tier 1-2 Lead), score an active shadow challenger
 beside the champion (`shadow_score`, never written to the CRM), and raise each new SLA breach
-once (`ops.alerts`, the log, Slack/SMTP when configured).
+and each new owner alert (score jump, tier crossing, signal, engaged account:
+`alert_rules.csv`) once (`ops.alerts`, the log, Slack/SMTP when configured; owner alerts to
+the owner, in their business hours).
 
 Everything is computed as of the run's `data_interval_end`: re-running an hour gives that
 hour's scores and writes nothing twice. All tasks that touch DuckDB run in the one-slot

@@ -29,23 +29,37 @@ def isolated_env(root: Path, monkeypatch: pytest.MonkeyPatch | None = None) -> d
 
 
 @contextmanager
-def generated_crm(
-    root: Path, monkeypatch: pytest.MonkeyPatch, end: datetime, dry_run: bool = False
+def generated_world(
+    root: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    leads: int,
+    days: int,
+    seed: int,
+    end: datetime,
+    dry_run: bool | None = None,
 ) -> Iterator[tuple]:
-    """Settings under ``root`` (no CRM source override, no alert channel), 600 generated leads
-    over 45 days up to ``end`` (seed 11) loaded into a running CRM sandbox; yields
-    (settings, sandbox) and stops the sandbox after."""
+    """Settings under ``root`` with synthetic CRM + MAP data (``leads`` over ``days`` up to
+    ``end``), the CRM sandbox loaded and serving; the caller's CRM source and alert channels
+    unset, dry run as given (unset by default). Yields (settings, sandbox) and stops the
+    sandbox after."""
     from crm_sandbox import runtime
     from crm_sandbox.store import load_parquet_dir
     from lead_scoring.config import load_settings
     from lead_scoring_dev.generate.synthetic import generate
 
     isolated_env(root, monkeypatch)
-    for key in ("LEADSCORE_CRM_SOURCE", "LEADSCORE_SLACK_WEBHOOK_URL", "LEADSCORE_SMTP_HOST"):
+    for key in (
+        "LEADSCORE_CRM_SOURCE",
+        "LEADSCORE_DRY_RUN",
+        "LEADSCORE_SLACK_WEBHOOK_URL",
+        "LEADSCORE_SMTP_HOST",
+    ):
         monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("LEADSCORE_DRY_RUN", "true" if dry_run else "false")
+    if dry_run is not None:
+        monkeypatch.setenv("LEADSCORE_DRY_RUN", "true" if dry_run else "false")
     settings = load_settings()
-    generate(settings.var_dir / "generated", settings.landing, leads=600, days=45, seed=11, end=end)
+    generate(settings.var_dir / "generated", settings.landing, leads=leads, days=days, seed=seed, end=end)
     load_parquet_dir(settings.sandbox_dir / "crm.sqlite", settings.var_dir / "generated" / "crm")
     sandbox = runtime.start(settings.sandbox_dir, port=0)
     try:

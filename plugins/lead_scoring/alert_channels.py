@@ -10,6 +10,10 @@ could not take them. The webhook URL (its path is the credential) and the SMTP p
 reach an error or a log line: ``ChannelError`` names the webhook as ``scheme://host/***`` and
 has every form of the secrets replaced by ``***``; they are also registered with
 ``run_logging`` so no ``lead_scoring`` log line carries them.
+
+Owner alerts (``owner_alerts``) go to one person: ``to_recipient`` addresses a channel to them
+(Slack: the same webhook, the message mentioning their Slack user id; SMTP: their CRM User's
+e-mail instead of the configured recipients), or says the channel cannot reach them.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import ssl
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
@@ -48,6 +52,19 @@ class Alert:
     owner_id: str | None = None
     escalation_target: str | None = None
     sla_due_at: datetime | None = None
+    deliver_after: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """The person an owner alert is for: CRM User Id and name, the User's e-mail, a Slack user
+    id (seeds/alert_recipients.csv) and whether they take one digest per run."""
+
+    user_id: str
+    name: str = ""
+    email: str | None = None
+    slack_user_id: str | None = None
+    is_digest: bool = False
 
 
 Notifier = Callable[[list[Alert]], None]
@@ -89,11 +106,17 @@ def _airflow_connection(conn_id: str):
         return None
 
 
+def _title(alerts: list[Alert]) -> str:
+    if all(a.kind == "sla_breach" for a in alerts):
+        return f"leadscore: {len(alerts)} new SLA breach(es)"
+    return f"leadscore: {len(alerts)} alert(s) on your records"
+
+
 def _text(alerts: list[Alert]) -> str:
     lines = [a.message for a in alerts[:50]]
     if len(alerts) > 50:
         lines.append(f"... and {len(alerts) - 50} more (ops.alerts)")
-    return f"leadscore: {len(alerts)} new SLA breach(es)\n" + "\n".join(lines)
+    return f"{_title(alerts)}\n" + "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -103,6 +126,7 @@ class SlackWebhook:
 
     webhook_url: str = field(repr=False)
     timeout: float = 10.0
+    mention: str = ""  # a Slack user id: the message starts with <@id> (owner alerts)
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -115,9 +139,10 @@ class SlackWebhook:
         where = redact_url(self.webhook_url)
         if urlsplit(self.webhook_url).scheme not in ("https", "http"):
             raise ChannelError(f"Slack webhook {where} is not an http(s) URL: check leadscore_slack")
+        mention = f"<@{self.mention}> " if self.mention else ""
         request = urllib.request.Request(
             self.webhook_url,
-            data=json.dumps({"text": _text(alerts)}).encode(),
+            data=json.dumps({"text": mention + _text(alerts)}).encode(),
             headers={"Content-Type": "application/json"},
             method="POST",
         )
@@ -169,7 +194,7 @@ class SmtpMail:
                 "or LEADSCORE_SMTP_TO"
             )
         message = EmailMessage()
-        message["Subject"] = f"leadscore: {len(alerts)} new SLA breach(es)"
+        message["Subject"] = _title(alerts)
         message["From"] = self.sender
         message["To"] = ", ".join(self.recipients)
         message.set_content(_text(alerts))
@@ -245,3 +270,17 @@ def configured_notifiers() -> dict[str, Notifier]:
 def log_notifier(alerts: list[Alert]) -> None:
     for alert in alerts:
         log.warning("%s", alert.message)
+
+
+def to_recipient(channel: Notifier, recipient: Recipient) -> Notifier | str:
+    """``channel`` addressed to one person, or why it cannot reach them (a short text: the
+    delivery is recorded as ``skipped``). The log and other callables take it as it is."""
+    if isinstance(channel, SlackWebhook):
+        if not recipient.slack_user_id:
+            return f"no Slack user id for {recipient.user_id} (seeds/alert_recipients.csv)"
+        return replace(channel, mention=recipient.slack_user_id)
+    if isinstance(channel, SmtpMail):
+        if not recipient.email:
+            return f"no e-mail on the CRM User {recipient.user_id}"
+        return replace(channel, recipients=(recipient.email,))
+    return channel

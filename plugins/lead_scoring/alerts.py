@@ -38,28 +38,35 @@ ALERTS_COLUMNS = {
     "sla_due_at": "timestamp",
     "notified_at": "timestamp",
     "channels": "varchar",
+    # owner alerts outside the recipient's business hours wait until then (owner_alerts)
+    "deliver_after": "timestamp",
 }
 # A channel that failed this many times for an alert gives up on it (status ``gave_up``): about
 # an hour of the 5-minute monitor's passes, after which an SLA alert has lost its point.
 MAX_ATTEMPTS = 12
-SENT, RETRYING, GAVE_UP = "sent", "retrying", "gave_up"
-DONE = (SENT, GAVE_UP)
+SENT, RETRYING, GAVE_UP, SKIPPED = "sent", "retrying", "gave_up", "skipped"
+# skipped: the channel cannot reach the alert's recipient (an owner without a Slack user id)
+DONE = (SENT, GAVE_UP, SKIPPED)
 
 
 @dataclass
 class AlertResult:
     """What one pass did: alerts raised, alerts every channel has now settled (``notified``),
-    alerts still waiting for a channel (``pending``), per channel the alerts it took
-    (``sent``), failed on (``failed``, retried next run) and gave up on (``gave_up``), and
-    the channels' errors (redacted)."""
+    alerts still waiting for a channel (``pending``), owner alerts waiting for their
+    recipient's business hours (``held``), per channel the alerts it took (``sent``), failed
+    on (``failed``, retried next run), gave up on (``gave_up``) and could not address
+    (``skipped``: no Slack user id or e-mail for the recipient), and the channels' errors
+    (redacted)."""
 
     raised: int = 0
     notified: int = 0
     pending: int = 0
+    held: int = 0
     channels: list[str] = field(default_factory=list)
     sent: dict[str, int] = field(default_factory=dict)
     failed: dict[str, int] = field(default_factory=dict)
     gave_up: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -67,9 +74,10 @@ class AlertResult:
 
 
 def ensure_alerts_table(con: duckdb.DuckDBPyConnection) -> None:
-    """``ops.alerts`` with the SLA columns (warehouse.ensure_schema creates the base table) and
-    ``ops.alert_deliveries``, one row per (alert, channel); both idempotent, so a warehouse
-    made by an earlier version gets them on its next run."""
+    """``ops.alerts`` with the SLA and owner-alert columns (warehouse.ensure_schema creates the
+    base table) and ``ops.alert_deliveries``, one row per (alert, channel); both idempotent, so
+    a warehouse made by an earlier version gets them on its next run (its alerts, all SLA
+    breaches then, keep or get ``kind`` = 'sla_breach')."""
     con.execute("create schema if not exists ops")
     con.execute(
         "create table if not exists ops.alerts (alert_id varchar primary key, kind varchar, "
@@ -77,6 +85,7 @@ def ensure_alerts_table(con: duckdb.DuckDBPyConnection) -> None:
     )
     for column, kind in ALERTS_COLUMNS.items():
         con.execute(f"alter table ops.alerts add column if not exists {column} {kind}")
+    con.execute("update ops.alerts set kind = 'sla_breach' where kind is null")
     con.execute(
         "create table if not exists ops.alert_deliveries (alert_id varchar, channel varchar, "
         "status varchar, attempts integer, first_attempt_at timestamp, last_attempt_at timestamp, "
@@ -150,10 +159,16 @@ def breach_alerts(con: duckdb.DuckDBPyConnection) -> list[Alert]:
     return alerts
 
 
-def _insert_new(con: duckdb.DuckDBPyConnection, new: list[Alert], run_id: str, raised_at: datetime) -> None:
-    """One statement for all of them (a first run at scale L raises tens of thousands)."""
-    columns = ["alert_id", "kind", "crm_id", "message", "tier", "owner_id", "escalation_target", "sla_due_at"]
+def insert_new(con: duckdb.DuckDBPyConnection, new: list[Alert], run_id: str, raised_at: datetime) -> None:
+    """One statement for all of them (a first run at scale L raises tens of thousands); an
+    alert_id already in ops.alerts is left as it is."""
+    columns = [
+        "alert_id", "kind", "crm_id", "message", "tier", "owner_id", "escalation_target", "sla_due_at",
+        "deliver_after",
+    ]  # fmt: skip
     frame = pd.DataFrame([[getattr(a, c) for c in columns] for a in new], columns=columns)
+    for column in ("sla_due_at", "deliver_after"):
+        frame[column] = pd.to_datetime(frame[column])
     with registered(con, "_new_alerts", frame):
         names = ", ".join(columns)
         con.execute(
@@ -167,18 +182,28 @@ Deliveries = dict[str, dict[str, tuple[str, int, datetime | None]]]
 NO_DELIVERY = ("", 0, None)
 
 
-def _open_alerts(con: duckdb.DuckDBPyConnection) -> tuple[list[Alert], Deliveries]:
+def open_alerts(
+    con: duckdb.DuckDBPyConnection, sla: bool = True, due_by: datetime | None = None
+) -> tuple[list[Alert], Deliveries]:
     """Alerts not yet settled on every channel (``notified_at`` null), oldest first, and their
-    delivery rows: alert_id -> channel -> (status, attempts, first_attempt_at)."""
+    delivery rows: alert_id -> channel -> (status, attempts, first_attempt_at). ``sla``: the
+    SLA breaches, else the owner alerts (every other kind) whose ``deliver_after`` is not
+    later than ``due_by``."""
+    which = "a.kind = 'sla_breach'"
+    if not sla:
+        which = "a.kind <> 'sla_breach' and coalesce(a.deliver_after <= ?, true)"
     rows = con.execute(
-        "select a.alert_id, a.kind, a.crm_id, a.message, d.channel, d.status, d.attempts, "
+        "select a.alert_id, a.kind, a.crm_id, a.message, a.owner_id, d.channel, d.status, d.attempts, "
         "d.first_attempt_at from ops.alerts a left join ops.alert_deliveries d on d.alert_id = a.alert_id "
-        "where a.kind = 'sla_breach' and a.notified_at is null order by a.raised_at, a.alert_id"
+        f"where {which} and a.notified_at is null order by a.raised_at, a.alert_id",
+        [] if sla else [due_by],
     ).fetchall()
     alerts: dict[str, Alert] = {}
     deliveries: Deliveries = {}
-    for alert_id, kind, crm_id, message, channel, status, attempts, first_attempt_at in rows:
-        alerts.setdefault(alert_id, Alert(alert_id=alert_id, kind=kind, crm_id=crm_id, message=message))
+    for alert_id, kind, crm_id, message, owner_id, channel, status, attempts, first_attempt_at in rows:
+        alerts.setdefault(
+            alert_id, Alert(alert_id=alert_id, kind=kind, crm_id=crm_id, message=message, owner_id=owner_id)
+        )
         by_channel = deliveries.setdefault(alert_id, {})
         if channel is not None:
             by_channel[channel] = (status, attempts or 0, first_attempt_at)
@@ -220,58 +245,99 @@ def raise_new_breaches(
     only (``retrying``, ``gave_up`` after ``max_attempts``); the others are never asked again.
     Returns counts and the channels' errors, with every secret redacted."""
     ensure_alerts_table(con)
-    notifiers = configured_notifiers() if notifiers is None else notifiers
-    channels: dict[str, Notifier] = {"log": log_notifier, **notifiers}
-    secrets = [secret for notify in channels.values() for secret in getattr(notify, "secrets", ())]
+    channels = all_channels(notifiers)
     new = breach_alerts(con)
     if new:
-        _insert_new(con, new, run_id, raised_at)
-    pending, deliveries = _open_alerts(con)
+        insert_new(con, new, run_id, raised_at)
+    pending, deliveries = open_alerts(con)
     result = AlertResult(raised=len(new), channels=list(channels))
+    offering = Offering(con, deliveries, run_id, raised_at, max_attempts, channel_secrets(channels), result)
     for name, notify in channels.items():
-        todo = [a for a in pending if deliveries[a.alert_id].get(name, NO_DELIVERY)[0] not in DONE]
+        offering.offer(name, notify, offering.todo(name, pending))
+    settle(con, pending, deliveries, list(channels), raised_at, result)
+    return result
+
+
+def all_channels(notifiers: dict[str, Notifier] | None) -> dict[str, Notifier]:
+    """The log, then the given channels (default: those configured)."""
+    return {"log": log_notifier, **(configured_notifiers() if notifiers is None else notifiers)}
+
+
+def channel_secrets(channels: dict[str, Notifier]) -> list[str]:
+    return [secret for notify in channels.values() for secret in getattr(notify, "secrets", ())]
+
+
+@dataclass
+class Offering:
+    """One pass offering alerts to channels: each (alert, channel) outcome is recorded in
+    ``ops.alert_deliveries`` as soon as the channel answered, and counted in ``result``."""
+
+    con: duckdb.DuckDBPyConnection
+    deliveries: Deliveries
+    run_id: str
+    at: datetime
+    max_attempts: int
+    secrets: list[str]
+    result: AlertResult
+
+    def todo(self, name: str, alerts: list[Alert]) -> list[Alert]:
+        """The alerts ``name`` has neither sent, given up on nor skipped."""
+        return [a for a in alerts if self.deliveries[a.alert_id].get(name, NO_DELIVERY)[0] not in DONE]
+
+    def skip(self, name: str, todo: list[Alert], reason: str) -> None:
+        """The channel cannot reach these alerts' recipient: recorded once, never retried."""
         if not todo:
-            continue
+            return
+        rows = [(a.alert_id, SKIPPED, 0, None) for a in todo]
+        for alert in todo:
+            self.deliveries[alert.alert_id][name] = (SKIPPED, 0, None)
+        _record(self.con, name, rows, reason, self.run_id, self.at)
+        self.result.skipped[name] = self.result.skipped.get(name, 0) + len(todo)
+
+    def offer(self, name: str, notify: Notifier, todo: list[Alert]) -> None:
+        """Offer ``todo`` to one channel in one call; a failure is that channel's alone
+        (``retrying``, ``gave_up`` after ``max_attempts``)."""
+        if not todo:
+            return
         error = None
         try:
             notify(todo)
         except Exception as failure:  # noqa: BLE001 - one broken channel must not hide the others
-            error = scrub(str(failure) or type(failure).__name__, secrets)
+            error = scrub(str(failure) or type(failure).__name__, self.secrets)
         rows = []
         for alert in todo:
-            _, attempts, first = deliveries[alert.alert_id].get(name, NO_DELIVERY)
-            status = SENT if error is None else GAVE_UP if attempts + 1 >= max_attempts else RETRYING
+            _, attempts, first = self.deliveries[alert.alert_id].get(name, NO_DELIVERY)
+            status = SENT if error is None else GAVE_UP if attempts + 1 >= self.max_attempts else RETRYING
             rows.append((alert.alert_id, status, attempts + 1, first))
-            deliveries[alert.alert_id][name] = (status, attempts + 1, first)
-        _record(con, name, rows, error, run_id, raised_at)
+            self.deliveries[alert.alert_id][name] = (status, attempts + 1, first)
+        _record(self.con, name, rows, error, self.run_id, self.at)
+        result = self.result
         if error is None:
-            result.sent[name] = len(todo)
-            continue
+            result.sent[name] = result.sent.get(name, 0) + len(todo)
+            return
         result.errors.append(f"{name}: {error}")
         given_up = sum(1 for row in rows if row[1] == GAVE_UP)
         if given_up:
-            result.gave_up[name] = given_up
+            result.gave_up[name] = result.gave_up.get(name, 0) + given_up
             log.error(
                 "alert channel %s failed %d time(s) for %d alert(s) and gives up on them "
                 "(ops.alert_deliveries status 'gave_up'): %s",
                 name,
-                max_attempts,
+                self.max_attempts,
                 given_up,
                 error,
             )
         if len(todo) > given_up:
-            result.failed[name] = len(todo) - given_up
+            result.failed[name] = result.failed.get(name, 0) + len(todo) - given_up
             log.error(
                 "alert channel %s failed for %d alert(s); the next run retries them: %s",
                 name,
                 len(todo) - given_up,
                 error,
             )
-    _settle(con, pending, deliveries, list(channels), raised_at, result)
-    return result
 
 
-def _settle(
+def settle(
     con: duckdb.DuckDBPyConnection,
     pending: list[Alert],
     deliveries: Deliveries,
@@ -335,6 +401,7 @@ def open_breaches(con: duckdb.DuckDBPyConnection, limit: int = 20) -> dict:
 
 def run_alert_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
     """For the run summary: SLA alerts this run raised and those still waiting for a channel,
+    owner alerts this run raised and those held for their recipient's business hours,
     the (alert, channel) deliveries this run failed (retried next run) or gave up on, next to
     the breaches as ``leadscore status`` shows them (``open_breaches``)."""
     ensure_alerts_table(con)
@@ -348,8 +415,17 @@ def run_alert_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
         "from ops.alert_deliveries where run_id = ?",
         [run_id],
     ).fetchall()[0]
+    owner_raised, owner_held = con.execute(
+        "select count(*) filter (where run_id = ?), "
+        "count(*) filter (where notified_at is null and deliver_after > raised_at) "
+        "from ops.alerts where kind <> 'sla_breach'",
+        [run_id],
+    ).fetchall()[0]
     breaches = open_breaches(con, limit=0)
     return {
+        # owner alerts (owner_alerts): raised this run, waiting for their recipient's hours
+        "owner_alerts_raised": owner_raised,
+        "owner_alerts_held": owner_held,
         "sla_alerts_raised": raised,
         "sla_alerts_pending": pending,
         "sla_alert_deliveries_failed": failed,

@@ -64,6 +64,8 @@ def format_summary(summary: dict) -> str:
         ("sla_alerts_raised", summary.get("sla_alerts_raised", 0)),
         ("sla_breaches", summary.get("sla_breaches", 0)),
         ("  not alerted (due before routing)", summary.get("sla_breaches_before_routing", 0)),
+        ("owner_alerts_raised", summary.get("owner_alerts_raised", 0)),
+        ("  held for the owner's hours", summary.get("owner_alerts_held", 0)),
         *[(f"  gx {suite}", status) for suite, status in summary["gx"].items()],
         ("dry_run", summary.get("dry_run", False)),
         ("duration_s", summary.get("duration_s")),

@@ -10,7 +10,7 @@ moves through files and DuckDB. Each stage's work lives in its own package:
     validate_scores            quality/stage.py (GX suite lead_scores)
     write_back_crm             reverse_etl/sync.py
     shadow_score               versions/shadow.py (a challenger's seeds scored beside, when one is active)
-    alert_sla                  sla_monitor.py
+    alert_sla                  sla_monitor.py (SLA breaches; owner alerts: owner_alerts.py)
     summarize                  run_summary.py
 
 Every stage scores and extracts "as of" the run's ``as_of`` (the DAG's data_interval_end),

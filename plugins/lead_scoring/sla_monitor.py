@@ -7,7 +7,8 @@ A 5-minute SLA cannot wait for the next hourly run. Every 5 minutes the monitor
    nothing twice; the hourly extract's watermark is left alone);
 2. rebuilds ``stg_salesforce__tasks`` and ``marts.lead_sla`` as of the run's
    ``data_interval_end`` (the routing itself stays the hour's);
-3. raises each new breach once (``lead_scoring.alerts``).
+3. raises each new breach once (``lead_scoring.alerts``) and delivers the owner alerts whose
+   recipient's business hours have started (``lead_scoring.owner_alerts``).
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ import logging
 import re
 
 from lead_scoring import crm_schema, warehouse
+from lead_scoring.alert_channels import configured_notifiers
 from lead_scoring.alerts import raise_new_breaches
 from lead_scoring.dbt_runner import run_dbt
 from lead_scoring.extract.salesforce import write_text_parquet
 from lead_scoring.extract.soql import soql_datetime
 from lead_scoring.load.files import load_crm_text
 from lead_scoring.load.raw import Batch
+from lead_scoring.owner_alerts import raise_owner_alerts
 from lead_scoring.reverse_etl.sync import newer_write_back
 from lead_scoring.run_context import RunContext, crm_client, timed
 from lead_scoring.writer_lock import holding, writes_warehouse
@@ -120,7 +123,9 @@ def refresh_sla(ctx: RunContext) -> dict:
 @timed
 @writes_warehouse
 def alert_sla(ctx: RunContext) -> dict:
-    """Raise each new SLA breach once (ops.alerts + log, Slack, SMTP as configured)."""
+    """Raise each new SLA breach once (ops.alerts + log, Slack, SMTP as configured), then each
+    new owner alert once, and deliver the owner alerts whose recipient's hours have come
+    (``owner_alerts``; its counts under the key ``owner_alerts``)."""
 
     with warehouse.connect(ctx.settings.warehouse) as con:
         warehouse.ensure_schema(con)
@@ -128,8 +133,10 @@ def alert_sla(ctx: RunContext) -> dict:
         if stale is not None:  # the newer run raised what was due then
             log.warning("SLA alerts skipped: %s", stale)
             return {"skipped_reason": stale}
-        result = raise_new_breaches(con, ctx.run_id, ctx.as_of)
-    return result.as_dict()
+        notifiers = configured_notifiers()
+        result = raise_new_breaches(con, ctx.run_id, ctx.as_of, notifiers)
+        owners = raise_owner_alerts(con, ctx.run_id, ctx.as_of, notifiers)
+    return {**result.as_dict(), "owner_alerts": owners.as_dict()}
 
 
 def monitor_once(ctx: RunContext, sf=None) -> dict:

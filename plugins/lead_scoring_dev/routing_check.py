@@ -59,7 +59,7 @@ COUNTS = {
     "tier_1_2_leads": "select count(*) from marts.lead_routing where tier in (1, 2)",
     "ledger_rows": "select count(*) from marts.lead_assignments",
     "sla_rows": "select count(*) from marts.lead_sla",
-    "alerts": "select count(*) from ops.alerts",
+    "alerts": "select count(*) from ops.alerts where kind = 'sla_breach'",
 }
 FAIRNESS = {
     "round_robin_pools": "select count(distinct routing_pool) from reporting.rpt_routing_fairness",

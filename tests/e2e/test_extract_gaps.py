@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support import generated_crm
+from tests.support import generated_world
 
 END = datetime(2026, 11, 1, 10, 0, 0)
 HOUR = timedelta(hours=1)
@@ -31,7 +31,7 @@ SCORE_COLUMNS = (
 
 def world(root: Path, mp: pytest.MonkeyPatch, dry_run: bool = False):
     """Settings under ``root``, 600 generated leads in a running sandbox; yields (settings, sandbox)."""
-    return generated_crm(root, mp, END, dry_run)
+    return generated_world(root, mp, leads=600, days=45, seed=11, end=END, dry_run=dry_run)
 
 
 def sandbox_post(sandbox, path: str, body: dict) -> dict:
@@ -106,7 +106,7 @@ def test_deleted_and_merged_leads_stop_being_scored_routed_and_alerted(tmp_path)
             present = rows(settings, f"select crm_id from marts.{table} where crm_id in (?, ?, ?)", gone)
             assert present == [], (table, present)
         assert rows(settings, "select Id from marts.sync_salesforce__leads where Id in (?, ?, ?)", gone) == []
-        alerted = {r[0] for r in rows(settings, "select crm_id from ops.alerts")}
+        alerted = {r[0] for r in rows(settings, "select crm_id from ops.alerts where kind = 'sla_breach'")}
         assert control in alerted and not alerted & set(gone)
         assert rows(settings, "select count(*) from marts.lead_scores where crm_id = ?", [master]) == [(1,)]
         checks = rows(

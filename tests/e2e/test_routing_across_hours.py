@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.support import generated_crm
+from tests.support import generated_world
 
 END = datetime(2026, 11, 1, 10, 0, 0)
 pytestmark = pytest.mark.e2e
@@ -20,8 +20,11 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("routing_e2e")
-    with pytest.MonkeyPatch.context() as mp, generated_crm(root, mp, END) as settings_and_sandbox:
-        yield settings_and_sandbox
+    with (
+        pytest.MonkeyPatch.context() as mp,
+        generated_world(root, mp, leads=600, days=45, seed=11, end=END) as made,
+    ):
+        yield made
 
 
 def open_breaches_now(settings) -> dict:
@@ -163,7 +166,9 @@ def test_owners_sla_fields_and_alerts_once_across_hours(world):
         ).fetchall()
         sla = dict(con.execute("select crm_id, sla_status from marts.lead_sla").fetchall())
         payload = dict(con.execute("select Id, OwnerId from marts.sync_salesforce__leads").fetchall())
-        alerts_hour0 = con.execute("select count(*) from ops.alerts").fetchall()[0][0]
+        alerts_hour0 = con.execute("select count(*) from ops.alerts where kind = 'sla_breach'").fetchall()[0][
+            0
+        ]
         before_routing = con.execute(
             "select count(*) from marts.lead_sla where sla_status = 'breached' and is_due_before_routing"
         ).fetchall()[0][0]
@@ -260,7 +265,9 @@ def test_owners_sla_fields_and_alerts_once_across_hours(world):
         breached = con.execute(
             "select count(*) from marts.lead_sla where sla_status = 'breached'"
         ).fetchall()[0][0]
-        alerts = con.execute("select count(*), count(distinct alert_id) from ops.alerts").fetchall()[0]
+        alerts = con.execute(
+            "select count(*), count(distinct alert_id) from ops.alerts where kind = 'sla_breach'"
+        ).fetchall()[0]
         # the second hour changes no owner: Leads keep the owner routing gave them
         moved = con.execute(
             "select count(*) from marts.lead_assignments where assigned_at = ? and owner_type = 'rep' "
@@ -286,7 +293,7 @@ def test_owners_sla_fields_and_alerts_once_across_hours(world):
             "select count(*) from marts.lead_sla where sla_status = 'breached'"
         ).fetchall()
         assert (
-            con.execute("select count(*) from ops.alerts").fetchall()[0][0]
+            con.execute("select count(*) from ops.alerts where kind = 'sla_breach'").fetchall()[0][0]
             == breached_now[0][0] - second["sla_breaches_before_routing"]
         )
     assert monitor["alert_sla"]["raised"] == breached_now[0][0] - breached

@@ -120,6 +120,8 @@ def test_run_summary_alert_counts_match_status(con):
         "sla_breaches": status["breached"],
         "sla_breaches_unanswered": status["breached_unanswered"],
         "sla_breaches_before_routing": 1,
+        "owner_alerts_raised": 0,
+        "owner_alerts_held": 0,
     }
     # every breach that can be alerted has exactly one alert
     assert first["sla_breaches"] - first["sla_breaches_before_routing"] == 2
@@ -139,6 +141,8 @@ def test_run_summary_alert_counts_match_status(con):
         "sla_breaches": 4,
         "sla_breaches_unanswered": 2,
         "sla_breaches_before_routing": 1,
+        "owner_alerts_raised": 0,
+        "owner_alerts_held": 0,
     }
 
 

@@ -314,6 +314,7 @@ garbage_line = st.one_of(
 @given(lines=st.lists(garbage_line, max_size=30))
 @example(lines=["\x1f"])  # a line of one control byte was once skipped without a trace
 @example(lines=["\xa0"])  # and a line of a no-break space (DuckDB trim() takes it for blank)
+@example(lines=[b"\xef\xbb\xbf"])  # a file of only a UTF-8 byte order mark: no line at all
 def test_random_garbage_never_crashes_the_loader_and_every_line_is_accounted_for(tmp_path_factory, lines):
     import duckdb
 
@@ -324,7 +325,9 @@ def test_random_garbage_never_crashes_the_loader_and_every_line_is_accounted_for
     con = duckdb.connect()
     warehouse.ensure_schema(con)
     result = load_map_file(con, path, run_id="h", as_of=AS_OF)
-    non_blank = sum(1 for raw in data.split(b"\n")[:-1] if raw.strip(b" "))
+    # a UTF-8 byte order mark opening the file marks its encoding, it is no content (DuckDB drops it)
+    lines_read = data.removeprefix(b"\xef\xbb\xbf").split(b"\n")[:-1]
+    non_blank = sum(1 for raw in lines_read if raw.strip(b" "))
     assert result.rows_loaded + result.rows_quarantined == result.rows_read
     loaded = con.execute("select count(*) from raw_map.events").fetchall()[0][0]
     quarantined = con.execute("select count(*) from ops.quarantine where line > 0").fetchall()[0][0]
@@ -332,7 +335,7 @@ def test_random_garbage_never_crashes_the_loader_and_every_line_is_accounted_for
     status = con.execute("select status from ops.batches").fetchall()[0][0]
     if status == "rejected":  # the whole file refused: every line quarantined, the reason said
         assert con.execute("select bool_and(reason <> '') from ops.quarantine").fetchall()[0][0]
-        assert result.rows_read == len([raw for raw in data.split(b"\n")[:-1] if raw.strip()])
+        assert result.rows_read == len([raw for raw in lines_read if raw.strip()])
     else:
         assert result.rows_read == non_blank
     con.close()

@@ -118,7 +118,20 @@ def _rows() -> dict[str, list[dict]]:
             "assigned_composite_score": 70.0,
             "tier_before_opportunity": 1,
             "current_tier": 2,
+            "sales_feedback": "unqualified",
         },
+        *[
+            {
+                "crm_id": f"00Q{n}",
+                "error_type": "false_positive",
+                "score_reasons_at_assignment": "Pricing page visit +15",
+                "assigned_tier": 2,
+                "assigned_composite_score": 45.0,
+                "current_tier": 2,
+                "sales_feedback": "could_not_contact",
+            }
+            for n in (3, 4)
+        ],
     ]
     thresholds = [
         {
@@ -469,6 +482,16 @@ def _cells(html: str, label: str) -> list[str]:
         re.sub(r"<svg.*?</svg>", "[trend]", cell, flags=re.S)
         for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
     ]
+
+
+def test_false_positives_are_split_by_sales_feedback():
+    section = render(ReportData(tables=_rows())).split('<section id="accuracy">')[1].split("</section>")[0]
+    assert _cells(section, "false positives")[0] == "3"
+    assert _cells(section, "… could not contact")[0] == "2"
+    assert _cells(section, "… unqualified")[0] == "1"
+    assert "no verdict on the score" in section and "the score was wrong" in section
+    # the most frequent feedback first
+    assert section.index("… could not contact") < section.index("… unqualified")
 
 
 def test_the_header_compares_last_week_with_the_week_before():

@@ -2,12 +2,21 @@
     false_positive: first assigned Tier 1-2 and still no opportunity
     var('accuracy_window_days') (default 30) days after the assignment.
     false_negative: got an opportunity while holding Tier 3-4 (the tier just before the
-    opportunity; the first assigned tier when the history starts later). -#}
+    opportunity; the first assigned tier when the history starts later).
+    Each row carries the sales feedback of the Lead's CRM Status (int_leads_feedback_mapped):
+    a false positive sales marked unqualified is confirmed, one they could not contact is not
+    (no verdict on the score); Contacts have none (no_status). -#}
 with
 
 people_outcomes as (
 
     select * from {{ ref('int_people_outcomes_joined') }}
+
+),
+
+leads_feedback as (
+
+    select * from {{ ref('int_leads_feedback_mapped') }}
 
 ),
 
@@ -36,6 +45,19 @@ classified as (
 
 ),
 
+with_feedback as (
+
+    select
+        classified.*,
+        leads_feedback.lead_status,
+        coalesce(leads_feedback.sales_feedback, 'no_status') as sales_feedback,
+        coalesce(leads_feedback.is_negative_outcome, false) as is_negative_outcome
+    from classified
+    left join leads_feedback
+        on classified.crm_id = leads_feedback.crm_id
+
+),
+
 final as (
 
     select
@@ -52,6 +74,8 @@ final as (
             else score_reasons_before_opportunity
         end as score_reasons_at_assignment,
         score_reasons as current_score_reasons,
+        lead_status,
+        sales_feedback,
 
         -- numerics
         assigned_tier,
@@ -64,12 +88,13 @@ final as (
         -- booleans
         has_opportunity,
         has_won_opportunity,
+        is_negative_outcome,
 
         -- timestamps
         assigned_at,
         first_opportunity_at
 
-    from classified
+    from with_feedback
     where error_type is not null
 
 )

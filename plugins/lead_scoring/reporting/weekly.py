@@ -804,7 +804,25 @@ def section_accuracy(data: ReportData) -> Markup:
     )
 
 
+# What each sales feedback (seeds/sales_feedback_statuses.csv) says about a false positive.
+FEEDBACK_MEANING = {
+    "unqualified": "sales marked it not a fit: the score was wrong",
+    "could_not_contact": "sales could not reach them: no verdict on the score",
+    "in_progress": "still being worked",
+    "not_worked_yet": "no rep touch yet",
+    "recycled": "sent back to nurture",
+    "converted": "converted without an opportunity",
+    "unmapped": "a Lead Status the seed does not list",
+    "no_status": "no Lead Status (a Contact)",
+}
+
+
 def _accuracy_summary(fps: list[dict[str, Any]], fns: list[dict[str, Any]]) -> Table:
+    """False positives, split by the sales feedback of their Lead Status, and false negatives."""
+    feedback: dict[str, int] = {}
+    for row in fps:
+        key = row.get("sales_feedback") or "no_status"
+        feedback[key] = feedback.get(key, 0) + 1
     return Table(
         ["error", "people", "meaning"],
         [
@@ -812,6 +830,10 @@ def _accuracy_summary(fps: list[dict[str, Any]], fns: list[dict[str, Any]]) -> T
                 "false positives",
                 _num(len(fps)),
                 "first assigned Tier 1–2, no opportunity after the accuracy window",
+            ],
+            *[
+                [f"… {key.replace('_', ' ')}", _num(count), FEEDBACK_MEANING.get(key, "")]
+                for key, count in sorted(feedback.items(), key=lambda item: (-item[1], item[0]))
             ],
             ["false negatives", _num(len(fns)), "got an opportunity while in Tier 3–4"],
         ],

@@ -1,18 +1,13 @@
 {#- One row per attribute value of the win analysis (component, attribute, attribute_value):
     its rule and current points, the scored people with it and how many of them got an
-    opportunity, the totals over everyone scored, and expected_conversions: the conversions
-    their fit scores alone predict (the sum of their fit bands' rates, int_fit_bands_rated). -#}
+    opportunity, the totals over everyone scored (int_win_analysis_population: a Lead sales
+    could not contact has no outcome), and expected_conversions: the conversions their fit
+    scores alone predict (the sum of their fit bands' rates, int_fit_bands_rated). -#}
 with
 
 attribute_values as (
 
     select * from {{ ref('int_people_attribute_values_unioned') }}
-
-),
-
-people_outcomes as (
-
-    select * from {{ ref('int_people_outcomes_joined') }}
 
 ),
 
@@ -24,11 +19,7 @@ fit_bands as (
 
 population as (
 
-    select
-        crm_id as person_id,
-        fit_score,
-        has_opportunity
-    from people_outcomes
+    select * from {{ ref('int_win_analysis_population') }}
 
 ),
 

@@ -1,21 +1,11 @@
 {#- What the current fit score already predicts: one row per 10-point fit band of the scored
-    people (int_people_outcomes_joined), with their number, mean fit score and conversion
+    people (int_win_analysis_population), with their number, mean fit score and conversion
     rate to an opportunity, smoothed (+0.5 / +1) so no band has a rate of 0 or 1. -#}
 with
 
-people_outcomes as (
-
-    select * from {{ ref('int_people_outcomes_joined') }}
-
-),
-
 population as (
 
-    select
-        crm_id as person_id,
-        fit_score,
-        has_opportunity
-    from people_outcomes
+    select * from {{ ref('int_win_analysis_population') }}
 
 ),
 

@@ -45,19 +45,16 @@ business_windows as (
         business_clocks.work_days,
         clock_days.generated_number as day_number,
         greatest(
-            (floor(business_clocks.local_start_seconds / 86400) + clock_days.generated_number - 1) * 86400
-            + business_clocks.open_hour * 3600,
+            {{ lead_scoring.local_day_seconds(
+                'business_clocks.local_start_seconds', 'clock_days.generated_number', 'business_clocks.open_hour',
+            ) }},
             business_clocks.local_start_seconds
         ) as window_open_seconds,
-        (floor(business_clocks.local_start_seconds / 86400) + clock_days.generated_number - 1) * 86400
-        + business_clocks.close_hour * 3600 as window_close_seconds,
-        mod(
-            cast(
-                floor(business_clocks.local_start_seconds / 86400) + clock_days.generated_number - 1 + 3
-                as {{ dbt.type_bigint() }}
-            ),
-            7
-        ) + 1 as iso_weekday
+        {{ lead_scoring.local_day_seconds(
+            'business_clocks.local_start_seconds', 'clock_days.generated_number', 'business_clocks.close_hour',
+        ) }} as window_close_seconds,
+        {{ lead_scoring.local_iso_weekday('business_clocks.local_start_seconds', 'clock_days.generated_number') }}
+            as iso_weekday
     from business_clocks
     cross join clock_days
 
