@@ -7,6 +7,7 @@ across runs, and a re-run of an hour raises nothing."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
@@ -18,13 +19,14 @@ END = datetime(2026, 11, 1, 10, 0, 0)
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
+@contextmanager
+def generated_crm(root, leads: int, days: int, seed: int, end: datetime = END):
+    """Settings isolated under ``root`` and a CRM sandbox serving generated data (``leads``
+    over ``days`` up to ``end``), its MAP files in the landing folder; stopped at the end."""
     from crm_sandbox import runtime
     from crm_sandbox.store import load_parquet_dir
     from lead_scoring_dev.generate.synthetic import generate
 
-    root = tmp_path_factory.mktemp("routing_e2e")
     with pytest.MonkeyPatch.context() as mp:
         isolated_env(root, mp)
         for key in (
@@ -35,13 +37,19 @@ def world(tmp_path_factory):
         ):
             mp.delenv(key, raising=False)
         settings = load_settings()
-        generate(settings.var_dir / "generated", settings.landing, leads=600, days=45, seed=11, end=END)
+        generate(settings.var_dir / "generated", settings.landing, leads=leads, days=days, seed=seed, end=end)
         load_parquet_dir(settings.sandbox_dir / "crm.sqlite", settings.var_dir / "generated" / "crm")
         sandbox = runtime.start(settings.sandbox_dir, port=0)
         try:
             yield settings, sandbox
         finally:
             runtime.stop(settings.sandbox_dir)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    with generated_crm(tmp_path_factory.mktemp("routing_e2e"), leads=600, days=45, seed=11) as pair:
+        yield pair
 
 
 def open_breaches_now(settings) -> dict:
