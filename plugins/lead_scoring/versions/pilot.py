@@ -230,15 +230,9 @@ def prepare(ctx: RunContext) -> dict:
     """Before the champion's build: the challenger scored as of the run, and the people not
     yet assigned given their arm (a no-op without an active pilot)."""
     settings = ctx.settings
-    with warehouse.connect(settings.warehouse) as con:
-        running = active(con)
-        if running is None:
-            return {"active": False}
-        files = dict(
-            con.execute(
-                "select seed, content from ops.pilot_files where pilot_id = ?", [running["pilot_id"]]
-            ).fetchall()
-        )
+    running, files = shadow.active_candidate(settings, "pilots")
+    if running is None:
+        return {"active": False}
     pilot_id = running["pilot_id"]
     dbt_vars = {"schema_prefix": PREFIX}
     if running["candidate_kind"] == "model":

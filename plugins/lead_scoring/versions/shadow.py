@@ -142,6 +142,20 @@ inner join {PREFIX}marts.lead_scores as challenger
 """
 
 
+def active_candidate(settings: Settings, table: str) -> tuple[dict | None, dict[str, str]]:
+    """The active row of ``ops.<table>`` (shadows, pilots) and its candidate seed files
+    (``ops.shadow_files``, ``ops.pilot_files``: seed name -> CSV text); (None, {}) without one."""
+    kind = table.removesuffix("s")
+    with warehouse.connect(settings.warehouse) as con:
+        running = active_row(con, table)
+        if running is None:
+            return None, {}
+        rows = con.execute(
+            f"select seed, content from ops.{kind}_files where {kind}_id = ?", [running[f"{kind}_id"]]
+        ).fetchall()
+    return running, dict(rows)
+
+
 def score_challenger(
     settings: Settings, label: str, files: dict[str, str], folder: Path, dbt_vars: dict, as_of: datetime
 ) -> None:
@@ -172,15 +186,9 @@ def score_challenger(
 def build(ctx: RunContext) -> dict:
     """The active shadow's challenger scored as of the run, and compared (a no-op without one)."""
     settings = ctx.settings
-    with warehouse.connect(settings.warehouse) as con:
-        running = active(con)
-        if running is None:
-            return {"active": False}
-        files = dict(
-            con.execute(
-                "select seed, content from ops.shadow_files where shadow_id = ?", [running["shadow_id"]]
-            ).fetchall()
-        )
+    running, files = active_candidate(settings, "shadows")
+    if running is None:
+        return {"active": False}
     score_challenger(
         settings, f"shadow {running['shadow_id']}", files, settings.var_dir / "shadow" / running["shadow_id"],
         {"schema_prefix": PREFIX}, ctx.as_of,
