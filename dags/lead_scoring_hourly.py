@@ -7,10 +7,11 @@ with Great Expectations, score with one cosmos `dbt build` task (`dbt_build`; wi
 `LEADSCORE_DBT_TASKS=per_model`, a task per model rendered from the manifest), check the
 scores, write the changed scores, owners and SLA fields back to the CRM and create each
 handoff Task once (a rep's newly routed Tier 1-2 Lead), score an active shadow challenger
-beside the champion (`shadow_score`, never written to the CRM), and raise each new SLA breach
-and each new owner alert (score jump, tier crossing, signal, engaged account:
-`alert_rules.csv`) once (`ops.alerts`, the log, Slack/SMTP when configured; owner alerts to
-the owner, in their business hours).
+beside the champion (`shadow_score`, never written to the CRM), record an active pilot's
+scores and `reporting.rpt_pilot` (`pilot_record`), and raise each new SLA breach and each new
+owner alert (score jump, tier crossing, signal, engaged account: `alert_rules.csv`) once
+(`ops.alerts`, the log, Slack/SMTP when configured; owner alerts to the owner, in their
+business hours).
 
 Everything is computed as of the run's `data_interval_end`: re-running an hour gives that
 hour's scores and writes nothing twice. All tasks that touch DuckDB run in the one-slot
@@ -80,6 +81,18 @@ def lead_scoring_hourly():
 
         return pipeline.shadow_score(run_context(context))
 
+    @task
+    def pilot_prepare(**context) -> dict:
+        from lead_scoring import pipeline
+
+        return pipeline.pilot_prepare(run_context(context))
+
+    @task
+    def pilot_record(**context) -> dict:
+        from lead_scoring import pipeline
+
+        return pipeline.pilot_record(run_context(context))
+
     @task(retries=1)
     def alert_sla(**context) -> dict:
         from lead_scoring.sla_monitor import alert_sla as raise_alerts
@@ -95,6 +108,7 @@ def lead_scoring_hourly():
         score_checks: dict,
         write: dict,
         shadow: dict,
+        pilot: dict,
         sla: dict,
         **context,
     ) -> dict:
@@ -108,6 +122,7 @@ def lead_scoring_hourly():
             "validate_scores": score_checks,
             "write_back": write,
             "shadow_score": shadow,
+            "pilot_record": pilot,
             "alert_sla": sla,
         }
         return run_summary.summarize(run_context(context), stages, map_files["started_at"])
@@ -120,9 +135,10 @@ def lead_scoring_hourly():
     score_checks = validate_scores()
     write = write_back_crm()
     shadow = shadow_score()
+    pilot = pilot_record()
     alerts = alert_sla()
-    raw_checks >> dbt_build >> score_checks >> write >> shadow >> alerts
-    publish_summary(crm, map_files, loaded, raw_checks, score_checks, write, shadow, alerts)
+    raw_checks >> pilot_prepare() >> dbt_build >> score_checks >> write >> shadow >> pilot >> alerts
+    publish_summary(crm, map_files, loaded, raw_checks, score_checks, write, shadow, pilot, alerts)
 
 
 lead_scoring_hourly()

@@ -6,10 +6,12 @@ moves through files and DuckDB. Each stage's work lives in its own package:
     extract_crm, extract_map   extract/stage.py
     load_raw                   load/stage.py
     validate_raw               quality/stage.py (GX suites raw_*)
+    pilot_prepare              versions/pilot.py (an active pilot's challenger scored, arms assigned)
     build_scores               dbt_runner.py (``dbt build`` of the hourly models)
     validate_scores            quality/stage.py (GX suite lead_scores)
     write_back_crm             reverse_etl/sync.py
     shadow_score               versions/shadow.py (a challenger's seeds scored beside, when one is active)
+    pilot_record               versions/pilot.py (both scores per pilot member, reporting.rpt_pilot)
     alert_sla                  sla_monitor.py (SLA breaches; owner alerts: owner_alerts.py)
     summarize                  run_summary.py
 
@@ -32,7 +34,7 @@ from lead_scoring.reverse_etl import sync
 from lead_scoring.run_context import RunContext, timed
 from lead_scoring.run_summary import summarize
 from lead_scoring.sla_monitor import alert_sla
-from lead_scoring.versions import shadow
+from lead_scoring.versions import pilot, shadow
 from lead_scoring.writer_lock import holding, writes_warehouse
 
 
@@ -99,6 +101,23 @@ def shadow_score(ctx: RunContext) -> dict:
     return shadow.build(ctx)
 
 
+@timed
+@writes_warehouse
+def pilot_prepare(ctx: RunContext) -> dict:
+    """Before the dbt build: the active pilot's challenger scored as of the run (pilot_marts)
+    and the people not yet in an arm assigned, so the build's lead_scores takes the
+    challenger's row for its arm. A no-op without a pilot."""
+    return pilot.prepare(ctx)
+
+
+@timed
+@writes_warehouse
+def pilot_record(ctx: RunContext) -> dict:
+    """After the write-back: both scores of every pilot member into ops.pilot_scores and
+    reporting.rpt_pilot recomputed. A no-op without a pilot."""
+    return pilot.record(ctx)
+
+
 def run_all(ctx: RunContext) -> dict:
     """One complete run outside Airflow: extract, load, validate, dbt build, validate,
     write back, summarize. A failing stage is recorded (ops.runs) with its fix, then raised."""
@@ -110,10 +129,12 @@ def run_all(ctx: RunContext) -> dict:
         ("extract_map", lambda: extract_map(ctx)),
         ("load_raw", lambda: load_raw(ctx, stages["extract_crm"], stages["extract_map"])),
         ("validate_raw", lambda: validate_raw(ctx, stages["load_raw"])),
+        ("pilot_prepare", lambda: pilot_prepare(ctx)),
         ("dbt_build", lambda: build_scores(ctx)),
         ("validate_scores", lambda: validate_scores(ctx)),
         ("write_back", lambda: write_back_crm(ctx)),
         ("shadow_score", lambda: shadow_score(ctx)),
+        ("pilot_record", lambda: pilot_record(ctx)),
         ("alert_sla", lambda: alert_sla(ctx)),
     ]
     # the whole run holds the writer lock: a second run waits instead of breaking into it

@@ -83,6 +83,7 @@ def summarize(ctx: RunContext, stages: dict, started: float | None = None) -> di
         "crm_write_skipped": write.get("skipped_reason"),
         "scoring_version": write.get("scoring_version"),
         "shadow": stages.get("shadow_score") or {"active": False},
+        "pilot": stages.get("pilot_record") or {"active": False},
         "crm_dead_letters": write.get("crm_dead_letters", 0),
         # handoff Tasks (docs/routing-and-slas.md): created this run, refused, waiting for
         # their Lead's new owner to be written

@@ -160,6 +160,11 @@ def test_alert_sla_runs_after_the_write_back(dagbag):
     # the shadow challenger is scored after the champion went out, never before
     assert dag.get_task("shadow_score").upstream_task_ids == {"write_back_crm"}
     assert "shadow_score" in dag.get_task("publish_summary").upstream_task_ids
+    # a pilot's challenger is scored before the champion's build reads it, recorded after
+    assert dag.get_task("pilot_prepare").upstream_task_ids == {"validate_raw"}
+    assert "pilot_prepare" in dag.get_task("validate_scores").get_flat_relative_ids(upstream=True)
+    assert dag.get_task("pilot_record").upstream_task_ids == {"shadow_score"}
+    assert "pilot_record" in dag.get_task("publish_summary").upstream_task_ids
 
 
 def test_sla_monitor_dag(dagbag):

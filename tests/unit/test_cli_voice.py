@@ -35,6 +35,7 @@ BAD_INPUT = {
     "versions": (["versions", "--limit", "-1"], "'-1' is not a whole number >= 0"),
     "rollback": (["rollback", "v1"], "the following arguments are required: --reason"),
     "shadow": (["shadow", "begin"], "invalid choice: 'begin'"),
+    "pilot": (["pilot", "start", "--candidate-seeds", "x", "--share", "1.5", "--reason", "r"], "--share 1.5"),
     "run": (["run", "--run-id", "../.."], "run id '../..' names no folder"),
     "sync": (["sync", "sideways"], "invalid choice: 'sideways'"),
     "sla-monitor": (["sla-monitor", "--as-of", BAD_INSTANT], "is not an ISO-8601 instant"),

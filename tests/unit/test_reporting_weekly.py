@@ -192,6 +192,35 @@ def _rows() -> dict[str, list[dict]]:
                 (2, "Software converts 1.5x", "fit_rules: industry_software: points 20 → 25"),
             ]
         ],  # fmt: skip
+        "reporting.rpt_pilot": [
+            {
+                "pilot_id": "p1",
+                "arm": arm,
+                "planned_share": share,
+                "leads": leads,
+                "lead_share": share,
+                "mqls": leads // 4,
+                "opportunities": opps,
+                "conversion_rate": opps / leads,
+                "conversion_rate_low": opps / leads - 0.01,
+                "conversion_rate_high": opps / leads + 0.01,
+                "median_minutes_to_first_response": 42.0,
+                "sla_compliance": 0.9,
+                "p_value": 0.0123,
+                "minimum_detectable_effect": 0.021,
+                "sample_size_needed": 9000,
+                "days_to_sample": 0.0,
+                "verdict": "challenger better",
+                "verdict_reason": "p = 0.0123 < alpha 0.05",
+                "days_run": 21.0,
+                "alpha": 0.05,
+                "power": 0.8,
+                "min_lift": 0.2,
+                "horizon_days": 30,
+                "as_of": datetime(2026, 11, 22),
+            }
+            for arm, share, leads, opps in [("champion", 0.8, 8000, 800), ("challenger", 0.2, 2000, 260)]
+        ],  # fmt: skip
         "reporting.rpt_funnel": FUNNEL_ROWS,
         "reporting.rpt_conversion_by_tier_weekly": conversion,
         "reporting.rpt_score_distribution_weekly": distribution,
@@ -338,6 +367,13 @@ def test_the_change_log_lists_the_versions_newest_first():
     section = render(ReportData(tables=_rows())).split('<section id="versions">')[1].split("</section>")[0]
     assert section.index("Software converts 1.5x") < section.index("first version")
     assert "industry_software: points 20 → 25" in section and ">live<" in section
+
+
+def test_the_pilot_section_shows_both_arms_and_the_verdict():
+    section = render(ReportData(tables=_rows())).split('<section id="pilot">')[1].split("</section>")[0]
+    assert section.index(">champion<") < section.index(">challenger<")
+    assert "13.0%" in section and "10.0%" in section  # 260 / 2,000 and 800 / 8,000
+    assert "p = 0.012" in section and "9,000" in section and "challenger better" in section
 
 
 def test_missing_tables_say_not_available():

@@ -46,6 +46,7 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "backtest": ("Backtest", "reporting.rpt_backtest"),
     "model": ("Predictive model", "ops.model_versions"),
     "versions": ("Scoring change log", "ops.scoring_versions"),
+    "pilot": ("A/B pilot", "reporting.rpt_pilot"),
 }
 
 OPTIONAL_TABLES = (
@@ -1122,6 +1123,55 @@ def section_versions(data: ReportData) -> Markup:
     )
 
 
+def section_pilot(data: ReportData) -> Markup:
+    """The pilot's arms (leads, MQLs, opportunities, conversion with its 95% interval, speed
+    to lead, SLA compliance) and the test: p-value, detectable effect, sample and verdict."""
+    rows = data.rows("reporting.rpt_pilot")
+    if not rows:
+        return _missing(
+            "reporting.rpt_pilot", "No A/B pilot yet: `leadscore pilot start` (docs/scoring.md#pilot)."
+        )
+    rows = sorted(rows, key=lambda r: r["arm"], reverse=True)  # champion first
+    first = rows[0]
+    needed = first["sample_size_needed"]
+    days = first["days_to_sample"]
+    return _render(
+        "sections/pilot.html.j2",
+        pilot=first,
+        table=Table(
+            [
+                "arm",
+                "leads",
+                "share",
+                "MQLs",
+                "opportunities",
+                "conversion",
+                "95% interval",
+                "median minutes to response",
+                "SLA met",
+            ],
+            [
+                [
+                    r["arm"],
+                    _num(r["leads"]),
+                    _pct(r["lead_share"]),
+                    _num(r["mqls"]),
+                    _num(r["opportunities"]),
+                    _pct(r["conversion_rate"]),
+                    f"{_pct(r['conversion_rate_low'])} – {_pct(r['conversion_rate_high'])}",
+                    _num(r["median_minutes_to_first_response"]),
+                    _pct(r["sla_compliance"]),
+                ]
+                for r in rows
+            ],
+        ),  # fmt: skip
+        p_value="–" if first["p_value"] is None else f"{first['p_value']:.3f}",
+        mde=_pct(first["minimum_detectable_effect"]),
+        needed="–" if needed is None else f"{int(needed):,}",
+        days="–" if days is None else f"{days:.1f}",
+    )
+
+
 RENDERERS = {
     "kpi": kpi_header,
     "conversion": section_conversion,
@@ -1135,6 +1185,7 @@ RENDERERS = {
     "backtest": section_backtest,
     "model": section_model,
     "versions": section_versions,
+    "pilot": section_pilot,
 }
 
 

@@ -144,6 +144,113 @@ def cmd_shadow(args: argparse.Namespace) -> int:
     return 0
 
 
+def pilot_text(result: dict) -> str:
+    if "dropped_schemas" in result:
+        promoted = result["promoted_version"]
+        return f"pilot {result['pilot_id']} stopped" + (
+            f"; the challenger is live as scoring version {promoted}; {NEXT_RUN}"
+            if promoted
+            else "; the champion stays live"
+        )
+    if "population" in result and "status" not in result:
+        return (
+            f"pilot {result['pilot_id']} started: {result['share']:.0%} of the "
+            f"{'new people' if result['population'] == 'new' else 'people'} scored by the challenger "
+            f"({result['candidate_kind']}: {result['candidate']}) from the next run; "
+            "see `leadscore pilot status`"
+        )
+    if "pilot_id" not in result:
+        return "no pilot yet: leadscore pilot start --candidate-seeds DIR --share 0.2 --reason '...'"
+    state = "active" if result["active"] else f"stopped {result['stopped_at']:%Y-%m-%d %H:%M}"
+    lines = [
+        f"pilot {result['pilot_id']} ({state}; started {result['started_at']:%Y-%m-%d %H:%M} by "
+        f"{result['started_by']}): {result['reason']}",
+        f"  challenger: {result['candidate_kind']} {result['candidate']}; share {result['share']:g}, "
+        f"population {result['population']}, alpha {result['alpha']:g}, power {result['power']:g}, "
+        f"min lift {result['min_lift']:g}, min days {result['min_days']:g}, "
+        f"horizon {result['horizon_days']} d",
+    ]
+    arms = result["arms"]
+    if not arms:
+        return "\n".join([*lines, "  not scored yet: the next run assigns and scores the arms"])
+
+    def pct(value):
+        return "-" if value is None else f"{value:.1%}"
+
+    table = [
+        {
+            "arm": arm["arm"],
+            "leads": arm["leads"],
+            "share": pct(arm["lead_share"]),
+            "mqls": arm["mqls"],
+            "opps": arm["opportunities"],
+            "conversion (95% CI)": f"{pct(arm['conversion_rate'])} "
+            f"({pct(arm['conversion_rate_low'])}-{pct(arm['conversion_rate_high'])})",
+            "median min to response": "-"
+            if arm["median_minutes_to_first_response"] is None
+            else f"{arm['median_minutes_to_first_response']:.0f}",
+            "SLA met": pct(arm["sla_compliance"]),
+        }
+        for arm in arms
+    ]
+    first = arms[0]
+    p_value = "-" if first["p_value"] is None else f"{first['p_value']:.3f}"
+    mde = pct(first["minimum_detectable_effect"])
+    needed = "-" if first["sample_size_needed"] is None else f"{first['sample_size_needed']:,}"
+    days = "-" if first["days_to_sample"] is None else f"{first['days_to_sample']:.1f}"
+    lines += [
+        f"  as of {first['as_of']:%Y-%m-%d %H:%M}, {first['days_run']:.1f} days run; "
+        f"{result['people_changed_arm']} people changed arm",
+        "",
+        *text_output.table(table, indent=2),
+        "",
+        f"  p = {p_value}; detectable now: {mde} (absolute); leads needed: {needed}; days to reach: {days}",
+        f"  verdict: {first['verdict']} ({first['verdict_reason']})",
+    ]
+    return "\n".join(lines)
+
+
+def cmd_pilot(args: argparse.Namespace) -> int:
+    from pathlib import Path  # noqa: PLC0415
+
+    from lead_scoring import warehouse  # noqa: PLC0415
+    from lead_scoring.config import UserError  # noqa: PLC0415
+    from lead_scoring.versions import pilot  # noqa: PLC0415
+
+    settings = load_settings()
+    if args.action == "start":
+        pilot.check_options(args.share, args.min_days, args.alpha, args.power, args.min_lift)
+        if (args.candidate_seeds is None) == (args.candidate_model is None):
+            raise UserError(
+                "pilot start needs one challenger: --candidate-seeds DIR or --candidate-model VERSION"
+            )
+        with warehouse.connect(warehouse.require(settings.warehouse)) as con:
+            result = pilot.start(
+                con,
+                pilot.live_seeds(settings),
+                seeds_dir=Path(args.candidate_seeds) if args.candidate_seeds else None,
+                model_version=args.candidate_model,
+                share=args.share,
+                population=args.population,
+                min_days=args.min_days,
+                alpha=args.alpha,
+                power=args.power,
+                min_lift=args.min_lift,
+                reason=args.reason or "",
+                at=warehouse.utc_now(),
+            )
+    elif args.action == "stop":
+        with warehouse.connect(warehouse.require(settings.warehouse)) as con:
+            result = pilot.stop(
+                con, pilot.live_seeds(settings), args.promote, args.reason or "", warehouse.utc_now()
+            )
+    else:
+        with warehouse.reading(warehouse.require(settings.warehouse)) as con:
+            result = pilot.status(con)
+    text_output.emit(args, result, pilot_text)
+    return 0
+
+
 def add_subparsers(sub) -> None:
     versions = sub.add_parser("versions", help="the scoring versions that went live, with their change log")
     versions.add_argument(
@@ -185,3 +292,46 @@ def add_subparsers(sub) -> None:
     )
     text_output.add_json_option(shadow)
     shadow.set_defaults(func=cmd_shadow, writes=lambda args: args.action != "status")
+
+    pilot = sub.add_parser(
+        "pilot", help="A/B pilot: a challenger decides the scores of a random share of the people"
+    )
+    pilot.add_argument(
+        "action",
+        nargs="?",
+        choices=["status", "start", "stop"],
+        default="status",
+        help="status: arms, conversion and verdict (default); start: begin a pilot; stop: end it",
+    )
+    pilot.add_argument("--candidate-seeds", help="start: a folder of edited copies of scoring seeds")
+    pilot.add_argument("--candidate-model", help="start: a model version from `leadscore model list`")
+    pilot.add_argument(
+        "--share", type=float, default=0.2, help="start: the challenger's share of the people (default 0.2)"
+    )
+    pilot.add_argument(
+        "--population",
+        choices=["new", "all"],
+        default="new",
+        help="start: new = people first seen after the start (default); all = everyone scored",
+    )
+    pilot.add_argument(
+        "--min-days", type=float, default=14, help="start: days before any verdict (default 14)"
+    )
+    pilot.add_argument("--alpha", type=float, default=0.05, help="start: significance level (default 0.05)")
+    pilot.add_argument(
+        "--power", type=float, default=0.8, help="start: power for the sample size (default 0.8)"
+    )
+    pilot.add_argument(
+        "--min-lift",
+        type=float,
+        default=0.2,
+        help="start: the relative change in conversion worth detecting, sizing the sample (default 0.2)",
+    )
+    pilot.add_argument(
+        "--promote", action="store_true", help="stop: make the challenger live (a new scoring version)"
+    )
+    pilot.add_argument(
+        "--reason", help="start and stop: what the challenger changes, or the decision (required)"
+    )
+    text_output.add_json_option(pilot)
+    pilot.set_defaults(func=cmd_pilot, writes=lambda args: args.action != "status")

@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 
 from lead_scoring import warehouse
-from lead_scoring.config import UserError
+from lead_scoring.config import Settings, UserError
 from lead_scoring.dbt_runner import candidate_project, run_dbt
 from lead_scoring.run_context import RunContext
 from lead_scoring.versions.store import SCORING_SEEDS, who
@@ -45,9 +45,14 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def active(con: duckdb.DuckDBPyConnection) -> dict | None:
-    if not warehouse.table_exists(con, "ops", "shadows"):
+    return active_row(con, "shadows")
+
+
+def active_row(con: duckdb.DuckDBPyConnection, table: str) -> dict | None:
+    """The active row of ``ops.<table>`` (shadows, pilots), or None (also without the table)."""
+    if not warehouse.table_exists(con, "ops", table):
         return None
-    rows = warehouse.fetch_dicts(con, "select * from ops.shadows where status = 'active'")
+    rows = warehouse.fetch_dicts(con, f"select * from ops.{table} where status = 'active'")
     return rows[0] if rows else None
 
 
@@ -75,6 +80,9 @@ def start(con: duckdb.DuckDBPyConnection, seeds_dir: Path, reason: str, at: date
     running = active(con)
     if running is not None:
         raise UserError(f"shadow {running['shadow_id']} is active: `leadscore shadow stop` it first")
+    pilot = active_row(con, "pilots")
+    if pilot is not None:
+        raise UserError(f"pilot {pilot['pilot_id']} is active: `leadscore pilot stop --reason ...` it first")
     number = con.execute("select count(*) + 1 from ops.shadows").fetchall()[0][0]
     shadow_id = f"s{number}"
     con.execute(
@@ -99,12 +107,13 @@ def stop(con: duckdb.DuckDBPyConnection, at: datetime) -> dict:
     return {"shadow_id": running["shadow_id"], "dropped_schemas": dropped}
 
 
-def drop_shadow_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+def drop_shadow_tables(con: duckdb.DuckDBPyConnection, prefix: str = PREFIX) -> list[str]:
+    """Drop the challenger's schemas (``prefix``*) and the shadow comparison."""
     schemas = [
         r[0]
         for r in con.execute(
             "select distinct schema_name from information_schema.schemata where schema_name like ?",
-            [PREFIX + "%"],
+            [prefix + "%"],
         ).fetchall()
     ]
     for schema in schemas:
@@ -133,41 +142,57 @@ inner join {PREFIX}marts.lead_scores as challenger
 """
 
 
+def active_candidate(settings: Settings, table: str) -> tuple[dict | None, dict[str, str]]:
+    """The active row of ``ops.<table>`` (shadows, pilots) and its candidate seed files
+    (``ops.shadow_files``, ``ops.pilot_files``: seed name -> CSV text); (None, {}) without one."""
+    kind = table.removesuffix("s")
+    with warehouse.connect(settings.warehouse) as con:
+        running = active_row(con, table)
+        if running is None:
+            return None, {}
+        rows = con.execute(
+            f"select seed, content from ops.{kind}_files where {kind}_id = ?", [running[f"{kind}_id"]]
+        ).fetchall()
+    return running, dict(rows)
+
+
+def score_challenger(
+    settings: Settings, label: str, files: dict[str, str], folder: Path, dbt_vars: dict, as_of: datetime
+) -> None:
+    """``dbt build +lead_scores`` of a challenger as of ``as_of`` into the schemas ``dbt_vars``'
+    ``schema_prefix`` names: from a copy of the project under ``folder`` with the candidate
+    seed ``files`` (seed name -> CSV text), or from the project itself when there are none (a
+    model challenger, pinned by the var ``predictive_model_version``). Shared by the shadow and
+    the pilot (versions/pilot.py)."""
+    project = settings.dbt_project_dir
+    if files:
+        seeds = folder / "seeds"
+        seeds.mkdir(parents=True, exist_ok=True)
+        for seed, content in files.items():
+            (seeds / f"{seed}.csv").write_text(content, encoding="utf-8")
+        project = candidate_project(settings, seeds, folder / "dbt_project", label)
+    nodes = run_dbt(
+        replace(settings, dbt_project_dir=project),
+        ["build", "--select", "+lead_scores",
+         "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"],
+        as_of,
+        dbt_vars,
+    )  # fmt: skip
+    failed = [n["node"] for n in nodes if n["status"] in {"error", "fail"}]
+    if failed:
+        raise RuntimeError(f"{label}: dbt failed on {', '.join(failed[:3])}")
+
+
 def build(ctx: RunContext) -> dict:
     """The active shadow's challenger scored as of the run, and compared (a no-op without one)."""
     settings = ctx.settings
-    with warehouse.connect(settings.warehouse) as con:
-        running = active(con)
-        if running is None:
-            return {"active": False}
-        files = dict(
-            con.execute(
-                "select seed, content from ops.shadow_files where shadow_id = ?", [running["shadow_id"]]
-            ).fetchall()
-        )
-    folder = settings.var_dir / "shadow" / running["shadow_id"]
-    seeds = folder / "seeds"
-    seeds.mkdir(parents=True, exist_ok=True)
-    for seed, content in files.items():
-        (seeds / f"{seed}.csv").write_text(content, encoding="utf-8")
-    project = candidate_project(settings, seeds, folder / "dbt_project", f"shadow {running['shadow_id']}")
-    nodes = run_dbt(
-        replace(settings, dbt_project_dir=project),
-        [
-            "build",
-            "--select",
-            "+lead_scores",
-            "--exclude-resource-type",
-            "test",
-            "--exclude-resource-type",
-            "unit_test",
-        ],
-        ctx.as_of,
-        {"schema_prefix": PREFIX},
-    )
-    failed = [n["node"] for n in nodes if n["status"] in {"error", "fail"}]
-    if failed:
-        raise RuntimeError(f"shadow {running['shadow_id']}: dbt failed on {', '.join(failed[:3])}")
+    running, files = active_candidate(settings, "shadows")
+    if running is None:
+        return {"active": False}
+    score_challenger(
+        settings, f"shadow {running['shadow_id']}", files, settings.var_dir / "shadow" / running["shadow_id"],
+        {"schema_prefix": PREFIX}, ctx.as_of,
+    )  # fmt: skip
     with warehouse.connect(settings.warehouse) as con:
         con.execute(COMPARE_SQL, [running["shadow_id"]])
         people, moved = con.execute(

@@ -239,6 +239,29 @@ def list_versions(con: duckdb.DuckDBPyConnection) -> list[dict]:
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
+def set_promoted_model(con: duckdb.DuckDBPyConnection, model_version: str | None, at: datetime) -> None:
+    """Make ``model_version`` the promoted model (none: no model), as a rollback or a pilot's
+    promotion needs (``leadscore model promote`` checks a version's validation first)."""
+    if con.execute(
+        "select 1 from information_schema.tables where table_schema = 'ops' and table_name = 'model_versions'"
+    ).fetchall():
+        con.execute("update ops.model_versions set is_promoted = false where is_promoted")
+        if model_version is not None:
+            con.execute(
+                "update ops.model_versions set is_promoted = true, promoted_at = ? where version_id = ?",
+                [at, model_version],
+            )
+
+
+def write_seed_files(seeds_dir: Path, files: dict[str, str]) -> None:
+    """Write seed files (name -> CSV text) into the live seeds folder, each replaced whole."""
+    for seed, content in files.items():
+        target = seeds_dir / f"{seed}.csv"
+        tmp = target.with_suffix(".csv.tmp")
+        tmp.write_text(content, encoding="utf-8")
+        tmp.replace(target)
+
+
 def rollback(
     con: duckdb.DuckDBPyConnection, seeds_dir: Path, version_id: str, reason: str, at: datetime
 ) -> dict:
@@ -265,20 +288,8 @@ def rollback(
         raise UserError(
             f"{version_id} scored with model {model_version}, which is no longer in ops.model_versions"
         )
-    for seed, content in files.items():
-        target = seeds_dir / f"{seed}.csv"
-        tmp = target.with_suffix(".csv.tmp")
-        tmp.write_text(content, encoding="utf-8")
-        tmp.replace(target)
-    if con.execute(
-        "select 1 from information_schema.tables where table_schema = 'ops' and table_name = 'model_versions'"
-    ).fetchall():
-        con.execute("update ops.model_versions set is_promoted = false where is_promoted")
-        if model_version is not None:
-            con.execute(
-                "update ops.model_versions set is_promoted = true, promoted_at = ? where version_id = ?",
-                [at, model_version],
-            )
+    write_seed_files(seeds_dir, files)
+    set_promoted_model(con, model_version, at)
     version, _ = record(
         con, Configuration(files, model_version), f"rollback to {version_id}: {reason.strip()}", "rollback"
     )

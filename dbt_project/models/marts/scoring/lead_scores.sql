@@ -8,7 +8,10 @@
     e-mail are one person (person_key): they get identical scores, and duplicate_group lists
     their crm_ids. With a promoted learned points table (int_people_predictive_scored), the
     composite blends the rules and the model's predictive_score by the predictive_weight
-    parameter, its top bins join the reasons and its version the scoring_model_version. -#}
+    parameter, its top bins join the reasons and its version the scoring_model_version.
+    During an A/B pilot (docs/scoring.md#pilot), a challenger-arm person's row is the
+    challenger's (pilot_marts.lead_scores, built this run before this build): its score, tier
+    and reasons decide routing, SLA and the CRM fields; both scores stay in the pilot columns. -#}
 {{ config(
     pre_hook=[
         "{{ lead_scoring.drop_previous_scores() }}",
@@ -297,7 +300,7 @@ explained as (
 
 ),
 
-final as (
+champion as (
 
     select
         -- ids
@@ -350,6 +353,101 @@ final as (
     left join grouped
         on explained.person_id = grouped.person_id
 
+),
+{%- set pilot = lead_scoring.pilot_challenger() %}
+{%- if pilot %}
+
+assignments as (
+
+    select
+        crm_id,
+        arm
+    from {{ pilot.assignments }}
+    where pilot_id = '{{ pilot.pilot_id }}'
+        and arm in ('champion', 'challenger')
+
+),
+
+challenger as (
+
+    select * from {{ pilot.scores }}
+    where scored_at = {{ lead_scoring.as_of() }}
+
+),
+
+members as (
+
+    select
+        assignments.crm_id,
+        assignments.arm,
+        challenger.composite_score,
+        challenger.tier
+    from assignments
+    inner join challenger
+        on assignments.crm_id = challenger.crm_id
+
+),
+
+challenger_arm as (
+
+    select {{ 'challenger.' ~ pilot.columns | join(', challenger.') }}
+    from challenger
+    inner join members
+        on challenger.crm_id = members.crm_id
+    where members.arm = 'challenger'
+
+),
+
+champion_arm as (
+
+    select {{ 'champion.' ~ pilot.columns | join(', champion.') }}
+    from champion
+    left join members
+        on champion.crm_id = members.crm_id
+    where members.arm is null or members.arm = 'champion'
+
+),
+
+decided as (
+
+    select * from challenger_arm
+    union all
+    select * from champion_arm
+
+),
+
+final as (
+
+    select
+        decided.*,
+        case when members.arm is not null then '{{ pilot.pilot_id }}' end as pilot_id,
+        members.arm as pilot_arm,
+        case when members.arm is not null then champion.composite_score end as champion_composite_score,
+        case when members.arm is not null then champion.tier end as champion_tier,
+        members.composite_score as challenger_composite_score,
+        members.tier as challenger_tier
+    from decided
+    inner join champion
+        on decided.crm_id = champion.crm_id
+    left join members
+        on decided.crm_id = members.crm_id
+
 )
+{%- else %}
+
+final as (
+
+    select
+        champion.*,
+        cast(null as {{ dbt.type_string() }}) as pilot_id,
+        cast(null as {{ dbt.type_string() }}) as pilot_arm,
+        cast(null as {{ dbt.type_float() }}) as champion_composite_score,
+        cast(null as {{ dbt.type_int() }}) as champion_tier,
+        cast(null as {{ dbt.type_float() }}) as challenger_composite_score,
+        cast(null as {{ dbt.type_int() }}) as challenger_tier
+    from champion
+
+)
+{%- endif %}
 
 select * from final
