@@ -39,21 +39,24 @@ def settings(tmp_path, monkeypatch):
     return load_settings()
 
 
-# The files that take longest, longest first (measured with --durations: since the hourly DAG
-# runs dbt as one task, no file is much longer than the others; test_e2e.py, with two Airflow
-# runs, is the longest). With `--dist loadfile --no-loadscope-reorder`, xdist hands out files in
-# collection order, so the long files start first and the short ones fill the gaps, instead of
-# two long files meeting on the same worker at the end (that made `make test` take 12.5 instead
-# of 7.5 minutes when each Airflow run took 230-350 s).
+# The files that take longest, longest first (summed --durations of a fresh-clone `make test`,
+# 2026-12-06: the multi-hour e2e files about 130-190 s each, the rest under 100 s). With
+# `--dist loadfile --no-loadscope-reorder`, xdist hands out files in collection order, so the
+# long files start first and the short ones fill the gaps, instead of two long files meeting
+# on the same worker at the end (that made `make test` take 12.5 instead of 7.5 minutes when
+# each Airflow run took 230-350 s).
 LONGEST_FIRST = (
     "test_dags.py",
-    "test_scoring_runs.py",
-    "test_routing_properties.py",
-    "test_airflow_standalone.py",
     "test_routing_across_hours.py",
+    "test_scoring_runs.py",
     "test_extract_gaps.py",
-    "test_crm_sandbox.py",
+    "test_airflow_standalone.py",
+    "test_predictive_model.py",
+    "test_routing_properties.py",
     "test_backtest.py",
+    "test_handoff_tasks.py",
+    "test_write_back.py",
+    "test_scoring_models.py",
 )
 
 

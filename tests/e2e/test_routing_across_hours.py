@@ -1,12 +1,23 @@
-"""Routing and SLAs end to end: generator, CRM sandbox over HTTPS, `leadscore run` stages
-(extract, load, GX, dbt, write-back, alert_sla) for consecutive hours and the SLA monitor.
+"""Consecutive hours end to end on one generated world: generator, CRM sandbox over HTTPS,
+`leadscore run` stages (extract, load, GX, dbt, write-back, alert_sla) and the SLA monitor.
+The hours run once and several capabilities are checked on them (each full hour costs 10-20 s,
+so the checks share the hours instead of each building a world of its own).
 
-Owners and SLA fields land in the CRM, OwnerId is sent only for Leads whose owner routing
-changed, a person's reassignment in the CRM wins over routing, a breach raises one alert
-across runs, and a re-run of an hour raises nothing."""
+Routing and SLAs: owners and SLA fields land in the CRM, OwnerId is sent only for Leads whose
+owner routing changed, a person's reassignment in the CRM wins over routing, a breach raises
+one alert across runs, and a re-run of an hour raises nothing. Handoff Tasks and nurture
+members: once each, removed members by Id. Owner alerts: a rep's Lead requests a demo, signs up
+for a trial and views pricing during the second hour; its score jumps by 20 or more and one
+score-jump alert (and one alert per signal) for its owner lands in ops.alerts, none again on
+the re-run (the next hour keeping the same window is a dbt unit test:
+test_owner_alerts_score_jump_window_and_crossing). The A/B pilot (issue 21's done-when) on the
+hours after those."""
 
 from __future__ import annotations
 
+import json
+import math
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -133,6 +144,98 @@ def nurture_members(settings, sandbox) -> dict:
     }
 
 
+def rows(settings, sql: str, params: list | None = None) -> list[tuple]:
+    from lead_scoring import warehouse
+
+    with warehouse.connect(settings.warehouse) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def plant_score_jump(settings, hour0: dict, exclude: set) -> dict:
+    """A rep's open Lead (intent at most 20, composite at most 70, none of ``exclude``) with no
+    owner alert after the first hour requests a demo, signs up for a trial and views pricing
+    twice in the next hour: its events land in the MAP folder. Returns its id, owner and score."""
+    crm_id, owner_id, composite = next(
+        row
+        for row in rows(
+            settings,
+            "select scores.crm_id, routing.owner_id, scores.composite_score from marts.lead_scores scores "
+            "inner join marts.lead_routing routing on scores.crm_id = routing.crm_id "
+            "where routing.owner_type = 'rep' and not scores.is_disqualified and scores.crm_object = 'Lead' "
+            "and scores.intent_score <= 20 and scores.composite_score <= 70 order by scores.crm_id",
+        )
+        if row[0] not in exclude
+    )
+    assert rows(settings, "select alert_id from ops.alerts where crm_id = ?", [crm_id]) == []
+    assert hour0["owner_alerts_raised"] == len(
+        rows(settings, "select 1 from ops.alerts where kind <> 'sla_breach'")
+    )
+    events = [
+        ("demo_request", None, 10),
+        ("free_trial_signup", None, 20),
+        ("page_view", "https://example.com/pricing", 30),
+        ("page_view", "https://example.com/pricing/enterprise", 40),
+    ]
+    (settings.landing / "map" / "events_score_jump_e2e.jsonl").write_text(
+        "".join(
+            json.dumps(
+                {
+                    "event_id": f"score-jump-e2e-{n}",
+                    "occurred_at": (END + timedelta(minutes=minutes)).isoformat() + "Z",
+                    "crm_id": crm_id,
+                    "event_type": event_type,
+                    "url": url,
+                    "properties": {},
+                }
+            )
+            + "\n"
+            for n, (event_type, url, minutes) in enumerate(events)
+        )
+    )
+    return {"crm_id": crm_id, "owner_id": owner_id, "composite": composite}
+
+
+def check_score_jump_alerted(settings, jumper: dict, hour1: dict) -> str:
+    """After the next hour: the Lead's score rose by 20 or more, one score-jump alert keyed by
+    the low point's ledger row (the first hour) went to its owner with the ledger's numbers in
+    its text, held to the owner's business hours or delivered; one alert per signal and day.
+    Returns the alert's id."""
+    crm_id, composite = jumper["crm_id"], jumper["composite"]
+    (now,) = rows(settings, "select composite_score from marts.lead_scores where crm_id = ?", [crm_id])[0]
+    assert now - composite >= 20, (composite, now)
+    jumps = rows(
+        settings,
+        "select alert_id, owner_id, message, run_id, deliver_after, raised_at from ops.alerts "
+        "where kind = 'score_jump' and crm_id = ?",
+        [crm_id],
+    )
+    assert len(jumps) == 1
+    alert_id, recipient, message, run_id, deliver_after, raised_at = jumps[0]
+    assert alert_id == f"score_jump:score_jump_20_24h:{crm_id}:{END:%Y-%m-%dT%H:%M:%S}"
+    assert (recipient, run_id) == (jumper["owner_id"], "hour1")
+    low, high, delta = map(int, re.search(r"score (\d+) → (\d+) \(\+(\d+)\)", message).groups())
+    assert (low, high, delta) == (int(composite), int(now), int(now) - int(composite))
+    assert f"since {END:%Y-%m-%d %H:%M} UTC" in message
+    delivered = rows(
+        settings, "select channel, status from ops.alert_deliveries where alert_id = ?", [alert_id]
+    )
+    assert delivered == ([] if deliver_after > raised_at else [("log", "sent")])
+    day = f"{END:%Y-%m-%d}T00:00:00"
+    assert rows(
+        settings, "select alert_id from ops.alerts where kind = 'signal' and crm_id = ? order by 1", [crm_id]
+    ) == [(f"signal:demo_request:{crm_id}:{day}",), (f"signal:pricing_page:{crm_id}:{day}",)]
+    # every alert due is in ops.alerts once; the run raised exactly the new ones
+    assert rows(
+        settings,
+        "select count(*) from marts.owner_alerts_due due where not exists "
+        "(select 1 from ops.alerts a where a.alert_id = due.alert_id)",
+    ) == [(0,)]
+    assert hour1["owner_alerts_raised"] == len(
+        rows(settings, "select 1 from ops.alerts where run_id = 'hour1' and kind <> 'sla_breach'")
+    )
+    return alert_id
+
+
 def test_owners_sla_fields_and_alerts_once_across_hours(world):
     from crm_sandbox.store import query_sql
     from lead_scoring import pipeline, run_context, warehouse
@@ -212,6 +315,8 @@ def test_owners_sla_fields_and_alerts_once_across_hours(world):
     )
     change_lead_in_crm(sandbox.db, opted_out, {"HasOptedOutOfEmail": 1}, END + timedelta(minutes=30))
     writes_before = query_sql(sandbox.db, "select max(seq) from _write_log")[0][0]
+    # and a rep's open Lead with room to jump (intent low, composite at most 70) shows intent
+    jumper = plant_score_jump(settings, first, exclude={*person_choice, opted_out})
 
     second = pipeline.run_all(run_context.make_context("hour1", END + timedelta(hours=1)))
     assert second["crm_write_failures"] == 0
@@ -278,13 +383,20 @@ def test_owners_sla_fields_and_alerts_once_across_hours(world):
     assert alertable > 0 and alerts == (alertable, alertable)
     assert second["sla_alerts_raised"] == alertable and second["sla_breaches"] == breached
     assert moved == 0
+    jump_alert = check_score_jump_alerted(settings, jumper, second)
 
     again = pipeline.run_all(run_context.make_context("hour1_rerun", END + timedelta(hours=1)))
-    assert again["crm_records_changed"] == 0
+    assert again["crm_records_changed"] == again["crm_records_written"] == 0
+    assert again["rows_loaded"] == 0 and again["tier_counts"] == second["tier_counts"]
     assert again["crm_tasks_created"] == 0 and handoff_tasks(settings, sandbox)["crm"] == hour1["crm"]
     assert again["crm_campaign_members_created"] == again["crm_campaign_members_removed"] == 0
     assert nurture_members(settings, sandbox)["crm"] == hour1_members["crm"]
     assert again["sla_alerts_raised"] == 0 and again["sla_breaches"] == breached
+    assert again["owner_alerts_raised"] == 0
+    with warehouse.connect(settings.warehouse) as con:
+        assert con.execute(
+            "select alert_id from ops.alerts where kind = 'score_jump' and crm_id = ?", [jumper["crm_id"]]
+        ).fetchall() == [(jump_alert,)]
     # 5 minutes later the monitor sees the Tier 2 clocks due at 11:00 breach: new alerts, once
     monitor = monitor_once(run_context.make_context("monitor", END + timedelta(hours=1, minutes=5)))
     assert monitor["refresh_sla"]["refreshed"] and monitor["pull_open_sla_tasks"]["open_clocks"] > 0
@@ -306,3 +418,99 @@ def test_owners_sla_fields_and_alerts_once_across_hours(world):
         check = figures(con)
     assert check["violations"] == dict.fromkeys(check["violations"], 0), check["violations"]
     assert check["counts"]["alerts"] > 0 and check["counts"]["tier_1_2_leads"] > 0
+
+
+def candidate_seeds(settings, folder):
+    """A copy of fit_rules.csv with Software worth 40 fit points instead of 20."""
+    folder.mkdir()
+    text = (settings.dbt_project_dir / "seeds" / "fit_rules.csv").read_text()
+    changed = text.replace(
+        "industry_software,industry,equals,Software,,,20,", "industry_software,industry,equals,Software,,,40,"
+    )
+    assert changed != text
+    (folder / "fit_rules.csv").write_text(changed)
+    return folder
+
+
+def test_a_pilot_splits_people_and_the_challenger_decides_its_arm(world, tmp_path, capsys):
+    """The A/B pilot on the hours after the routing test's (on its own, after a first hour): a
+    pilot on everyone with a challenger whose Software fit rule gives 40 points instead of 20:
+    both arms in reporting.rpt_pilot, the challenger's share of 20% within three standard
+    errors, every person in the same arm in both runs, the CRM fields of challenger-arm Leads
+    equal to the challenger's scores, and a re-run of an hour assigning and recording nothing
+    twice."""
+    from crm_sandbox.store import query_sql
+    from lead_scoring import pipeline, run_context, warehouse
+    from lead_scoring_dev.cli import main
+
+    settings, sandbox = world
+    if not (settings.runs_dir / "latest" / "summary.json").exists():  # run alone (-k)
+        pipeline.run_all(run_context.make_context("hour0", END))
+    seeds = candidate_seeds(settings, tmp_path / "candidate")
+    code = main(["pilot", "start", "--population", "all", "--candidate-seeds", str(seeds), "--share", "0.2",
+                 "--reason", "Software converts twice as often"])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert "pilot p1 started" in capsys.readouterr().out
+    # one challenger at a time, and bad input in one line
+    assert main(["shadow", "start", "--candidate-seeds", str(seeds), "--reason", "x"]) == 2
+    assert "pilot p1 is active" in capsys.readouterr().err
+    assert main(["pilot", "start", "--candidate-seeds", str(seeds), "--share", "0.2", "--reason", "x"]) == 2
+    assert "pilot p1 is active" in capsys.readouterr().err
+
+    first = pipeline.run_all(run_context.make_context("pilot_hour2", END + timedelta(hours=2)))
+    second = pipeline.run_all(run_context.make_context("pilot_hour3", END + timedelta(hours=3)))
+    assert first["pilot"]["active"] and second["pilot"]["active"]
+
+    with warehouse.connect(settings.warehouse) as con:
+        report = {
+            r[0]: r[1:]
+            for r in con.execute("select arm, leads, lead_share, verdict from reporting.rpt_pilot").fetchall()
+        }
+        runs = con.execute(
+            "select crm_id, count(distinct scored_at), count(distinct arm) "
+            "from ops.pilot_scores group by crm_id"
+        ).fetchall()
+        assigned = con.execute("select count(*) from ops.pilot_assignments").fetchall()[0][0]
+        scored = con.execute("select count(*) from marts.lead_scores").fetchall()[0][0]
+        deciding = con.execute(
+            "select count(*), count(*) filter (where composite_score = challenger_composite_score), "
+            "count(*) filter (where challenger_composite_score <> champion_composite_score) "
+            "from marts.lead_scores where pilot_arm = 'challenger'"
+        ).fetchall()[0]
+        champion_arm = con.execute(
+            "select count(*) filter (where composite_score <> champion_composite_score) "
+            "from marts.lead_scores where pilot_arm = 'champion'"
+        ).fetchall()[0][0]
+        challenger_leads = dict(
+            con.execute(
+                "select crm_id, challenger_composite_score from marts.lead_scores "
+                "where pilot_arm = 'challenger' and crm_object = 'Lead'"
+            ).fetchall()
+        )
+        payload = dict(con.execute("select Id, Lead_Score__c from marts.sync_salesforce__leads").fetchall())
+        ledger_rows = con.execute("select count(*) from ops.pilot_scores").fetchall()[0][0]
+
+    assert set(report) == {"champion", "challenger"}
+    assert sum(r[0] for r in report.values()) == assigned == scored  # everyone is in an arm
+    assert abs(report["challenger"][1] - 0.2) <= 3 * math.sqrt(0.2 * 0.8 / assigned), report
+    assert report["challenger"][2] == "keep running"  # no verdict before --min-days
+    assert {r[1] for r in runs} == {2} and {r[2] for r in runs} == {1}  # both runs, one arm each
+    assert deciding[0] == deciding[1] > 0 and deciding[2] > 0  # the challenger decides its arm
+    assert champion_arm == 0
+    crm = dict(query_sql(sandbox.db, "select Id, Lead_Score__c from Lead"))
+    sent = [crm_id for crm_id in challenger_leads if crm_id in payload]
+    assert sent and all(float(crm[i]) == float(challenger_leads[i]) for i in sent)
+
+    # a re-run of the last hour's pilot stages (the DAG's task retries, a restarted run)
+    # assigns nothing and records its rows once
+    rerun = run_context.make_context("pilot_hour3b", END + timedelta(hours=3))
+    assert pipeline.pilot_prepare(rerun)["newly_assigned"] == 0
+    pipeline.pilot_record(rerun)
+    with warehouse.connect(settings.warehouse) as con:
+        assert con.execute("select count(*) from ops.pilot_assignments").fetchall()[0][0] == assigned
+        assert con.execute("select count(*) from ops.pilot_scores").fetchall()[0][0] == ledger_rows
+
+    assert main(["pilot", "status"]) == 0
+    status = capsys.readouterr().out
+    print(status)
+    assert "verdict: keep running" in status and "0 people changed arm" in status
