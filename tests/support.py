@@ -38,11 +38,12 @@ def generated_world(
     seed: int,
     end: datetime,
     dry_run: bool | None = None,
+    crm_files: bool = False,
 ) -> Iterator[tuple]:
     """Settings under ``root`` with synthetic CRM + MAP data (``leads`` over ``days`` up to
-    ``end``), the CRM sandbox loaded and serving; the caller's CRM source and alert channels
-    unset, dry run as given (unset by default). Yields (settings, sandbox) and stops the
-    sandbox after."""
+    ``end``; with ``crm_files`` also the CRM as Data Loader CSVs in the landing folder), the
+    CRM sandbox loaded and serving; the caller's CRM source and alert channels unset, dry run
+    as given (unset by default). Yields (settings, sandbox) and stops the sandbox after."""
     from crm_sandbox import runtime
     from crm_sandbox.store import load_parquet_dir
     from lead_scoring.config import load_settings
@@ -59,7 +60,15 @@ def generated_world(
     if dry_run is not None:
         monkeypatch.setenv("LEADSCORE_DRY_RUN", "true" if dry_run else "false")
     settings = load_settings()
-    generate(settings.var_dir / "generated", settings.landing, leads=leads, days=days, seed=seed, end=end)
+    generate(
+        settings.var_dir / "generated",
+        settings.landing,
+        leads=leads,
+        days=days,
+        seed=seed,
+        end=end,
+        crm_files=crm_files,
+    )
     load_parquet_dir(settings.sandbox_dir / "crm.sqlite", settings.var_dir / "generated" / "crm")
     sandbox = runtime.start(settings.sandbox_dir, port=0)
     try:

@@ -8,8 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from lead_scoring.config import load_settings
-from tests.support import isolated_env
+from tests.support import generated_world, isolated_env
 
 END = datetime(2026, 11, 1, 10, 0, 0)
 pytestmark = pytest.mark.e2e
@@ -17,30 +16,14 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    """Synthetic data in a fresh sandbox and landing folder, all under a temp dir."""
-    from crm_sandbox import runtime
-    from crm_sandbox.store import load_parquet_dir
-    from lead_scoring_dev.generate.synthetic import generate
-
+    """Synthetic data (the CRM also as Data Loader CSVs) in a fresh sandbox and landing folder,
+    all under a temp dir."""
     root = tmp_path_factory.mktemp("e2e")
-    with pytest.MonkeyPatch.context() as mp:
-        isolated_env(root, mp)
-        settings = load_settings()
-        generate(
-            settings.var_dir / "generated",
-            settings.landing,
-            leads=800,
-            days=60,
-            seed=7,
-            end=END,
-            crm_files=True,
-        )
-        load_parquet_dir(settings.sandbox_dir / "crm.sqlite", settings.var_dir / "generated" / "crm")
-        sandbox = runtime.start(settings.sandbox_dir, port=0)
-        try:
-            yield settings, sandbox
-        finally:
-            runtime.stop(settings.sandbox_dir)
+    with (
+        pytest.MonkeyPatch.context() as mp,
+        generated_world(root, mp, leads=800, days=60, seed=7, end=END, crm_files=True) as made,
+    ):
+        yield made
 
 
 def run_dag(settings, sandbox, dag_id: str, extra_env: dict | None = None, prepare: bool = False) -> None:
