@@ -213,10 +213,12 @@ def gx_context(docs_dir: Path | None = None):
     return context
 
 
-def validate_frame(spec: dict, frame: pd.DataFrame, context=None) -> SuiteResult:
-    """Validate ``frame`` against the suite ``spec`` with GX (through a checkpoint that
-    updates the context's Data Docs site, if any); one outcome per expectation."""
-    return validate_chunks(spec, iter([frame]), context)
+def validate_frame(
+    spec: dict, frame: pd.DataFrame, context=None, docs_resources: list | None = None
+) -> SuiteResult:
+    """Validate ``frame`` against the suite ``spec`` with GX (through a checkpoint); one
+    outcome per expectation. See validate_chunks for ``docs_resources``."""
+    return validate_chunks(spec, iter([frame]), context, docs_resources)
 
 
 def _outcome(spec: dict, item) -> tuple[ExpectationOutcome, int]:
@@ -251,10 +253,14 @@ def _merge(
     return judged
 
 
-def validate_chunks(spec: dict, frames: Iterator[pd.DataFrame], context=None) -> SuiteResult:
+def validate_chunks(
+    spec: dict, frames: Iterator[pd.DataFrame], context=None, docs_resources: list | None = None
+) -> SuiteResult:
     """Validate the suite on each frame of ``frames`` in turn and add the outcomes up (only
     meaningful for row-wise suites or a single frame); the first frame goes through the
-    checkpoint (Data Docs), the others through the validation definition alone."""
+    checkpoint, the others through the validation definition alone. The first frame's
+    validation result and suite identifiers are appended to ``docs_resources``, for one Data
+    Docs build after all the suites (build_data_docs)."""
     import great_expectations as gx  # noqa: PLC0415
     from great_expectations.expectations.registry import get_expectation_impl  # noqa: PLC0415
 
@@ -268,12 +274,10 @@ def validate_chunks(spec: dict, frames: Iterator[pd.DataFrame], context=None) ->
     definition = context.validation_definitions.add(
         gx.ValidationDefinition(data=batch, suite=suite, name=spec["name"])
     )
-    sites = list(context.list_data_docs_sites() or {})
     checkpoint = context.checkpoints.add(
         gx.Checkpoint(
             name=f"{spec['name']}_checkpoint",
             validation_definitions=[definition],
-            actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=sites)] if sites else [],
             result_format="SUMMARY",
         )
     )
@@ -283,7 +287,9 @@ def validate_chunks(spec: dict, frames: Iterator[pd.DataFrame], context=None) ->
     for position, frame in enumerate(frames):
         if position == 0:
             run = checkpoint.run(batch_parameters={"dataframe": frame})
-            result = next(iter(run.run_results.values()))
+            result_id, result = next(iter(run.run_results.items()))
+            if docs_resources is not None:
+                docs_resources += [result_id, result_id.expectation_suite_identifier]
         else:
             result = definition.run(batch_parameters={"dataframe": frame}, result_format="SUMMARY")
         rows += len(frame)
@@ -306,16 +312,20 @@ def run_suites(
     batch_ids: list[str] | None = None,
 ) -> list[SuiteResult]:
     """Run each suite, store outcomes in ``ops.gx_results`` and ``out_dir/<suite>.json``, and
-    the GX Data Docs of the run in ``out_dir/data_docs/index.html``."""
+    the GX Data Docs of the run in ``out_dir/data_docs/index.html`` (built once, after the
+    suites: rendering is most of a small run's validation time, and GX's UpdateDataDocsAction
+    in each checkpoint re-rendered the index once per suite)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     context = gx_context(out_dir / "data_docs")
     results = []
+    docs_resources: list = []
     for path in suite_paths:
         spec = load_suite_spec(path)
         if is_row_wise(spec):
-            suite_result = validate_chunks(spec, read_chunks(con, spec, batch_ids, chunk_rows()), context)
+            frames = read_chunks(con, spec, batch_ids, chunk_rows())
+            suite_result = validate_chunks(spec, frames, context, docs_resources)
         else:
-            suite_result = validate_frame(spec, read_frame(con, spec, batch_ids), context)
+            suite_result = validate_frame(spec, read_frame(con, spec, batch_ids), context, docs_resources)
         results.append(suite_result)
         now = utc_now()
         con.executemany(
@@ -349,6 +359,8 @@ def run_suites(
         )
         for warning in suite_result.warnings:
             log.warning("GX warning: %s", warning.describe())
+    if docs_resources:
+        context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=docs_resources)
     return results
 
 
