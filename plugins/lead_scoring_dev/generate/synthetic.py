@@ -80,7 +80,20 @@ RATES: dict[str, float] = {
     "jsonl_share_of_eligible": 0.50,  # page views, forms, downloads, demo/trial go to JSONL
     "lead_owned_by_integration_user": 0.30,
     "lead_owned_by_inactive_rep": 0.03,
+    # an unconverted Lead a rep owns whom the rep cannot reach: the person goes quiet some days
+    # before the end, then UNREACHABLE_ATTEMPTS Tasks, all after their last activity (no
+    # answer); with 3 or more of them made by the end the Lead ends as Could Not Contact, or
+    # Closed - Not Converted with reason Unable to contact
+    "unreachable": 0.15,
+    "unreachable_closed_not_converted": 0.4,  # of those: closed with the reason, not the status
 }
+# Owner Tasks on an unreachable Lead: (at least, at most), a day to a day and a half apart,
+# from the moment the person went quiet: (at least, at most) days before the end.
+UNREACHABLE_ATTEMPTS = (6, 9)
+UNREACHABLE_QUIET_DAYS = (5, 12)
+# Why sales closed a Lead without converting it (Lead.Disqualification_Reason__c), for the Leads
+# neither a competitor, a student nor unreachable: (reason, weight).
+CLOSE_REASONS: tuple[tuple[str, float], ...] = (("Not a fit", 0.5), ("No budget", 0.3), ("Duplicate", 0.2))
 # P(a person gets an opportunity inside the window) = factor * propensity ** 2
 # (Lead: conversion; Contact: a direct opportunity).
 CONVERSION_FACTOR: dict[str, float] = {"Lead": 0.8, "Contact": 0.45}
@@ -721,10 +734,18 @@ def _counts_and_owners(con, w: _World) -> None:
         sum(CASE WHEN conv THEN 1 ELSE 0 END) {running} AS opp_no,
         sum(CASE WHEN conv AND kind = 0 THEN 1 ELSE 0 END) {running} AS conv_contact_no
       FROM s, tot
+    ), n2 AS (
+      SELECT *,
+        kind = 0 AND NOT conv AND owner_uid >= {FIRST_REP}
+          AND rnd(pid, 0, 'p_unreach') < {r["unreachable"]} AS unreach
+      FROM n
     ), t AS (
       SELECT *,
         n_base + n_special AS n_act,
-        CASE WHEN kind < 2 AND owner_uid >= {FIRST_REP}
+        CASE WHEN unreach
+               THEN {UNREACHABLE_ATTEMPTS[0]}
+                    + rint(pid, 0, 'p_nattempt', {UNREACHABLE_ATTEMPTS[1] - UNREACHABLE_ATTEMPTS[0] + 1})
+             WHEN kind < 2 AND owner_uid >= {FIRST_REP}
              THEN floor(rnd(pid, 0, 'p_ntask') * (1.2 + 4.0 * propensity))::BIGINT
                   + CASE WHEN conv THEN 2 ELSE 0 END
              ELSE 0 END AS n_tasks,
@@ -732,9 +753,15 @@ def _counts_and_owners(con, w: _World) -> None:
         least({10 * DAY},
               greatest(60, floor(exp(ln(7200) + 2.3 * rnorm(pid, 0, 'p_resp')))))::BIGINT AS resp0,
         CASE WHEN inactive THEN {inactive_cut} ELSE {w.END} - 60 END AS task_hi
-      FROM n
+      FROM n2
     )
-    SELECT *,
+    SELECT * REPLACE (
+        -- an unreachable person goes quiet UNREACHABLE_QUIET_DAYS before the end
+        CASE WHEN unreach
+             THEN greatest(t_lo + 3600, least(t_hi, {w.END}
+                  - {UNREACHABLE_QUIET_DAYS[0] * DAY}
+                  - rint(pid, 0, 'p_quiet', {(UNREACHABLE_QUIET_DAYS[1] - UNREACHABLE_QUIET_DAYS[0]) * DAY})))
+             ELSE t_hi END AS t_hi),
       CASE WHEN conv THEN least(resp0, (t_conv - t_trig) // 2) ELSE resp0 END AS resp,
       CASE kind WHEN 0 THEN sfid('00Q', pid + 1)
                 WHEN 1 THEN sfid('003', pid - {L} + 1) END AS crm_id,
@@ -927,7 +954,8 @@ _COUNTRY_VARIANT_SQL = (
 
 def _person_view(con, w: _World) -> None:
     """Table ``person_view``: the CRM people with the attributes the CRM shows (some missing,
-    competitors' made up) and their record times."""
+    competitors' made up) and their record times. An unreachable Lead's Tasks start after the
+    person's last activity (``task_anchor``): the rep's attempts get no answer."""
     comp_name = (
         "list_element("
         + _list(vocab.COMPETITOR_NAMES)
@@ -937,12 +965,18 @@ def _person_view(con, w: _World) -> None:
     )
     con.execute(f"""
     CREATE TABLE person_view AS
-    WITH b AS (
-      SELECT p.*, a.Id AS account_id, a.name AS company_name, a.website AS acct_website,
+    WITH last_act AS (
+      SELECT pid, max(ts) AS last_act_ts FROM act GROUP BY pid
+    ), b AS (
+      SELECT p.* REPLACE (
+          CASE WHEN p.unreach THEN greatest(p.task_anchor, coalesce(l.last_act_ts, p.task_anchor))
+               ELSE p.task_anchor END AS task_anchor),
+        a.Id AS account_id, a.name AS company_name, a.website AS acct_website,
         a.state, a.revenue, a.tech_all, t.title,
         rnd(pid, 0, 'c_mod') AS u_mod, rnd(pid, 0, 'c_mod2') AS u_mod2,
         rnd(pid, 0, 'c_sm') AS u_sm
       FROM p JOIN acct a USING (aid) LEFT JOIN titles t USING (tid)
+        LEFT JOIN last_act l USING (pid)
       WHERE kind < 2
     )
     SELECT *,
@@ -972,20 +1006,47 @@ def _person_view(con, w: _World) -> None:
     """)
 
 
-def lead_status_sql(not_converted: str) -> str:
+def lead_status_sql(not_converted: str, could_not_contact: str = "FALSE") -> str:
     """SQL (on a Lead of person_view): its Status, closed as not converted where the SQL
-    condition ``not_converted`` holds."""
+    condition ``not_converted`` holds; where ``could_not_contact`` holds (reps tried and never
+    reached the person) 'Could Not Contact', or for a share 'Closed - Not Converted' (its
+    reason says Unable to contact: :func:`lead_reason_sql`)."""
+    closed_share = RATES["unreachable_closed_not_converted"]
     return (
         "CASE WHEN conv THEN 'Closed - Converted' "
+        f"WHEN {could_not_contact} THEN (CASE WHEN rnd(pid, 0, 'c_cnc') < {closed_share} "
+        "THEN 'Closed - Not Converted' ELSE 'Could Not Contact' END) "
         f"WHEN {not_converted} THEN 'Closed - Not Converted' "
         "WHEN n_tasks > 0 AND task_anchor + resp <= task_hi THEN 'Working - Contacted' "
         "ELSE 'Open - Not Contacted' END"
     )
 
 
+def lead_reason_sql(status_sql: str, could_not_contact: str, other_reason: str) -> str:
+    """SQL: Disqualification_Reason__c of a Lead whose Status is ``status_sql``: a Lead closed
+    without converting carries a reason, 'Unable to contact' where ``could_not_contact``
+    holds, else ``other_reason``; other Leads none."""
+    return (
+        f"CASE WHEN ({status_sql}) = 'Closed - Not Converted' THEN "
+        f"(CASE WHEN {could_not_contact} THEN 'Unable to contact' ELSE {other_reason} END) END"
+    )
+
+
+# SQL (on a Lead of person_view): reps made at least 3 of an unreachable Lead's attempts by the
+# end (the third is due 2 to 3 days after the first).
+_COULD_NOT_CONTACT_SQL = f"(unreach AND task_anchor + resp + {3 * DAY} <= task_hi)"
 _LEAD_STATUS_SQL = lead_status_sql(
     "rnd(pid, 0, 'c_status') < 0.07 + CASE WHEN coalesce(is_student, FALSE) "
-    "OR email_kind = 'competitor' THEN 0.4 ELSE 0 END"
+    "OR email_kind = 'competitor' THEN 0.4 ELSE 0 END",
+    _COULD_NOT_CONTACT_SQL,
+)
+_CLOSE_REASON_SQL = _pick("rnd(pid, 0, 'c_reason')", CLOSE_REASONS)
+_LEAD_REASON_SQL = lead_reason_sql(
+    _LEAD_STATUS_SQL,
+    _COULD_NOT_CONTACT_SQL,
+    "CASE WHEN email_kind = 'competitor' THEN 'Competitor' "
+    "WHEN coalesce(is_student, FALSE) THEN 'Student' "
+    f"ELSE {_CLOSE_REASON_SQL} END",
 )
 
 
@@ -1011,6 +1072,7 @@ def _crm_leads(con, w: _World, overrides: dict[str, str] | None = None) -> None:
                     "Technologies__c": "crm_tech",
                     "LeadSource": "lead_source",
                     "Status": _LEAD_STATUS_SQL,
+                    "Disqualification_Reason__c": _LEAD_REASON_SQL,
                     "OwnerId": _user_id("owner_uid"),
                     "HasOptedOutOfEmail": "unsub",
                     "DoNotCall": DO_NOT_CALL,
@@ -1147,19 +1209,26 @@ def _crm_opportunities(
     )
 
 
-def _crm_tasks(con, w: _World, kinds: Sequence[tuple[str, str, float]] = vocab.TASK_KINDS) -> None:
+def _crm_tasks(
+    con, w: _World, kinds: Sequence[tuple[str, str, float]] = vocab.TASK_KINDS, unreachable: str = "FALSE"
+) -> None:
     """Reps' calls, e-mails and meetings on the people they own, after the first response;
-    ``kinds`` are the (Type, Subject, weight) of a task."""
+    ``kinds`` are the (Type, Subject, weight) of a task; where the SQL ``unreachable`` holds
+    (the person does not answer) the attempts come a day to a day and a half apart."""
     con.execute(f"""
     CREATE TABLE task AS
     WITH e AS (
       SELECT pid, kind, conv, t_conv, contact_id, crm_id, account_id, opp_id, owner_uid,
-        task_anchor, resp, task_hi, unnest(range(n_tasks)) AS k
+        {unreachable} AS unreach, task_anchor, resp, task_hi, unnest(range(n_tasks)) AS k
       FROM person_view WHERE n_tasks > 0
     ), t AS (
       SELECT *,
-        task_anchor + resp + k * {DAY * 3 // 2}
-          + CASE WHEN k > 0 THEN floor(rnd(pid, k, 't_gap') * {DAY})::BIGINT ELSE 0 END AS t
+        CASE WHEN unreach
+             THEN task_anchor + resp + k * {DAY}
+                  + CASE WHEN k > 0 THEN floor(rnd(pid, k, 't_gap') * {DAY // 2})::BIGINT ELSE 0 END
+             ELSE task_anchor + resp + k * {DAY * 3 // 2}
+                  + CASE WHEN k > 0 THEN floor(rnd(pid, k, 't_gap') * {DAY})::BIGINT ELSE 0 END
+        END AS t
       FROM e
     )
     SELECT *, row_number() OVER (ORDER BY pid, k) AS task_no FROM t WHERE t <= task_hi
@@ -1262,7 +1331,7 @@ def _crm_tables(con, w: _World) -> None:
     _crm_leads(con, w)
     _crm_contacts(con, w)
     _crm_opportunities(con, w)
-    _crm_tasks(con, w)
+    _crm_tasks(con, w, unreachable="unreach")
     _crm_campaigns(con, w)
     _truth(con)
     con.execute("DROP TABLE task; DROP TABLE opp; DROP TABLE person_view")
