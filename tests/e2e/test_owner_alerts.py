@@ -2,7 +2,9 @@
 dbt on DuckDB, alert_sla) for consecutive hours. A rep's Lead requests a demo, signs up for a
 trial and views pricing during the second hour: its composite score jumps by 20 or more, and
 one score-jump alert (and one demo-request alert) for its owner lands in ops.alerts; a re-run
-of the hour and the next hour raise nothing for it again."""
+of the hour and the next hour raise nothing for it again. The generator's own later activity
+(demo requests and pricing visits in the two hours after its end) raises score jumps of its
+own in the second hour, only for the people who acted."""
 
 from __future__ import annotations
 
@@ -114,6 +116,26 @@ def test_score_jump_alert_lands_once_for_the_owner(world):
     assert second["owner_alerts_raised"] == len(
         rows(settings, "select 1 from ops.alerts where run_id = 'hour1' and kind <> 'sla_breach'")
     )
+    # the generator's later activity: people who acted in the hour after END jump too, nobody
+    # else does (without new activity a score only decays)
+    acted = {
+        r[0]
+        for r in rows(
+            settings,
+            "select distinct scores.crm_id from intermediate.int_activities_classified activities "
+            "inner join marts.lead_scores scores on activities.person_key = scores.person_key "
+            "where activities.occurred_at > ?",
+            [END],
+        )
+    }
+    jumped = {
+        r[0]
+        for r in rows(
+            settings, "select crm_id from ops.alerts where kind = 'score_jump' and run_id = 'hour1'"
+        )
+    }
+    assert crm_id in jumped and jumped <= acted, jumped - acted
+    assert jumped - {crm_id}, "the generator's later activity raises score jumps of its own"
 
     before = rows(settings, "select count(*) from ops.alerts")[0][0]
     again = pipeline.run_all(run_context.make_context("hour1_rerun", END + timedelta(hours=1)))

@@ -325,9 +325,10 @@ def test_time_ordering(world):
         ON t.WhoId = l.Id WHERE NOT l.IsConverted""",
     )[0][0]
     assert delays[0] < 3 * 3600 and delays[1] > 86400
-    # activities inside the window
+    # activities inside the window, but for the later activity (test_later_activity_after_the_end)
     lo, hi = q(world, "SELECT min(ts), max(ts) FROM acts")[0]
-    assert START <= lo and hi <= END
+    assert START <= lo and hi <= END + timedelta(hours=synthetic.LATE_HOURS)
+    assert one(world, f"SELECT max(ts) FROM acts WHERE ts <= TIMESTAMP '{END}'") > END - timedelta(hours=6)
     # conversions: after the lead was created, with opportunity and contact created then
     assert (
         one(
@@ -541,6 +542,43 @@ def test_marketo_identity_map(world):
 
 
 # --- landing files -----------------------------------------------------------------------------
+def test_later_activity_after_the_end(world):
+    """A few dozen open people with a company address request a demo and view the pricing
+    page (some also sign up for a trial) within LATE_HOURS after the end: nothing else
+    happens after it, and the CRM knows nothing of it (test_time_ordering)."""
+    late = q(
+        world,
+        f"""SELECT a.crm_id, a.event_type, coalesce(a.path, '') AS path, a.ts
+        FROM acts a WHERE a.ts > TIMESTAMP '{END}'""",
+    )
+    people = {crm_id for crm_id, _, _, _ in late if crm_id is not None}
+    assert 10 <= len(people) <= 40, len(people)  # LATE_SHARE of 2,667 CRM people
+    assert {(kind, path) for _, kind, path, _ in late} <= {
+        ("demo_request", ""),
+        ("page_view", "/pricing"),
+        ("free_trial_signup", ""),
+    } | {("demo_request", "/demo"), ("free_trial_signup", "/pricing")}
+    assert max(ts for *_, ts in late) <= END + timedelta(hours=synthetic.LATE_HOURS)
+    # each of them requests a demo and views the pricing page (a channel may carry only the
+    # e-mail address, so count events, not people); half of them sign up for a trial too
+    demos = [ts for _, kind, _, ts in late if kind == "demo_request"]
+    assert len(demos) == sum(1 for _, kind, _, _ in late if kind == "page_view") >= len(people)
+    assert 0 < sum(1 for _, kind, _, _ in late if kind == "free_trial_signup") < len(demos)
+    # some in each hour
+    assert 0 < sum(1 for ts in demos if ts <= END + timedelta(hours=1)) < len(demos)
+    # open people only: not converted, not deleted, not unsubscribed
+    people_list = ", ".join(f"'{c}'" for c in people)
+    assert (
+        one(
+            world,
+            f"""SELECT count(*) FROM (SELECT Id, IsConverted, IsDeleted, HasOptedOutOfEmail FROM "Lead"
+            UNION ALL SELECT Id, FALSE, IsDeleted, HasOptedOutOfEmail FROM "Contact")
+            WHERE Id IN ({people_list}) AND (IsConverted OR IsDeleted OR HasOptedOutOfEmail)""",
+        )
+        == 0
+    )
+
+
 def test_unreachable_leads_end_could_not_contact_and_closed_leads_carry_a_reason(world):
     """A share of the unconverted Leads a rep owns cannot be reached: 6-9 owner Tasks, all
     after the person's last activity; with 3 or more made they end as Could Not Contact or

@@ -87,6 +87,15 @@ RATES: dict[str, float] = {
     "unreachable": 0.15,
     "unreachable_closed_not_converted": 0.4,  # of those: closed with the reason, not the status
 }
+# Activity after the end instant (the demo's next hours): this share of the open CRM people
+# with a company address request a demo and view the pricing page (half also sign up for a
+# trial) within LATE_HOURS after the end, so a run as of a later hour sees score jumps; a run
+# as of the end does not (the pipeline reads activities up to its as_of).
+LATE_SHARE = 0.006
+LATE_HOURS = 2
+# ... and this share of the unreachable Leads come back the same way (a response: routing
+# brings a Lead recycled to nurture back to a rep, docs/routing-and-slas.md).
+LATE_UNREACHABLE_SHARE = 0.1
 # Owner Tasks on an unreachable Lead: (at least, at most), a day to a day and a half apart,
 # from the moment the person went quiet: (at least, at most) days before the end.
 UNREACHABLE_ATTEMPTS = (6, 9)
@@ -1603,6 +1612,45 @@ def _write(
     return counts
 
 
+def _late_activities(con, w: _World) -> None:
+    """Append to ``act`` the activity after the end instant (LATE_SHARE, LATE_UNREACHABLE_SHARE,
+    LATE_HOURS): for each
+    chosen person a demo request, a pricing page view two minutes later and, for half of
+    them, a trial sign-up five minutes after that, starting at a moment within the first
+    LATE_HOURS hours less ten minutes after the end. Added after the CRM tables, which stay
+    as of the end (the CRM learns nothing of it), and numbered after every earlier activity."""
+    span = LATE_HOURS * 3600 - 600
+    con.execute(f"""
+    INSERT INTO act
+    WITH chosen AS (
+      SELECT pid, n_act, {w.END} + 60 + rint(pid, 0, 'l_start', {span}) AS t0,
+        rnd(pid, 0, 'l_trial') < 0.5 AS trial
+      FROM p
+      WHERE kind < 2 AND NOT deleted AND NOT conv AND NOT unsub AND NOT hard AND NOT careers
+        AND email_kind = 'company'
+        AND (rnd(pid, 0, 'l_late') < {LATE_SHARE}
+             OR (unreach AND rnd(pid, 0, 'l_back') < {LATE_UNREACHABLE_SHARE}))
+    ), late AS (
+      SELECT pid, n_act + 0 AS k, 100004 AS type_id, t0 AS ts, NULL AS path FROM chosen
+      UNION ALL
+      SELECT pid, n_act + 1, 1, t0 + 120, '/pricing' FROM chosen
+      UNION ALL
+      SELECT pid, n_act + 2, 100005, t0 + 420, NULL FROM chosen WHERE trial
+    ), v AS (
+      SELECT pid::INTEGER AS pid, k::INTEGER AS k, type_id::INTEGER AS type_id, ts, path,
+        type_id IN {_in(vocab.JSONL_EVENT_TYPES)}
+          AND rnd(pid, k, 'x_chan') < {RATES["jsonl_share_of_eligible"]} AS jsonl,
+        {w.n_chunks - 1}::INTEGER AS chunk
+      FROM late
+    ), numbered AS (
+      SELECT jsonl, max(seq) AS last_seq FROM act GROUP BY jsonl
+    )
+    SELECT v.pid, v.k, v.type_id, v.ts, v.path, v.jsonl, v.chunk,
+      coalesce(numbered.last_seq, 0) + row_number() OVER (PARTITION BY v.jsonl ORDER BY v.ts, v.pid, v.k)
+    FROM v LEFT JOIN numbered USING (jsonl)
+    """)
+
+
 def _build(con, w: _World) -> None:
     """Create every table of the world in ``con`` (nothing is written to disk)."""
     _macros(con, w)
@@ -1612,6 +1660,7 @@ def _build(con, w: _World) -> None:
     _people(con, w)
     _activities(con, w)
     _crm_tables(con, w)
+    _late_activities(con, w)
 
 
 # --------------------------------------------------------------------------------------------
