@@ -124,6 +124,7 @@ OBJECTS: dict[str, dict[str, str]] = {
         "Technologies__c": "string",
         "LeadSource": "string",
         "Status": "string",
+        "Disqualification_Reason__c": "string",
         "OwnerId": "id",
         "HasOptedOutOfEmail": "boolean",
         "DoNotCall": "boolean",
@@ -200,6 +201,14 @@ OBJECTS: dict[str, dict[str, str]] = {
         **CAMPAIGN_MEMBER_FIELDS,
         **_AUDIT,
     },
+}
+
+# Fields leadscore reads when the org has them: an org without one (it was never created there)
+# is extracted without it and the column is empty (plugins/lead_scoring/extract/salesforce.py),
+# as a Data Loader file without the column is loaded (plugins/lead_scoring/load/files.py). The
+# sales feedback reads the reason, an org picklist (docs/reports-and-backtest.md, "Sales feedback").
+OPTIONAL_READ_FIELDS: dict[str, tuple[str, ...]] = {
+    "Lead": ("Disqualification_Reason__c",),
 }
 
 # Salesforce key prefixes (the first three characters of an Id) per object.

@@ -46,7 +46,14 @@ VIOLATIONS = {
         select count(*) from marts.lead_routing as routing
         left join marts.lead_sla as sla on routing.crm_id = sla.crm_id
         where routing.tier in (1, 2, 3) and not routing.has_opted_out_of_email
-            and not routing.is_do_not_call and sla.crm_id is null""",
+            and not routing.is_do_not_call and sla.crm_id is null
+            and routing.routing_rule <> 'recycled_after_attempts'""",
+    # recycled after max_attempts: in the nurture queue, waiting for the person, no clock
+    "recycled_with_an_sla_row_or_a_rep": """
+        select count(*) from marts.lead_routing as routing
+        left join marts.lead_sla as sla on routing.crm_id = sla.crm_id
+        where routing.routing_rule = 'recycled_after_attempts'
+            and (sla.crm_id is not null or routing.owner_type <> 'queue')""",
     "sla_due_not_start_plus_policy": """
         select count(*) from marts.lead_sla as sla
         inner join seeds.sla_policies as policy on sla.tier = policy.tier

@@ -1,13 +1,15 @@
 """Routing properties on generated worlds, run through the real dbt models on DuckDB.
 
-The routing models read two intermediate tables (people with their territory, segment,
-owner; reps with their availability); these tests write those tables from a seeded random
+The routing models read three intermediate tables (people with their territory, segment,
+owner; the owners' unanswered attempts; reps with their availability); these tests write those
+tables from a seeded random
 generator, hour after hour, run ``lead_assignments``, ``lead_routing`` and ``lead_sla`` with
 dbt as of each hour, and check what must hold for every input:
 
 * no new assignment goes to a rep who is inactive, out of office or unroutable, and no rep
   who received Leads ends above capacity;
-* Tier 3/4, opted-out and Do Not Call people never end with a rep; every Lead has a rule and a reason;
+* Tier 3/4, opted-out and Do Not Call people, and Leads recycled after max_attempts, never end
+  with a rep; every Lead has a rule and a reason;
 * a re-run of the same hour changes nothing (ledger and routing identical);
 * weighted round-robin shares converge to the weights, continuing across runs;
 * a breach raises one alert, however many runs see it.
@@ -58,6 +60,17 @@ LEAD_COLUMNS = {
     "is_worked_by_owner": "boolean",
     "owner_first_task_at": "timestamp",
     "created_at": "timestamp",
+}
+ATTEMPT_COLUMNS = {
+    "crm_id": "varchar",
+    "attempt_owner_id": "varchar",
+    "tier": "integer",
+    "max_attempts": "integer",
+    "unanswered_attempts": "integer",
+    "is_recycled": "boolean",
+    "first_unanswered_attempt_at": "timestamp",
+    "last_attempt_at": "timestamp",
+    "last_response_at": "timestamp",
 }
 REP_COLUMNS = {
     "rep_id": "varchar",
@@ -153,9 +166,30 @@ def make_leads(rng: random.Random, reps: list[dict], start: int, count: int, cre
                 "is_worked_by_owner": owner is not None and rng.random() < 0.3,
                 "owner_first_task_at": created - timedelta(days=1) if owner else None,
                 "created_at": created,
+                # one owned Lead in 13 got max_attempts owner Tasks without a response
+                "is_recycled": owner is not None and i % 13 == 5,
             }
         )
     return leads
+
+
+def attempts(leads: list[dict]) -> list[dict]:
+    """int_leads_attempts_counted for ``leads``: their Tier 1-2 ones, recycled as drawn."""
+    return [
+        {
+            "crm_id": lead["crm_id"],
+            "attempt_owner_id": lead.get("crm_owner_id"),
+            "tier": lead["tier"],
+            "max_attempts": 6,
+            "unanswered_attempts": 7 if lead.get("is_recycled") else 0,
+            "is_recycled": bool(lead.get("is_recycled")),
+            "first_unanswered_attempt_at": lead["created_at"] - timedelta(days=8)
+            if lead.get("is_recycled")
+            else None,
+        }
+        for lead in leads
+        if lead["tier"] in (1, 2)
+    ]
 
 
 @pytest.fixture
@@ -174,6 +208,7 @@ def routing_world(tmp_path, monkeypatch):
 def run_hour(settings, hour: datetime, leads: list[dict], reps: list[dict]) -> None:
     with warehouse.connect(settings.warehouse) as con:
         write_table(con, "int_leads_mapped_to_territories", LEAD_COLUMNS, leads)
+        write_table(con, "int_leads_attempts_counted", ATTEMPT_COLUMNS, attempts(leads))
         write_table(con, "int_reps_availability_evaluated", REP_COLUMNS, reps)
     run_dbt(settings, ["run", "--select", MODELS], hour)
 
@@ -225,6 +260,11 @@ def test_routing_never_breaks_availability_or_capacity_and_reruns_change_nothing
             person = people[crm_id]
             if person["has_opted_out_of_email"] or person["is_do_not_call"] or person["tier"] >= 3:
                 assert owner_type == "queue", (crm_id, rule)
+            if person["is_recycled"] and person["tier"] <= 2:  # recycled after max_attempts
+                assert owner_type == "queue" and rule in ("opted_out_queue", "recycled_after_attempts"), (
+                    crm_id,
+                    rule,
+                )
             if owner_type == "rep":
                 load[owner_id] = load.get(owner_id, 0) + 1
         for rep_id in receiving:

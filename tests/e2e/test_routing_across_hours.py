@@ -5,12 +5,15 @@ so the checks share the hours instead of each building a world of its own).
 
 Routing and SLAs: owners and SLA fields land in the CRM, OwnerId is sent only for Leads whose
 owner routing changed, a person's reassignment in the CRM wins over routing, a breach raises
-one alert across runs, and a re-run of an hour raises nothing. Handoff Tasks and nurture
-members: once each, removed members by Id. Owner alerts: a rep's Lead requests a demo, signs up
-for a trial and views pricing during the second hour; its score jumps by 20 or more and one
-score-jump alert (and one alert per signal) for its owner lands in ops.alerts, none again on
-the re-run (the next hour keeping the same window is a dbt unit test:
-test_owner_alerts_score_jump_window_and_crossing). The A/B pilot (issue 21's done-when) on the
+one alert across runs, and a re-run of an hour raises nothing. Leads whose owner made
+max_attempts Tasks without a response are recycled to nurture (queue, no Task, no clock, a
+Campaign member) and one is brought back to a rep by a demo request the next hour. Handoff
+Tasks and nurture members: once each, removed members by Id. Owner alerts: a rep's Lead
+requests a demo, signs up for a trial and views pricing during the second hour; its score
+jumps by 20 or more and one score-jump alert (and one alert per signal) for its owner lands in
+ops.alerts, none again on the re-run (the next hour keeping the same window is a dbt unit
+test: test_owner_alerts_score_jump_window_and_crossing); the generator's own later activity
+raises score jumps only for the people who acted. The A/B pilot (issue 21's done-when) on the
 hours after those."""
 
 from __future__ import annotations
@@ -233,7 +236,56 @@ def check_score_jump_alerted(settings, jumper: dict, hour1: dict) -> str:
     assert hour1["owner_alerts_raised"] == len(
         rows(settings, "select 1 from ops.alerts where run_id = 'hour1' and kind <> 'sla_breach'")
     )
+    # the generator's later activity: people who acted in the hour after END jump too, nobody
+    # else does (without new activity a score only decays)
+    acted = {
+        r[0]
+        for r in rows(
+            settings,
+            "select distinct scores.crm_id from intermediate.int_activities_classified activities "
+            "inner join marts.lead_scores scores on activities.person_key = scores.person_key "
+            "where activities.occurred_at > ?",
+            [END],
+        )
+    }
+    jumped = {
+        r[0]
+        for r in rows(
+            settings, "select crm_id from ops.alerts where kind = 'score_jump' and run_id = 'hour1'"
+        )
+    }
+    assert crm_id in jumped and jumped <= acted, jumped - acted
+    assert jumped - {crm_id}, "the generator's later activity raises score jumps of its own"
     return alert_id
+
+
+def recycled_leads(settings) -> dict:
+    """The Leads routing recycled after max_attempts: crm_id -> (owner, rep it was taken
+    from, reason), from marts.lead_routing."""
+    from lead_scoring import warehouse
+
+    with warehouse.connect(settings.warehouse) as con:
+        found = con.execute(
+            "select crm_id, owner_id, previous_owner_id, routing_reason from marts.lead_routing "
+            "where routing_rule = 'recycled_after_attempts'"
+        ).fetchall()
+    return {r[0]: r[1:] for r in found}
+
+
+def land_demo_request(settings, crm_id: str, at: datetime) -> None:
+    """The person behind ``crm_id`` requests a demo at ``at`` (a JSONL event in the landing)."""
+    import json
+
+    path = settings.landing / "map" / "events_recycled_e2e.jsonl"
+    event = {
+        "event_id": f"recycled-e2e-{crm_id}",
+        "occurred_at": at.isoformat() + "Z",
+        "crm_id": crm_id,
+        "event_type": "demo_request",
+        "url": None,
+        "properties": {},
+    }
+    path.write_text(json.dumps(event) + "\n")
 
 
 def test_owners_sla_fields_and_alerts_once_across_hours(world):
@@ -262,6 +314,53 @@ def test_owners_sla_fields_and_alerts_once_across_hours(world):
     assert set(members["crm"]) == set(members["ledger"]) == set(members["payload"])
     assert set(members["crm"].values()) == set(members["people"].values()) == {1}
     assert first["crm_campaign_members_created"] == len(members["payload"]) and not members["removed"]
+
+    # recycled after max_attempts (6): the generator's unreachable Leads with 6 or more owner
+    # Tasks after the person went quiet. In the nurture queue in the CRM, the reason counts the
+    # owner's Tasks the CRM holds, no handoff Task, no SLA clock, a nurture member if e-mailable
+    import re
+
+    recycled = recycled_leads(settings)
+    assert recycled, "the generator makes Leads whose owner's attempts went unanswered"
+    with warehouse.connect(settings.warehouse) as con:
+        nurture_queue = con.execute(
+            "select queue_id from seeds.routing_queues where purpose = 'nurture'"
+        ).fetchall()[0][0]
+        clocked = {r[0] for r in con.execute("select crm_id from marts.lead_sla").fetchall()}
+        # who may be e-mailed, as docs/write-back.md says it
+        emailable = {
+            r[0]
+            for r in con.execute(
+                "select scores.crm_id from marts.lead_scores scores "
+                "left join intermediate.int_people_deduplicated people "
+                "on scores.person_key = people.person_key "
+                "left join intermediate.int_people_activity_summarized summary "
+                "on scores.person_key = summary.person_key "
+                "where scores.email is not null and not coalesce(people.has_opted_out_of_email, false) "
+                "and not coalesce(people.has_hard_bounced, false) "
+                "and not coalesce(summary.has_unsubscribe_event, false) "
+                "and not coalesce(summary.has_hard_bounce_event, false)"
+            ).fetchall()
+        }
+    crm_owner = dict(query_sql(sandbox.db, "select Id, OwnerId from Lead"))
+    for crm_id, (owner_id, taken_from, reason) in recycled.items():
+        found = re.fullmatch(
+            r"Tier [12]: (\d+) owner Tasks since \d{4}-\d\d-\d\d without a response \(max_attempts 6\): "
+            r"recycled to the marketing nurture queue",
+            reason,
+        )
+        assert found, reason
+        attempts = query_sql(
+            sandbox.db,
+            "select count(*) from Task where WhoId = ? and OwnerId = ? and Leadscore_Action_Id__c is null",
+            [crm_id, taken_from],
+        )[0][0]
+        assert int(found.group(1)) == attempts >= 6, (crm_id, reason, attempts)
+        assert owner_id == crm_owner[crm_id] == nurture_queue
+    assert not {key.split(":")[1] for key in tasks["ledger"]} & set(recycled)
+    assert not clocked & set(recycled)
+    member_people = set(members["payload"].values())
+    assert set(recycled) & member_people == set(recycled) & emailable != set()
 
     with warehouse.connect(settings.warehouse) as con:
         routed = con.execute(
@@ -314,6 +413,9 @@ def test_owners_sla_fields_and_alerts_once_across_hours(world):
         if lead.startswith("00Q") and lead not in person_choice and lead not in with_task
     )
     change_lead_in_crm(sandbox.db, opted_out, {"HasOptedOutOfEmail": 1}, END + timedelta(minutes=30))
+    # a recycled Lead's person responds: a demo request 20 minutes into the next hour
+    comeback = sorted(set(recycled) & member_people)[0]
+    land_demo_request(settings, comeback, END + timedelta(minutes=20))
     writes_before = query_sql(sandbox.db, "select max(seq) from _write_log")[0][0]
     # and a rep's open Lead with room to jump (intent low, composite at most 70) shows intent
     jumper = plant_score_jump(settings, first, exclude={*person_choice, opted_out})
@@ -323,17 +425,50 @@ def test_owners_sla_fields_and_alerts_once_across_hours(world):
     hour1_members = nurture_members(settings, sandbox)
     left = {k for k, person in members["payload"].items() if k not in hour1_members["payload"]}
     assert opted_out in {members["payload"][k] for k in left}  # the opted-out person left ...
+    assert comeback in {members["payload"][k] for k in left}  # ... and the recycled Lead back
     assert {k.removesuffix(":removed") for k in hour1_members["removed"]} == left  # ... was removed
     assert set(hour1_members["removed"].values()) == {members["ledger"][k] for k in left}  # by Id
     assert second["crm_campaign_members_removed"] == len(left)
     assert set(hour1_members["crm"]) == set(hour1_members["payload"])  # the CRM is the payload
     assert set(hour1_members["people"].values()) <= {1}
-    # no Lead newly routed this hour: no new routed Task (a person's reassignment is not
-    # one); a rep's Lead that crossed the SQL threshold gets one; the hour-0 Tasks stay as made
-    # (the reassigned Lead's too: it leaves the payload, its Task stays the rep's business)
+    # a Lead newly routed to a rep this hour came out of a queue because its person acted
+    # after the end (the recycled Lead's demo request, the generator's later activity): its
+    # score rose; nothing moves from rep to rep (a person's reassignment is no routing)
+    with warehouse.connect(settings.warehouse) as con:
+        newly_routed = con.execute(
+            "select now.crm_id, now.routing_rule, earlier.owner_type, earlier.routing_rule "
+            "from marts.lead_assignments now inner join marts.lead_assignments earlier "
+            "on now.crm_id = earlier.crm_id and earlier.assigned_at = ? "
+            "where now.assigned_at = ? and now.owner_type = 'rep' "
+            "and now.routing_rule <> 'reassigned_in_crm'",
+            [END, END + timedelta(hours=1)],
+        ).fetchall()
+        rose = {
+            r[0]
+            for r in con.execute(
+                "select now.crm_id from marts.lead_score_history now inner join marts.lead_score_history "
+                "earlier on now.crm_id = earlier.crm_id and earlier.scored_at = ? "
+                "where now.scored_at = ? and now.composite_score > earlier.composite_score",
+                [END, END + timedelta(hours=1)],
+            ).fetchall()
+        }
+        still_recycled = con.execute(
+            "select count(*) from marts.lead_assignments where assigned_at = ? "
+            "and routing_rule = 'recycled_after_attempts'",
+            [END + timedelta(hours=1)],
+        ).fetchall()[0][0]
+    assert (comeback, "recycled_after_attempts") in {(r[0], r[3]) for r in newly_routed}
+    assert all(r[2] == "queue" and r[0] in rose for r in newly_routed), newly_routed
+    assert set(recycled_leads(settings)) == set(recycled) - {comeback} and still_recycled == 0
+    # one new routed Task per Lead routing gave a rep this hour, a sql Task for a rep's Lead
+    # that crossed the SQL threshold; the hour-0 Tasks stay as made (the reassigned Lead's
+    # too: it leaves the payload, its Task stays the rep's business)
     hour1 = handoff_tasks(settings, sandbox)
     new = set(hour1["ledger"]) - set(tasks["ledger"])
-    assert {hour1["payload"][key] for key in new} <= {"sql"}
+    assert {hour1["payload"][key] for key in new} <= {"sql", "routed"}
+    new_routed = {key.split(":")[1] for key in new if hour1["payload"][key] == "routed"}
+    assert comeback in new_routed
+    assert new_routed == {r[0] for r in newly_routed if r[1] in ROUTED_RULES}
     assert second["crm_tasks_created"] == len(new) and set(hour1["crm"].values()) == {1}
     assert set(hour1["crm"]) == set(hour1["ledger"]) >= set(hour1["payload"])
     # a Lead leaves the Task payload when a person reassigned it, or when routing took it from
@@ -373,16 +508,9 @@ def test_owners_sla_fields_and_alerts_once_across_hours(world):
         alerts = con.execute(
             "select count(*), count(distinct alert_id) from ops.alerts where kind = 'sla_breach'"
         ).fetchall()[0]
-        # the second hour changes no owner: Leads keep the owner routing gave them
-        moved = con.execute(
-            "select count(*) from marts.lead_assignments where assigned_at = ? and owner_type = 'rep' "
-            "and routing_rule <> 'reassigned_in_crm'",
-            [END + timedelta(hours=1)],
-        ).fetchall()[0][0]
     alertable = breached - second["sla_breaches_before_routing"]
     assert alertable > 0 and alerts == (alertable, alertable)
     assert second["sla_alerts_raised"] == alertable and second["sla_breaches"] == breached
-    assert moved == 0
     jump_alert = check_score_jump_alerted(settings, jumper, second)
 
     again = pipeline.run_all(run_context.make_context("hour1_rerun", END + timedelta(hours=1)))

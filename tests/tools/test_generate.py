@@ -325,9 +325,10 @@ def test_time_ordering(world):
         ON t.WhoId = l.Id WHERE NOT l.IsConverted""",
     )[0][0]
     assert delays[0] < 3 * 3600 and delays[1] > 86400
-    # activities inside the window
+    # activities inside the window, but for the later activity (test_later_activity_after_the_end)
     lo, hi = q(world, "SELECT min(ts), max(ts) FROM acts")[0]
-    assert START <= lo and hi <= END
+    assert START <= lo and hi <= END + timedelta(hours=synthetic.LATE_HOURS)
+    assert one(world, f"SELECT max(ts) FROM acts WHERE ts <= TIMESTAMP '{END}'") > END - timedelta(hours=6)
     # conversions: after the lead was created, with opportunity and contact created then
     assert (
         one(
@@ -541,6 +542,108 @@ def test_marketo_identity_map(world):
 
 
 # --- landing files -----------------------------------------------------------------------------
+def test_later_activity_after_the_end(world):
+    """A few dozen open people with a company address request a demo and view the pricing
+    page (some also sign up for a trial) within LATE_HOURS after the end: nothing else
+    happens after it, and the CRM knows nothing of it (test_time_ordering)."""
+    late = q(
+        world,
+        f"""SELECT a.crm_id, a.event_type, coalesce(a.path, '') AS path, a.ts
+        FROM acts a WHERE a.ts > TIMESTAMP '{END}'""",
+    )
+    people = {crm_id for crm_id, _, _, _ in late if crm_id is not None}
+    assert 10 <= len(people) <= 40, len(people)  # LATE_SHARE of 2,667 CRM people
+    assert {(kind, path) for _, kind, path, _ in late} <= {
+        ("demo_request", ""),
+        ("page_view", "/pricing"),
+        ("free_trial_signup", ""),
+    } | {("demo_request", "/demo"), ("free_trial_signup", "/pricing")}
+    assert max(ts for *_, ts in late) <= END + timedelta(hours=synthetic.LATE_HOURS)
+    # each of them requests a demo and views the pricing page (a channel may carry only the
+    # e-mail address, so count events, not people); half of them sign up for a trial too
+    demos = [ts for _, kind, _, ts in late if kind == "demo_request"]
+    assert len(demos) == sum(1 for _, kind, _, _ in late if kind == "page_view") >= len(people)
+    assert 0 < sum(1 for _, kind, _, _ in late if kind == "free_trial_signup") < len(demos)
+    # some in each hour
+    assert 0 < sum(1 for ts in demos if ts <= END + timedelta(hours=1)) < len(demos)
+    # open people only: not converted, not deleted, not unsubscribed
+    people_list = ", ".join(f"'{c}'" for c in people)
+    assert (
+        one(
+            world,
+            f"""SELECT count(*) FROM (SELECT Id, IsConverted, IsDeleted, HasOptedOutOfEmail FROM "Lead"
+            UNION ALL SELECT Id, FALSE, IsDeleted, HasOptedOutOfEmail FROM "Contact")
+            WHERE Id IN ({people_list}) AND (IsConverted OR IsDeleted OR HasOptedOutOfEmail)""",
+        )
+        == 0
+    )
+
+
+def test_unreachable_leads_end_could_not_contact_and_closed_leads_carry_a_reason(world):
+    """A share of the unconverted Leads a rep owns cannot be reached: 6-9 owner Tasks, all
+    after the person's last activity; with 3 or more made they end as Could Not Contact or
+    Closed - Not Converted with reason Unable to contact. Every closed not-converted Lead has
+    a reason, no other Lead has one."""
+    reasons = dict(
+        q(
+            world,
+            """SELECT coalesce(Disqualification_Reason__c, '(none)'), count(*) FROM "Lead"
+            WHERE Status = 'Closed - Not Converted' GROUP BY 1""",
+        )
+    )
+    assert "(none)" not in reasons
+    assert set(reasons) == {
+        "Not a fit",
+        "No budget",
+        "Duplicate",
+        "Competitor",
+        "Student",
+        "Unable to contact",
+    }
+    assert (
+        one(
+            world,
+            """SELECT count(*) FROM "Lead" WHERE Status <> 'Closed - Not Converted'
+        AND Disqualification_Reason__c IS NOT NULL""",
+        )
+        == 0
+    )
+    unreachable = q(
+        world,
+        f"""WITH owner_tasks AS (
+          SELECT l.Id, l.Status, count(*) AS tasks, min(t.CreatedDate) AS first_task
+          FROM "Lead" l JOIN "Task" t ON t.WhoId = l.Id AND t.OwnerId = l.OwnerId
+          WHERE l.Status = 'Could Not Contact' OR l.Disqualification_Reason__c = 'Unable to contact'
+          GROUP BY 1, 2
+        ), last_activity AS (
+          SELECT crm_id, max(ts) AS last_ts FROM acts WHERE ts <= TIMESTAMP '{END}' GROUP BY 1
+        ), shared_email AS (
+          -- acts credits a JSONL event sent by e-mail to the first Lead with the address
+          SELECT lower(trim(Email)) AS email
+          FROM (SELECT Email FROM "Lead" UNION ALL SELECT Email FROM "Contact")
+          GROUP BY 1 HAVING count(*) > 1
+        )
+        SELECT o.Id, o.Status, o.tasks, o.first_task,
+          CASE WHEN s.email IS NULL THEN a.last_ts END AS last_ts
+        FROM owner_tasks o JOIN "Lead" l ON l.Id = o.Id
+        LEFT JOIN last_activity a ON a.crm_id = o.Id
+        LEFT JOIN shared_email s ON s.email = lower(trim(l.Email))""",
+    )
+    statuses = {status for _, status, *_ in unreachable}
+    assert statuses == {"Could Not Contact", "Closed - Not Converted"}
+    open_rep_leads = one(
+        world,
+        """SELECT count(*) FROM "Lead" l JOIN "User" u ON u.Id = l.OwnerId
+        WHERE NOT l.IsConverted AND u.Department LIKE 'Sales%'""",
+    )
+    assert 0.04 * open_rep_leads < len(unreachable) < 0.2 * open_rep_leads
+    # the owner's Tasks (a tenth are logged by a colleague) come after the person went quiet
+    assert all(tasks >= 2 for _, _, tasks, _, _ in unreachable)
+    assert all(last is None or first > last for _, _, _, first, last in unreachable)
+    # enough unanswered attempts for max_attempts (6) on some
+    assert sum(1 for _, _, tasks, _, _ in unreachable if tasks >= 6) >= 10
+
+
 def test_marketo_activity_files(world):
     files = sorted((world["landing"] / "map").glob("marketo_activities_*.csv"))
     assert len(files) == -(-DAYS // 30)

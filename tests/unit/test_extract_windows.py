@@ -319,3 +319,54 @@ def test_the_crm_clock_comes_from_the_date_header():
     assert usage.server_time == datetime(2026, 11, 1, 10, 30, 7)
     usage.update(SimpleNamespace(status_code=200, headers={"Date": "yesterday"}))
     assert usage.server_time == datetime(2026, 11, 1, 10, 30, 7)  # an unreadable one is not taken
+
+
+class CrmWithoutField(FakeCrm):
+    """An org that never created ``missing`` on Lead: a query naming it is refused as
+    Salesforce refuses it (INVALID_FIELD, "No such column ...")."""
+
+    def __init__(self, *args, missing: str, error_code: str = "INVALID_FIELD", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.missing, self.error_code = missing, error_code
+
+    def query(self, soql: str, include_deleted: bool = False) -> dict:
+        if self.missing in soql:
+            self.queries.append(soql)
+            message = f"No such column '{self.missing}' on entity 'Lead'. If you are attempting ..."
+            raise SalesforceMalformedRequest(
+                "url", 400, "query", [{"errorCode": self.error_code, "message": message}]
+            )
+        return super().query(soql, include_deleted)
+
+
+def test_an_org_without_the_optional_reason_field_is_extracted_with_it_empty(settings, monkeypatch, caplog):
+    """An older org without Lead.Disqualification_Reason__c (optional, crm_schema.OPTIONAL_READ_FIELDS):
+    the Lead query is refused, sent again without the field, the Leads load with the column
+    empty and a warning names the field."""
+    as_of = datetime(2026, 11, 1, 9, 0)
+    crm = CrmWithoutField(
+        CRM_NOW, records={"Lead": [lead(1, as_of - timedelta(hours=2))]}, missing="Disqualification_Reason__c"
+    )
+    with caplog.at_level(logging.WARNING):
+        run(settings, monkeypatch, crm, as_of, "r1")
+
+    lead_queries = [q for q in crm.queries if "FROM Lead " in q]
+    assert len(lead_queries) == 2
+    assert "Disqualification_Reason__c" in lead_queries[0]
+    assert "Disqualification_Reason__c" not in lead_queries[1]
+    assert query(settings, 'select id, "Disqualification_Reason__c" from raw_salesforce.lead') == [
+        ("00Q000000000001AAA", None)
+    ]
+    assert "no Lead field Disqualification_Reason__c (optional)" in caplog.text
+
+
+def test_a_missing_field_that_is_not_optional_still_fails_the_extract(settings, monkeypatch):
+    """Only the optional fields may be absent: an org without a field leadscore needs (its
+    score fields) fails the extract with Salesforce's own error, not a silent empty column."""
+    as_of = datetime(2026, 11, 1, 9, 0)
+    crm = CrmWithoutField(
+        CRM_NOW, records={"Lead": [lead(1, as_of - timedelta(hours=2))]}, missing="Lead_Score__c"
+    )
+    monkeypatch.setattr(extract_stage, "crm_client", lambda ctx: crm)
+    with pytest.raises(Exception, match="Lead_Score__c"):
+        extract_stage.extract_crm(make_context("r1", as_of, settings))

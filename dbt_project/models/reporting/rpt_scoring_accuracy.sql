@@ -3,7 +3,8 @@
     var('accuracy_window_days') (default 30) days after the assignment.
     false_negative: got an opportunity while holding Tier 3-4 (the tier just before the
     opportunity; the first assigned tier when the history starts later).
-    Each row carries the sales feedback of the Lead's CRM Status (int_leads_feedback_mapped):
+    Each row carries the sales feedback of the Lead's CRM Status and disqualification reason
+    (int_leads_feedback_mapped):
     a false positive sales marked unqualified is confirmed, one they could not contact is not
     (no verdict on the score); Contacts have none (no_status). -#}
 with
@@ -50,6 +51,7 @@ with_feedback as (
     select
         classified.*,
         leads_feedback.lead_status,
+        leads_feedback.disqualification_reason,
         coalesce(leads_feedback.sales_feedback, 'no_status') as sales_feedback,
         coalesce(leads_feedback.is_negative_outcome, false) as is_negative_outcome
     from classified
@@ -75,6 +77,7 @@ final as (
         end as score_reasons_at_assignment,
         score_reasons as current_score_reasons,
         lead_status,
+        disqualification_reason,
         sales_feedback,
 
         -- numerics

@@ -88,14 +88,16 @@ def write_text_parquet(
     return rows
 
 
-def write_csv_pages_parquet(pages: Iterable[str], columns: list[str], path: Path) -> int:
+def write_csv_pages_parquet(
+    pages: Iterable[str], columns: list[str], path: Path, absent: tuple[str, ...] = ()
+) -> int:
     """Write Bulk API 2.0 query result pages (CSV text with a header line each; every value
     quoted, null as an empty field) to ``path`` as all-text Parquet, ``columns`` in order,
     picked by header name; returns the number of rows. DuckDB parses each page: no Python
-    per record."""
+    per record. ``absent`` columns were not queried: they are empty."""
     rows = 0
     page_file = path.with_name(f".{path.name}.page.csv")
-    picked = ", ".join(f'"{c}"' for c in columns)
+    picked = ", ".join(f'"{c}"' if c not in absent else f'null as "{c}"' for c in columns)
     try:
         with _staging(path, columns) as con:
             for page in pages:
@@ -133,16 +135,19 @@ def bulk_query_threshold() -> int:
     return int(raw)
 
 
-def query_to_parquet(sf, soql: str, columns: list[str], path: Path, include_deleted: bool) -> tuple[int, str]:
+def query_to_parquet(
+    sf, soql: str, columns: list[str], path: Path, include_deleted: bool, absent: tuple[str, ...] = ()
+) -> tuple[int, str]:
     """The records of ``soql`` to ``path`` (all-text Parquet, ``columns`` in order); returns
     (rows, ``rest`` or ``bulk``). The REST query answers first; when its ``totalSize`` is over
     the bulk threshold (a first extract, a mass update), that page is dropped and a Bulk API
-    2.0 job fetches the rows as CSV pages: far fewer calls, and no JSON per record."""
+    2.0 job fetches the rows as CSV pages: far fewer calls, and no JSON per record. ``absent``
+    columns are not in the query (fields the org lacks): they are written empty."""
     first = sf.query(soql, include_deleted=include_deleted)
     if first["totalSize"] > bulk_query_threshold():
         bulk = BulkQuery(sf)
         job_id = bulk.run(soql, include_deleted=include_deleted)
-        rows = write_csv_pages_parquet(bulk.pages(job_id, BULK_QUERY_PAGE_ROWS), columns, path)
+        rows = write_csv_pages_parquet(bulk.pages(job_id, BULK_QUERY_PAGE_ROWS), columns, path, absent)
         via = "bulk"
     else:
         rows = write_text_parquet(_rest_records(sf, first), columns, path)
@@ -152,14 +157,51 @@ def query_to_parquet(sf, soql: str, columns: list[str], path: Path, include_dele
     return rows, via
 
 
+def absent_optional_fields(obj: str, error: Exception) -> tuple[str, ...]:
+    """The optional fields of ``obj`` an INVALID_FIELD answer (simple-salesforce's
+    ``SalesforceMalformedRequest``) names ("No such column 'Disqualification_Reason__c' on
+    entity 'Lead'"); empty for any other error."""
+    raw = getattr(error, "content", None)
+    content = raw if isinstance(raw, list) else [raw]
+    messages = [
+        str(item.get("message", ""))
+        for item in content
+        if isinstance(item, dict) and item.get("errorCode") == "INVALID_FIELD"
+    ]
+    return tuple(
+        f
+        for f in crm_schema.OPTIONAL_READ_FIELDS.get(obj, ())
+        if any(f"'{f.lower()}'" in m.lower() for m in messages)
+    )
+
+
 def extract_object(
     sf, obj: str, window_start: datetime | None, window_end: datetime, out_dir: Path
 ) -> dict[str, Any]:
     """Extract ``obj`` records modified in (window_start, window_end] to ``out_dir/<obj>.parquet``
-    with ``queryAll`` (soft-deleted records included, IsDeleted = true)."""
-    soql = incremental_query(obj, window_start, window_end)
+    with ``queryAll`` (soft-deleted records included, IsDeleted = true). An optional field the
+    org lacks (``crm_schema.OPTIONAL_READ_FIELDS``, refused as INVALID_FIELD) is left out of the
+    query and extracted empty, with a warning."""
+    from simple_salesforce.exceptions import SalesforceMalformedRequest  # noqa: PLC0415 - lazy, as the client
+
     path = out_dir / f"{obj}.parquet"
-    rows, via = query_to_parquet(sf, soql, crm_schema.fields(obj), path, include_deleted=True)
+    columns = crm_schema.fields(obj)
+    try:
+        rows, via = query_to_parquet(
+            sf, incremental_query(obj, window_start, window_end), columns, path, include_deleted=True
+        )
+    except SalesforceMalformedRequest as exc:
+        absent = absent_optional_fields(obj, exc)
+        if not absent:
+            raise
+        log.warning(
+            "the CRM has no %s field %s (optional): extracted without it, the column is empty; "
+            "create it in the org to use it (docs/reports-and-backtest.md, Sales feedback)",
+            obj,
+            ", ".join(absent),
+        )
+        soql = incremental_query(obj, window_start, window_end, omit=absent)
+        rows, via = query_to_parquet(sf, soql, columns, path, include_deleted=True, absent=absent)
     log.info("extracted %s %s records modified in (%s, %s] (%s)", rows, obj, window_start, window_end, via)
     return {
         "object": obj,

@@ -20,9 +20,19 @@ def soql_datetime(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def incremental_query(obj: str, window_start: datetime | None, window_end: datetime) -> str:
-    """``SELECT <all known fields> FROM obj`` for ``window_start < SystemModstamp <= window_end``."""
+def incremental_query(
+    obj: str, window_start: datetime | None, window_end: datetime, omit: tuple[str, ...] = ()
+) -> str:
+    """``SELECT <all known fields> FROM obj`` for ``window_start < SystemModstamp <= window_end``;
+    ``omit`` leaves out optional fields the org lacks (``crm_schema.OPTIONAL_READ_FIELDS``)."""
     field_names = crm_schema.fields(obj)  # raises on an unknown object
+    optional = crm_schema.OPTIONAL_READ_FIELDS.get(obj, ())
+    not_optional = [f for f in omit if f not in optional]
+    if not_optional:
+        raise ValueError(
+            f"{obj} fields {', '.join(not_optional)} are not optional; only {optional} may be left out"
+        )
+    field_names = [f for f in field_names if f not in omit]
     where = [f"SystemModstamp <= {soql_datetime(window_end)}"]
     if window_start is not None:
         where.insert(0, f"SystemModstamp > {soql_datetime(window_start)}")

@@ -805,10 +805,11 @@ def section_accuracy(data: ReportData) -> Markup:
     )
 
 
-# What each sales feedback (seeds/sales_feedback_statuses.csv) says about a false positive.
+# What each sales feedback (dbt_project/seeds/sales_feedback_statuses.csv) says about a false positive.
 FEEDBACK_MEANING = {
     "unqualified": "sales marked it not a fit: the score was wrong",
     "could_not_contact": "sales could not reach them: no verdict on the score",
+    "duplicate": "closed as a duplicate of another record: no verdict",
     "in_progress": "still being worked",
     "not_worked_yet": "no rep touch yet",
     "recycled": "sent back to nurture",

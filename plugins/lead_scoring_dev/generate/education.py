@@ -54,6 +54,7 @@ from lead_scoring_dev.generate.synthetic import (
     _uniform,
     _users,
     _World,
+    lead_reason_sql,
     lead_status_sql,
 )
 
@@ -501,13 +502,17 @@ def _person_view(con, w: EducationWorld) -> None:
 # SQL (on a Lead of person_view): its Status; unsubscribed or thrice unreachable people are
 # given up on.
 _LEAD_STATUS_SQL = lead_status_sql("unsub OR n_unreach >= 3 OR rnd(pid, 0, 'c_status') < 0.05")
+# ... and the reason they were given up on (Lead.Disqualification_Reason__c).
+_LEAD_REASON_SQL = lead_reason_sql(_LEAD_STATUS_SQL, "n_unreach >= 3", "'Not a fit'")
 
 
 def _crm_tables(con, w: EducationWorld) -> None:
     _crm_users(con)
     _crm_accounts(con, w)
     _person_view(con, w)
-    _crm_leads(con, w, {"State": "state", "Status": _LEAD_STATUS_SQL})
+    _crm_leads(
+        con, w, {"State": "state", "Status": _LEAD_STATUS_SQL, "Disqualification_Reason__c": _LEAD_REASON_SQL}
+    )
     _crm_contacts(con, w, {"MailingState": "state"})
     _crm_opportunities(
         con,

@@ -80,7 +80,29 @@ RATES: dict[str, float] = {
     "jsonl_share_of_eligible": 0.50,  # page views, forms, downloads, demo/trial go to JSONL
     "lead_owned_by_integration_user": 0.30,
     "lead_owned_by_inactive_rep": 0.03,
+    # an unconverted Lead a rep owns whom the rep cannot reach: the person goes quiet some days
+    # before the end, then UNREACHABLE_ATTEMPTS Tasks, all after their last activity (no
+    # answer); with 3 or more of them made by the end the Lead ends as Could Not Contact, or
+    # Closed - Not Converted with reason Unable to contact
+    "unreachable": 0.15,
+    "unreachable_closed_not_converted": 0.4,  # of those: closed with the reason, not the status
 }
+# Activity after the end instant (the demo's next hours): this share of the open CRM people
+# with a company address request a demo and view the pricing page (half also sign up for a
+# trial) within LATE_HOURS after the end, so a run as of a later hour sees score jumps; a run
+# as of the end does not (the pipeline reads activities up to its as_of).
+LATE_SHARE = 0.006
+LATE_HOURS = 2
+# ... and this share of the unreachable Leads come back the same way (a response: routing
+# brings a Lead recycled to nurture back to a rep, docs/routing-and-slas.md).
+LATE_UNREACHABLE_SHARE = 0.1
+# Owner Tasks on an unreachable Lead: (at least, at most), a day to a day and a half apart,
+# from the moment the person went quiet: (at least, at most) days before the end.
+UNREACHABLE_ATTEMPTS = (6, 9)
+UNREACHABLE_QUIET_DAYS = (5, 12)
+# Why sales closed a Lead without converting it (Lead.Disqualification_Reason__c), for the Leads
+# neither a competitor, a student nor unreachable: (reason, weight).
+CLOSE_REASONS: tuple[tuple[str, float], ...] = (("Not a fit", 0.5), ("No budget", 0.3), ("Duplicate", 0.2))
 # P(a person gets an opportunity inside the window) = factor * propensity ** 2
 # (Lead: conversion; Contact: a direct opportunity).
 CONVERSION_FACTOR: dict[str, float] = {"Lead": 0.8, "Contact": 0.45}
@@ -721,10 +743,18 @@ def _counts_and_owners(con, w: _World) -> None:
         sum(CASE WHEN conv THEN 1 ELSE 0 END) {running} AS opp_no,
         sum(CASE WHEN conv AND kind = 0 THEN 1 ELSE 0 END) {running} AS conv_contact_no
       FROM s, tot
+    ), n2 AS (
+      SELECT *,
+        kind = 0 AND NOT conv AND owner_uid >= {FIRST_REP}
+          AND rnd(pid, 0, 'p_unreach') < {r["unreachable"]} AS unreach
+      FROM n
     ), t AS (
       SELECT *,
         n_base + n_special AS n_act,
-        CASE WHEN kind < 2 AND owner_uid >= {FIRST_REP}
+        CASE WHEN unreach
+               THEN {UNREACHABLE_ATTEMPTS[0]}
+                    + rint(pid, 0, 'p_nattempt', {UNREACHABLE_ATTEMPTS[1] - UNREACHABLE_ATTEMPTS[0] + 1})
+             WHEN kind < 2 AND owner_uid >= {FIRST_REP}
              THEN floor(rnd(pid, 0, 'p_ntask') * (1.2 + 4.0 * propensity))::BIGINT
                   + CASE WHEN conv THEN 2 ELSE 0 END
              ELSE 0 END AS n_tasks,
@@ -732,9 +762,15 @@ def _counts_and_owners(con, w: _World) -> None:
         least({10 * DAY},
               greatest(60, floor(exp(ln(7200) + 2.3 * rnorm(pid, 0, 'p_resp')))))::BIGINT AS resp0,
         CASE WHEN inactive THEN {inactive_cut} ELSE {w.END} - 60 END AS task_hi
-      FROM n
+      FROM n2
     )
-    SELECT *,
+    SELECT * REPLACE (
+        -- an unreachable person goes quiet UNREACHABLE_QUIET_DAYS before the end
+        CASE WHEN unreach
+             THEN greatest(t_lo + 3600, least(t_hi, {w.END}
+                  - {UNREACHABLE_QUIET_DAYS[0] * DAY}
+                  - rint(pid, 0, 'p_quiet', {(UNREACHABLE_QUIET_DAYS[1] - UNREACHABLE_QUIET_DAYS[0]) * DAY})))
+             ELSE t_hi END AS t_hi),
       CASE WHEN conv THEN least(resp0, (t_conv - t_trig) // 2) ELSE resp0 END AS resp,
       CASE kind WHEN 0 THEN sfid('00Q', pid + 1)
                 WHEN 1 THEN sfid('003', pid - {L} + 1) END AS crm_id,
@@ -927,7 +963,8 @@ _COUNTRY_VARIANT_SQL = (
 
 def _person_view(con, w: _World) -> None:
     """Table ``person_view``: the CRM people with the attributes the CRM shows (some missing,
-    competitors' made up) and their record times."""
+    competitors' made up) and their record times. An unreachable Lead's Tasks start after the
+    person's last activity (``task_anchor``): the rep's attempts get no answer."""
     comp_name = (
         "list_element("
         + _list(vocab.COMPETITOR_NAMES)
@@ -937,12 +974,18 @@ def _person_view(con, w: _World) -> None:
     )
     con.execute(f"""
     CREATE TABLE person_view AS
-    WITH b AS (
-      SELECT p.*, a.Id AS account_id, a.name AS company_name, a.website AS acct_website,
+    WITH last_act AS (
+      SELECT pid, max(ts) AS last_act_ts FROM act GROUP BY pid
+    ), b AS (
+      SELECT p.* REPLACE (
+          CASE WHEN p.unreach THEN greatest(p.task_anchor, coalesce(l.last_act_ts, p.task_anchor))
+               ELSE p.task_anchor END AS task_anchor),
+        a.Id AS account_id, a.name AS company_name, a.website AS acct_website,
         a.state, a.revenue, a.tech_all, t.title,
         rnd(pid, 0, 'c_mod') AS u_mod, rnd(pid, 0, 'c_mod2') AS u_mod2,
         rnd(pid, 0, 'c_sm') AS u_sm
       FROM p JOIN acct a USING (aid) LEFT JOIN titles t USING (tid)
+        LEFT JOIN last_act l USING (pid)
       WHERE kind < 2
     )
     SELECT *,
@@ -972,20 +1015,47 @@ def _person_view(con, w: _World) -> None:
     """)
 
 
-def lead_status_sql(not_converted: str) -> str:
+def lead_status_sql(not_converted: str, could_not_contact: str = "FALSE") -> str:
     """SQL (on a Lead of person_view): its Status, closed as not converted where the SQL
-    condition ``not_converted`` holds."""
+    condition ``not_converted`` holds; where ``could_not_contact`` holds (reps tried and never
+    reached the person) 'Could Not Contact', or for a share 'Closed - Not Converted' (its
+    reason says Unable to contact: :func:`lead_reason_sql`)."""
+    closed_share = RATES["unreachable_closed_not_converted"]
     return (
         "CASE WHEN conv THEN 'Closed - Converted' "
+        f"WHEN {could_not_contact} THEN (CASE WHEN rnd(pid, 0, 'c_cnc') < {closed_share} "
+        "THEN 'Closed - Not Converted' ELSE 'Could Not Contact' END) "
         f"WHEN {not_converted} THEN 'Closed - Not Converted' "
         "WHEN n_tasks > 0 AND task_anchor + resp <= task_hi THEN 'Working - Contacted' "
         "ELSE 'Open - Not Contacted' END"
     )
 
 
+def lead_reason_sql(status_sql: str, could_not_contact: str, other_reason: str) -> str:
+    """SQL: Disqualification_Reason__c of a Lead whose Status is ``status_sql``: a Lead closed
+    without converting carries a reason, 'Unable to contact' where ``could_not_contact``
+    holds, else ``other_reason``; other Leads none."""
+    return (
+        f"CASE WHEN ({status_sql}) = 'Closed - Not Converted' THEN "
+        f"(CASE WHEN {could_not_contact} THEN 'Unable to contact' ELSE {other_reason} END) END"
+    )
+
+
+# SQL (on a Lead of person_view): reps made at least 3 of an unreachable Lead's attempts by the
+# end (the third is due 2 to 3 days after the first).
+_COULD_NOT_CONTACT_SQL = f"(unreach AND task_anchor + resp + {3 * DAY} <= task_hi)"
 _LEAD_STATUS_SQL = lead_status_sql(
     "rnd(pid, 0, 'c_status') < 0.07 + CASE WHEN coalesce(is_student, FALSE) "
-    "OR email_kind = 'competitor' THEN 0.4 ELSE 0 END"
+    "OR email_kind = 'competitor' THEN 0.4 ELSE 0 END",
+    _COULD_NOT_CONTACT_SQL,
+)
+_CLOSE_REASON_SQL = _pick("rnd(pid, 0, 'c_reason')", CLOSE_REASONS)
+_LEAD_REASON_SQL = lead_reason_sql(
+    _LEAD_STATUS_SQL,
+    _COULD_NOT_CONTACT_SQL,
+    "CASE WHEN email_kind = 'competitor' THEN 'Competitor' "
+    "WHEN coalesce(is_student, FALSE) THEN 'Student' "
+    f"ELSE {_CLOSE_REASON_SQL} END",
 )
 
 
@@ -1011,6 +1081,7 @@ def _crm_leads(con, w: _World, overrides: dict[str, str] | None = None) -> None:
                     "Technologies__c": "crm_tech",
                     "LeadSource": "lead_source",
                     "Status": _LEAD_STATUS_SQL,
+                    "Disqualification_Reason__c": _LEAD_REASON_SQL,
                     "OwnerId": _user_id("owner_uid"),
                     "HasOptedOutOfEmail": "unsub",
                     "DoNotCall": DO_NOT_CALL,
@@ -1147,19 +1218,26 @@ def _crm_opportunities(
     )
 
 
-def _crm_tasks(con, w: _World, kinds: Sequence[tuple[str, str, float]] = vocab.TASK_KINDS) -> None:
+def _crm_tasks(
+    con, w: _World, kinds: Sequence[tuple[str, str, float]] = vocab.TASK_KINDS, unreachable: str = "FALSE"
+) -> None:
     """Reps' calls, e-mails and meetings on the people they own, after the first response;
-    ``kinds`` are the (Type, Subject, weight) of a task."""
+    ``kinds`` are the (Type, Subject, weight) of a task; where the SQL ``unreachable`` holds
+    (the person does not answer) the attempts come a day to a day and a half apart."""
     con.execute(f"""
     CREATE TABLE task AS
     WITH e AS (
       SELECT pid, kind, conv, t_conv, contact_id, crm_id, account_id, opp_id, owner_uid,
-        task_anchor, resp, task_hi, unnest(range(n_tasks)) AS k
+        {unreachable} AS unreach, task_anchor, resp, task_hi, unnest(range(n_tasks)) AS k
       FROM person_view WHERE n_tasks > 0
     ), t AS (
       SELECT *,
-        task_anchor + resp + k * {DAY * 3 // 2}
-          + CASE WHEN k > 0 THEN floor(rnd(pid, k, 't_gap') * {DAY})::BIGINT ELSE 0 END AS t
+        CASE WHEN unreach
+             THEN task_anchor + resp + k * {DAY}
+                  + CASE WHEN k > 0 THEN floor(rnd(pid, k, 't_gap') * {DAY // 2})::BIGINT ELSE 0 END
+             ELSE task_anchor + resp + k * {DAY * 3 // 2}
+                  + CASE WHEN k > 0 THEN floor(rnd(pid, k, 't_gap') * {DAY})::BIGINT ELSE 0 END
+        END AS t
       FROM e
     )
     SELECT *, row_number() OVER (ORDER BY pid, k) AS task_no FROM t WHERE t <= task_hi
@@ -1262,7 +1340,7 @@ def _crm_tables(con, w: _World) -> None:
     _crm_leads(con, w)
     _crm_contacts(con, w)
     _crm_opportunities(con, w)
-    _crm_tasks(con, w)
+    _crm_tasks(con, w, unreachable="unreach")
     _crm_campaigns(con, w)
     _truth(con)
     con.execute("DROP TABLE task; DROP TABLE opp; DROP TABLE person_view")
@@ -1534,6 +1612,45 @@ def _write(
     return counts
 
 
+def _late_activities(con, w: _World) -> None:
+    """Append to ``act`` the activity after the end instant (LATE_SHARE, LATE_UNREACHABLE_SHARE,
+    LATE_HOURS): for each
+    chosen person a demo request, a pricing page view two minutes later and, for half of
+    them, a trial sign-up five minutes after that, starting at a moment within the first
+    LATE_HOURS hours less ten minutes after the end. Added after the CRM tables, which stay
+    as of the end (the CRM learns nothing of it), and numbered after every earlier activity."""
+    span = LATE_HOURS * 3600 - 600
+    con.execute(f"""
+    INSERT INTO act
+    WITH chosen AS (
+      SELECT pid, n_act, {w.END} + 60 + rint(pid, 0, 'l_start', {span}) AS t0,
+        rnd(pid, 0, 'l_trial') < 0.5 AS trial
+      FROM p
+      WHERE kind < 2 AND NOT deleted AND NOT conv AND NOT unsub AND NOT hard AND NOT careers
+        AND email_kind = 'company'
+        AND (rnd(pid, 0, 'l_late') < {LATE_SHARE}
+             OR (unreach AND rnd(pid, 0, 'l_back') < {LATE_UNREACHABLE_SHARE}))
+    ), late AS (
+      SELECT pid, n_act + 0 AS k, 100004 AS type_id, t0 AS ts, NULL AS path FROM chosen
+      UNION ALL
+      SELECT pid, n_act + 1, 1, t0 + 120, '/pricing' FROM chosen
+      UNION ALL
+      SELECT pid, n_act + 2, 100005, t0 + 420, NULL FROM chosen WHERE trial
+    ), v AS (
+      SELECT pid::INTEGER AS pid, k::INTEGER AS k, type_id::INTEGER AS type_id, ts, path,
+        type_id IN {_in(vocab.JSONL_EVENT_TYPES)}
+          AND rnd(pid, k, 'x_chan') < {RATES["jsonl_share_of_eligible"]} AS jsonl,
+        {w.n_chunks - 1}::INTEGER AS chunk
+      FROM late
+    ), numbered AS (
+      SELECT jsonl, max(seq) AS last_seq FROM act GROUP BY jsonl
+    )
+    SELECT v.pid, v.k, v.type_id, v.ts, v.path, v.jsonl, v.chunk,
+      coalesce(numbered.last_seq, 0) + row_number() OVER (PARTITION BY v.jsonl ORDER BY v.ts, v.pid, v.k)
+    FROM v LEFT JOIN numbered USING (jsonl)
+    """)
+
+
 def _build(con, w: _World) -> None:
     """Create every table of the world in ``con`` (nothing is written to disk)."""
     _macros(con, w)
@@ -1543,6 +1660,7 @@ def _build(con, w: _World) -> None:
     _people(con, w)
     _activities(con, w)
     _crm_tables(con, w)
+    _late_activities(con, w)
 
 
 # --------------------------------------------------------------------------------------------

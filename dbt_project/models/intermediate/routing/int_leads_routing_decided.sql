@@ -5,6 +5,8 @@
                           that owner stays while the CRM keeps it
       disqualified_queue  Tier 4
       nurture_queue       Tier 3
+      recycled_after_attempts
+                          the owner's max_attempts Tasks got no response: the nurture queue
       working_owner       Tier 1-2, the CRM owner is an available rep and has a Task on it
       kept                Tier 1-2, routing's earlier owner is still an available rep
       account_owner       the Account matched by e-mail/website domain has an available owner
@@ -96,11 +98,13 @@ final as (
         fixed_rules.is_do_not_call,
         fixed_rules.previous_routed_owner_id,
         fixed_rules.previous_crm_owner_id,
+        fixed_rules.previous_routing_rule,
         fixed_rules.is_recorded_this_run,
         case
             when fixed_rules.fixed_rule = 'opted_out_queue' then special_queues.opted_out_queue_id
             when fixed_rules.fixed_rule = 'disqualified_queue' then special_queues.disqualified_queue_id
-            when fixed_rules.fixed_rule = 'nurture_queue' then special_queues.nurture_queue_id
+            when fixed_rules.fixed_rule in ('nurture_queue', 'recycled_after_attempts')
+                then special_queues.nurture_queue_id
             when fixed_rules.fixed_rule in ('working_owner', 'reassigned_in_crm') then fixed_rules.crm_owner_id
             when fixed_rules.fixed_rule = 'kept' then fixed_rules.previous_routed_owner_id
             when account_owner_assigned.rep_id is not null then account_owner_assigned.rep_id
@@ -131,6 +135,9 @@ final as (
         fixed_rules.matched_domain,
         fixed_rules.matched_account_name,
         fixed_rules.owner_first_task_at,
+        fixed_rules.unanswered_attempts,
+        fixed_rules.max_attempts,
+        fixed_rules.first_unanswered_attempt_at,
         fallback_queues.queue_name as fallback_queue_name,
         team_reps_summary.team_reps,
         team_reps_summary.inactive_reps,

@@ -1,5 +1,6 @@
 {#- One SLA clock per routed Lead whose tier has an SLA policy (seeds/sla_policies.csv) and
-    who may be worked (people who opted out of e-mail or are Do Not Call have none).
+    who may be worked (people who opted out of e-mail or are Do Not Call have none, nor a Lead
+    recycled to nurture after max_attempts owner Tasks without a response).
     Clock start (sla_clock_basis):
       assignment    every owner routing chose (account owner, territory, round-robin, queues):
                     marts.lead_routing.assigned_at
@@ -84,6 +85,8 @@ final as (
     left join business_hours
         on reps.business_hours_id = business_hours.business_hours_id
     where not (lead_routing.has_opted_out_of_email or lead_routing.is_do_not_call)
+        -- a Lead recycled after max_attempts waits in the nurture queue for the person: no clock
+        and lead_routing.routing_rule <> 'recycled_after_attempts'
 
 )
 

@@ -41,7 +41,8 @@ explained as (
     select
         decisions.*,
         case when decisions.routing_rule in (
-                    'opted_out_queue', 'disqualified_queue', 'nurture_queue', 'team_fallback_queue'
+                    'opted_out_queue', 'disqualified_queue', 'nurture_queue', 'recycled_after_attempts',
+                    'team_fallback_queue'
                 )
                 then 'queue'
             -- a person may move a Lead to a queue (Salesforce queue Ids start 00G)
@@ -63,6 +64,15 @@ explained as (
             ]) }}
             when 'disqualified_queue' then 'Tier 4 (disqualified / low fit): to the disqualified queue'
             when 'nurture_queue' then 'Tier 3 (nurture): to the marketing nurture queue'
+            when 'recycled_after_attempts' then {{ dbt.concat([
+                "'Tier '", "cast(decisions.tier as " ~ dbt.type_string() ~ ")", "': '",
+                "cast(decisions.unanswered_attempts as " ~ dbt.type_string() ~ ")",
+                "' owner Tasks since '",
+                "cast(cast(decisions.first_unanswered_attempt_at as date) as " ~ dbt.type_string() ~ ")",
+                "' without a response (max_attempts '",
+                "cast(decisions.max_attempts as " ~ dbt.type_string() ~ ")",
+                "'): recycled to the marketing nurture queue'",
+            ]) }}
             when 'working_owner' then {{ dbt.concat([
                 "'Kept the working owner '", 'owner_rep.rep_name',
                 "': active, in the office, first Task on this lead at '",
@@ -124,6 +134,12 @@ changed as (
         and (
             explained.previous_routed_owner_id is null
             or explained.previous_routed_owner_id <> explained.owner_id
+            -- a recycling is recorded even when the Lead sat in the nurture queue already
+            -- (Tier 3 before): the ledger, lead_routing and the nurture members say why
+            or (
+                explained.routing_rule = 'recycled_after_attempts'
+                and coalesce(explained.previous_routing_rule, '') <> 'recycled_after_attempts'
+            )
         )
 
 ),

@@ -3,14 +3,17 @@
     now: their tier has a row in the seed nurture_campaigns (Tier 3) and they may be e-mailed:
     an address, not opted out of e-mail in the CRM (HasOptedOutOfEmail on any of their
     records), no unsubscribe and no hard bounce (CRM EmailBouncedDate or a MAP event). People
-    with an erasure request are in no model at all. Columns are CampaignMember fields; the
+    with an erasure request are in no model at all. A Lead routing recycled after max_attempts
+    owner Tasks without a response (marts.lead_routing, recycled_after_attempts) is a member of
+    the campaign marked has_recycled_members, whatever its tier, while it stays recycled. Columns are CampaignMember fields; the
     write-back finds the Campaign by _campaign_name (a marketer's Campaign) and fills
     CampaignId, creates each row once (an upsert on Leadscore_Action_Id__c) and deletes the
     members it created whose key is no longer here.
     The key is 'nurture:<campaign>:<person Id>:<epoch seconds of entered_at>', entered_at the
     first hour of the person's current stay in the tier (marts.lead_score_history): the same
     on every run while they stay, a new one when they come back after leaving (the old member
-    was deleted by then). Context columns (leading underscore) are never sent. -#}
+    was deleted by then); for a recycled Lead (not in a nurture tier) the recycling's
+    assigned_at. Context columns (leading underscore) are never sent. -#}
 with
 
 lead_scores as (
@@ -40,6 +43,40 @@ activity_summary as (
 nurture_campaigns as (
 
     select * from {{ ref('nurture_campaigns') }}
+
+),
+
+lead_routing as (
+
+    select * from {{ ref('lead_routing') }}
+
+),
+
+recycled as (
+
+    select
+        crm_id,
+        assigned_at as recycled_at
+    from lead_routing
+    where routing_rule = 'recycled_after_attempts'
+
+),
+
+recycle_campaigns_ranked as (
+
+    select
+        campaign_name,
+        member_status,
+        row_number() over (order by tier desc) as campaign_rank
+    from nurture_campaigns
+    where has_recycled_members
+
+),
+
+recycle_campaign as (
+
+    select * from recycle_campaigns_ranked
+    where campaign_rank = 1
 
 ),
 
@@ -106,7 +143,7 @@ entered as (
 
 ),
 
-members as (
+tier_members as (
 
     select
         emailable.*,
@@ -118,6 +155,31 @@ members as (
         on emailable.tier = nurture_campaigns.tier
     left join entered
         on emailable.crm_id = entered.crm_id
+
+),
+
+recycled_members as (
+
+    select
+        emailable.*,
+        recycle_campaign.campaign_name,
+        recycle_campaign.member_status,
+        recycled.recycled_at as entered_at
+    from emailable
+    inner join recycled
+        on emailable.crm_id = recycled.crm_id
+    cross join recycle_campaign
+    left join tier_members
+        on emailable.crm_id = tier_members.crm_id
+    where tier_members.crm_id is null
+
+),
+
+members as (
+
+    select * from tier_members
+    union all
+    select * from recycled_members
 
 ),
 

@@ -43,6 +43,8 @@ renamed as (
         technologies__c as technologies,
         leadsource as lead_source,
         status as lead_status,
+        -- an org without the field has an empty column (crm_schema.OPTIONAL_READ_FIELDS)
+        disqualification_reason__c as disqualification_reason,
         emailbouncedreason as email_bounced_reason,
 
         -- numerics
