@@ -63,3 +63,17 @@ def test_small_scales_repeat_the_scoring_runs_and_l_runs_them_once():
     assert harness.scoring_repeats(harness.SCALES["S"]) == harness.SCORING_REPEATS > 1
     assert harness.scoring_repeats(harness.SCALES["M"]) == harness.SCORING_REPEATS
     assert harness.scoring_repeats(harness.SCALES["L"]) == 1
+
+
+def test_an_incremental_hour_unequal_to_a_full_rebuild_fails_the_bench():
+    compared = {"marts.lead_scores": {"rows": 10, "only_incremental": 1, "only_full": 1}}
+    equal = figures(scoring_s=5.0) | {"incremental_equal_to_full": True}
+    unequal = figures(scoring_s=5.0) | {
+        "incremental_equal_to_full": False,
+        "incremental_full_rebuild_compared": compared,
+    }
+    assert row(harness.format_table({"S": equal}), "incremental = full rebuild").split()[-1] == "yes"
+    assert "NO" in row(harness.format_table({"S": unequal}), "incremental = full rebuild")
+    assert harness.equality_failures({"S": equal}) == []
+    (failure,) = harness.equality_failures({"S": unequal})
+    assert failure.startswith("S: the incremental hour differs") and '"only_full": 1' in failure

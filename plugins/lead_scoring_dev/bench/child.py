@@ -34,6 +34,7 @@ from crm_sandbox import runtime
 from lead_scoring import pipeline, run_context, warehouse
 from lead_scoring.config import load_settings
 from lead_scoring.dbt_runner import run_dbt
+from lead_scoring_dev import incremental_check
 from lead_scoring_dev.bench import pandas_peer, reference
 
 # The pipeline functions run_all calls, by the stage name the results use.
@@ -189,6 +190,14 @@ def main(argv: list[str] | None = None) -> int:
                     **monitor.take(),
                     **_summary_figures(summary),
                 }
+                result["incremental"]["dbt_slowest_nodes_s"] = keep_dbt_timings(settings, "bench_incremental")
+                # not timed as the hour: a copy rebuilt without the incremental state, compared
+                result["incremental"]["equal_to_full"] = incremental_check.equal_to_full(
+                    settings, next_hour, settings.var_dir / "incremental_check"
+                )
+                result["incremental"]["equal_to_full"]["was_incremental"] = incremental_check.was_incremental(
+                    settings.warehouse
+                )
     finally:
         runtime.stop(settings.sandbox_dir)
     del sandbox

@@ -272,6 +272,10 @@ def measure(settings: Settings, scale: Scale, airflow_overhead: bool) -> dict:
         "incremental_records_changed": incremental["crm_records_changed"],
         "incremental_records_written": incremental["crm_records_written"],
         "incremental_stages_s": incremental["stages_s"],
+        "incremental_dbt_slowest_nodes_s": incremental.get("dbt_slowest_nodes_s", {}),
+        "incremental_equal_to_full": (incremental.get("equal_to_full") or {}).get("equal"),
+        "incremental_was_incremental": (incremental.get("equal_to_full") or {}).get("was_incremental"),
+        "incremental_full_rebuild_compared": (incremental.get("equal_to_full") or {}).get("tables"),
         "crm_records_written": full["crm_records_written"],
         "api_calls": full["api_calls"],
         "api_calls_per_10k": (
@@ -334,7 +338,8 @@ def comparison_figures(comparisons: dict, result: dict) -> dict:
 
 
 def equality_failures(results: dict) -> list[str]:
-    """One line per scale and peer whose scores differ from dbt's, with examples."""
+    """One line per scale and peer whose scores differ from dbt's, with examples, and per
+    scale whose incremental hour differs from a full rebuild."""
     lines = []
     for scale, figures in results.items():
         for name in ("reference", "pandas"):
@@ -346,6 +351,9 @@ def equality_failures(results: dict) -> list[str]:
                     f"{scale}: {name} scores differ from marts.lead_scores in {count:,} rows "
                     f"({rows}); examples: {examples}"
                 )
+        if figures.get("incremental_equal_to_full") is False:
+            compared = json.dumps(figures.get("incremental_full_rebuild_compared"), default=str)
+            lines.append(f"{scale}: the incremental hour differs from a full rebuild: {compared}")
     return lines
 
 
@@ -376,6 +384,7 @@ ROWS = [
     ("incremental_s", "incremental hour (s)"),
     ("incremental_records_changed", "incremental records changed"),
     ("incremental_records_written", "incremental records written"),
+    ("incremental_equal_to_full", "incremental = full rebuild, every row"),
     ("api_calls_per_10k", "API calls per 10k written"),
     ("dag_parse_s", "DAG parse (s, slowest file)"),
     ("airflow_overhead_s", "Airflow overhead (s)"),
@@ -396,6 +405,8 @@ def _valid(key: str, figures: dict) -> bool:
 
 def _display(key: str, figures: dict):
     value = figures.get(key)
+    if key == "incremental_equal_to_full" and value is not None:
+        return "yes" if value else "NO (see incremental_full_rebuild_compared)"
     if key in ("reference_equal", "pandas_equal") and value is not None:
         name = key.removesuffix("_equal")
         return "yes" if value else f"NO ({figures.get(f'{name}_mismatches'):,} rows differ)"

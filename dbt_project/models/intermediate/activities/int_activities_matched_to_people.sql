@@ -14,7 +14,35 @@
     is matched once and its activities join it on the integer lead id; a JSONL event carries
     its own CRM id and e-mail and is its own identity. The two string lookups (CRM id, e-mail)
     run per identity, never per activity.
-    The activity's own CRM id and e-mail are not carried: nothing downstream reads them. -#}
+    The activity's own CRM id and e-mail are not carried: nothing downstream reads them.
+
+    Incremental on DuckDB and Postgres (macros/incremental_activities.sql, docs/incremental.md):
+    a build after an earlier one re-matches only the candidates (activities new since its
+    batches or its as_of, and every activity of an identity whose match may have changed: a
+    record added, removed, merged or with a new e-mail, a Marketo lead with new CRM ids or
+    e-mail); the rows equal a full build at the same as_of. A backdated build, an edited
+    activity types seed or an erasure rebuilds. -#}
+{%- set state_args = [
+    "ref('int_people_unified')", "ref('int_people_grouped_by_email')", "ref('stg_map__marketo_leads')",
+    "ref('marketo_activity_types')", "source('map', 'marketo_activities')", "source('map', 'events')",
+] -%}
+{%- set save_state = [] -%}
+{%- for step in [
+    'drop_unmatched', 'drop:batches_next', 'create:batches_next', 'drop:people', 'create:people',
+    'drop:marketo_leads', 'create:marketo_leads', 'drop:batches', 'rename:batches',
+] -%}
+    {%- do save_state.append(
+        "{{ lead_scoring.activity_match_save_state(this, '" ~ step ~ "', " ~ state_args | join(', ') ~ ") }}"
+    ) -%}
+{%- endfor -%}
+{{ config(
+    materialized='incremental' if lead_scoring.activity_match_is_incremental_engine() else 'table',
+    incremental_strategy='delete+insert',
+    unique_key=['activity_source', 'activity_id'],
+    pre_hook="{{ lead_scoring.activity_match_clear(this, ref('marketo_activity_types')) }}",
+    post_hook=save_state,
+) }}
+{%- set mode = lead_scoring.activity_match_mode(this, ref('marketo_activity_types')) %}
 with
 
 marketo_activities as (
@@ -57,6 +85,7 @@ people_keyed as (
 
     select
         people.person_id,
+        people.email,
         grouped.person_key
     from people
     inner join grouped
@@ -87,6 +116,141 @@ people_by_email as (
 
 ),
 
+{%- if mode == 'incremental' %}
+
+previous_people as (
+
+    select * from {{ lead_scoring.activity_match_state_relation(this, 'people') }}
+
+),
+
+previous_marketo_leads as (
+
+    select * from {{ lead_scoring.activity_match_state_relation(this, 'marketo_leads') }}
+
+),
+
+seen_batches as (
+
+    select * from {{ lead_scoring.activity_match_state_relation(this, 'batches') }}
+
+),
+
+watermark as (
+
+    select max(as_of) as previous_as_of
+    from seen_batches
+
+),
+
+people_changed as (
+
+    -- records added, removed, or whose e-mail or merged person changed since the last build
+    select
+        coalesce(people_keyed.person_id, previous_people.person_id) as person_id,
+        people_keyed.email,
+        previous_people.email as previous_email
+    from people_keyed
+    full outer join previous_people
+        on people_keyed.person_id = previous_people.person_id
+    where people_keyed.person_id is null
+        or previous_people.person_id is null
+        or coalesce(people_keyed.email, '') <> coalesce(previous_people.email, '')
+        or people_keyed.person_key <> previous_people.person_key
+
+),
+
+emails_changed as (
+
+    select email from people_changed
+    where email is not null
+    union
+    select previous_email as email from people_changed
+    where previous_email is not null
+
+),
+
+records_changed as (
+
+    -- the changed records and every record sharing an e-mail with one (their group and the
+    -- e-mail's first record may have moved)
+    select person_id from people_changed
+    union
+    select people_keyed.person_id
+    from people_keyed
+    inner join emails_changed
+        on people_keyed.email = emails_changed.email
+
+),
+
+marketo_leads_changed as (
+
+    select coalesce(marketo_leads.marketo_lead_id, previous_marketo_leads.marketo_lead_id) as marketo_lead_id
+    from marketo_leads
+    full outer join previous_marketo_leads
+        on marketo_leads.marketo_lead_id = previous_marketo_leads.marketo_lead_id
+    where marketo_leads.marketo_lead_id is null
+        or previous_marketo_leads.marketo_lead_id is null
+        or coalesce(previous_marketo_leads.crm_id, '')
+        <> coalesce(marketo_leads.crm_contact_id, marketo_leads.crm_lead_id, '')
+        or coalesce(marketo_leads.email, '') <> coalesce(previous_marketo_leads.email, '')
+    union
+    select marketo_leads.marketo_lead_id
+    from marketo_leads
+    left join records_changed
+        on coalesce(marketo_leads.crm_contact_id, marketo_leads.crm_lead_id) = records_changed.person_id
+    left join emails_changed
+        on marketo_leads.email = emails_changed.email
+    where records_changed.person_id is not null or emails_changed.email is not null
+
+),
+
+marketo_candidates as (
+
+    -- activities to (re)match: of a changed Marketo lead, from a batch the last build did
+    -- not see, or that became due since its as_of
+    select marketo_activities.*
+    from marketo_activities
+    cross join watermark
+    left join marketo_leads_changed
+        on marketo_activities.marketo_lead_id = marketo_leads_changed.marketo_lead_id
+    left join seen_batches
+        on marketo_activities.batch_id = seen_batches.batch_id
+    where marketo_activities.occurred_at <= {{ lead_scoring.as_of() }}
+        and (
+            marketo_leads_changed.marketo_lead_id is not null
+            or seen_batches.batch_id is null
+            or marketo_activities.occurred_at > watermark.previous_as_of
+        )
+
+),
+
+event_candidates as (
+
+    -- the same for events, whose identity is their own CRM id and e-mail
+    select events.*
+    from events
+    cross join watermark
+    left join records_changed
+        on events.crm_id = records_changed.person_id
+    left join emails_changed
+        on events.email = emails_changed.email
+    left join seen_batches
+        on events.batch_id = seen_batches.batch_id
+    where events.occurred_at <= {{ lead_scoring.as_of() }}
+        and (
+            records_changed.person_id is not null
+            or emails_changed.email is not null
+            or seen_batches.batch_id is null
+            or events.occurred_at > watermark.previous_as_of
+        )
+
+),
+{%- set marketo_rows, event_rows = 'marketo_candidates', 'event_candidates' %}
+{%- else %}
+{%- set marketo_rows, event_rows = 'marketo_activities', 'events' %}
+{%- endif %}
+
 identities as (
 
     -- one row per Marketo lead (its activities join it below) and one per JSONL event up
@@ -111,14 +275,16 @@ identities as (
         event_type,
         url,
         occurred_at
-    from events
+    from {{ event_rows }}
     where occurred_at <= {{ lead_scoring.as_of() }}
 
 ),
 
 identities_matched as (
 
-    -- the CRM record the identity's CRM id names, else its e-mail's record
+    -- the CRM record the identity's CRM id names, else its e-mail's record (an incremental
+    -- build keeps the unmatched candidates: their rows replace an earlier match, then the
+    -- post-hook deletes them)
     select
         identities.*,
         coalesce(people_by_crm_id.person_id, people_by_email.person_id) as person_id,
@@ -129,29 +295,31 @@ identities_matched as (
         on identities.crm_id = people_by_crm_id.person_id
     left join people_by_email
         on identities.email = people_by_email.email
+    {%- if mode != 'incremental' %}
     where people_by_crm_id.person_id is not null or people_by_email.person_id is not null
+    {%- endif %}
 
 ),
 
 marketo_matched as (
 
     select
-        marketo_activities.activity_id,
+        {{ marketo_rows }}.activity_id,
         'marketo' as activity_source,
         {{ lead_scoring.marketo_event_type(
-            'marketo_activities.activity_type_id', 'marketo_activity_types.event_type'
+            marketo_rows ~ '.activity_type_id', 'marketo_activity_types.event_type'
         ) }} as event_type,
-        marketo_activities.primary_attribute_value as url,
-        marketo_activities.occurred_at,
+        {{ marketo_rows }}.primary_attribute_value as url,
+        {{ marketo_rows }}.occurred_at,
         identities_matched.person_id,
         identities_matched.matched_by,
         identities_matched.person_key
-    from marketo_activities
+    from {{ marketo_rows }}
     inner join identities_matched
-        on marketo_activities.marketo_lead_id = identities_matched.marketo_lead_id
+        on {{ marketo_rows }}.marketo_lead_id = identities_matched.marketo_lead_id
     left join marketo_activity_types
-        on marketo_activities.activity_type_id = marketo_activity_types.activity_type_id
-    where marketo_activities.occurred_at <= {{ lead_scoring.as_of() }}
+        on {{ marketo_rows }}.activity_type_id = marketo_activity_types.activity_type_id
+    where {{ marketo_rows }}.occurred_at <= {{ lead_scoring.as_of() }}
 
 ),
 
@@ -170,12 +338,37 @@ events_matched as (
     where event_id is not null
 
 ),
+{%- if mode == 'incremental' %}
+
+marketo_unidentified as (
+
+    -- candidates whose Marketo lead is unknown: a row without a person replaces any earlier
+    select
+        marketo_candidates.activity_id,
+        'marketo' as activity_source,
+        cast(null as {{ dbt.type_string() }}) as event_type,
+        cast(null as {{ dbt.type_string() }}) as url,
+        cast(null as {{ dbt.type_timestamp() }}) as occurred_at,
+        cast(null as {{ dbt.type_string() }}) as person_id,
+        cast(null as {{ dbt.type_string() }}) as matched_by,
+        cast(null as {{ dbt.type_string() }}) as person_key
+    from marketo_candidates
+    left join marketo_matched
+        on marketo_candidates.activity_id = marketo_matched.activity_id
+    where marketo_matched.activity_id is null
+
+),
+{%- endif %}
 
 final as (
 
     select * from marketo_matched
     union all
     select * from events_matched
+    {%- if mode == 'incremental' %}
+    union all
+    select * from marketo_unidentified
+    {%- endif %}
 
 )
 

@@ -21,6 +21,7 @@ renamed as (
     select
         -- ids
         event_id as activity_id,
+        _batch_id as batch_id,
         nullif(trim(crm_id), '') as crm_id,
 
         -- strings

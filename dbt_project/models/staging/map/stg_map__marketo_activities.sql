@@ -21,6 +21,7 @@ renamed as (
     select
         -- ids
         marketoguid as activity_id,
+        _batch_id as batch_id,
         cast(leadid as {{ dbt.type_bigint() }}) as marketo_lead_id,
         cast(activitytypeid as {{ dbt.type_int() }}) as activity_type_id,
 
