@@ -53,6 +53,7 @@ LONGEST_FIRST = (
     "test_airflow_standalone.py",
     "test_predictive_model.py",
     "test_routing_properties.py",
+    "test_incremental_activities.py",
     "test_backtest.py",
     "test_handoff_tasks.py",
     "test_write_back.py",
