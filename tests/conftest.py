@@ -13,7 +13,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 os.environ.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")
 
-# Under pytest-xdist (make test runs two workers), each worker gets its own dbt target and
+# Under pytest-xdist (make test runs three workers), each worker gets its own dbt target and
 # log folders: dbt's partial-parse state, compiled SQL and run results are not shared state.
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # An xdist worker's __main__ has neither __spec__ nor __file__; pyspark (installed by
