@@ -77,6 +77,14 @@ def generated_world(
         runtime.stop(settings.sandbox_dir)
 
 
+def rows(settings, sql: str, params: list | None = None) -> list[tuple]:
+    """The rows of ``sql`` (with ``params``) on the warehouse of ``settings``."""
+    from lead_scoring import warehouse
+
+    with warehouse.connect(settings.warehouse) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
 def check_reasons_add_up(text: str, composite: float) -> dict[str, int]:
     """Check one score_reasons text ("81 = Fit 48 [a +10, 4 more +22] + Intent 33 [...]"):
     the points listed in each component (its remainder included) add up to the component,

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support import generated_world, isolated_env
+from tests.support import generated_world, isolated_env, rows
 
 END = datetime(2026, 11, 1, 10, 0, 0)
 HOUR = timedelta(hours=1)
@@ -46,13 +46,6 @@ def sandbox_post(sandbox, path: str, body: dict) -> dict:
     )
     assert response.status_code == 200, response.text
     return response.json()
-
-
-def rows(settings, sql: str, params: list | None = None) -> list[tuple]:
-    from lead_scoring import warehouse
-
-    with warehouse.connect(settings.warehouse) as con:
-        return con.execute(sql, params or []).fetchall()
 
 
 def extract_and_load(settings, run_id: str, as_of: datetime) -> dict:

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.support import generated_world
+from tests.support import generated_world, rows
 
 END = datetime(2026, 11, 1, 10, 0, 0)
 pytestmark = pytest.mark.e2e
@@ -145,13 +145,6 @@ def nurture_members(settings, sandbox) -> dict:
         "payload": payload,
         "tier_3": tier_3,
     }
-
-
-def rows(settings, sql: str, params: list | None = None) -> list[tuple]:
-    from lead_scoring import warehouse
-
-    with warehouse.connect(settings.warehouse) as con:
-        return con.execute(sql, params or []).fetchall()
 
 
 def plant_score_jump(settings, hour0: dict, exclude: set) -> dict:
