@@ -139,8 +139,12 @@ def dbt_build_task(
         project_dir=str(settings.dbt_project_dir),
         profile_config=_profile_config(settings),
         select=select,
-        vars={"as_of": as_of_template},
-        env={"LEADSCORE_WAREHOUSE": str(settings.warehouse), **(env or {})},
+        # as_of in the environment, not --vars (macros/as_of.sql): dbt's partial parsing holds
+        env={
+            "LEADSCORE_WAREHOUSE": str(settings.warehouse),
+            "LEADSCORE_AS_OF": as_of_template,
+            **(env or {}),
+        },
         append_env=True,
         invocation_mode=InvocationMode.DBT_RUNNER,
         install_deps=False,
@@ -177,7 +181,6 @@ def dbt_task_group(
         project_config=ProjectConfig(
             dbt_project_path=settings.dbt_project_dir,
             manifest_path=manifest,
-            env_vars={"LEADSCORE_WAREHOUSE": str(settings.warehouse), **NO_UNIT_TESTS},
         ),
         profile_config=_profile_config(settings),
         render_config=RenderConfig(
@@ -190,7 +193,13 @@ def dbt_task_group(
             invocation_mode=InvocationMode.DBT_RUNNER,
         ),
         operator_args={
-            "vars": {"as_of": as_of_template},
+            # (cosmos takes env here or in ProjectConfig.env_vars, not both: the as_of is templated)
+            "env": {
+                "LEADSCORE_WAREHOUSE": str(settings.warehouse),
+                "LEADSCORE_AS_OF": as_of_template,
+                **NO_UNIT_TESTS,
+            },
+            "append_env": True,
             "install_deps": False,
             "pool": pool,
             "retries": 0,

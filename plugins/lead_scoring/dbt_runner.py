@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -27,6 +28,19 @@ def dbt_env(settings: Settings) -> None:
     """Environment the dbt profile reads (absolute warehouse path)."""
     os.environ["LEADSCORE_WAREHOUSE"] = str(settings.warehouse)
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+
+
+def dbt_target_dir(settings: Settings, extra_vars: dict[str, str] | None = None) -> Path:
+    """dbt's target folder for this warehouse, project and ``--vars``: beside the warehouse
+    file, in ``.dbt/``, one per combination. dbt keeps its parsed project there
+    (partial_parse.msgpack) and re-parses all of it (about 4 s) when the warehouse in the
+    profile, the project folder or ``--vars`` differ from its last parse: one folder each
+    keeps the hourly build, the 5-minute SLA monitor and a shadow build (another
+    ``schema_prefix``) from undoing each other's parse, and a scratch warehouse's folder
+    goes with it."""
+    key = json.dumps([str(settings.dbt_project_dir), extra_vars or {}], sort_keys=True)
+    digest = hashlib.sha1(key.encode()).hexdigest()[:10]
+    return settings.warehouse.parent / ".dbt" / f"{settings.warehouse.stem}-{digest}"
 
 
 def release_warehouse() -> None:
@@ -76,12 +90,17 @@ def full_dbt_logs() -> bool:
 def run_dbt(
     settings: Settings, args: list[str], as_of: datetime, extra_vars: dict[str, str] | None = None
 ) -> list[dict]:
-    """``dbt <args>`` with ``--vars {as_of: ..., **extra_vars}``; returns one dict per node
-    result. The console gets a node counter and dbt's warnings and errors (``full_dbt_logs``
-    for all)."""
+    """``dbt <args>`` as of ``as_of`` (``LEADSCORE_AS_OF``, read by macros/as_of.sql) with
+    ``--vars extra_vars``; returns one dict per node result. The console gets a node counter
+    and dbt's warnings and errors (``full_dbt_logs`` for all).
+
+    as_of is an environment variable, not a ``--vars`` entry: dbt re-parses the whole
+    project when ``--vars`` change, and as_of changes every run; the macro reads the
+    variable only when executing, so dbt's partial parsing never sees it change."""
     from dbt.cli.main import dbtRunner  # noqa: PLC0415 - heavy import
 
     dbt_env(settings)
+    os.environ["LEADSCORE_AS_OF"] = as_of_var(as_of)
     project = str(settings.dbt_project_dir)
     quiet = not full_dbt_logs()
     full = [
@@ -91,8 +110,8 @@ def run_dbt(
         project,
         "--profiles-dir",
         str(settings.dbt_profiles_dir),
-        "--vars",
-        json.dumps({"as_of": as_of_var(as_of), **(extra_vars or {})}),
+        *([] if "--target-path" in args else ["--target-path", str(dbt_target_dir(settings, extra_vars))]),
+        *(["--vars", json.dumps(extra_vars)] if extra_vars else []),
     ]
     try:
         result = dbtRunner(callbacks=[NodeCounter(args[0])] if quiet else []).invoke(full)

@@ -33,7 +33,7 @@ import psutil
 from crm_sandbox import runtime
 from lead_scoring import pipeline, run_context, warehouse
 from lead_scoring.config import load_settings
-from lead_scoring.dbt_runner import run_dbt
+from lead_scoring.dbt_runner import dbt_target_dir, run_dbt
 from lead_scoring_dev import incremental_check
 from lead_scoring_dev.bench import pandas_peer, reference
 
@@ -209,7 +209,7 @@ def keep_dbt_timings(settings, run_id: str, top: int = 12) -> dict[str, float]:
     """Copy dbt's run_results.json of the run just finished next to the run's summary (the
     next run overwrites it) and return its slowest nodes (seconds, by unique_id)."""
 
-    source = settings.dbt_project_dir / "target" / "run_results.json"
+    source = dbt_target_dir(settings) / "run_results.json"
     if not source.exists():
         return {}
     target = settings.runs_dir / run_id / "dbt_run_results.json"
