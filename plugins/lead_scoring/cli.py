@@ -76,13 +76,16 @@ def format_summary(summary: dict) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from lead_scoring.pipeline import run_all  # noqa: PLC0415
+    from lead_scoring.pipeline import run_all, run_fast_lane  # noqa: PLC0415
     from lead_scoring.run_context import make_context  # noqa: PLC0415
 
-    as_of = args.as_of or datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0).isoformat()
-    run_id = args.run_id or f"cli_{as_of[:16].replace(':', '')}_{uuid.uuid4().hex[:6]}"
+    fast = args.command == "fast-lane"
+    now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    as_of = args.as_of or (now if fast else now.replace(minute=0)).isoformat()
+    prefix = "fast" if fast else "cli"
+    run_id = args.run_id or f"{prefix}_{as_of[:16].replace(':', '')}_{uuid.uuid4().hex[:6]}"
     try:
-        summary = run_all(make_context(run_id, as_of))
+        summary = (run_fast_lane if fast else run_all)(make_context(run_id, as_of))
     except Exception as error:
         report = getattr(error, "leadscore_report", None)
         if report is None or args.verbose:
@@ -90,6 +93,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"run {report['run_id']} failed in stage {report['failed_stage']}: {report['error']}\n"
               f"fix: {report['fix']}", file=sys.stderr)  # fmt: skip
         return 1
+    if summary.get("nothing_new"):
+        summary["message"] = (
+            f"nothing arrived since the last run (as of {summary['as_of']}): nothing to score"
+        )
+        text_output.emit(args, summary)
+        return 0
     text_output.emit(args, summary, format_summary)
     return 0
 
@@ -204,6 +213,17 @@ def add_product_commands(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--run-id", type=run_id_argument, help="run id (default: cli_<as_of>_<random>)")
     text_output.add_json_option(run)
     run.set_defaults(func=cmd_run, writes=True)
+
+    fast = sub.add_parser(
+        "fast-lane",
+        help="score and write back only what arrived since the last run (new Leads, activities)",
+    )
+    fast.add_argument(
+        "--as-of", type=as_of_argument, help="score as of this instant (ISO, UTC); default: this minute"
+    )
+    fast.add_argument("--run-id", type=run_id_argument, help="run id (default: fast_<as_of>_<random>)")
+    text_output.add_json_option(fast)
+    fast.set_defaults(func=cmd_run, writes=True)
 
     sync = sub.add_parser("sync", help="write changed scores to the CRM, or show what is pending")
     sync.add_argument(

@@ -17,6 +17,8 @@ moves through files and DuckDB. Each stage's work lives in its own package:
 
 Every stage scores and extracts "as of" the run's ``as_of`` (the DAG's data_interval_end),
 never the wall clock, and re-running a stage for the same interval changes nothing.
+``run_fast_lane`` runs the same stages every minute on what arrived since the last run,
+writing back only the people it touched (fast_lane.py).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from lead_scoring import run_logging
+from lead_scoring import fast_lane, run_logging
 from lead_scoring.dbt_runner import run_dbt
 from lead_scoring.extract import stage as extract_stage
 from lead_scoring.failures import record_failure
@@ -68,13 +70,14 @@ def validate_raw(ctx: RunContext, load: dict) -> dict:
 
 @timed
 @writes_warehouse
-def build_scores(ctx: RunContext) -> dict:
+def build_scores(ctx: RunContext, data_tests: bool = True) -> dict:
     """``dbt build`` of the hourly models as of the run (outside Airflow; the DAG uses cosmos).
     Unit tests check the SQL on fixed fixtures, not the data: they run in CI (``make test``),
-    not every hour."""
+    not every hour. The fast lane leaves the data tests to the hourly run (``data_tests``)."""
 
+    args = ["build", "--select", "tag:hourly", "--exclude-resource-type", "unit_test"]
     nodes = run_dbt(
-        ctx.settings, ["build", "--select", "tag:hourly", "--exclude-resource-type", "unit_test"], ctx.as_of
+        ctx.settings, args + ([] if data_tests else ["--exclude-resource-type", "test"]), ctx.as_of
     )
     return {"nodes": len(nodes), "failed": [n["node"] for n in nodes if n["status"] in {"error", "fail"}]}
 
@@ -88,9 +91,22 @@ def validate_scores(ctx: RunContext) -> dict:
 
 @timed
 @writes_warehouse
-def write_back_crm(ctx: RunContext, force: bool | None = None, retry_dead_letters: bool = False) -> dict:
-    """Send the changed payload rows to the CRM (or to a file when LEADSCORE_DRY_RUN is set)."""
-    return sync.write_back(ctx, sync.options_from_env(force, retry_dead_letters))
+def write_back_crm(
+    ctx: RunContext,
+    force: bool | None = None,
+    retry_dead_letters: bool = False,
+    touched: set[str] | None = None,
+) -> dict:
+    """Send the changed payload rows to the CRM (or to a file when LEADSCORE_DRY_RUN is set);
+    with ``touched`` (the fast lane) only those people's and Accounts' rows."""
+    return sync.write_back(ctx, sync.options_from_env(force, retry_dead_letters), touched)
+
+
+@timed
+def find_touched(ctx: RunContext, load: dict) -> dict:
+    """The fast lane's people: those the run's new batches touched (fast_lane.touched)."""
+    ids = fast_lane.touched(ctx, load["new_batch_ids"])
+    return {"touched_people": len(ids), "ids": sorted(ids)}
 
 
 @timed
@@ -139,12 +155,55 @@ def run_all(ctx: RunContext) -> dict:
     ]
     # the whole run holds the writer lock: a second run waits instead of breaking into it
     with run_logging.bound(run_id=ctx.run_id), holding(ctx.settings.warehouse, f"run {ctx.run_id}"):
-        for name, stage in plan:
-            try:
-                stages[name] = stage()
-            except Exception as error:
-                with run_logging.bound(stage=name):
-                    error.leadscore_report = record_failure(ctx.run_id, ctx.as_of, name, error)  # type: ignore[attr-defined]
-                raise
+        run_stages(ctx, plan, stages)
+        with run_logging.bound(stage="summarize"):
+            return summarize(ctx, stages, started)
+
+
+def run_stages(ctx: RunContext, plan: list[tuple[str, Callable[[], dict]]], stages: dict) -> None:
+    """Run ``plan``'s stages in order into ``stages``; a failing one is recorded, then raised."""
+    for name, stage in plan:
+        try:
+            stages[name] = stage()
+        except Exception as error:
+            with run_logging.bound(stage=name):
+                error.leadscore_report = record_failure(ctx.run_id, ctx.as_of, name, error)  # type: ignore[attr-defined]
+            raise
+
+
+def run_fast_lane(ctx: RunContext) -> dict:
+    """One fast-lane run (fast_lane.py): extract and load what arrived since the last run; when
+    something did, validate it, build the hourly models without their data tests, write back
+    only the people it touched, raise the alerts due, and summarize. Holds the writer lock
+    throughout, as ``run_all`` does: the two lanes never write at once."""
+
+    started = time.time()
+    stages: dict = {}
+    arrive: list[tuple[str, Callable[[], dict]]] = [
+        ("extract_crm", lambda: extract_crm(ctx)),
+        ("extract_map", lambda: extract_map(ctx)),
+        ("load_raw", lambda: load_raw(ctx, stages["extract_crm"], stages["extract_map"])),
+    ]
+    act: list[tuple[str, Callable[[], dict]]] = [
+        ("validate_raw", lambda: validate_raw(ctx, stages["load_raw"])),
+        ("dbt_build", lambda: build_scores(ctx, data_tests=False)),
+        ("validate_scores", lambda: validate_scores(ctx)),
+        ("touched", lambda: find_touched(ctx, stages["load_raw"])),
+        ("write_back", lambda: write_back_crm(ctx, touched=set(stages["touched"]["ids"]))),
+        ("alert_sla", lambda: alert_sla(ctx)),
+    ]
+    with run_logging.bound(run_id=ctx.run_id), holding(ctx.settings.warehouse, f"fast lane {ctx.run_id}"):
+        run_stages(ctx, arrive, stages)
+        loaded = stages["load_raw"]
+        if not (loaded["rows_loaded"] or loaded["rows_erased"]):  # (an empty window is a batch too)
+            return {
+                "run_id": ctx.run_id,
+                "as_of": ctx.as_of.isoformat(),
+                "lane": "fast",
+                "nothing_new": True,
+                "duration_s": round(time.time() - started, 1),
+            }
+        run_stages(ctx, act, stages)
+        stages["touched"].pop("ids")
         with run_logging.bound(stage="summarize"):
             return summarize(ctx, stages, started)

@@ -71,6 +71,9 @@ def summarize(ctx: RunContext, stages: dict, started: float | None = None) -> di
     summary = {
         "run_id": ctx.run_id,
         "as_of": ctx.as_of.isoformat(),
+        # the fast lane (lead_scoring.fast_lane) writes back only the people it touched
+        "lane": "fast" if "touched" in stages else "hourly",
+        "touched_people": (stages.get("touched") or {}).get("touched_people"),
         # records = Leads + Contacts; people = records merged by e-mail (one score each)
         "records_scored": sum(tier_counts.values()),
         "leads_scored": records.get("Lead", 0),

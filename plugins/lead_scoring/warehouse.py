@@ -105,6 +105,7 @@ OPS_DDL = [
         run_id varchar primary key, as_of timestamp, status varchar, summary varchar,
         started_at timestamp, finished_at timestamp)""",
     # the as_of of every write-back that finished: an older run never writes after a newer one
+    # (lane: hourly, or fast for the fast lane, recorded before it sends: reverse_etl/sync.py)
     """create table if not exists ops.write_back_instants (
         as_of timestamp, run_id varchar, finished_at timestamp)""",
     # the learned points table (lead_scoring.model): every version kept, one promoted
@@ -138,6 +139,7 @@ OPS_COLUMNS_ADDED = [
     # nurture CampaignMembers: the Campaign, and the MAP list file that carried the change
     ("ops.crm_actions", "campaign_name varchar"),
     ("ops.crm_actions", "map_file varchar"),
+    ("ops.write_back_instants", "lane varchar default 'hourly'"),
 ]
 
 

@@ -184,3 +184,20 @@ def test_sla_monitor_dag(dagbag):
     assert dag.get_task("pull_open_sla_tasks").downstream_task_ids == {"refresh_sla"}
     assert dag.get_task("refresh_sla").downstream_task_ids == {"alert_sla"}
     assert len(dag.topological_sort()) == len(dag.tasks)
+
+
+def test_fast_lane_dag(dagbag):
+    from airflow.timetables.interval import CronDataIntervalTimetable
+
+    dag = dagbag.dags["lead_scoring_fast_lane"]
+    assert isinstance(dag.timetable, CronDataIntervalTimetable)
+    assert dag.timetable._expression == "* * * * *"
+    assert dag.catchup is False
+    assert dag.max_active_runs == 1
+    assert {"leadscore", "fast_lane"} <= set(dag.tags)
+    assert dag.doc_md and "data_interval_end" in dag.doc_md
+    # one task, in the pool the hourly DAG writes through, never retried (a retry could
+    # pile up behind the next minute, which picks up whatever this one left)
+    assert [task.task_id for task in dag.tasks] == ["fast_lane"]
+    assert dag.get_task("fast_lane").pool == "duckdb_writer"
+    assert dag.get_task("fast_lane").retries == 0

@@ -77,3 +77,24 @@ def test_an_incremental_hour_unequal_to_a_full_rebuild_fails_the_bench():
     assert harness.equality_failures({"S": equal}) == []
     (failure,) = harness.equality_failures({"S": unequal})
     assert failure.startswith("S: the incremental hour differs") and '"only_full": 1' in failure
+
+
+def test_the_fast_lane_latency_has_its_target_and_a_lead_left_out_fails_the_bench():
+    trials = [{"latency_s": 9.0, "in_crm": True}, {"latency_s": 11.0, "in_crm": False}]
+    carried = figures(scoring_s=5.0) | {
+        "fast_lane_p50_s": 9.0,
+        "fast_lane_p95_s": 11.0,
+        "fast_lane_all_in_crm": True,
+    }
+    dropped = carried | {"fast_lane_all_in_crm": False, "fast_lane_trials": trials}
+    assert row(harness.format_table({"L": carried}), "fast lane, landing to CRM, p95").split()[-4:] == [
+        "11.0",
+        "met",
+        "(<=",
+        "60)",
+    ]
+    slow = carried | {"fast_lane_p95_s": 75.0}
+    assert "met" not in row(harness.format_table({"L": slow}), "fast lane, landing to CRM, p95")
+    assert harness.equality_failures({"L": carried}) == []
+    (failure,) = harness.equality_failures({"L": dropped})
+    assert failure == "L: the fast lane left 1 new Lead(s) without a tier or owner in the CRM"

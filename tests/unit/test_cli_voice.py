@@ -37,6 +37,7 @@ BAD_INPUT = {
     "shadow": (["shadow", "begin"], "invalid choice: 'begin'"),
     "pilot": (["pilot", "start", "--candidate-seeds", "x", "--share", "1.5", "--reason", "r"], "--share 1.5"),
     "run": (["run", "--run-id", "../.."], "run id '../..' names no folder"),
+    "fast-lane": (["fast-lane", "--as-of", BAD_INSTANT], "is not an ISO-8601 instant"),
     "sync": (["sync", "sideways"], "invalid choice: 'sideways'"),
     "sla-monitor": (["sla-monitor", "--as-of", BAD_INSTANT], "is not an ISO-8601 instant"),
     "status": (["status", "--runs", "0"], "'0' is not a whole number >= 1"),

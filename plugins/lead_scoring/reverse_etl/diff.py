@@ -14,6 +14,7 @@ owns the Task by then).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import duckdb
 import pandas as pd
@@ -115,9 +116,15 @@ def _hash_sql(columns: list[str], mapping: dict[str, str]) -> str:
     )
 
 
-def diff_payload(con: duckdb.DuckDBPyConnection, obj: str, table: str | None = None) -> PayloadDiff:
+def diff_payload(
+    con: duckdb.DuckDBPyConnection, obj: str, table: str | None = None, as_of: datetime | None = None
+) -> PayloadDiff:
     """Rows of the payload model whose hash differs from ``ops.crm_sync_state``; for an object
-    created once, the rows the CRM has not confirmed yet (whatever their hash)."""
+    created once, the rows the CRM has not confirmed yet (whatever their hash).
+
+    With ``as_of``, never a record that a run as of a later instant wrote last (a fast-lane
+    minute after this hour, ``ops.write_back_instants``): an hourly run that finishes after
+    the fast lane wrote a new hot Lead must not put back its older score."""
     table = table or payload_model(obj)
     key = crm_schema.key_field(obj)
     mapping = payload_columns(con, obj, table)
@@ -136,6 +143,13 @@ def diff_payload(con: duckdb.DuckDBPyConnection, obj: str, table: str | None = N
         else "state.payload_hash is distinct from payload.payload_hash "
         f"and state.payload_hash is distinct from {legacy_sql}"
     )
+    params: list = [obj]
+    if as_of is not None and obj not in crm_schema.CREATE_ONCE_KEYS:
+        pending += (
+            " and not exists (select 1 from ops.write_back_instants newer "
+            "where newer.run_id = state.run_id and newer.as_of > ?)"
+        )
+        params.append(as_of)
     select = ", ".join(f'payload."{c}" as "{field}"' for c, field in mapping.items())
     total = con.execute(f"select count(*) from {table}").fetchall()[0][0]
     changed = con.execute(
@@ -148,7 +162,7 @@ def diff_payload(con: duckdb.DuckDBPyConnection, obj: str, table: str | None = N
         where {pending}
         order by payload."{key_column}"
         """,
-        [obj],
+        params,
     ).df()
     # date fields as the CRM's YYYY-MM-DD text: a DATE reaches pandas as a midnight Timestamp,
     # which would be sent as a datetime (and refused)

@@ -5,6 +5,12 @@ cleared Airflow run, a backfill, ``--as-of`` in the past) scores into history bu
 nothing, and says why (``newer_write_back``); each finished write-back records its ``as_of``
 in ``ops.write_back_instants``.
 
+The fast lane (``lead_scoring.fast_lane``) writes only the rows of the people it touched
+(``touched``), and records its instant (lane ``fast``) before it sends. An hourly run yields
+only to a newer hourly write-back, and skips each record a run as of a later instant wrote
+last (``diff_payload(as_of=...)``): the fast lane's minute never blocks the hour, and the
+hour never puts back a hot Lead's older score. The fast lane yields to any newer write-back.
+
 For each synced object (``diff.PAYLOAD_MODELS``): reconcile the Bulk jobs an interrupted run
 left (``writer.reconcile_jobs``), diff the payload against ``ops.crm_sync_state``, stop at the
 circuit breaker, send the changed rows (``writer.send_object``); then wait for and record
@@ -62,10 +68,19 @@ def options_from_env(force: bool | None = None, retry_dead_letters: bool = False
     )
 
 
-def newer_write_back(con, as_of: datetime) -> str | None:
-    """Why a run as of ``as_of`` must not write to the CRM (or raise alerts), or None."""
+HOURLY, FAST = "hourly", "fast"
+# The column of each object's payload that names the person (or Account) a row is about: the
+# fast lane writes only the rows of what it touched. Nurture members are left to the hour.
+TOUCHED_BY = {"Lead": "Id", "Contact": "Id", "Account": "Id", "Task": "WhoId"}
+
+
+def newer_write_back(con, as_of: datetime, lane: str = HOURLY) -> str | None:
+    """Why a run as of ``as_of`` must not write to the CRM (or raise alerts), or None. The
+    hourly lane yields to a newer hourly write-back only, the fast lane to any."""
+    only_hourly = "" if lane == FAST else "and coalesce(lane, 'hourly') = 'hourly' "
     rows = con.execute(
-        "select as_of, run_id from ops.write_back_instants where as_of > ? order by as_of desc limit 1",
+        f"select as_of, run_id from ops.write_back_instants where as_of > ? {only_hourly}"
+        "order by as_of desc limit 1",
         [as_of],
     ).fetchall()
     if not rows:
@@ -137,18 +152,32 @@ def _reconcile(con, ctx: RunContext, sf, obj: str):
 
 
 def hours_since_last_write_back(con, as_of: datetime) -> float | None:
-    """Hours from the last finished write-back's as_of to ``as_of`` (None before the first)."""
-    last = con.execute("select max(as_of) from ops.write_back_instants").fetchall()[0][0]
+    """Hours from the last finished hourly write-back's as_of to ``as_of`` (None before the
+    first): the decay of every score since then is what the circuit breaker allows for."""
+    last = con.execute(
+        "select max(as_of) from ops.write_back_instants where coalesce(lane, 'hourly') = 'hourly'"
+    ).fetchall()[0][0]
     return None if last is None else (as_of.replace(tzinfo=None) - last).total_seconds() / 3600
 
 
-def write_back(ctx: RunContext, options: SyncOptions) -> dict:
+def restrict(diff: PayloadDiff, touched: set[str] | None) -> PayloadDiff:
+    """``diff`` with only the rows about ``touched`` people and Accounts (all without)."""
+    if touched is None:
+        return diff
+    column = TOUCHED_BY.get(diff.object)
+    keep = diff.changed[column].isin(touched) if column else [False] * len(diff.changed)
+    return PayloadDiff(diff.object, diff.total, diff.changed[keep].reset_index(drop=True))
+
+
+def write_back(ctx: RunContext, options: SyncOptions, touched: set[str] | None = None) -> dict:
     """Send the changed payload rows of each synced object to the CRM (or to a file when
-    LEADSCORE_DRY_RUN is set), after finishing any bulk job an interrupted run left."""
+    LEADSCORE_DRY_RUN is set), after finishing any bulk job an interrupted run left. With
+    ``touched`` (the fast lane), only the rows about those people and Accounts."""
     results, sent, sf = [], [], None
+    lane = HOURLY if touched is None else FAST
     with warehouse.connect(ctx.settings.warehouse) as con:
         warehouse.ensure_schema(con)
-        stale = None if ctx.settings.dry_run else newer_write_back(con, ctx.as_of)
+        stale = None if ctx.settings.dry_run else newer_write_back(con, ctx.as_of, lane)
         if stale is not None:
             log.warning("write-back skipped: %s", stale)
             return {**_outcome(ctx, [], None), "skipped_reason": stale}
@@ -157,11 +186,13 @@ def write_back(ctx: RunContext, options: SyncOptions) -> dict:
         version, _ = versions.record_if_changed(con, seeds, f"run {ctx.run_id}")
         stopped: Exception | None = None
         gap_hours = hours_since_last_write_back(con, ctx.as_of)
+        if lane == FAST and not ctx.settings.dry_run:  # before sending: see the module's doc
+            _record_instant(con, ctx, lane)
         try:
             for obj in PAYLOAD_MODELS:
                 if not ctx.settings.dry_run:
                     sf = _reconcile(con, ctx, sf, obj)
-                diff = diff_payload(con, obj)
+                diff = restrict(diff_payload(con, obj, as_of=ctx.as_of), touched)
                 if ctx.settings.dry_run:
                     results.append(write_dry_run(diff, ctx.run_dir / "dry_run"))
                     continue
@@ -183,8 +214,12 @@ def write_back(ctx: RunContext, options: SyncOptions) -> dict:
             raise stopped
         actions, nurture_notes = [], {}
         for obj in ACTION_MODELS:  # after the owners they follow are written
+            if lane == FAST and obj not in TOUCHED_BY:
+                continue
             if ctx.settings.dry_run:
-                actions.append(write_dry_run(diff_payload(con, obj), ctx.run_dir / "dry_run"))
+                actions.append(
+                    write_dry_run(restrict(diff_payload(con, obj), touched), ctx.run_dir / "dry_run")
+                )
                 if obj == nurture.OBJECT:  # and the members it would delete
                     removals = nurture.removal_diff(con)
                     write_dry_run(
@@ -197,19 +232,17 @@ def write_back(ctx: RunContext, options: SyncOptions) -> dict:
                 sf, result = _nurture(con, ctx, sf, options, nurture_notes)
                 actions.append(result)
                 continue
-            diff, held = hold_until_owner_written(con, diff_payload(con, obj))
+            diff, held = hold_until_owner_written(con, restrict(diff_payload(con, obj), touched))
             if diff.changed_count:
                 sf = sf or crm_client(ctx)
             result = finish_object(con, sf, send_object(con, sf, diff, ctx.run_id, options))
             result.changed, result.held = result.changed + held, held
             actions.append(result)
-        if not ctx.settings.dry_run:
+        if lane == HOURLY and not ctx.settings.dry_run:
             nurture_notes["map_lists"] = nurture.write_list_files(
                 con, ctx.run_dir / "map_lists", ctx.as_of
             ).as_dict()
-            con.execute(
-                "insert into ops.write_back_instants values (?, ?, ?)", [ctx.as_of, ctx.run_id, utc_now()]
-            )
+            _record_instant(con, ctx, lane)
     usage = getattr(getattr(sf, "session", None), "api_usage", None)
     if usage is not None:
         log.info(
@@ -224,6 +257,13 @@ def write_back(ctx: RunContext, options: SyncOptions) -> dict:
         **nurture_notes,
         "scoring_version": version["version_id"],
     }
+
+
+def _record_instant(con, ctx: RunContext, lane: str) -> None:
+    con.execute(
+        "insert into ops.write_back_instants (as_of, run_id, finished_at, lane) values (?, ?, ?, ?)",
+        [ctx.as_of, ctx.run_id, utc_now(), lane],
+    )
 
 
 def _nurture(con, ctx: RunContext, sf, options: SyncOptions, notes: dict):

@@ -1,0 +1,110 @@
+"""The fast lane end to end (issue 23): generator, CRM sandbox over HTTPS, the real dbt and
+GX. After an hourly run, a minute with nothing new stops after the load; a new Lead created
+in the CRM that requests a demo is scored, routed and written back with its handoff Task by
+the next minute's fast lane, which writes nothing about anyone else; the same minute again
+writes nothing; and an hourly run as of an earlier instant that finishes late never puts the
+new Lead's older score back (nor does the fast lane's minute hold back the next hour)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from tests.support import generated_world, rows
+
+END = datetime(2026, 11, 1, 10, 0, 0)
+NEW_LEAD = "00Q9FASTLANE001AAA"
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("fast_lane_e2e")
+    with (
+        pytest.MonkeyPatch.context() as mp,
+        generated_world(root, mp, leads=200, days=20, seed=23, end=END) as made,
+    ):
+        yield made
+
+
+def test_a_new_hot_lead_reaches_its_owner_in_the_next_minute(world):
+    from lead_scoring import pipeline, warehouse
+    from lead_scoring.pipeline import write_back_crm
+    from lead_scoring.reverse_etl.sync import newer_write_back
+    from lead_scoring.run_context import make_context
+    from lead_scoring_dev.fast_lane_trial import (
+        best_fitting_routed_lead,
+        create_lead,
+        crm_lead,
+        land_demo_request,
+    )
+
+    settings, _ = world
+    db = settings.sandbox_dir / "crm.sqlite"
+    hour = pipeline.run_all(make_context("hour0", END))
+    assert hour["crm_records_written"] > 0 and hour["lane"] == "hourly"
+
+    # a minute with nothing new: no dbt build, no write-back, no run recorded
+    quiet = pipeline.run_fast_lane(make_context("fast_quiet", END + timedelta(minutes=2)))
+    assert quiet.get("nothing_new") is True, quiet
+    assert rows(settings, "select run_id from ops.runs where run_id = 'fast_quiet'") == []
+
+    # a Lead like a well-fitting one routed to a rep is created, then requests a demo
+    create_lead(db, best_fitting_routed_lead(settings), NEW_LEAD, END + timedelta(minutes=3))
+    land_demo_request(settings.landing, NEW_LEAD, END + timedelta(minutes=4))
+    fast = pipeline.run_fast_lane(make_context("fast1", END + timedelta(minutes=5)))
+    assert fast["lane"] == "fast" and fast["crm_write_skipped"] is None
+    assert fast["touched_people"] >= 1
+
+    # scored, tiered and routed in the warehouse; the same tier, score and owner in the CRM
+    score, tier, tier_label = rows(
+        settings,
+        "select composite_score, tier, tier_label from marts.lead_scores where crm_id = ?",
+        [NEW_LEAD],
+    )[0]
+    ((owner, owner_type),) = rows(
+        settings, "select owner_id, owner_type from marts.lead_routing where crm_id = ?", [NEW_LEAD]
+    )
+    lead = crm_lead(db, NEW_LEAD)
+    assert lead["Lead_Tier__c"] == f"{tier} - {tier_label}" and tier <= 2, (tier, tier_label, score)
+    assert lead["OwnerId"] == owner and owner_type == "rep"
+    assert lead["Lead_Score__c"] == pytest.approx(round(score))
+    # its handoff Task, once
+    tasks = rows(
+        settings, "select task_id from ops.crm_actions where object = 'Task' and crm_id = ?", [NEW_LEAD]
+    )
+    assert len(tasks) == 1 and fast["crm_tasks_created"] >= 1
+
+    # only the touched people (and their Accounts) were written this minute
+    written = {
+        crm_id
+        for (crm_id,) in rows(
+            settings,
+            "select crm_id from ops.crm_sync_log where run_id = 'fast1' and object in ('Lead', 'Contact')",
+        )
+    }
+    assert NEW_LEAD in written
+    assert len(written) <= fast["touched_people"]
+    assert fast["crm_records_written"] <= fast["touched_people"] + len(tasks)
+
+    # the same minute again: nothing arrived, nothing written
+    again = pipeline.run_fast_lane(make_context("fast1_again", END + timedelta(minutes=5)))
+    assert again["nothing_new"] is True
+
+    # an hourly run as of before the demo request (a run late to finish) scores the new Lead
+    # lower, and its write-back leaves the fast lane's newer row in the CRM
+    before = crm_lead(db, NEW_LEAD)
+    late = make_context("late_hour", END + timedelta(minutes=3, seconds=30))
+    pipeline.build_scores(late, data_tests=False)
+    (older,) = rows(settings, "select composite_score from marts.lead_scores where crm_id = ?", [NEW_LEAD])[0]
+    assert older < score
+    written_late = write_back_crm(late)
+    assert written_late.get("skipped_reason") is None and written_late["crm_records_written"] > 0
+    late_rows = "select 1 from ops.crm_sync_log where run_id = 'late_hour' and crm_id = ?"
+    assert rows(settings, late_rows, [NEW_LEAD]) == []
+    assert crm_lead(db, NEW_LEAD)["Lead_Score__c"] == before["Lead_Score__c"]
+    # and the next hour is not held back by the fast lane's later minute; an older minute is
+    with warehouse.connect(settings.warehouse) as con:
+        assert newer_write_back(con, END + timedelta(hours=1)) is None
+        assert newer_write_back(con, END + timedelta(minutes=4), "fast") is not None
