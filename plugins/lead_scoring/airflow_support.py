@@ -68,6 +68,9 @@ def on_task_failure(context: dict) -> None:
 DBT_TASKS_ENV = "LEADSCORE_DBT_TASKS"
 DBT_TASK_MODES = ("build", "per_model")
 HOURLY_SELECT = "tag:hourly"
+# The data tests tagged weekly (on views whose test recomputes them) run with the weekly build,
+# after every hourly run: off the path from the extract to the CRM.
+HOURLY_EXCLUDE = "tag:weekly"
 # Unit tests check the SQL on fixed fixtures: CI runs them (`make test`), not each DAG run.
 NO_UNIT_TESTS = {"DBT_EXCLUDE_RESOURCE_TYPES": "unit_test"}
 
@@ -96,7 +99,13 @@ def hourly_dbt_step(pool: str, task_id: str = "dbt_build"):
         return dbt_task_group(pool=pool, group_id=task_id)
     # no retries, as in the task group: a failed model or test fails the same way again
     return dbt_build_task(
-        task_id, select=HOURLY_SELECT, as_of_template=AS_OF_TEMPLATE, pool=pool, env=NO_UNIT_TESTS, retries=0
+        task_id,
+        select=HOURLY_SELECT,
+        as_of_template=AS_OF_TEMPLATE,
+        pool=pool,
+        env=NO_UNIT_TESTS,
+        retries=0,
+        exclude=HOURLY_EXCLUDE,
     )
 
 
@@ -186,6 +195,7 @@ def dbt_task_group(
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
             select=[select],
+            exclude=[HOURLY_EXCLUDE] if select == HOURLY_SELECT else [],
             test_behavior=TestBehavior.AFTER_ALL,
         ),
         execution_config=ExecutionConfig(

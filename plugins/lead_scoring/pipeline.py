@@ -68,17 +68,28 @@ def validate_raw(ctx: RunContext, load: dict) -> dict:
     return quality_stage.validate(ctx, "raw_", load["new_batch_ids"])
 
 
+# The hourly models and their data tests, but the tests tagged weekly and the unit tests
+HOURLY_BUILD = [
+    "build",
+    "--select",
+    "tag:hourly",
+    "--exclude",
+    "tag:weekly",
+    "--exclude-resource-type",
+    "unit_test",
+]
+
+
 @timed
 @writes_warehouse
 def build_scores(ctx: RunContext, data_tests: bool = True) -> dict:
     """``dbt build`` of the hourly models as of the run (outside Airflow; the DAG uses cosmos).
     Unit tests check the SQL on fixed fixtures, not the data: they run in CI (``make test``),
-    not every hour. The fast lane leaves the data tests to the hourly run (``data_tests``)."""
+    not every hour; the data tests tagged weekly (on views their test recomputes) run with the
+    weekly build. The fast lane leaves the data tests to the hourly run (``data_tests``)."""
 
-    args = ["build", "--select", "tag:hourly", "--exclude-resource-type", "unit_test"]
-    nodes = run_dbt(
-        ctx.settings, args + ([] if data_tests else ["--exclude-resource-type", "test"]), ctx.as_of
-    )
+    args = HOURLY_BUILD + ([] if data_tests else ["--exclude-resource-type", "test"])
+    nodes = run_dbt(ctx.settings, args, ctx.as_of)
     return {"nodes": len(nodes), "failed": [n["node"] for n in nodes if n["status"] in {"error", "fail"}]}
 
 

@@ -68,6 +68,7 @@ def test_hourly_dbt_step_is_one_dbt_build(dagbag):
     # one dbt invocation, as `leadscore run` does: not a task per model (see LEADSCORE_DBT_TASKS)
     assert type(build).__name__ == "DbtBuildLocalOperator"
     assert build.select == "tag:hourly"
+    assert build.exclude == "tag:weekly"  # the data tests that recompute a view: weekly build
     assert build.env["DBT_EXCLUDE_RESOURCE_TYPES"] == "unit_test"  # unit tests run in CI
     assert "data_interval_end" in build.env["LEADSCORE_AS_OF"]  # not --vars: partial parsing holds
     assert build.retries == 0
@@ -201,3 +202,26 @@ def test_fast_lane_dag(dagbag):
     assert [task.task_id for task in dag.tasks] == ["fast_lane"]
     assert dag.get_task("fast_lane").pool == "duckdb_writer"
     assert dag.get_task("fast_lane").retries == 0
+
+
+def test_the_tests_that_recompute_a_view_run_with_the_weekly_build_only():
+    """The hourly build (tag:hourly, exclude tag:weekly) leaves out the data tests tagged
+    weekly; the weekly build (tag:weekly) selects them directly. Read from the manifest
+    `make test` parses first."""
+    import json
+
+    from tests.support import REPO
+
+    nodes = json.loads((REPO / "dbt_project" / "target" / "manifest.json").read_text())["nodes"]
+    weekly = {
+        node["name"]
+        for node in nodes.values()
+        if node["resource_type"] == "test" and "weekly" in node["tags"]
+    }
+    assert {name.split("_person_id")[0] for name in weekly} == {
+        "unique_combination_of_columns_int_people_features",
+        "unique_combination_of_columns_int_score_contributions_unioned",
+    }
+    from lead_scoring.pipeline import HOURLY_BUILD
+
+    assert HOURLY_BUILD[HOURLY_BUILD.index("--exclude") + 1] == "tag:weekly"
