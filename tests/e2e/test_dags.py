@@ -192,3 +192,41 @@ def test_weekly_dag_builds_the_reports_and_renders_the_html(world):
     header = html.split('<div class="kpis">')[1].split("<nav>")[0]
     assert "New MQLs" in header and "not available" not in header and "failed to render" not in header
     assert html.count("<svg") >= 4
+
+
+def test_fast_lane_dag_carries_a_new_lead_to_the_crm(world):
+    """`airflow dags test lead_scoring_fast_lane` for the minute ending 10:05, after the hourly
+    run of 10:00: a Lead created at 10:03 that requested a demo at 10:04 is in the CRM with
+    its tier and owner (what the fast lane writes and does not is tests/e2e/test_fast_lane.py)."""
+    from datetime import timedelta
+
+    from lead_scoring.airflow_env import airflow, airflow_environment
+    from lead_scoring_dev.fast_lane_trial import (
+        best_fitting_routed_lead,
+        create_lead,
+        crm_lead,
+        land_demo_request,
+        new_lead_id,
+    )
+
+    settings, sandbox = world
+    if not (settings.runs_dir / "latest" / "summary.json").exists():  # run alone (-k): score first
+        dags_test(settings, sandbox)
+    crm_id = new_lead_id(7)
+    create_lead(sandbox.db, best_fitting_routed_lead(settings), crm_id, END + timedelta(minutes=3))
+    land_demo_request(settings.landing, crm_id, END + timedelta(minutes=4))
+    log = settings.var_dir / "lead_scoring_fast_lane_dags_test.log"
+    with log.open("a") as handle:
+        done = airflow(
+            ["dags", "test", "lead_scoring_fast_lane", "2026-11-01T10:05:00+00:00"],
+            airflow_environment(settings, sandbox),
+            check=False,
+            stdout=handle,
+            stderr=handle,
+        )
+    assert done.returncode == 0, log.read_text()[-5000:]
+    summary = json.loads((settings.runs_dir / "latest" / "summary.json").read_text())
+    assert summary["lane"] == "fast" and summary["as_of"] == "2026-11-01T10:05:00"
+    assert summary["touched_people"] >= 1 and summary["crm_write_failures"] == 0
+    lead = crm_lead(sandbox.db, crm_id)
+    assert lead["Lead_Tier__c"] and lead["OwnerId"] and lead["Lead_Score__c"] is not None
