@@ -93,8 +93,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"run {report['run_id']} failed in stage {report['failed_stage']}: {report['error']}\n"
               f"fix: {report['fix']}", file=sys.stderr)  # fmt: skip
         return 1
-    if summary.get("nothing_new"):
-        summary["message"] = (
+    if summary.get("nothing_new") or summary.get("waiting"):
+        summary["message"] = summary.get("waiting") or (
             f"nothing arrived since the last run (as of {summary['as_of']}): nothing to score"
         )
         text_output.emit(args, summary)

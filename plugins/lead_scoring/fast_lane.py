@@ -15,8 +15,17 @@ loaded (a demo request), and the Accounts of all of them.
 
 from __future__ import annotations
 
+import logging
+import os
+from datetime import datetime, timedelta
+
 from lead_scoring import warehouse
 from lead_scoring.run_context import RunContext
+
+log = logging.getLogger(__name__)
+# Minutes after the hour in which the fast lane waits for that hour's run (see
+# ``hourly_run_pending``); after them it runs anyway, so a stopped hourly DAG never stops it.
+GRACE_MINUTES = int(os.environ.get("LEADSCORE_FAST_LANE_GRACE_MINUTES", "15"))
 
 # Each raw table whose new batch touches people, and the SQL naming them (``{batches}`` is
 # the run's new batch ids). Activities name their person through the activity match, so they
@@ -39,6 +48,37 @@ TOUCHED_SQL = {
         "where activities._batch_id in ({batches})"
     ),
 }
+
+
+def hourly_run_pending(con, as_of: datetime, grace_minutes: int = GRACE_MINUTES) -> str | None:
+    """Why a fast-lane minute waits, or None: in the first ``grace_minutes`` of an hour whose
+    hourly run has not written back yet (while an earlier hour's has). A minute built before
+    the hour would make the hour a backdated run (the activity match rebuilt in full, and its
+    write-back skipping what the minute wrote); the hour carries everything up to it anyway.
+    Before any hourly write-back, and after the grace, the fast lane runs."""
+    hour = as_of.replace(minute=0, second=0, microsecond=0)
+    if as_of - hour >= timedelta(minutes=grace_minutes):
+        return None
+    (latest,) = con.execute(
+        "select max(as_of) from ops.write_back_instants where coalesce(lane, 'hourly') = 'hourly'"
+    ).fetchall()[0]
+    if latest is None or latest >= hour:
+        return None
+    until = hour + timedelta(minutes=grace_minutes)
+    return (
+        f"waiting for the hourly run of {hour:%Y-%m-%d %H:%M} (the last hourly write-back is "
+        f"{latest:%Y-%m-%d %H:%M}); the fast lane runs anyway from {until:%H:%M}"
+    )
+
+
+def wait_for_the_hour(ctx: RunContext) -> str | None:
+    """``hourly_run_pending`` on the run's warehouse, logged."""
+    with warehouse.connect(ctx.settings.warehouse) as con:
+        warehouse.ensure_schema(con)
+        waiting = hourly_run_pending(con, ctx.as_of)
+    if waiting is not None:
+        log.info("fast lane %s: %s", ctx.run_id, waiting)
+    return waiting
 
 
 def touched(ctx: RunContext, batch_ids: list[str]) -> set[str]:

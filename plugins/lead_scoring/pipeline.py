@@ -204,6 +204,9 @@ def run_fast_lane(ctx: RunContext) -> dict:
         ("alert_sla", lambda: alert_sla(ctx)),
     ]
     with run_logging.bound(run_id=ctx.run_id), holding(ctx.settings.warehouse, f"fast lane {ctx.run_id}"):
+        waiting = fast_lane.wait_for_the_hour(ctx)
+        if waiting is not None:
+            return {"run_id": ctx.run_id, "as_of": ctx.as_of.isoformat(), "lane": "fast", "waiting": waiting}
         run_stages(ctx, arrive, stages)
         loaded = stages["load_raw"]
         if not (loaded["rows_loaded"] or loaded["rows_erased"]):  # (an empty window is a batch too)

@@ -2,8 +2,9 @@
 GX. After an hourly run, a minute with nothing new stops after the load; a new Lead created
 in the CRM that requests a demo is scored, routed and written back with its handoff Task by
 the next minute's fast lane, which writes nothing about anyone else; the same minute again
-writes nothing; and an hourly run as of an earlier instant that finishes late never puts the
-new Lead's older score back (nor does the fast lane's minute hold back the next hour)."""
+writes nothing; a minute early in the next hour waits for that hour's run; and an hourly run
+as of an earlier instant that finishes late never puts the new Lead's older score back (nor
+does the fast lane's minute hold back the next hour)."""
 
 from __future__ import annotations
 
@@ -91,6 +92,9 @@ def test_a_new_hot_lead_reaches_its_owner_in_the_next_minute(world):
     # the same minute again: nothing arrived, nothing written
     again = pipeline.run_fast_lane(make_context("fast1_again", END + timedelta(minutes=5)))
     assert again["nothing_new"] is True
+    # 11:02, before the 11:00 hourly run wrote back: the minute waits for the hour
+    early = pipeline.run_fast_lane(make_context("fast_early", END + timedelta(hours=1, minutes=2)))
+    assert "waiting for the hourly run of 2026-11-01 11:00" in early["waiting"]
 
     # an hourly run as of before the demo request (a run late to finish) scores the new Lead
     # lower, and its write-back leaves the fast lane's newer row in the CRM

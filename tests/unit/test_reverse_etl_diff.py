@@ -188,3 +188,31 @@ def test_a_task_is_pending_until_confirmed_once_then_never_again(con):
     con.execute("alter table marts.sync_salesforce__tasks add column Id varchar")
     with pytest.raises(PayloadError, match="Id that are not writable Task fields"):
         diff_payload(con, "Task")
+
+
+def test_the_fast_lane_waits_for_the_hours_run_but_not_for_ever(tmp_path):
+    """In the first minutes of an hour whose hourly run has not written back yet, a fast-lane
+    minute waits (built before the hour, it would make the hour a backdated run); after the
+    grace, or before any hourly write-back at all, it runs."""
+    from datetime import datetime
+
+    from lead_scoring import warehouse
+    from lead_scoring.fast_lane import hourly_run_pending
+
+    with warehouse.connect(tmp_path / "w.duckdb") as con:
+        warehouse.ensure_schema(con)
+        assert hourly_run_pending(con, datetime(2026, 11, 1, 11, 1), 15) is None  # no hour yet
+        con.execute(
+            "insert into ops.write_back_instants (as_of, run_id, finished_at, lane) values "
+            "('2026-11-01 10:00', 'h10', '2026-11-01 10:03', 'hourly'), "
+            "('2026-11-01 10:59', 'f1059', '2026-11-01 10:59', 'fast')"
+        )
+        assert hourly_run_pending(con, datetime(2026, 11, 1, 10, 30), 15) is None  # 10:00 written
+        waiting = hourly_run_pending(con, datetime(2026, 11, 1, 11, 1), 15)
+        assert waiting is not None and "hourly run of 2026-11-01 11:00" in waiting
+        assert hourly_run_pending(con, datetime(2026, 11, 1, 11, 15), 15) is None  # past the grace
+        con.execute(
+            "insert into ops.write_back_instants (as_of, run_id, lane) "
+            "values ('2026-11-01 11:00', 'h11', 'hourly')"
+        )
+        assert hourly_run_pending(con, datetime(2026, 11, 1, 11, 1), 15) is None
