@@ -1,6 +1,7 @@
 """The measured process of the benchmark: one full pipeline run (``run_all``, as
 ``leadscore run`` does it) against a private warehouse and CRM sandbox, then an incremental
-hour in which 1% of people get new activity. Prints one JSON object on its last stdout line.
+hour in which 1% of people get new activity, then (``--fast-lane-trials``) fast-lane minutes
+that each carry a new hot Lead to the CRM. Prints one JSON object on its last stdout line.
 
 Per-stage wall time comes from the stages themselves; per-stage peak RSS from a sampler
 thread (every 20 ms) that attributes the process's RSS to the stage running at that moment.
