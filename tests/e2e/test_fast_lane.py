@@ -3,8 +3,8 @@ GX. After an hourly run, a minute with nothing new stops after the load; a new L
 in the CRM that requests a demo is scored, routed and written back with its handoff Task by
 the next minute's fast lane, which writes nothing about anyone else; the same minute again
 writes nothing; a minute early in the next hour waits for that hour's run; and an hourly run
-as of an earlier instant that finishes late never puts the new Lead's older score back (nor
-does the fast lane's minute hold back the next hour)."""
+as of an earlier instant that finishes late never puts the new Lead's older score back, while
+the next hour writes back, keeps the new Lead's owner and creates no second handoff Task."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ def world(tmp_path_factory):
 
 
 def test_a_new_hot_lead_reaches_its_owner_in_the_next_minute(world):
+    from crm_sandbox.store import query_sql
     from lead_scoring import pipeline, warehouse
     from lead_scoring.pipeline import write_back_crm
     from lead_scoring.reverse_etl.sync import newer_write_back
@@ -107,8 +108,26 @@ def test_a_new_hot_lead_reaches_its_owner_in_the_next_minute(world):
     assert written_late.get("skipped_reason") is None and written_late["crm_records_written"] > 0
     late_rows = "select 1 from ops.crm_sync_log where run_id = 'late_hour' and crm_id = ?"
     assert rows(settings, late_rows, [NEW_LEAD]) == []
+    # nor a second handoff Task for its own (older) assignment of the new Lead
+    assert written_late["crm_tasks_created"] == 0
     assert crm_lead(db, NEW_LEAD)["Lead_Score__c"] == before["Lead_Score__c"]
-    # and the next hour is not held back by the fast lane's later minute; an older minute is
+    # an older minute is held back by the fast lane's later one
     with warehouse.connect(settings.warehouse) as con:
-        assert newer_write_back(con, END + timedelta(hours=1)) is None
         assert newer_write_back(con, END + timedelta(minutes=4), "fast") is not None
+
+    # the next hour writes back (the fast lane's minute does not hold it), keeps the owner
+    # the fast lane gave the new Lead and creates no second handoff Task for it
+    next_hour = pipeline.run_all(make_context("hour1", END + timedelta(hours=1)))
+    assert next_hour["crm_write_skipped"] is None and next_hour["crm_records_written"] > 0
+    assert crm_lead(db, NEW_LEAD)["OwnerId"] == owner
+    assert rows(
+        settings, "select count(*) from ops.crm_actions where object = 'Task' and crm_id = ?", [NEW_LEAD]
+    ) == [(1,)]
+    assert (
+        len(
+            query_sql(
+                db, "select Id from Task where WhoId = ? and Leadscore_Action_Id__c is not null", [NEW_LEAD]
+            )
+        )
+        == 1
+    )

@@ -9,7 +9,9 @@ The fast lane (``lead_scoring.fast_lane``) writes only the rows of the people it
 (``touched``), and records its instant (lane ``fast``) before it sends. An hourly run yields
 only to a newer hourly write-back, and skips each record a run as of a later instant wrote
 last (``diff_payload(as_of=...)``): the fast lane's minute never blocks the hour, and the
-hour never puts back a hot Lead's older score. The fast lane yields to any newer write-back.
+hour never puts back a hot Lead's older score, nor creates or removes a Task or nurture
+membership about such a record (``written_later``). The fast lane yields to any newer
+write-back.
 
 For each synced object (``diff.PAYLOAD_MODELS``): reconcile the Bulk jobs an interrupted run
 left (``writer.reconcile_jobs``), diff the payload against ``ops.crm_sync_state``, stop at the
@@ -169,6 +171,32 @@ def restrict(diff: PayloadDiff, touched: set[str] | None) -> PayloadDiff:
     return PayloadDiff(diff.object, diff.total, diff.changed[keep].reset_index(drop=True))
 
 
+# The columns of an action's row that name its person
+PERSON_COLUMNS = {"Task": ["WhoId"], "CampaignMember": ["LeadId", "ContactId"]}
+
+
+def written_later(con, as_of: datetime) -> set[str]:
+    """The records a run as of a later instant than ``as_of`` wrote last (a fast-lane minute
+    after this hour): an hourly run creates and removes no action about them either."""
+    return {
+        row[0]
+        for row in con.execute(
+            "select state.crm_id from ops.crm_sync_state state where exists (select 1 from "
+            "ops.write_back_instants newer where newer.run_id = state.run_id and newer.as_of > ?)",
+            [as_of],
+        ).fetchall()
+    }
+
+
+def without_people(diff: PayloadDiff, people: set[str]) -> PayloadDiff:
+    """``diff`` without the action rows about ``people``."""
+    columns = [c for c in PERSON_COLUMNS.get(diff.object, []) if c in diff.changed.columns]
+    if not people or not columns or diff.changed.empty:
+        return diff
+    about = diff.changed[columns].isin(people).any(axis=1)
+    return PayloadDiff(diff.object, diff.total, diff.changed[~about].reset_index(drop=True))
+
+
 def write_back(ctx: RunContext, options: SyncOptions, touched: set[str] | None = None) -> dict:
     """Send the changed payload rows of each synced object to the CRM (or to a file when
     LEADSCORE_DRY_RUN is set), after finishing any bulk job an interrupted run left. With
@@ -213,6 +241,7 @@ def write_back(ctx: RunContext, options: SyncOptions, touched: set[str] | None =
         if stopped is not None:
             raise stopped
         actions, nurture_notes = [], {}
+        later = written_later(con, ctx.as_of) if lane == HOURLY else set()
         for obj in ACTION_MODELS:  # after the owners they follow are written
             if lane == FAST and obj not in TOUCHED_BY:
                 continue
@@ -229,10 +258,12 @@ def write_back(ctx: RunContext, options: SyncOptions, touched: set[str] | None =
                 continue
             sf = _reconcile(con, ctx, sf, obj)
             if obj == nurture.OBJECT:
-                sf, result = _nurture(con, ctx, sf, options, nurture_notes)
+                sf, result = _nurture(con, ctx, sf, options, nurture_notes, later)
                 actions.append(result)
                 continue
-            diff, held = hold_until_owner_written(con, restrict(diff_payload(con, obj), touched))
+            diff, held = hold_until_owner_written(
+                con, without_people(restrict(diff_payload(con, obj), touched), later)
+            )
             if diff.changed_count:
                 sf = sf or crm_client(ctx)
             result = finish_object(con, sf, send_object(con, sf, diff, ctx.run_id, options))
@@ -266,13 +297,14 @@ def _record_instant(con, ctx: RunContext, lane: str) -> None:
     )
 
 
-def _nurture(con, ctx: RunContext, sf, options: SyncOptions, notes: dict):
+def _nurture(con, ctx: RunContext, sf, options: SyncOptions, notes: dict, later: set[str]):
     """The nurture memberships: first delete the members who left (so a person who comes back
     under a new key is not refused as a duplicate), then create the new ones in the Campaigns
     the CRM has; a Campaign it lacks is reported (``notes["nurture_stopped"]``), its members
-    stay pending. Returns the client (made if needed) and the object's figures."""
-    removals = nurture.removal_diff(con)
-    diff = diff_payload(con, nurture.OBJECT)
+    stay pending. Nobody in ``later`` (written by a later run) joins or leaves. Returns the
+    client (made if needed) and the object's figures."""
+    removals = without_people(nurture.removal_diff(con), later)
+    diff = without_people(diff_payload(con, nurture.OBJECT), later)
     if removals.changed_count or diff.changed_count:
         sf = sf or crm_client(ctx)
     removed, removal_failures, removal_dead = (
