@@ -20,6 +20,7 @@ import os
 from datetime import datetime, timedelta
 
 from lead_scoring import warehouse
+from lead_scoring.reverse_etl.sync import last_hourly_write_back
 from lead_scoring.run_context import RunContext
 
 log = logging.getLogger(__name__)
@@ -59,9 +60,7 @@ def hourly_run_pending(con, as_of: datetime, grace_minutes: int = GRACE_MINUTES)
     hour = as_of.replace(minute=0, second=0, microsecond=0)
     if as_of - hour >= timedelta(minutes=grace_minutes):
         return None
-    (latest,) = con.execute(
-        "select max(as_of) from ops.write_back_instants where coalesce(lane, 'hourly') = 'hourly'"
-    ).fetchall()[0]
+    latest = last_hourly_write_back(con)
     if latest is None or latest >= hour:
         return None
     until = hour + timedelta(minutes=grace_minutes)

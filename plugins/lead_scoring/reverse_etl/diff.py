@@ -56,6 +56,15 @@ def payload_model(obj: str) -> str:
         ) from None
 
 
+# A record of ops.crm_sync_state (as ``state``) that a run as of a later instant than the
+# parameter wrote last (ops.write_back_instants): an hourly run neither writes it nor creates
+# or removes an action about it (reverse_etl/sync.py).
+WRITTEN_LATER_SQL = (
+    "exists (select 1 from ops.write_back_instants newer "
+    "where newer.run_id = state.run_id and newer.as_of > ?)"
+)
+
+
 class PayloadError(ValueError):
     """The payload model does not match the CRM allow-list."""
 
@@ -145,10 +154,7 @@ def diff_payload(
     )
     params: list = [obj]
     if as_of is not None and obj not in crm_schema.CREATE_ONCE_KEYS:
-        pending += (
-            " and not exists (select 1 from ops.write_back_instants newer "
-            "where newer.run_id = state.run_id and newer.as_of > ?)"
-        )
+        pending += f" and not {WRITTEN_LATER_SQL}"
         params.append(as_of)
     select = ", ".join(f'payload."{c}" as "{field}"' for c, field in mapping.items())
     total = con.execute(f"select count(*) from {table}").fetchall()[0][0]

@@ -36,7 +36,13 @@ from datetime import datetime
 
 from lead_scoring import warehouse
 from lead_scoring.reverse_etl import nurture
-from lead_scoring.reverse_etl.diff import ACTION_MODELS, PAYLOAD_MODELS, PayloadDiff, diff_payload
+from lead_scoring.reverse_etl.diff import (
+    ACTION_MODELS,
+    PAYLOAD_MODELS,
+    WRITTEN_LATER_SQL,
+    PayloadDiff,
+    diff_payload,
+)
 from lead_scoring.reverse_etl.writer import (
     SyncOptions,
     check_circuit_breaker,
@@ -153,12 +159,17 @@ def _reconcile(con, ctx: RunContext, sf, obj: str):
     return sf
 
 
+def last_hourly_write_back(con) -> datetime | None:
+    """The as_of of the latest hourly write-back (None before the first)."""
+    return con.execute(
+        "select max(as_of) from ops.write_back_instants where coalesce(lane, 'hourly') = 'hourly'"
+    ).fetchall()[0][0]
+
+
 def hours_since_last_write_back(con, as_of: datetime) -> float | None:
     """Hours from the last finished hourly write-back's as_of to ``as_of`` (None before the
     first): the decay of every score since then is what the circuit breaker allows for."""
-    last = con.execute(
-        "select max(as_of) from ops.write_back_instants where coalesce(lane, 'hourly') = 'hourly'"
-    ).fetchall()[0][0]
+    last = last_hourly_write_back(con)
     return None if last is None else (as_of.replace(tzinfo=None) - last).total_seconds() / 3600
 
 
@@ -181,8 +192,7 @@ def written_later(con, as_of: datetime) -> set[str]:
     return {
         row[0]
         for row in con.execute(
-            "select state.crm_id from ops.crm_sync_state state where exists (select 1 from "
-            "ops.write_back_instants newer where newer.run_id = state.run_id and newer.as_of > ?)",
+            f"select state.crm_id from ops.crm_sync_state state where {WRITTEN_LATER_SQL}",
             [as_of],
         ).fetchall()
     }
