@@ -1,6 +1,7 @@
 """A new hot Lead for the fast lane to carry (docs/fast-lane.md): created in the CRM sandbox
 like a person would, with a demo request landing in the MAP folder. Used by
-tests/e2e/test_fast_lane.py and by the bench's latency trials (bench/child.py)."""
+tests/e2e/test_fast_lane.py, test_dags.py, test_routing_across_hours.py (a recycled Lead's
+demo request) and by the bench's latency trials (bench/child.py)."""
 
 from __future__ import annotations
 
@@ -66,10 +67,10 @@ def create_lead(db: Path, like: str, crm_id: str, at: datetime) -> None:
 
 def land_demo_request(landing: Path, crm_id: str, at: datetime) -> Path:
     """A MAP events file with one demo request by ``crm_id`` at ``at``."""
-    target = landing / "map" / f"events_fast_lane_{crm_id}.jsonl"
+    target = landing / "map" / f"events_demo_request_{crm_id}.jsonl"
     target.parent.mkdir(parents=True, exist_ok=True)
     event = {
-        "event_id": f"fast-lane-demo-{crm_id}",
+        "event_id": f"demo-request-{crm_id}",
         "occurred_at": at.isoformat() + "Z",
         "crm_id": crm_id,
         "event_type": "demo_request",

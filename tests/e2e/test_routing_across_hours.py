@@ -265,26 +265,11 @@ def recycled_leads(settings) -> dict:
     return {r[0]: r[1:] for r in found}
 
 
-def land_demo_request(settings, crm_id: str, at: datetime) -> None:
-    """The person behind ``crm_id`` requests a demo at ``at`` (a JSONL event in the landing)."""
-    import json
-
-    path = settings.landing / "map" / "events_recycled_e2e.jsonl"
-    event = {
-        "event_id": f"recycled-e2e-{crm_id}",
-        "occurred_at": at.isoformat() + "Z",
-        "crm_id": crm_id,
-        "event_type": "demo_request",
-        "url": None,
-        "properties": {},
-    }
-    path.write_text(json.dumps(event) + "\n")
-
-
 def test_owners_sla_fields_and_alerts_once_across_hours(world):
     from crm_sandbox.store import query_sql
     from lead_scoring import pipeline, run_context, warehouse
     from lead_scoring.sla_monitor import monitor_once
+    from lead_scoring_dev.fast_lane_trial import land_demo_request
 
     settings, sandbox = world
     before = dict(query_sql(sandbox.db, "select Id, OwnerId from Lead"))
@@ -408,7 +393,7 @@ def test_owners_sla_fields_and_alerts_once_across_hours(world):
     change_lead_in_crm(sandbox.db, opted_out, {"HasOptedOutOfEmail": 1}, END + timedelta(minutes=30))
     # a recycled Lead's person responds: a demo request 20 minutes into the next hour
     comeback = sorted(set(recycled) & member_people)[0]
-    land_demo_request(settings, comeback, END + timedelta(minutes=20))
+    land_demo_request(settings.landing, comeback, END + timedelta(minutes=20))
     writes_before = query_sql(sandbox.db, "select max(seq) from _write_log")[0][0]
     # and a rep's open Lead with room to jump (intent low, composite at most 70) shows intent
     jumper = plant_score_jump(settings, first, exclude={*person_choice, opted_out})
