@@ -89,12 +89,21 @@ def test_sql_scores_equal_the_trained_model_and_blend_into_the_composite(world):
     from lead_scoring.model import features, store
 
     settings, _, model = world
+    build = ["build", "--select", "+sync_salesforce__leads", "--exclude", "resource_type:test"]
     with warehouse.connect(settings.warehouse) as con:
         warehouse.ensure_schema(con)
         store.save(con, model)
-        store.promote(con, model.version_id, END)
-    build = ["build", "--select", "+sync_salesforce__leads", "--exclude", "resource_type:test"]
+    # saved, not promoted: the hour builds the predictive scores as no rows, without the features
     run_dbt(settings, build, END)
+    with warehouse.connect(settings.warehouse) as con:
+        assert not predictive_view_reads_features(con)
+        (rows,) = con.execute("select count(*) from intermediate.int_people_predictive_scored").fetchone()
+        assert rows == 0
+        assert con.execute("select count(predictive_score) from marts.lead_scores").fetchone()[0] == 0
+        store.promote(con, model.version_id, END)
+    run_dbt(settings, build, END)  # the next build scores with the promoted version
+    with warehouse.connect(settings.warehouse) as con:
+        assert predictive_view_reads_features(con)
 
     with warehouse.connect(settings.warehouse) as con:
         scores = con.execute(
@@ -226,3 +235,11 @@ def test_backtest_with_a_candidate_from_the_model(world):
             "select is_promoted from ops.model_versions where version_id = ?", [model.version_id]
         ).fetchall()
     assert promoted == [(False,)]  # a backtest candidate is saved, never made live
+
+
+def predictive_view_reads_features(con) -> bool:
+    (sql,) = con.execute(
+        "select sql from duckdb_views() where schema_name = 'intermediate' "
+        "and view_name = 'int_people_predictive_scored'"
+    ).fetchone()
+    return "int_people_features" in sql

@@ -9,8 +9,22 @@
     (absent_points: the bin holding absent_value, 0 for counts, else the Missing bin), plus,
     for each row the person has, its bin's points minus that feature's absent_points. Only the
     rows people have are joined, never people x features. Numeric bins hold
-    lower_bound <= value < upper_bound; a category the model never saw takes the Unseen bin. -#}
+    lower_bound <= value < upper_bound; a category the model never saw takes the Unseen bin.
+    With no active version the model is built as no rows, without reading the features
+    (macros/predictive.sql). -#}
 {%- set pinned_version = var('predictive_model_version', '') -%}
+{%- if not lead_scoring.predictive_version_active(source('model_store', 'model_versions')) %}
+
+select
+    person_id,
+    cast(null as {{ dbt.type_string() }}) as predictive_model_version,
+    cast(null as {{ dbt.type_string() }}) as predictive_reasons,
+    cast(null as {{ dbt.type_float() }}) as predictive_listed_points,
+    cast(null as {{ dbt.type_float() }}) as predictive_score,
+    cast(null as {{ dbt.type_float() }}) as conversion_probability
+from {{ ref('int_people_titles_classified') }}
+where 1 = 0
+{%- else %}
 with
 
 model_versions as (
@@ -270,3 +284,4 @@ final as (
 )
 
 select * from final
+{%- endif %}
