@@ -16,7 +16,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -57,9 +57,12 @@ def _invalid_state(message: str) -> ApiError:
 class BulkManager:
     """Bulk API 2.0 ingest jobs on a :class:`~crm_sandbox.store.Store`."""
 
-    def __init__(self, store: st.Store, faults: FaultInjector) -> None:
+    def __init__(
+        self, store: st.Store, faults: FaultInjector, add_busy: Callable[[str, float], None] | None = None
+    ) -> None:
         self.store = store
         self.faults = faults
+        self._add_busy = add_busy
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._abort_requested: set[str] = set()
@@ -402,6 +405,7 @@ class BulkManager:
     def _worker(self) -> None:
         while True:
             job_id = self._queue.get()
+            started = time.perf_counter()
             try:
                 if job_id is None:
                     return
@@ -411,6 +415,8 @@ class BulkManager:
             except Exception as exc:  # noqa: BLE001 - a job failure must not kill the worker
                 self._fail(job_id, f"InternalError : {type(exc).__name__}")
             finally:
+                if job_id is not None and self._add_busy is not None:
+                    self._add_busy("bulk_processing", time.perf_counter() - started)
                 self._queue.task_done()
 
     def _fail(self, job_id: str | None, message: str) -> None:

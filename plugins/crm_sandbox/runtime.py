@@ -107,6 +107,27 @@ def health(url: str, cert: Path | str, timeout: float = 2.0) -> dict[str, Any] |
         conn.close()
 
 
+def stats(current: SandboxInfo, timeout: float = 30.0) -> dict[str, Any]:
+    """The running sandbox's ``GET /_sandbox/stats``: API calls per kind since the last reset
+    (``counts``) and the server's own busy seconds (``busy_s`` per kind, ``busy_total_s``)."""
+    parts = urlsplit(current.url)
+    context = ssl.create_default_context(cafile=str(current.cert))
+    conn = http.client.HTTPSConnection(
+        parts.hostname or "localhost", parts.port, context=context, timeout=timeout
+    )
+    try:
+        conn.request("GET", "/_sandbox/stats", headers={"Authorization": f"Bearer {current.token}"})
+        response = conn.getresponse()
+        body = response.read().decode(errors="replace")
+        if response.status != 200:
+            raise RuntimeError(
+                f"the sandbox at {current.url} answered {response.status} to /_sandbox/stats: {body}"
+            )
+        return json.loads(body)
+    finally:
+        conn.close()
+
+
 def _alive(pid: int) -> bool:
     """Whether ``pid`` is a live (not zombie) process."""
     child = _CHILDREN.get(pid)

@@ -22,7 +22,9 @@ Every response carries the sandbox clock in its ``Date`` header, as Salesforce's
 server time (what the extract ends its window at).
 
 Sandbox endpoints (never subject to faults, not counted as API calls): ``GET /_sandbox/health``
-(no auth), ``GET /_sandbox/stats``, ``POST /_sandbox/stats/reset``, ``GET|POST /_sandbox/faults``
+(no auth), ``GET /_sandbox/stats`` (API calls per kind and the server's busy seconds per kind:
+each request's handling, and ``bulk_processing``, the worker applying Bulk jobs),
+``POST /_sandbox/stats/reset``, ``GET|POST /_sandbox/faults``
 (``{"spec": "429:0.1,...", "seed": 1, "timeout_s": 5}``), ``POST /_sandbox/bulk/wait``
 (blocks until every closed Bulk job is processed), ``GET|POST /_sandbox/clock``
 (``{"now": "2026-11-01T10:05:00Z"}``: the clock runs on from there until the server stops; it
@@ -173,7 +175,7 @@ class SandboxApp:
         self.store = st.Store(db)
         self.faults = FaultInjector(faults, fault_seed)
         self.usage = UsageCounter(self.store, api_limit)
-        self.bulk = bulk_mod.BulkManager(self.store, self.faults)
+        self.bulk = bulk_mod.BulkManager(self.store, self.faults, self.usage.add_busy)
         self.cursors = CursorStore()
         self.started_at = datetime.now(UTC)
         self.port = 0
@@ -440,6 +442,8 @@ class RequestHandler(BaseHTTPRequestHandler):
                 self.close_connection = True
         finally:
             elapsed = (time.perf_counter() - started) * 1000
+            if kind not in ("-", "sandbox"):
+                self.app.usage.add_busy(kind, elapsed / 1000)
             names = ",".join(sorted(self.params))
             shown = log_path + (f"?{names}" if names else "")
             if kind != "sandbox" or path != "/_sandbox/health":

@@ -46,6 +46,7 @@ class UsageCounter:
         self._daily: dict[str, int] = {}
         self._dirty: dict[tuple[str, str], int] = {}
         self.stats: dict[str, int] = {}
+        self.busy_s: dict[str, float] = {}
         self.stats_since = datetime.now(UTC)
         with store.read() as conn:
             for kind, calls in conn.execute("SELECT kind, calls FROM _api_usage WHERE day = ?", (self._day,)):
@@ -67,6 +68,12 @@ class UsageCounter:
             self.stats[kind] = self.stats.get(kind, 0) + 1
             return sum(self._daily.values())
 
+    def add_busy(self, kind: str, seconds: float) -> None:
+        """Count ``seconds`` of the server's own work on ``kind`` (a request's handling, from
+        reading it to answering; ``bulk_processing``: a Bulk job applied by the worker)."""
+        with self._lock:
+            self.busy_s[kind] = self.busy_s.get(kind, 0.0) + seconds
+
     def used(self) -> int:
         """Today's API calls."""
         with self._lock:
@@ -78,13 +85,16 @@ class UsageCounter:
         return f"api-usage={self.used()}/{self.limit}"
 
     def snapshot(self) -> dict[str, Any]:
-        """Counts per kind since the last reset, for ``GET /_sandbox/stats``."""
+        """Counts and busy seconds per kind since the last reset, for ``GET /_sandbox/stats``."""
         with self._lock:
             counts = dict(sorted(self.stats.items()))
+            busy = {kind: round(seconds, 4) for kind, seconds in sorted(self.busy_s.items())}
             return {
                 "since": self.stats_since.isoformat(),
                 "total": sum(counts.values()),
                 "counts": counts,
+                "busy_s": busy,
+                "busy_total_s": round(sum(self.busy_s.values()), 4),
                 "api_usage": {"used": sum(self._daily.values()), "limit": self.limit},
             }
 
@@ -92,6 +102,7 @@ class UsageCounter:
         """Zero the statistics (not the daily usage)."""
         with self._lock:
             self.stats = {}
+            self.busy_s = {}
             self.stats_since = datetime.now(UTC)
 
     def flush(self) -> None:

@@ -98,3 +98,33 @@ def test_the_fast_lane_latency_has_its_target_and_a_lead_left_out_fails_the_benc
     assert harness.equality_failures({"L": carried}) == []
     (failure,) = harness.equality_failures({"L": dropped})
     assert failure == "L: the fast lane left 1 new Lead(s) without a tier or owner in the CRM"
+
+
+def test_each_stage_reports_the_crm_servers_share_and_the_products(monkeypatch):
+    """The monitor reads the sandbox's busy seconds before and after each stage: a stage that
+    waited on the CRM gets that share, the rest of its wall time is the product's."""
+    import time
+
+    from lead_scoring_dev.bench import child
+
+    busy = iter([0.0, 0.0, 5.0, 5.25])  # the CRM worked 0 s in stage one, 0.25 s in stage two
+    monkeypatch.setattr(child, "crm_busy_s", lambda crm: next(busy))
+    monitor = child.StageMonitor(crm=object())
+    monitor.wrap("dbt_build", lambda: time.sleep(0.05))()
+    monitor.wrap("write_back", lambda: time.sleep(0.3))()
+    taken = monitor.take()
+    assert taken["stages_crm_server_s"] == {"dbt_build": 0.0, "write_back": 0.25}
+    assert taken["stages_product_s"]["write_back"] == round(taken["stages_s"]["write_back"] - 0.25, 2)
+    assert taken["stages_product_s"]["dbt_build"] == taken["stages_s"]["dbt_build"]
+
+    results = {
+        "S": {
+            "stages_s": taken["stages_s"],
+            "stages_crm_server_s": taken["stages_crm_server_s"],
+            "incremental_stages_s": {"write_back": 1.5},
+            "incremental_stages_crm_server_s": {"write_back": 0.75},
+        }
+    }
+    table = harness.format_table(results)
+    assert row(table, "S stages").endswith(f"write_back {taken['stages_s']['write_back']}/0.25/-")
+    assert row(table, "S incremental stages").endswith("write_back 1.5/0.75")

@@ -928,6 +928,22 @@ def test_limits_header_and_stats(sf: Salesforce, raw: Raw) -> None:
     assert raw.stats() == {}
 
 
+def test_stats_report_the_servers_busy_seconds_per_kind(sandbox, sf: Salesforce, raw: Raw) -> None:
+    """What the bench reports as the CRM server's share of a stage: each request's handling
+    by kind, and the worker applying a Bulk job (which no request's time includes)."""
+    raw.reset_stats()
+    assert runtime.stats(sandbox)["busy_total_s"] == 0
+    sf.query("SELECT Id FROM Lead LIMIT 1")
+    sf.bulk2.Lead.update(records=[{"Id": lead_id(2), "Lead_Tier__c": "2"}], wait=0.05)
+    stats = runtime.stats(sandbox)
+    busy = stats["busy_s"]
+    assert set(stats["counts"]) <= set(busy) and "sandbox" not in busy
+    assert busy["query"] > 0 and busy["bulk_processing"] > 0
+    assert stats["busy_total_s"] == pytest.approx(sum(busy.values()), abs=1e-3)
+    raw.reset_stats()
+    assert runtime.stats(sandbox)["busy_s"] == {}
+
+
 @pytest.fixture
 def sandbox_parser(sandbox, monkeypatch):
     """The ``sandbox`` command's parser, its client pointed at the test's sandbox only."""
