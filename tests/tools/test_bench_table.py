@@ -128,3 +128,10 @@ def test_each_stage_reports_the_crm_servers_share_and_the_products(monkeypatch):
     table = harness.format_table(results)
     assert row(table, "S stages").endswith(f"write_back {taken['stages_s']['write_back']}/0.25/-")
     assert row(table, "S incremental stages").endswith("write_back 1.5/0.75")
+
+
+def test_a_target_can_differ_by_scale():
+    assert harness._check("incremental_s", 20.0, "M") == "MISSED (<= 8)"
+    assert harness._check("incremental_s", 20.0, "L") == "met (<= 25)"
+    assert harness._check("incremental_s", 20.0, "S") == "(<= 8 at M); (<= 25 at L)"
+    assert harness._check("full_run_s", 20.0, "S") == "(<= 120 at L)"

@@ -43,13 +43,14 @@ SEED = 7
 # A fixed end keeps the cached data valid across days; every run scores as of it.
 END = datetime(2026, 11, 1, 0, 0)
 
-# Targets from the issue (2 cores, 24 GiB), shown beside the figures.
+# Targets from the issues (2 cores, 24 GiB), shown beside the figures: (comparison, bound,
+# the scales it applies to); a key with targets that differ by scale lists one per scale.
 TARGETS = {
     "dbt_scoring_vs_reference": ("<=", 1.5, "M, L"),
     "full_run_s": ("<=", 120.0, "L"),
     "peak_rss_mb": ("<=", 6144, "L"),
     "pandas_vs_full": (">=", 5.0, "M"),
-    "incremental_s": ("<=", 25.0, "L"),
+    "incremental_s": [("<=", 8.0, "M"), ("<=", 25.0, "L")],
     "fast_lane_p95_s": ("<=", 60.0, "L"),
     "api_calls_per_10k": ("<=", 10.0, "all"),
     "dag_parse_s": ("<=", 1.0, "all"),
@@ -384,11 +385,12 @@ def equality_failures(results: dict) -> list[str]:
 def _check(name: str, value, scale: str) -> str:
     if name not in TARGETS or value is None:
         return ""
-    op, bound, scales = TARGETS[name]
-    if scales not in ("all", scale) and scale not in scales.split(", "):
-        return f"({op} {bound:g} at {scales})"
-    ok = value <= bound if op == "<=" else value >= bound
-    return f"{'met' if ok else 'MISSED'} ({op} {bound:g})"
+    targets = TARGETS[name] if isinstance(TARGETS[name], list) else [TARGETS[name]]
+    for op, bound, scales in targets:
+        if scales == "all" or scale in scales.split(", "):
+            ok = value <= bound if op == "<=" else value >= bound
+            return f"{'met' if ok else 'MISSED'} ({op} {bound:g})"
+    return "; ".join(f"({op} {bound:g} at {scales})" for op, bound, scales in targets)
 
 
 ROWS = [
