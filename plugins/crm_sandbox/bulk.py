@@ -16,13 +16,14 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from crm_sandbox import store as st
 from crm_sandbox.errors import ApiError
 from crm_sandbox.faults import FaultInjector
+from crm_sandbox.usage import UsageCounter
 from lead_scoring import crm_schema
 
 OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete")
@@ -57,12 +58,10 @@ def _invalid_state(message: str) -> ApiError:
 class BulkManager:
     """Bulk API 2.0 ingest jobs on a :class:`~crm_sandbox.store.Store`."""
 
-    def __init__(
-        self, store: st.Store, faults: FaultInjector, add_busy: Callable[[str, float], None] | None = None
-    ) -> None:
+    def __init__(self, store: st.Store, faults: FaultInjector, usage: UsageCounter | None = None) -> None:
         self.store = store
         self.faults = faults
-        self._add_busy = add_busy
+        self._usage = usage  # the worker's time on each job counts as the server's busy time
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._abort_requested: set[str] = set()
@@ -405,7 +404,7 @@ class BulkManager:
     def _worker(self) -> None:
         while True:
             job_id = self._queue.get()
-            started = time.perf_counter()
+            started = self._usage.start_busy() if self._usage is not None and job_id is not None else 0.0
             try:
                 if job_id is None:
                     return
@@ -415,8 +414,8 @@ class BulkManager:
             except Exception as exc:  # noqa: BLE001 - a job failure must not kill the worker
                 self._fail(job_id, f"InternalError : {type(exc).__name__}")
             finally:
-                if job_id is not None and self._add_busy is not None:
-                    self._add_busy("bulk_processing", time.perf_counter() - started)
+                if job_id is not None and self._usage is not None:
+                    self._usage.end_busy("bulk_processing", started)
                 self._queue.task_done()
 
     def _fail(self, job_id: str | None, message: str) -> None:

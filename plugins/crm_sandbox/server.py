@@ -175,7 +175,7 @@ class SandboxApp:
         self.store = st.Store(db)
         self.faults = FaultInjector(faults, fault_seed)
         self.usage = UsageCounter(self.store, api_limit)
-        self.bulk = bulk_mod.BulkManager(self.store, self.faults, self.usage.add_busy)
+        self.bulk = bulk_mod.BulkManager(self.store, self.faults, self.usage)
         self.cursors = CursorStore()
         self.started_at = datetime.now(UTC)
         self.port = 0
@@ -375,6 +375,8 @@ class RequestHandler(BaseHTTPRequestHandler):
         started = time.perf_counter()
         split = urlsplit(self.path)
         path = split.path
+        # the sandbox's own endpoints (stats, health) are not the CRM's work
+        busy_since = None if path.startswith("/_sandbox/") else self.app.usage.start_busy()
         self.params = parse_qs(split.query, keep_blank_values=True)
         log_path = path
         status = 500
@@ -442,8 +444,8 @@ class RequestHandler(BaseHTTPRequestHandler):
                 self.close_connection = True
         finally:
             elapsed = (time.perf_counter() - started) * 1000
-            if kind not in ("-", "sandbox"):
-                self.app.usage.add_busy(kind, elapsed / 1000)
+            if busy_since is not None:
+                self.app.usage.end_busy(kind, busy_since)
             names = ",".join(sorted(self.params))
             shown = log_path + (f"?{names}" if names else "")
             if kind != "sandbox" or path != "/_sandbox/health":

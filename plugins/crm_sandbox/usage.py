@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,6 +48,9 @@ class UsageCounter:
         self._dirty: dict[tuple[str, str], int] = {}
         self.stats: dict[str, int] = {}
         self.busy_s: dict[str, float] = {}
+        self._busy_wall_s = 0.0
+        self._active = 0
+        self._active_since = 0.0
         self.stats_since = datetime.now(UTC)
         with store.read() as conn:
             for kind, calls in conn.execute("SELECT kind, calls FROM _api_usage WHERE day = ?", (self._day,)):
@@ -68,11 +72,31 @@ class UsageCounter:
             self.stats[kind] = self.stats.get(kind, 0) + 1
             return sum(self._daily.values())
 
-    def add_busy(self, kind: str, seconds: float) -> None:
-        """Count ``seconds`` of the server's own work on ``kind`` (a request's handling, from
-        reading it to answering; ``bulk_processing``: a Bulk job applied by the worker)."""
+    def start_busy(self) -> float:
+        """The server starts a piece of its own work (a request, a Bulk job); returns its
+        start for :meth:`end_busy`."""
+        now = time.perf_counter()
         with self._lock:
-            self.busy_s[kind] = self.busy_s.get(kind, 0.0) + seconds
+            if self._active == 0:
+                self._active_since = now
+            self._active += 1
+        return now
+
+    def end_busy(self, kind: str, started: float) -> None:
+        """That work ended: its seconds count for ``kind`` (a request's kind, or
+        ``bulk_processing`` for a job applied by the worker). Work on several threads at once
+        (a poll while the worker applies a job) adds up per kind, and counts once in the
+        total: the wall time during which the server was doing anything."""
+        now = time.perf_counter()
+        with self._lock:
+            self._active -= 1
+            if self._active == 0:
+                self._busy_wall_s += now - self._active_since
+            self.busy_s[kind] = self.busy_s.get(kind, 0.0) + now - started
+
+    def _busy_total_s(self) -> float:
+        running = time.perf_counter() - self._active_since if self._active else 0.0
+        return self._busy_wall_s + running
 
     def used(self) -> int:
         """Today's API calls."""
@@ -85,7 +109,8 @@ class UsageCounter:
         return f"api-usage={self.used()}/{self.limit}"
 
     def snapshot(self) -> dict[str, Any]:
-        """Counts and busy seconds per kind since the last reset, for ``GET /_sandbox/stats``."""
+        """Counts and busy seconds per kind since the last reset, and the seconds the server was
+        busy at all (``busy_total_s``), for ``GET /_sandbox/stats``."""
         with self._lock:
             counts = dict(sorted(self.stats.items()))
             busy = {kind: round(seconds, 4) for kind, seconds in sorted(self.busy_s.items())}
@@ -94,7 +119,7 @@ class UsageCounter:
                 "total": sum(counts.values()),
                 "counts": counts,
                 "busy_s": busy,
-                "busy_total_s": round(sum(self.busy_s.values()), 4),
+                "busy_total_s": round(self._busy_total_s(), 4),
                 "api_usage": {"used": sum(self._daily.values()), "limit": self.limit},
             }
 
@@ -103,6 +128,8 @@ class UsageCounter:
         with self._lock:
             self.stats = {}
             self.busy_s = {}
+            self._busy_wall_s = 0.0
+            self._active_since = time.perf_counter()
             self.stats_since = datetime.now(UTC)
 
     def flush(self) -> None:

@@ -54,15 +54,9 @@ def dags_test(settings, sandbox, extra_env: dict | None = None) -> dict:
 
 
 def sandbox_calls(sandbox) -> dict:
-    import requests
+    from crm_sandbox import runtime
 
-    response = requests.get(
-        sandbox.url + "/_sandbox/stats",
-        verify=str(sandbox.cert),
-        headers={"Authorization": f"Bearer {sandbox.token}"},
-        timeout=30,
-    )
-    return response.json()["counts"]
+    return runtime.stats(sandbox)["counts"]
 
 
 def test_hourly_dag_scores_land_in_the_crm(world):

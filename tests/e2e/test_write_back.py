@@ -161,13 +161,7 @@ class Sandbox:
         self.post("/_sandbox/stats/reset", {})
 
     def stats(self) -> dict:
-        r = requests.get(
-            self.info.url + "/_sandbox/stats",
-            verify=str(self.info.cert),
-            headers={"Authorization": f"Bearer {self.info.token}"},
-            timeout=30,
-        )
-        return r.json()["counts"]
+        return runtime.stats(self.info)["counts"]
 
     def crm_scores(self, obj: str = "Lead") -> dict[str, tuple]:
         rows = query_sql(self.info.db, f"select Id, {', '.join(PAYLOAD_FIELDS[obj])} from {obj}")

@@ -6,8 +6,8 @@ that each carry a new hot Lead to the CRM. Prints one JSON object on its last st
 Per-stage wall time comes from the stages themselves; per-stage peak RSS from a sampler
 thread (every 20 ms) that attributes the process's RSS to the stage running at that moment.
 The sandbox runs in its own process (it stands for Salesforce) and is not counted in RSS; its
-own work during each stage (``stages_crm_server_s``: the seconds it spent handling the stage's
-requests and applying its Bulk jobs, from ``/_sandbox/stats`` before and after the stage) is
+own work during each stage (``stages_crm_server_s``: the wall time it spent handling the stage's
+requests or applying its Bulk jobs, from ``/_sandbox/stats`` before and after the stage) is
 reported beside the stage's wall time, and the product's time is the difference
 (``stages_product_s``): what a real CRM's servers would do instead of this machine.
 
