@@ -204,3 +204,37 @@ def test_a_signal_rule_naming_an_unknown_signal_is_reported(con):
         "alert rule typo names signal 'pricing_pge_visit', which seeds/intent_signals.csv does not have: "
         "it never fires; fix alert_rules.csv"
     ]
+
+
+def test_the_log_takes_an_owners_alerts_in_one_call_with_one_line_each(con, monkeypatch, caplog):
+    """Many alerts for owners who want single messages (and one who wants a digest): the log
+    still writes one line per alert, but its delivery rows are written once per pass, not once
+    per alert or per owner (a first run at scale raises one alert per breach and score jump)."""
+    many = [
+        (f"signal:pricing:00Q{n:05d}:2026-12-07T00:00:00", [CYNTHIA, JAMES, NOAH][n % 3], f"Lead {n}", AS_OF)
+        for n in range(300)
+    ]
+    due(con, many)
+    writes = []
+    record = alerts._record
+
+    def counted(con, channel, rows, *rest):
+        writes.append((channel, len(rows)))
+        record(con, channel, rows, *rest)
+
+    monkeypatch.setattr(alerts, "_record", counted)
+    sent: list[list[alert_channels.Alert]] = []
+    with caplog.at_level("WARNING", logger=alert_channels.log.name):
+        result = owner_alerts.raise_owner_alerts(con, "run1", AS_OF, {"fake": sent.append})
+    assert (result.raised, result.notified) == (300, 300)
+    assert sorted(r.getMessage() for r in caplog.records if r.getMessage().startswith("Lead ")) == sorted(
+        m for *_, m, _ in many
+    )
+    assert len(sent) == 200 + 1  # another channel: one message per alert, Noah's 100 in one digest
+    assert sorted(w for w in writes if w[0] == "log") == [("log", 300)]
+    assert (
+        con.execute(
+            "select count(*) from ops.alert_deliveries where channel = 'log' and status = 'sent'"
+        ).fetchone()[0]
+        == 300
+    )
