@@ -107,25 +107,33 @@ def health(url: str, cert: Path | str, timeout: float = 2.0) -> dict[str, Any] |
         conn.close()
 
 
-def stats(current: SandboxInfo, timeout: float = 30.0) -> dict[str, Any]:
-    """The running sandbox's ``GET /_sandbox/stats``: API calls per kind since the last reset
-    (``counts``) and the server's own busy seconds (``busy_s`` per kind, ``busy_total_s``)."""
+def _sandbox_call(
+    current: SandboxInfo, method: str, path: str, payload: dict | None = None, timeout: float = 30.0
+) -> tuple[int, str]:
+    """One authenticated HTTPS call to a ``/_sandbox/`` endpoint: (status, body text)."""
     parts = urlsplit(current.url)
     context = ssl.create_default_context(cafile=str(current.cert))
     conn = http.client.HTTPSConnection(
         parts.hostname or "localhost", parts.port, context=context, timeout=timeout
     )
+    headers = {"Authorization": f"Bearer {current.token}"}
+    if payload is not None:
+        headers["Content-Type"] = "application/json"
     try:
-        conn.request("GET", "/_sandbox/stats", headers={"Authorization": f"Bearer {current.token}"})
+        conn.request(method, path, body=None if payload is None else json.dumps(payload), headers=headers)
         response = conn.getresponse()
-        body = response.read().decode(errors="replace")
-        if response.status != 200:
-            raise RuntimeError(
-                f"the sandbox at {current.url} answered {response.status} to /_sandbox/stats: {body}"
-            )
-        return json.loads(body)
+        return response.status, response.read().decode(errors="replace")
     finally:
         conn.close()
+
+
+def stats(current: SandboxInfo, timeout: float = 30.0) -> dict[str, Any]:
+    """The running sandbox's ``GET /_sandbox/stats``: API calls per kind since the last reset
+    (``counts``) and the server's own busy seconds (``busy_s`` per kind, ``busy_total_s``)."""
+    status, body = _sandbox_call(current, "GET", "/_sandbox/stats", timeout=timeout)
+    if status != 200:
+        raise RuntimeError(f"the sandbox at {current.url} answered {status} to /_sandbox/stats: {body}")
+    return json.loads(body)
 
 
 def _alive(pid: int) -> bool:
@@ -178,22 +186,9 @@ def _log_tail(log_path: Path, lines: int = 30) -> str:
 
 
 def _post_faults(current: SandboxInfo, spec: str) -> None:
-    parts = urlsplit(current.url)
-    context = ssl.create_default_context(cafile=str(current.cert))
-    conn = http.client.HTTPSConnection(parts.hostname or "localhost", parts.port, context=context, timeout=5)
-    try:
-        conn.request(
-            "POST",
-            "/_sandbox/faults",
-            body=json.dumps({"spec": spec}),
-            headers={"Authorization": f"Bearer {current.token}", "Content-Type": "application/json"},
-        )
-        response = conn.getresponse()
-        body = response.read().decode(errors="replace")
-        if response.status != 200:
-            raise RuntimeError(f"could not set faults {spec!r} on the running sandbox: {body}")
-    finally:
-        conn.close()
+    status, body = _sandbox_call(current, "POST", "/_sandbox/faults", {"spec": spec}, timeout=5)
+    if status != 200:
+        raise RuntimeError(f"could not set faults {spec!r} on the running sandbox: {body}")
 
 
 def start(
