@@ -6,9 +6,14 @@
 
       <model>__state_people         person_id, email, person_key of every scored record
       <model>__state_marketo_leads  marketo_lead_id, crm_id, email of every Marketo lead
+      <model>__state_unmatched      the candidates of the last build that matched nobody (their
+                                    rows were removed; int_activities_capped reads it)
       <model>__state_batches        the MAP batches seen, with the build's as_of, a hash of
-                                    seeds/marketo_activity_types, the rows erased so far and
-                                    whether the build was incremental (is_incremental_build)
+                                    seeds/marketo_activity_types, the rows erased so far,
+                                    whether the build was incremental (is_incremental_build),
+                                    the dbt invocation that made it and, when incremental,
+                                    the one that made the build before (previous_invocation_id:
+                                    int_activities_capped follows the match from it)
 
     activity_match_mode decides, when the model runs:
       full         no table yet or --full-refresh: dbt creates it (and on engines without
@@ -40,14 +45,22 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- The content of a seed as one hash of the given columns, in a stable order (the first
+    column must be unique). -#}
+{% macro seed_content_hash(seed, columns) -%}
+    {%- set parts = [] -%}
+    {%- for column in columns -%}
+        {%- if not loop.first %}{% do parts.append("'|'") %}{% endif -%}
+        {%- do parts.append("coalesce(cast(" ~ column ~ " as " ~ dbt.type_string() ~ "), '')") -%}
+    {%- endfor -%}
+    {%- set key = "cast(" ~ columns[0] ~ " as " ~ dbt.type_string() ~ ")" -%}
+    (select {{ dbt.hash(lead_scoring.ordered_listagg(dbt.concat(parts), ',', lead_scoring.binary_sort_key(key))) }}
+    from {{ seed }})
+{%- endmacro %}
+
 {#- The content of seeds/marketo_activity_types as one hash (the only seed the match reads). -#}
 {% macro activity_match_types_hash(activity_types) -%}
-    (select {{ dbt.hash(lead_scoring.ordered_listagg(
-        dbt.concat(['cast(activity_type_id as ' ~ dbt.type_string() ~ ')', "'|'", "coalesce(event_type, '')"]),
-        ',', lead_scoring.binary_sort_key(
-            dbt.concat(['cast(activity_type_id as ' ~ dbt.type_string() ~ ')', "'|'", "coalesce(event_type, '')"])
-        ),
-    )) }} from {{ activity_types }})
+    {{ lead_scoring.seed_content_hash(activity_types, ['activity_type_id', 'event_type']) }}
 {%- endmacro %}
 
 {% macro activity_match_mode(relation, activity_types) -%}
@@ -79,6 +92,18 @@
     {{ return('incremental' if result.columns[0].values()[0] | int == 1 else 'rebuild') }}
 {%- endmacro %}
 
+{#- The invocation of the build before an incremental one (null otherwise, or when that
+    build's state predates the column). -#}
+{% macro activity_match_previous_invocation(relation, activity_types) -%}
+    {%- set batches = lead_scoring.activity_match_state_relation(relation, 'batches') -%}
+    {%- if lead_scoring.activity_match_mode(relation, activity_types) == 'incremental'
+        and 'invocation_id' in adapter.get_columns_in_relation(batches) | map(attribute='name') | map('lower') | list -%}
+        (select max(invocation_id) from {{ batches }})
+    {%- else -%}
+        cast(null as {{ dbt.type_string() }})
+    {%- endif -%}
+{%- endmacro %}
+
 {#- pre-hook: a rebuild starts from an empty table. -#}
 {% macro activity_match_clear(relation, activity_types) -%}
     {%- if lead_scoring.activity_match_is_incremental_engine()
@@ -90,7 +115,8 @@
 {%- endmacro %}
 
 {#- post-hooks: the incremental step inserts the candidates it found unmatched as rows
-    without a person (so delete+insert removes their earlier match); they go here. Then the
+    without a person (so delete+insert removes their earlier match); they are kept in
+    __state_unmatched, then go. Then the
     state the next build compares with (the batches first, under another name, while the
     state the mode is decided from is still there). Each returns one statement. -#}
 {% macro activity_match_save_state(relation, step, people, grouped, marketo_leads, activity_types, marketo_source, events_source) -%}
@@ -103,6 +129,11 @@
         {%- set state = lead_scoring.activity_match_state_relation(relation, part) -%}
         {%- if step.startswith('drop:') -%}
             drop table if exists {{ state }}
+        {%- elif part == 'unmatched' -%}
+            create table {{ state }} as
+            select activity_source, activity_id
+            from {{ relation }}
+            where person_id is null
         {%- elif part == 'people' -%}
             create table {{ state }} as
             select
@@ -127,7 +158,9 @@
                 {{ lead_scoring.activity_match_types_hash(activity_types) }} as activity_types_hash,
                 {{ lead_scoring.activity_match_rows_erased() }} as rows_erased,
                 {{ 'true' if lead_scoring.activity_match_mode(relation, activity_types) == 'incremental' else 'false' }}
-                    as is_incremental_build
+                    as is_incremental_build,
+                cast('{{ invocation_id }}' as {{ dbt.type_string() }}) as invocation_id,
+                {{ lead_scoring.activity_match_previous_invocation(relation, activity_types) }} as previous_invocation_id
             from (
                 select _batch_id as batch_id from {{ marketo_source }}
                 union

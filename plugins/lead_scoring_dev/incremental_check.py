@@ -1,11 +1,12 @@
 """Is an incrementally built warehouse equal to a full rebuild at the same ``as_of``?
 
-A copy of the warehouse loses the incremental activity match and its state
-(``intermediate.int_activities_matched_to_people`` and its ``__state_*`` tables), so dbt
-builds it whole again, then ``dbt run`` of the models the scores, routing and SLAs depend on
-runs on the copy as of the same instant. Everything else (raw tables, the routing and score
-ledgers) is the same in both, so the marts must be equal row for row (docs/incremental.md).
-The bench (``incremental_equal_to_full``) and tests/dbt/test_incremental_activities.py use it.
+A copy of the warehouse loses the incremental models and their state
+(``intermediate.int_activities_matched_to_people``, ``intermediate.int_activities_capped``
+and their ``__state*`` tables), so dbt builds them whole again, then ``dbt run`` of the
+models the scores, routing and SLAs depend on runs on the copy as of the same instant.
+Everything else (raw tables, the routing and score ledgers) is the same in both, so the
+marts must be equal row for row (docs/incremental.md). The bench
+(``incremental_equal_to_full``) and tests/dbt/test_incremental_activities.py use it.
 """
 
 from __future__ import annotations
@@ -22,64 +23,84 @@ from lead_scoring.config import Settings
 from lead_scoring.dbt_runner import run_dbt
 
 INCREMENTAL_MODEL = ("intermediate", "int_activities_matched_to_people")
+INCREMENTAL_MODELS = (INCREMENTAL_MODEL, ("intermediate", "int_activities_capped"))
 COMPARED = (
     "intermediate.int_activities_matched_to_people",
+    "intermediate.int_activities_capped",
     "marts.lead_scores",
     "marts.lead_routing",
     "marts.lead_sla",
 )
 REBUILD = ["run", "--select", "+lead_scores", "+lead_routing", "+lead_sla"]
+# Columns that say which build wrote a row, not what the row is: a full rebuild writes every
+# row now.
+BUILD_COLUMNS = {"intermediate.int_activities_matched_to_people": ("matched_as_of",)}
 
 
 def drop_incremental_state(warehouse: Path) -> list[str]:
-    """Drop the incremental model and its state tables; returns what was dropped."""
-    schema, name = INCREMENTAL_MODEL
+    """Drop the incremental models and their state tables; returns what was dropped."""
     con = duckdb.connect(str(warehouse))
     try:
-        tables = [
-            row[0]
-            for row in con.execute(
-                "select table_name from information_schema.tables where table_schema = ? "
-                "and (table_name = ? or starts_with(table_name, ?))",
-                [schema, name, f"{name}__state_"],
-            ).fetchall()
-        ]
-        for table in tables:
-            con.execute(f'drop table "{schema}"."{table}"')
-        return tables
+        dropped = []
+        for schema, name in INCREMENTAL_MODELS:
+            tables = [
+                row[0]
+                for row in con.execute(
+                    "select table_name from information_schema.tables where table_schema = ? "
+                    "and (table_name = ? or starts_with(table_name, ?))",
+                    [schema, name, f"{name}__state"],
+                ).fetchall()
+            ]
+            for table in tables:
+                con.execute(f'drop table "{schema}"."{table}"')
+            dropped += tables
+        return dropped
     finally:
         con.close()
 
 
+STATE_TABLES = {
+    "int_activities_matched_to_people": "int_activities_matched_to_people__state_batches",
+    "int_activities_capped": "int_activities_capped__state",
+}
+
+
 def was_incremental(warehouse: Path) -> bool | None:
-    """Whether the last build of the activity match was incremental (its state says so);
-    None without state (a first build, or an engine that always builds it whole)."""
-    schema, name = INCREMENTAL_MODEL
+    """Whether the last builds of the incremental models were all incremental (their state
+    says so); None without state (a first build, or an engine that always builds them whole)."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        rows = con.execute(
-            "select table_name from information_schema.tables where table_schema = ? and table_name = ?",
-            [schema, f"{name}__state_batches"],
-        ).fetchall()
-        if not rows:
-            return None
-        value = con.execute(f'select bool_or(is_incremental_build) from "{schema}"."{name}__state_batches"')
-        return value.fetchall()[0][0]
+        answers = []
+        for schema, name in INCREMENTAL_MODELS:
+            state = STATE_TABLES[name]
+            rows = con.execute(
+                "select table_name from information_schema.tables where table_schema = ? and table_name = ?",
+                [schema, state],
+            ).fetchall()
+            if not rows:
+                return None
+            value = con.execute(f'select bool_or(is_incremental_build) from "{schema}"."{state}"')
+            answers.append(value.fetchall()[0][0])
+        return all(answers)
     finally:
         con.close()
 
 
 def differences(left: Path, right: Path, tables: tuple[str, ...] = COMPARED) -> dict[str, dict[str, int]]:
-    """Per table: its rows in ``left`` and the rows only in one side (``except all``)."""
+    """Per table: its rows in ``left`` and the rows only in one side (``except all``), without
+    the ``BUILD_COLUMNS``."""
     con = duckdb.connect()
     try:
         con.execute(f"attach '{left}' as left_side (read_only)")
         con.execute(f"attach '{right}' as right_side (read_only)")
         result = {}
         for table in tables:
+            skipped = BUILD_COLUMNS.get(table, ())
+            columns = f"* exclude ({', '.join(skipped)})" if skipped else "*"
             only = [
                 con.execute(
-                    f"select count(*) from (select * from {a}.{table} except all select * from {b}.{table})"
+                    f"select count(*) from (select {columns} from {a}.{table} "
+                    f"except all select {columns} from {b}.{table})"
                 ).fetchall()[0][0]
                 for a, b in (("left_side", "right_side"), ("right_side", "left_side"))
             ]

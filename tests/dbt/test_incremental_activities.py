@@ -1,11 +1,12 @@
-"""The incremental activity match (docs/incremental.md) equals a full rebuild, row for row:
-hours scored in one warehouse, with new activity, new Leads (one with an e-mail a Marketo
-lead already had, one with a Contact's e-mail: a merge), identity changes (a Lead's e-mail
-moved to another Lead's, a Marketo lead synced to another Lead) and a backdated run in
-between; after each incremental hour a copy of the warehouse without the incremental state
-is rebuilt as of the same instant (lead_scoring_dev.incremental_check) and the activity
-match, lead_scores, lead_routing and lead_sla must be equal. A generated world of 600 leads,
-real dbt on DuckDB; six dbt invocations (each parses the project again: as_of changes)."""
+"""The incremental activity match and frequency caps (docs/incremental.md) equal a full
+rebuild, row for row: hours scored in one warehouse, with new activity, new Leads (one with an
+e-mail a Marketo lead already had, one with a Contact's e-mail: a merge), identity changes (a
+Lead's e-mail moved to another Lead's, a Marketo lead synced to another Lead), a backdated
+run, and a Marketo lead whose activities match nobody any more; after each incremental hour a
+copy of the warehouse without the incremental state is rebuilt as of the same instant
+(lead_scoring_dev.incremental_check) and the activity match, the caps, lead_scores,
+lead_routing and lead_sla must be equal. A generated world of 600 leads, real dbt on DuckDB;
+seven dbt invocations."""
 
 from __future__ import annotations
 
@@ -152,4 +153,38 @@ def test_incremental_hours_equal_a_full_rebuild(world):
     assert was_incremental(warehouse)
     assert len(execute(warehouse, "select crm_id from marts.lead_scores where crm_id like '00QNEW%'")) == 2
     check = equal_to_full(settings, hour, root / "check_hour_3")
+    assert check["equal"], check
+
+    # hour 4: nothing new but a Marketo lead that loses its CRM ids and e-mail: its counted
+    # activities match nobody now (the match removes them; the caps must forget them)
+    hour += timedelta(hours=1)
+    gone = execute(
+        warehouse,
+        """select ml.id from raw_map.marketo_leads ml
+        inner join intermediate.int_activities_capped capped
+            on capped.activity_source = 'marketo'
+            and capped.activity_id in (
+                select cast(marketoguid as varchar) from raw_map.marketo_activities where leadid = ml.id)
+        order by ml.id limit 1""",
+    )[0][0]
+    execute(
+        warehouse,
+        f"""insert into raw_map.marketo_leads
+        select * replace (null as sfdcleadid, null as sfdccontactid, 'gone-{gone}@example.invalid' as email,
+            ? as updatedat, 'test_unmatched' as _batch_id, now() as _loaded_at)
+        from raw_map.marketo_leads where id = {gone}
+        order by updatedat desc limit 1""",
+        [hour - timedelta(minutes=5)],
+    )
+    run_dbt(settings, REBUILD, hour)
+    assert was_incremental(warehouse)
+    unmatched = "intermediate.int_activities_matched_to_people__state_unmatched"
+    assert execute(warehouse, f"select count(*) from {unmatched}")[0][0]
+    assert not execute(
+        warehouse,
+        "select 1 from intermediate.int_activities_capped "
+        "where activity_source = 'marketo' and activity_id in ("
+        f"select cast(marketoguid as varchar) from raw_map.marketo_activities where leadid = {gone})",
+    )
+    check = equal_to_full(settings, hour, root / "check_hour_4")
     assert check["equal"], check

@@ -35,7 +35,7 @@ from lead_scoring_dev.engines.loaders import load_postgres, load_spark
 
 TARGETS = ("duckdb", "postgres", "spark")
 # Incremental models built a second time at the same as_of after the full build.
-INCREMENTAL_RERUN = "lead_score_history int_activities_matched_to_people"
+INCREMENTAL_RERUN = "lead_score_history int_activities_matched_to_people int_activities_capped"
 REPO = Path(__file__).resolve().parents[3]
 
 

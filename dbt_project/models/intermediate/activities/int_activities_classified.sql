@@ -1,7 +1,7 @@
 {#- Each activity of a merged person (and of the CRM record it matched, person_id) with the
     intent signal it counts for (the matching signal with the lowest priority number,
-    seeds/intent_signals.csv) and its age at as_of. Expiry and
-    caps are applied later (int_activities_decayed); sequences read every occurrence.
+    seeds/intent_signals.csv) and its age at as_of. Caps and expiry are applied later
+    (int_activities_capped, int_activities_decayed); sequences read every occurrence.
 
     The signal depends only on the activity's event type and URL, so it is chosen once per
     distinct (event_type, lower(url)) kind (a few hundred) and joined back, not ranked per
@@ -26,6 +26,7 @@ keyed_activities as (
     select
         person_key,
         person_id,
+        activity_source,
         activity_id,
         occurred_at,
         event_type,
@@ -81,6 +82,7 @@ final as (
     select
         keyed_activities.person_key,
         keyed_activities.person_id,
+        keyed_activities.activity_source,
         keyed_activities.activity_id,
         best_signals.signal_id,
         keyed_activities.occurred_at,

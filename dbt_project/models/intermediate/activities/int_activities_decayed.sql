@@ -1,13 +1,11 @@
-{#- Each scored activity with its signal and decayed points as of var('as_of'):
-    points * 0.5 ^ (age_days / half_life_days), nothing past expiry_days, and a frequency cap:
-    only the max_occurrences most recent occurrences per person, signal and cap window count.
-    Cap windows are fixed cap_window_days-long periods counted from 1970-01-01 UTC (stable from
-    run to run); no cap_window_days = one window, i.e. max_occurrences in all. -#}
+{#- Each activity that counts for intent (int_activities_capped: the frequency cap and
+    expiry applied) with its signal and decayed points as of var('as_of'):
+    points * 0.5 ^ (age_days / half_life_days). -#}
 with
 
 activities as (
 
-    select * from {{ ref('int_activities_classified') }}
+    select * from {{ ref('int_activities_capped') }}
 
 ),
 
@@ -17,41 +15,22 @@ intent_signals as (
 
 ),
 
-windowed as (
+aged as (
 
     select
         activities.person_key,
         activities.activity_id,
         activities.signal_id,
         activities.occurred_at,
-        activities.age_days,
+        activities.cap_window_number,
+        {{ lead_scoring.age_in_days('activities.occurred_at', lead_scoring.as_of()) }} as age_days,
         intent_signals.label,
         intent_signals.points,
         intent_signals.half_life_days,
-        intent_signals.max_occurrences,
-        cast(coalesce(
-            floor(
-                {{ lead_scoring.epoch_seconds('activities.occurred_at') }}
-                / (intent_signals.cap_window_days * 86400)
-            ),
-            0
-        ) as {{ dbt.type_bigint() }}) as cap_window_number
+        intent_signals.expiry_days
     from activities
     inner join intent_signals
         on activities.signal_id = intent_signals.signal_id
-    where activities.age_days <= intent_signals.expiry_days
-
-),
-
-ranked as (
-
-    select
-        *,
-        row_number() over (
-            partition by person_key, signal_id, cap_window_number
-            order by occurred_at desc, activity_id asc
-        ) as recency_rank
-    from windowed
 
 ),
 
@@ -68,8 +47,8 @@ final as (
         points * power(0.5, age_days / half_life_days) as decayed_points,
         cap_window_number,
         occurred_at
-    from ranked
-    where recency_rank <= max_occurrences
+    from aged
+    where age_days <= expiry_days
 
 )
 

@@ -15,6 +15,8 @@
     its own CRM id and e-mail and is its own identity. The two string lookups (CRM id, e-mail)
     run per identity, never per activity.
     The activity's own CRM id and e-mail are not carried: nothing downstream reads them.
+    matched_as_of is the as_of of the build that wrote the row: the rows of an incremental
+    build are the ones int_activities_capped re-ranks.
 
     Incremental on DuckDB and Postgres (macros/incremental_activities.sql, docs/incremental.md):
     a build after an earlier one re-matches only the candidates (activities new since its
@@ -28,7 +30,7 @@
 ] -%}
 {%- set save_state = [] -%}
 {%- for step in [
-    'drop_unmatched', 'drop:batches_next', 'create:batches_next', 'drop:people', 'create:people',
+    'drop:unmatched', 'create:unmatched', 'drop_unmatched', 'drop:batches_next', 'create:batches_next', 'drop:people', 'create:people',
     'drop:marketo_leads', 'create:marketo_leads', 'drop:batches', 'rename:batches',
 ] -%}
     {%- do save_state.append(
@@ -39,6 +41,7 @@
     materialized='incremental' if lead_scoring.activity_match_is_incremental_engine() else 'table',
     incremental_strategy='delete+insert',
     unique_key=['activity_source', 'activity_id'],
+    on_schema_change='append_new_columns',
     pre_hook="{{ lead_scoring.activity_match_clear(this, ref('marketo_activity_types')) }}",
     post_hook=save_state,
 ) }}
@@ -313,7 +316,8 @@ marketo_matched as (
         {{ marketo_rows }}.occurred_at,
         identities_matched.person_id,
         identities_matched.matched_by,
-        identities_matched.person_key
+        identities_matched.person_key,
+        {{ lead_scoring.as_of() }} as matched_as_of
     from {{ marketo_rows }}
     inner join identities_matched
         on {{ marketo_rows }}.marketo_lead_id = identities_matched.marketo_lead_id
@@ -333,7 +337,8 @@ events_matched as (
         occurred_at,
         person_id,
         matched_by,
-        person_key
+        person_key,
+        {{ lead_scoring.as_of() }} as matched_as_of
     from identities_matched
     where event_id is not null
 
@@ -351,7 +356,8 @@ marketo_unidentified as (
         cast(null as {{ dbt.type_timestamp() }}) as occurred_at,
         cast(null as {{ dbt.type_string() }}) as person_id,
         cast(null as {{ dbt.type_string() }}) as matched_by,
-        cast(null as {{ dbt.type_string() }}) as person_key
+        cast(null as {{ dbt.type_string() }}) as person_key,
+        {{ lead_scoring.as_of() }} as matched_as_of
     from marketo_candidates
     left join marketo_matched
         on marketo_candidates.activity_id = marketo_matched.activity_id
