@@ -278,3 +278,13 @@
         identifier=ledger_node[0].alias,
     )) }}
 {%- endmacro %}
+
+{#- A Lead's location as one join key: lower(trim(country)) and upper(trim(state)), each
+    prefixed with 'v' or 'n' when missing, so that a missing value and an empty one differ. -#}
+{% macro territory_location_key(country, state) -%}
+    {{ dbt.concat([
+        "coalesce(" ~ dbt.concat(["'v'", "lower(trim(" ~ country ~ "))"]) ~ ", 'n')",
+        "'|'",
+        "coalesce(" ~ dbt.concat(["'v'", "upper(trim(" ~ state ~ "))"]) ~ ", 'n')",
+    ]) }}
+{%- endmacro %}

@@ -1,11 +1,11 @@
 """Is an incrementally built warehouse equal to a full rebuild at the same ``as_of``?
 
 A copy of the warehouse loses the incremental models and their state
-(``intermediate.int_activities_matched_to_people``, ``intermediate.int_activities_capped``
-and their ``__state*`` tables), so dbt builds them whole again, then ``dbt run`` of the
-models the scores, routing and SLAs depend on runs on the copy as of the same instant.
-Everything else (raw tables, the routing and score ledgers) is the same in both, so the
-marts must be equal row for row (docs/incremental.md). The bench
+(``intermediate.int_activities_matched_to_people``, ``int_activities_signalled``,
+``int_activities_capped`` and their ``__state*`` tables), so dbt builds them whole again,
+then ``dbt run`` of the models the scores, routing and SLAs depend on runs on the copy as of
+the same instant. Everything else (raw tables, the routing and score ledgers) is the same in
+both, so the marts must be equal row for row (docs/incremental.md). The bench
 (``incremental_equal_to_full``) and tests/dbt/test_incremental_activities.py use it.
 """
 
@@ -23,9 +23,14 @@ from lead_scoring.config import Settings
 from lead_scoring.dbt_runner import run_dbt
 
 INCREMENTAL_MODEL = ("intermediate", "int_activities_matched_to_people")
-INCREMENTAL_MODELS = (INCREMENTAL_MODEL, ("intermediate", "int_activities_capped"))
+INCREMENTAL_MODELS = (
+    INCREMENTAL_MODEL,
+    ("intermediate", "int_activities_signalled"),
+    ("intermediate", "int_activities_capped"),
+)
 COMPARED = (
     "intermediate.int_activities_matched_to_people",
+    "intermediate.int_activities_signalled",
     "intermediate.int_activities_capped",
     "marts.lead_scores",
     "marts.lead_routing",
@@ -61,6 +66,7 @@ def drop_incremental_state(warehouse: Path) -> list[str]:
 
 STATE_TABLES = {
     "int_activities_matched_to_people": "int_activities_matched_to_people__state_batches",
+    "int_activities_signalled": "int_activities_signalled__state",
     "int_activities_capped": "int_activities_capped__state",
 }
 

@@ -1,12 +1,12 @@
-"""The incremental activity match and frequency caps (docs/incremental.md) equal a full
-rebuild, row for row: hours scored in one warehouse, with new activity, new Leads (one with an
-e-mail a Marketo lead already had, one with a Contact's e-mail: a merge), identity changes (a
-Lead's e-mail moved to another Lead's, a Marketo lead synced to another Lead), a backdated
-run, and a Marketo lead whose activities match nobody any more; after each incremental hour a
-copy of the warehouse without the incremental state is rebuilt as of the same instant
-(lead_scoring_dev.incremental_check) and the activity match, the caps, lead_scores,
-lead_routing and lead_sla must be equal. A generated world of 600 leads, real dbt on DuckDB;
-seven dbt invocations."""
+"""The incremental activity match, signals and frequency caps (docs/incremental.md) equal a
+full rebuild, row for row: hours scored in one warehouse, with new activity, new Leads (one
+with an e-mail a Marketo lead already had, one with a Contact's e-mail: a merge), identity
+changes (a Lead's e-mail moved to another Lead's, a Marketo lead synced to another Lead), a
+backdated run, and a Marketo lead whose activities match nobody any more; after each
+incremental hour a copy of the warehouse without the incremental state is rebuilt as of the
+same instant (lead_scoring_dev.incremental_check) and the activity match, the signals, the
+caps, lead_scores, lead_routing and lead_sla must be equal. A generated world of 600 leads,
+real dbt on DuckDB; seven dbt invocations."""
 
 from __future__ import annotations
 
@@ -180,11 +180,11 @@ def test_incremental_hours_equal_a_full_rebuild(world):
     assert was_incremental(warehouse)
     unmatched = "intermediate.int_activities_matched_to_people__state_unmatched"
     assert execute(warehouse, f"select count(*) from {unmatched}")[0][0]
-    assert not execute(
-        warehouse,
-        "select 1 from intermediate.int_activities_capped "
-        "where activity_source = 'marketo' and activity_id in ("
-        f"select cast(marketoguid as varchar) from raw_map.marketo_activities where leadid = {gone})",
-    )
+    for model in ("int_activities_signalled", "int_activities_capped"):
+        assert not execute(
+            warehouse,
+            f"select 1 from intermediate.{model} where activity_source = 'marketo' and activity_id in ("
+            f"select cast(marketoguid as varchar) from raw_map.marketo_activities where leadid = {gone})",
+        ), model
     check = equal_to_full(settings, hour, root / "check_hour_4")
     assert check["equal"], check

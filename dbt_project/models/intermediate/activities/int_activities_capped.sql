@@ -7,7 +7,7 @@
 
     Expiry removes the oldest occurrences of a window first and the cap keeps the most
     recent, so the rows only change for a person whose activities changed, and by expiry
-    as as_of moves on. Incremental on DuckDB and Postgres (macros/incremental_caps.sql,
+    as as_of moves on. Incremental on DuckDB and Postgres (macros/incremental_followers.sql,
     docs/incremental.md): a build after an earlier one re-ranks the people the activity
     match wrote rows for in this build (matched_as_of = as_of) and the people whose kept rows
     it re-matched or removed, then deletes the rows that expired since; the rows equal a full
@@ -18,17 +18,17 @@
     'drop_placeholders', 'drop_expired', 'drop_next', 'create_next', 'drop_state', 'rename_state',
 ] -%}
     {%- do save_state.append(
-        "{{ lead_scoring.activity_caps_save_state(this, '" ~ step ~ "', ref('int_activities_matched_to_people'), ref('intent_signals')) }}"
+        "{{ lead_scoring.activity_follower_save_state(this, '" ~ step ~ "', ref('int_activities_matched_to_people'), ref('intent_signals')) }}"
     ) -%}
 {%- endfor -%}
 {{ config(
     materialized='incremental' if lead_scoring.activity_match_is_incremental_engine() else 'table',
     incremental_strategy='delete+insert',
     unique_key=['person_key'],
-    pre_hook="{{ lead_scoring.activity_caps_clear(this, ref('int_activities_matched_to_people'), ref('intent_signals')) }}",
+    pre_hook="{{ lead_scoring.activity_follower_clear(this, ref('int_activities_matched_to_people'), ref('intent_signals')) }}",
     post_hook=save_state,
 ) }}
-{%- set mode = lead_scoring.activity_caps_mode(this, matched, ref('intent_signals')) %}
+{%- set mode = lead_scoring.activity_follower_mode(this, matched, ref('intent_signals')) %}
 with
 
 activities as (

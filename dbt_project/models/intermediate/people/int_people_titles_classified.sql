@@ -24,31 +24,51 @@ normalized_titles as (
 
 ),
 
+distinct_titles as (
+
+    -- titles repeat across people: each is matched against the patterns once
+    select distinct normalized_title
+    from normalized_titles
+
+),
+
 title_matches as (
 
     select
-        normalized_titles.person_id,
+        distinct_titles.normalized_title,
         title_patterns.dimension,
         title_patterns.derived_value,
         row_number() over (
-            partition by normalized_titles.person_id, title_patterns.dimension
+            partition by distinct_titles.normalized_title, title_patterns.dimension
             order by title_patterns.priority, title_patterns.derived_value
         ) as match_rank
-    from normalized_titles
+    from distinct_titles
     inner join title_patterns
-        on normalized_titles.normalized_title like title_patterns.pattern
+        on distinct_titles.normalized_title like title_patterns.pattern
+
+),
+
+best_title_matches as (
+
+    select
+        normalized_title,
+        max(case when dimension = 'title_seniority' then derived_value end) as title_seniority,
+        max(case when dimension = 'title_function' then derived_value end) as title_function
+    from title_matches
+    where match_rank = 1
+    group by normalized_title
 
 ),
 
 best_matches as (
 
     select
-        person_id,
-        max(case when dimension = 'title_seniority' then derived_value end) as title_seniority,
-        max(case when dimension = 'title_function' then derived_value end) as title_function
-    from title_matches
-    where match_rank = 1
-    group by person_id
+        normalized_titles.person_id,
+        best_title_matches.title_seniority,
+        best_title_matches.title_function
+    from normalized_titles
+    inner join best_title_matches
+        on normalized_titles.normalized_title = best_title_matches.normalized_title
 
 ),
 

@@ -97,15 +97,28 @@ owner_tasks as (
 
 ),
 
+locations as (
+
+    -- each distinct (country, state) once: the territory depends on nothing else, and the
+    -- join below (an OR of conditions, so no hash join) runs per location, not per Lead;
+    -- location_key keeps a missing value apart from an empty one
+    select distinct
+        lower(trim(country)) as country,
+        upper(trim(state)) as state,
+        {{ lead_scoring.territory_location_key('country', 'state') }} as location_key
+    from open_leads
+
+),
+
 territory_candidates as (
 
     select
-        open_leads.crm_id,
+        locations.location_key,
         territories.territory,
         territories.team,
         territories.language,
         row_number() over (
-            partition by open_leads.crm_id
+            partition by locations.location_key
             order by
                 case
                     when territories.state is not null then 1
@@ -114,11 +127,11 @@ territory_candidates as (
                 end,
                 territories.territory
         ) as match_rank
-    from open_leads
+    from locations
     inner join territories
         on (
-            lower(trim(open_leads.country)) = lower(territories.country)
-            and (territories.state is null or upper(trim(open_leads.state)) = upper(territories.state))
+            locations.country = lower(territories.country)
+            and (territories.state is null or locations.state = upper(territories.state))
         )
         or territories.country = '*'
 
@@ -126,8 +139,16 @@ territory_candidates as (
 
 territory_matched as (
 
-    select * from territory_candidates
-    where match_rank = 1
+    select
+        open_leads.crm_id,
+        territory_candidates.territory,
+        territory_candidates.team,
+        territory_candidates.language
+    from open_leads
+    inner join territory_candidates
+        on {{ lead_scoring.territory_location_key('open_leads.country', 'open_leads.state') }}
+        = territory_candidates.location_key
+    where territory_candidates.match_rank = 1
 
 ),
 

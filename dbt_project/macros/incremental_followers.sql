@@ -1,39 +1,41 @@
-{#- The incremental frequency caps (docs/incremental.md): int_activities_capped keeps, per
-    merged person, signal and cap window, the max_occurrences most recent activities that
-    have not expired. The cap and expiry do not depend on as_of beyond expiry, which only
-    removes more rows as as_of moves on, so a build after an earlier one re-ranks only the
-    people the activity match touched and deletes the rows that expired since.
+{#- The models that follow the incremental activity match (docs/incremental.md):
+    int_activities_signalled (each matched activity's intent signal) and int_activities_capped
+    (per person, signal and cap window the max_occurrences most recent unexpired activities).
+    Neither depends on as_of beyond expiry, which only removes more rows as as_of moves on,
+    so a build after an earlier one works on what the match wrote in this build (the rows
+    with matched_as_of = as_of) and what it removed (its __state_unmatched); the capped
+    model also deletes the rows that expired since.
 
       <model>__state   the build's as_of, a hash of the seeds/intent_signals columns the
                        classification and the caps read, the dbt invocation it ran in and
                        whether the build was incremental (is_incremental_build)
 
-    activity_caps_mode decides, when the model runs:
+    activity_follower_mode decides, when the model runs:
       full         no table yet or --full-refresh: dbt creates it (a plain table on Spark)
       incremental  the table and its state exist, the activity match was built incrementally
                    in this invocation and exactly once since this model's last build
                    (its previous_invocation_id is ours), as_of did not go back and the
                    intent signals are unchanged
-      rebuild      otherwise: every row is deleted (pre-hook) and the full ranking inserted -#}
+      rebuild      otherwise: every row is deleted (pre-hook) and the full result inserted -#}
 
-{% macro activity_caps_state_relation(relation) -%}
+{% macro activity_follower_state_relation(relation) -%}
     {{ return(api.Relation.create(
         database=relation.database, schema=relation.schema,
         identifier=relation.identifier ~ '__state', type='table',
     )) }}
 {%- endmacro %}
 
-{% macro activity_caps_signals_hash(intent_signals) -%}
+{% macro activity_follower_signals_hash(intent_signals) -%}
     {{ lead_scoring.seed_content_hash(intent_signals, [
         'signal_id', 'event_type', 'url_pattern', 'priority', 'max_occurrences', 'cap_window_days', 'expiry_days',
     ]) }}
 {%- endmacro %}
 
-{% macro activity_caps_mode(relation, matched, intent_signals) -%}
+{% macro activity_follower_mode(relation, matched, intent_signals) -%}
     {%- if not execute or relation is none or not is_incremental() -%}
         {{ return('full') }}
     {%- endif -%}
-    {%- set state = lead_scoring.activity_caps_state_relation(relation) -%}
+    {%- set state = lead_scoring.activity_follower_state_relation(relation) -%}
     {%- set match_state = lead_scoring.activity_match_state_relation(matched, 'batches') -%}
     {%- set unmatched = lead_scoring.activity_match_state_relation(matched, 'unmatched') -%}
     {%- for table in [state, match_state, unmatched] -%}
@@ -58,28 +60,28 @@
             and matched.invocation_id = '{{ invocation_id }}'
             and matched.previous_invocation_id = state.invocation_id
             and state.as_of <= {{ lead_scoring.as_of() }}
-            and state.signals_hash = {{ lead_scoring.activity_caps_signals_hash(intent_signals) }}
+            and state.signals_hash = {{ lead_scoring.activity_follower_signals_hash(intent_signals) }}
     {%- endset -%}
     {%- set result = run_query(check) -%}
     {{ return('incremental' if result.columns[0].values()[0] | int == 1 else 'rebuild') }}
 {%- endmacro %}
 
 {#- pre-hook: a rebuild starts from an empty table. -#}
-{% macro activity_caps_clear(relation, matched, intent_signals) -%}
+{% macro activity_follower_clear(relation, matched, intent_signals) -%}
     {%- if lead_scoring.activity_match_is_incremental_engine()
-        and lead_scoring.activity_caps_mode(relation, matched, intent_signals) == 'rebuild' -%}
+        and lead_scoring.activity_follower_mode(relation, matched, intent_signals) == 'rebuild' -%}
         delete from {{ relation }}
     {%- else -%}
         select 1 as nothing_to_clear
     {%- endif -%}
 {%- endmacro %}
 
-{#- post-hooks, one statement each: the placeholder rows of the touched people go (they made
-    delete+insert remove those people's earlier rows), then the rows that expired since
+{#- post-hooks, one statement each: the placeholder rows go (rows without a signal: they made
+    delete+insert remove earlier rows), then (the capped model) the rows that expired since
     the last build; then the state is replaced (written under another name first, while the
     state the mode is decided from is still there). -#}
-{% macro activity_caps_save_state(relation, step, matched, intent_signals) -%}
-    {%- set state = lead_scoring.activity_caps_state_relation(relation) -%}
+{% macro activity_follower_save_state(relation, step, matched, intent_signals) -%}
+    {%- set state = lead_scoring.activity_follower_state_relation(relation) -%}
     {%- set state_next = api.Relation.create(
         database=state.database, schema=state.schema, identifier=state.identifier ~ '_next', type='table',
     ) -%}
@@ -102,9 +104,9 @@
         create table {{ state_next }} as
         select
             {{ lead_scoring.as_of() }} as as_of,
-            {{ lead_scoring.activity_caps_signals_hash(intent_signals) }} as signals_hash,
+            {{ lead_scoring.activity_follower_signals_hash(intent_signals) }} as signals_hash,
             cast('{{ invocation_id }}' as {{ dbt.type_string() }}) as invocation_id,
-            {{ 'true' if lead_scoring.activity_caps_mode(relation, matched, intent_signals) == 'incremental' else 'false' }}
+            {{ 'true' if lead_scoring.activity_follower_mode(relation, matched, intent_signals) == 'incremental' else 'false' }}
                 as is_incremental_build
     {%- elif step == 'drop_state' -%}
         drop table if exists {{ state }}
