@@ -7,13 +7,14 @@
       <model>__state_people         person_id, email, person_key of every scored record
       <model>__state_marketo_leads  marketo_lead_id, crm_id, email of every Marketo lead
       <model>__state_unmatched      the candidates of the last build that matched nobody (their
-                                    rows were removed; int_activities_capped reads it)
+                                    rows were removed; the followers read it)
       <model>__state_batches        the MAP batches seen, with the build's as_of, a hash of
                                     seeds/marketo_activity_types, the rows erased so far,
-                                    whether the build was incremental (is_incremental_build),
-                                    the dbt invocation that made it and, when incremental,
-                                    the one that made the build before (previous_invocation_id:
-                                    int_activities_capped follows the match from it)
+                                    whether the build was incremental (is_incremental_build)
+                                    and its number (build_number, one more each build; the
+                                    rows it wrote carry it as match_build_number, which the
+                                    models that follow the match read:
+                                    macros/incremental_followers.sql)
 
     activity_match_mode decides, when the model runs:
       full         no table yet or --full-refresh: dbt creates it (and on engines without
@@ -92,15 +93,17 @@
     {{ return('incremental' if result.columns[0].values()[0] | int == 1 else 'rebuild') }}
 {%- endmacro %}
 
-{#- The invocation of the build before an incremental one (null otherwise, or when that
-    build's state predates the column). -#}
-{% macro activity_match_previous_invocation(relation, activity_types) -%}
-    {%- set batches = lead_scoring.activity_match_state_relation(relation, 'batches') -%}
-    {%- if lead_scoring.activity_match_mode(relation, activity_types) == 'incremental'
-        and 'invocation_id' in adapter.get_columns_in_relation(batches) | map(attribute='name') | map('lower') | list -%}
-        (select max(invocation_id) from {{ batches }})
+{#- This build's number: one more than the last build's (in its state), 1 for a first build
+    or on engines that keep no state. Each row the build writes carries it
+    (match_build_number), so the models that follow the match know which rows are new. -#}
+{% macro activity_match_build_number(relation) -%}
+    {%- set batches = lead_scoring.activity_match_state_relation(relation, 'batches') if relation is not none else none -%}
+    {%- if execute and batches is not none and lead_scoring.activity_match_is_incremental_engine()
+        and adapter.get_relation(database=batches.database, schema=batches.schema, identifier=batches.identifier) is not none
+        and 'build_number' in adapter.get_columns_in_relation(batches) | map(attribute='name') | map('lower') | list -%}
+        (select coalesce(max(build_number), 0) + 1 from {{ batches }})
     {%- else -%}
-        cast(null as {{ dbt.type_string() }})
+        cast(1 as {{ dbt.type_bigint() }})
     {%- endif -%}
 {%- endmacro %}
 
@@ -116,9 +119,9 @@
 
 {#- post-hooks: the incremental step inserts the candidates it found unmatched as rows
     without a person (so delete+insert removes their earlier match); they are kept in
-    __state_unmatched, then go. Then the
-    state the next build compares with (the batches first, under another name, while the
-    state the mode is decided from is still there). Each returns one statement. -#}
+    __state_unmatched, then go. Then the state the next build compares with (the batches
+    first, under another name, while the state the mode is decided from is still there).
+    Each returns one statement. -#}
 {% macro activity_match_save_state(relation, step, people, grouped, marketo_leads, activity_types, marketo_source, events_source) -%}
     {%- if not lead_scoring.activity_match_is_incremental_engine() -%}
         select 1 as no_state_kept
@@ -159,8 +162,7 @@
                 {{ lead_scoring.activity_match_rows_erased() }} as rows_erased,
                 {{ 'true' if lead_scoring.activity_match_mode(relation, activity_types) == 'incremental' else 'false' }}
                     as is_incremental_build,
-                cast('{{ invocation_id }}' as {{ dbt.type_string() }}) as invocation_id,
-                {{ lead_scoring.activity_match_previous_invocation(relation, activity_types) }} as previous_invocation_id
+                {{ lead_scoring.activity_match_build_number(relation) }} as build_number
             from (
                 select _batch_id as batch_id from {{ marketo_source }}
                 union

@@ -2,21 +2,40 @@
     int_activities_signalled (each matched activity's intent signal) and int_activities_capped
     (per person, signal and cap window the max_occurrences most recent unexpired activities).
     Neither depends on as_of beyond expiry, which only removes more rows as as_of moves on,
-    so a build after an earlier one works on what the match wrote in this build (the rows
-    with matched_as_of = as_of) and what it removed (its __state_unmatched); the capped
-    model also deletes the rows that expired since.
+    so a build after an earlier one works on what the match wrote in its latest build (the
+    rows whose match_build_number is that build's) and what it removed (its
+    __state_unmatched); the capped model also deletes the rows that expired since.
 
       <model>__state   the build's as_of, a hash of the seeds/intent_signals columns the
-                       classification and the caps read, the dbt invocation it ran in and
-                       whether the build was incremental (is_incremental_build)
+                       classification and the caps read, the match build it followed
+                       (followed_build_number) and whether it was incremental
 
     activity_follower_mode decides, when the model runs:
       full         no table yet or --full-refresh: dbt creates it (a plain table on Spark)
-      incremental  the table and its state exist, the activity match was built incrementally
-                   in this invocation and exactly once since this model's last build
-                   (its previous_invocation_id is ours), as_of did not go back and the
-                   intent signals are unchanged
-      rebuild      otherwise: every row is deleted (pre-hook) and the full result inserted -#}
+      incremental  the table and its state exist, the match's latest build was incremental
+                   and is the one after the build this model last followed, as_of did not
+                   go back and the intent signals are unchanged
+      rebuild      otherwise (a backdated run, a match build this model missed, an edited
+                   seed): every row is deleted (pre-hook) and the full result inserted -#}
+
+{#- The post-hooks of a follower: each step of activity_follower_save_state, in order. -#}
+{% macro activity_follower_hooks(steps) -%}
+    {%- set hooks = [] -%}
+    {%- for step in steps -%}
+        {%- do hooks.append(
+            "{{ lead_scoring.activity_follower_save_state(this, '" ~ step
+            ~ "', ref('int_activities_matched_to_people'), ref('intent_signals')) }}"
+        ) -%}
+    {%- endfor -%}
+    {{ return(hooks) }}
+{%- endmacro %}
+
+{#- The rows the match wrote in its latest build (a condition on its rows). -#}
+{% macro activity_follower_written(matched) -%}
+    match_build_number = (
+        select max(build_number) from {{ lead_scoring.activity_match_state_relation(matched, 'batches') }}
+    )
+{%- endmacro %}
 
 {% macro activity_follower_state_relation(relation) -%}
     {{ return(api.Relation.create(
@@ -43,7 +62,8 @@
             {{ return('rebuild') }}
         {%- endif -%}
     {%- endfor -%}
-    {%- if 'previous_invocation_id' not in adapter.get_columns_in_relation(match_state) | map(attribute='name') | map('lower') | list -%}
+    {%- if 'build_number' not in adapter.get_columns_in_relation(match_state) | map(attribute='name') | map('lower') | list
+        or 'followed_build_number' not in adapter.get_columns_in_relation(state) | map(attribute='name') | map('lower') | list -%}
         {{ return('rebuild') }}
     {%- endif -%}
     {%- set check -%}
@@ -51,14 +71,12 @@
         from {{ state }} as state
         cross join (
             select
-                max(invocation_id) as invocation_id,
-                max(previous_invocation_id) as previous_invocation_id,
+                max(build_number) as build_number,
                 max(case when is_incremental_build then 1 else 0 end) as is_incremental_build
             from {{ match_state }}
         ) as matched
         where matched.is_incremental_build = 1
-            and matched.invocation_id = '{{ invocation_id }}'
-            and matched.previous_invocation_id = state.invocation_id
+            and matched.build_number = state.followed_build_number + 1
             and state.as_of <= {{ lead_scoring.as_of() }}
             and state.signals_hash = {{ lead_scoring.activity_follower_signals_hash(intent_signals) }}
     {%- endset -%}
@@ -105,7 +123,8 @@
         select
             {{ lead_scoring.as_of() }} as as_of,
             {{ lead_scoring.activity_follower_signals_hash(intent_signals) }} as signals_hash,
-            cast('{{ invocation_id }}' as {{ dbt.type_string() }}) as invocation_id,
+            (select max(build_number) from {{ lead_scoring.activity_match_state_relation(matched, 'batches') }})
+                as followed_build_number,
             {{ 'true' if lead_scoring.activity_follower_mode(relation, matched, intent_signals) == 'incremental' else 'false' }}
                 as is_incremental_build
     {%- elif step == 'drop_state' -%}

@@ -280,11 +280,18 @@
 {%- endmacro %}
 
 {#- A Lead's location as one join key: lower(trim(country)) and upper(trim(state)), each
-    prefixed with 'v' or 'n' when missing, so that a missing value and an empty one differ. -#}
+    prefixed with 'v', or 'n' when missing, so that a missing value and an empty one differ. -#}
 {% macro territory_location_key(country, state) -%}
     {{ dbt.concat([
         "coalesce(" ~ dbt.concat(["'v'", "lower(trim(" ~ country ~ "))"]) ~ ", 'n')",
         "'|'",
         "coalesce(" ~ dbt.concat(["'v'", "upper(trim(" ~ state ~ "))"]) ~ ", 'n')",
     ]) }}
+{%- endmacro %}
+
+{#- Whether a Task is a rep's work (a call, an e-mail): not a handoff Task leadscore created to
+    ask for that work (leadscore_action_id, set by the actions write-back; see
+    stg_salesforce__tasks). The SLA, the attempt count and "worked by owner" all use it. -#}
+{% macro is_rep_task(tasks) -%}
+    {{ tasks }}.leadscore_action_id is null
 {%- endmacro %}

@@ -39,7 +39,7 @@ COMPARED = (
 REBUILD = ["run", "--select", "+lead_scores", "+lead_routing", "+lead_sla"]
 # Columns that say which build wrote a row, not what the row is: a full rebuild writes every
 # row now.
-BUILD_COLUMNS = {"intermediate.int_activities_matched_to_people": ("matched_as_of",)}
+BUILD_COLUMNS = {"intermediate.int_activities_matched_to_people": ("match_build_number",)}
 
 
 def drop_incremental_state(warehouse: Path) -> list[str]:

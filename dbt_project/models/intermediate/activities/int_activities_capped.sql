@@ -9,24 +9,18 @@
     recent, so the rows only change for a person whose activities changed, and by expiry
     as as_of moves on. Incremental on DuckDB and Postgres (macros/incremental_followers.sql,
     docs/incremental.md): a build after an earlier one re-ranks the people the activity
-    match wrote rows for in this build (matched_as_of = as_of) and the people whose kept rows
+    match wrote rows for in this build (match_build_number) and the people whose kept rows
     it re-matched or removed, then deletes the rows that expired since; the rows equal a full
     build at the same as_of. -#}
 {%- set matched = ref('int_activities_matched_to_people') -%}
-{%- set save_state = [] -%}
-{%- for step in [
-    'drop_placeholders', 'drop_expired', 'drop_next', 'create_next', 'drop_state', 'rename_state',
-] -%}
-    {%- do save_state.append(
-        "{{ lead_scoring.activity_follower_save_state(this, '" ~ step ~ "', ref('int_activities_matched_to_people'), ref('intent_signals')) }}"
-    ) -%}
-{%- endfor -%}
 {{ config(
     materialized='incremental' if lead_scoring.activity_match_is_incremental_engine() else 'table',
     incremental_strategy='delete+insert',
     unique_key=['person_key'],
     pre_hook="{{ lead_scoring.activity_follower_clear(this, ref('int_activities_matched_to_people'), ref('intent_signals')) }}",
-    post_hook=save_state,
+    post_hook=lead_scoring.activity_follower_hooks([
+        'drop_placeholders', 'drop_expired', 'drop_next', 'create_next', 'drop_state', 'rename_state',
+    ]),
 ) }}
 {%- set mode = lead_scoring.activity_follower_mode(this, matched, ref('intent_signals')) %}
 with
@@ -60,13 +54,28 @@ written as (
 
     -- the rows the match wrote in this build
     select * from matched
-    where matched_as_of = {{ lead_scoring.as_of() }}
+    where {{ lead_scoring.activity_follower_written(matched) }}
 
 ),
 
 unmatched as (
 
     select * from {{ lead_scoring.activity_match_state_relation(matched, 'unmatched') }}
+
+),
+
+changed_activities as (
+
+    -- the activities the match wrote or removed in this build
+    select
+        activity_source,
+        activity_id
+    from written
+    union all
+    select
+        activity_source,
+        activity_id
+    from unmatched
 
 ),
 
@@ -78,15 +87,9 @@ touched_people as (
     union
     select kept.person_key
     from kept
-    inner join written
-        on kept.activity_source = written.activity_source
-        and kept.activity_id = written.activity_id
-    union
-    select kept.person_key
-    from kept
-    inner join unmatched
-        on kept.activity_source = unmatched.activity_source
-        and kept.activity_id = unmatched.activity_id
+    inner join changed_activities
+        on kept.activity_source = changed_activities.activity_source
+        and kept.activity_id = changed_activities.activity_id
 
 ),
 

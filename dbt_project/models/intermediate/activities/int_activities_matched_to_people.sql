@@ -15,8 +15,9 @@
     its own CRM id and e-mail and is its own identity. The two string lookups (CRM id, e-mail)
     run per identity, never per activity.
     The activity's own CRM id and e-mail are not carried: nothing downstream reads them.
-    matched_as_of is the as_of of the build that wrote the row: the rows of an incremental
-    build are the ones int_activities_capped re-ranks.
+    match_build_number is the number of the build that wrote the row (one more each build):
+    the models that follow the match (int_activities_signalled, int_activities_capped) redo
+    the rows of its latest build.
 
     Incremental on DuckDB and Postgres (macros/incremental_activities.sql, docs/incremental.md):
     a build after an earlier one re-matches only the candidates (activities new since its
@@ -30,8 +31,8 @@
 ] -%}
 {%- set save_state = [] -%}
 {%- for step in [
-    'drop:unmatched', 'create:unmatched', 'drop_unmatched', 'drop:batches_next', 'create:batches_next', 'drop:people', 'create:people',
-    'drop:marketo_leads', 'create:marketo_leads', 'drop:batches', 'rename:batches',
+    'drop:unmatched', 'create:unmatched', 'drop_unmatched', 'drop:batches_next', 'create:batches_next',
+    'drop:people', 'create:people', 'drop:marketo_leads', 'create:marketo_leads', 'drop:batches', 'rename:batches',
 ] -%}
     {%- do save_state.append(
         "{{ lead_scoring.activity_match_save_state(this, '" ~ step ~ "', " ~ state_args | join(', ') ~ ") }}"
@@ -317,7 +318,7 @@ marketo_matched as (
         identities_matched.person_id,
         identities_matched.matched_by,
         identities_matched.person_key,
-        {{ lead_scoring.as_of() }} as matched_as_of
+        {{ lead_scoring.activity_match_build_number(this) }} as match_build_number
     from {{ marketo_rows }}
     inner join identities_matched
         on {{ marketo_rows }}.marketo_lead_id = identities_matched.marketo_lead_id
@@ -338,7 +339,7 @@ events_matched as (
         person_id,
         matched_by,
         person_key,
-        {{ lead_scoring.as_of() }} as matched_as_of
+        {{ lead_scoring.activity_match_build_number(this) }} as match_build_number
     from identities_matched
     where event_id is not null
 
@@ -357,7 +358,7 @@ marketo_unidentified as (
         cast(null as {{ dbt.type_string() }}) as person_id,
         cast(null as {{ dbt.type_string() }}) as matched_by,
         cast(null as {{ dbt.type_string() }}) as person_key,
-        {{ lead_scoring.as_of() }} as matched_as_of
+        {{ lead_scoring.activity_match_build_number(this) }} as match_build_number
     from marketo_candidates
     left join marketo_matched
         on marketo_candidates.activity_id = marketo_matched.activity_id

@@ -10,20 +10,14 @@
 
     Incremental on DuckDB and Postgres (macros/incremental_followers.sql,
     docs/incremental.md): a build after an earlier one classifies the rows the activity match
-    wrote in this build (matched_as_of = as_of) and deletes the ones it removed. -#}
+    wrote in this build (match_build_number) and deletes the ones it removed. -#}
 {%- set matched = ref('int_activities_matched_to_people') -%}
-{%- set save_state = [] -%}
-{%- for step in ['drop_placeholders', 'drop_next', 'create_next', 'drop_state', 'rename_state'] -%}
-    {%- do save_state.append(
-        "{{ lead_scoring.activity_follower_save_state(this, '" ~ step ~ "', ref('int_activities_matched_to_people'), ref('intent_signals')) }}"
-    ) -%}
-{%- endfor -%}
 {{ config(
     materialized='incremental' if lead_scoring.activity_match_is_incremental_engine() else 'table',
     incremental_strategy='delete+insert',
     unique_key=['activity_source', 'activity_id'],
     pre_hook="{{ lead_scoring.activity_follower_clear(this, ref('int_activities_matched_to_people'), ref('intent_signals')) }}",
-    post_hook=save_state,
+    post_hook=lead_scoring.activity_follower_hooks(['drop_placeholders', 'drop_next', 'create_next', 'drop_state', 'rename_state']),
 ) }}
 {%- set mode = lead_scoring.activity_follower_mode(this, matched, ref('intent_signals')) %}
 with
@@ -33,7 +27,7 @@ activities as (
     select * from {{ matched }}
     {%- if mode == 'incremental' %}
     -- the rows the match wrote in this build
-    where matched_as_of = {{ lead_scoring.as_of() }}
+    where {{ lead_scoring.activity_follower_written(matched) }}
     {%- endif %}
 
 ),

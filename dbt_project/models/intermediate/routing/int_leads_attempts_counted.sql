@@ -109,7 +109,7 @@ attempts as (
     left join responses
         on limited_leads.crm_id = responses.crm_id
     -- leadscore's own handoff Task asks for an attempt; it is not one
-    where tasks.leadscore_action_id is null
+    where {{ lead_scoring.is_rep_task('tasks') }}
         and tasks.created_at <= {{ lead_scoring.as_of() }}
         and (responses.last_response_at is null or tasks.created_at > responses.last_response_at)
     group by limited_leads.crm_id

@@ -92,7 +92,7 @@ owner_tasks as (
         on open_leads.crm_id = tasks.who_id
         and open_leads.crm_owner_id = tasks.owner_id
     -- a handoff Task leadscore created asks the owner to work the Lead; it is not work
-    where tasks.leadscore_action_id is null
+    where {{ lead_scoring.is_rep_task('tasks') }}
     group by open_leads.crm_id
 
 ),

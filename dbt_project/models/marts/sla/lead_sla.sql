@@ -41,7 +41,7 @@ responses as (
         and clocks.sla_started_at <= tasks.created_at
     where tasks.created_at <= {{ lead_scoring.as_of() }}
         -- leadscore's own handoff Task asks for the response; it is not one
-        and tasks.leadscore_action_id is null
+        and {{ lead_scoring.is_rep_task('tasks') }}
     group by clocks.crm_id
 
 ),
