@@ -30,11 +30,14 @@
     {{ return(hooks) }}
 {%- endmacro %}
 
+{#- The number of the match's latest build (a scalar subquery on its state). -#}
+{% macro activity_follower_match_build(matched) -%}
+    (select max(build_number) from {{ lead_scoring.activity_match_state_relation(matched, 'batches') }})
+{%- endmacro %}
+
 {#- The rows the match wrote in its latest build (a condition on its rows). -#}
 {% macro activity_follower_written(matched) -%}
-    match_build_number = (
-        select max(build_number) from {{ lead_scoring.activity_match_state_relation(matched, 'batches') }}
-    )
+    match_build_number = {{ lead_scoring.activity_follower_match_build(matched) }}
 {%- endmacro %}
 
 {% macro activity_follower_state_relation(relation) -%}
@@ -123,8 +126,7 @@
         select
             {{ lead_scoring.as_of() }} as as_of,
             {{ lead_scoring.activity_follower_signals_hash(intent_signals) }} as signals_hash,
-            (select max(build_number) from {{ lead_scoring.activity_match_state_relation(matched, 'batches') }})
-                as followed_build_number,
+            {{ lead_scoring.activity_follower_match_build(matched) }} as followed_build_number,
             {{ 'true' if lead_scoring.activity_follower_mode(relation, matched, intent_signals) == 'incremental' else 'false' }}
                 as is_incremental_build
     {%- elif step == 'drop_state' -%}

@@ -22,11 +22,11 @@ import duckdb
 from lead_scoring.config import Settings
 from lead_scoring.dbt_runner import run_dbt
 
-INCREMENTAL_MODEL = ("intermediate", "int_activities_matched_to_people")
+# (schema, model, the state table that says whether its last build was incremental)
 INCREMENTAL_MODELS = (
-    INCREMENTAL_MODEL,
-    ("intermediate", "int_activities_signalled"),
-    ("intermediate", "int_activities_capped"),
+    ("intermediate", "int_activities_matched_to_people", "int_activities_matched_to_people__state_batches"),
+    ("intermediate", "int_activities_signalled", "int_activities_signalled__state"),
+    ("intermediate", "int_activities_capped", "int_activities_capped__state"),
 )
 COMPARED = (
     "intermediate.int_activities_matched_to_people",
@@ -47,7 +47,7 @@ def drop_incremental_state(warehouse: Path) -> list[str]:
     con = duckdb.connect(str(warehouse))
     try:
         dropped = []
-        for schema, name in INCREMENTAL_MODELS:
+        for schema, name, _ in INCREMENTAL_MODELS:
             tables = [
                 row[0]
                 for row in con.execute(
@@ -64,21 +64,13 @@ def drop_incremental_state(warehouse: Path) -> list[str]:
         con.close()
 
 
-STATE_TABLES = {
-    "int_activities_matched_to_people": "int_activities_matched_to_people__state_batches",
-    "int_activities_signalled": "int_activities_signalled__state",
-    "int_activities_capped": "int_activities_capped__state",
-}
-
-
 def was_incremental(warehouse: Path) -> bool | None:
     """Whether the last builds of the incremental models were all incremental (their state
     says so); None without state (a first build, or an engine that always builds them whole)."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         answers = []
-        for schema, name in INCREMENTAL_MODELS:
-            state = STATE_TABLES[name]
+        for schema, _, state in INCREMENTAL_MODELS:
             rows = con.execute(
                 "select table_name from information_schema.tables where table_schema = ? and table_name = ?",
                 [schema, state],

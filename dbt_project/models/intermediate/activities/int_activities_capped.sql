@@ -52,7 +52,7 @@ kept as (
 
 written as (
 
-    -- the rows the match wrote in this build
+    -- the rows the match wrote in its latest build
     select * from matched
     where {{ lead_scoring.activity_follower_written(matched) }}
 

@@ -47,6 +47,7 @@
     post_hook=save_state,
 ) }}
 {%- set mode = lead_scoring.activity_match_mode(this, ref('marketo_activity_types')) %}
+{%- set build_number = lead_scoring.activity_match_build_number(this) %}
 with
 
 marketo_activities as (
@@ -318,7 +319,7 @@ marketo_matched as (
         identities_matched.person_id,
         identities_matched.matched_by,
         identities_matched.person_key,
-        {{ lead_scoring.activity_match_build_number(this) }} as match_build_number
+        {{ build_number }} as match_build_number
     from {{ marketo_rows }}
     inner join identities_matched
         on {{ marketo_rows }}.marketo_lead_id = identities_matched.marketo_lead_id
@@ -339,7 +340,7 @@ events_matched as (
         person_id,
         matched_by,
         person_key,
-        {{ lead_scoring.activity_match_build_number(this) }} as match_build_number
+        {{ build_number }} as match_build_number
     from identities_matched
     where event_id is not null
 
@@ -358,7 +359,7 @@ marketo_unidentified as (
         cast(null as {{ dbt.type_string() }}) as person_id,
         cast(null as {{ dbt.type_string() }}) as matched_by,
         cast(null as {{ dbt.type_string() }}) as person_key,
-        {{ lead_scoring.activity_match_build_number(this) }} as match_build_number
+        {{ build_number }} as match_build_number
     from marketo_candidates
     left join marketo_matched
         on marketo_candidates.activity_id = marketo_matched.activity_id

@@ -10,7 +10,7 @@
 
     Incremental on DuckDB and Postgres (macros/incremental_followers.sql,
     docs/incremental.md): a build after an earlier one classifies the rows the activity match
-    wrote in this build (match_build_number) and deletes the ones it removed. -#}
+    wrote in its latest build (match_build_number) and deletes the ones it removed. -#}
 {%- set matched = ref('int_activities_matched_to_people') -%}
 {{ config(
     materialized='incremental' if lead_scoring.activity_match_is_incremental_engine() else 'table',
@@ -26,7 +26,7 @@ activities as (
 
     select * from {{ matched }}
     {%- if mode == 'incremental' %}
-    -- the rows the match wrote in this build
+    -- the rows the match wrote in its latest build
     where {{ lead_scoring.activity_follower_written(matched) }}
     {%- endif %}
 
