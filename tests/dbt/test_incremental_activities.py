@@ -2,7 +2,8 @@
 full rebuild, row for row: hours scored in one warehouse, with new activity, new Leads (one
 with an e-mail a Marketo lead already had, one with a Contact's e-mail: a merge), identity
 changes (a Lead's e-mail moved to another Lead's, a Marketo lead synced to another Lead), a
-backdated run, and a Marketo lead whose activities match nobody any more; after each
+backdated run, later copies of an event and a Marketo activity naming other people, and a
+Marketo lead whose activities match nobody any more; after each
 incremental hour a copy of the warehouse without the incremental state is rebuilt as of the
 same instant (lead_scoring_dev.incremental_check) and the activity match, the signals, the
 caps, lead_scores, lead_routing and lead_sla must be equal. A generated world of 600 leads,
@@ -43,6 +44,39 @@ def add_events(warehouse, batch_id: str, occurred_at: datetime, count: int) -> i
         [occurred_at],
     )
     return count
+
+
+def resend_copies(warehouse, batch_id: str, person_id: str) -> tuple[str, str]:
+    """A later copy of an event (now naming CRM record ``person_id``) and of a Marketo
+    activity (now of another Marketo lead), in a new batch: the newest copy is the activity
+    (stg_map__events, stg_map__marketo_activities). Returns their ids."""
+    event_id = execute(warehouse, "select min(event_id) from raw_map.events where crm_id is not null")[0][0]
+    execute(
+        warehouse,
+        f"""insert into raw_map.events
+        select * replace (
+            '{person_id}' as crm_id, null as email, '{batch_id}' as _batch_id, now() as _loaded_at)
+        from raw_map.events where event_id = ?""",
+        [event_id],
+    )
+    matched = """select activities.marketoguid, activities.leadid, matched.person_key
+        from raw_map.marketo_activities as activities
+        inner join intermediate.int_activities_matched_to_people as matched
+            on matched.activity_source = 'marketo'
+            and matched.activity_id = cast(activities.marketoguid as varchar)
+        order by activities.marketoguid"""
+    guid, _, person_key = execute(warehouse, f"{matched} limit 1")[0]
+    other_lead = execute(
+        warehouse, f"select leadid from ({matched}) where person_key <> ? limit 1", [person_key]
+    )
+    execute(
+        warehouse,
+        f"""insert into raw_map.marketo_activities
+        select * replace (? as leadid, '{batch_id}' as _batch_id, now() as _loaded_at)
+        from raw_map.marketo_activities where marketoguid = ?""",
+        [other_lead[0][0], guid],
+    )
+    return event_id, str(guid)
 
 
 def new_lead_version(warehouse, batch_id: str, lead_id: str, new_id: str, email: str, at: datetime) -> None:
@@ -145,12 +179,23 @@ def test_incremental_hours_equal_a_full_rebuild(world):
     assert not was_incremental(warehouse)
     assert not execute(warehouse, "select crm_id from marts.lead_scores where crm_id like '00QNEW%'")
 
-    # hour 3, after the backdated run, with more activity: incremental from the backdated
-    # state (every change since then is a candidate), equal to a full rebuild
+    # hour 3, after the backdated run, with more activity and later copies of an event and a
+    # Marketo activity (another person's now): incremental from the backdated state (every
+    # change since then is a candidate), equal to a full rebuild
     hour += timedelta(hours=1)
     add_events(warehouse, "test_more_activity", hour - timedelta(minutes=5), 10)
+    event_id, guid = resend_copies(warehouse, "test_copies", a_lead)
+    copies = "select activity_id, person_key from intermediate.int_activities_matched_to_people " + (
+        f"where activity_id in ('{event_id}', '{guid}') order by activity_source"
+    )  # (events sort before marketo)
+    before = execute(warehouse, copies)
     run_dbt(settings, REBUILD, hour)
     assert was_incremental(warehouse)
+    after = execute(warehouse, copies)
+    assert [row[0] for row in after] == [event_id, guid], after
+    a_lead_key = "select person_key from intermediate.int_people_grouped_by_email where person_id = ?"
+    assert after[0][1] == execute(warehouse, a_lead_key, [a_lead])[0][0], after
+    assert after[1][1] != dict(before)[guid], (before, after)
     assert len(execute(warehouse, "select crm_id from marts.lead_scores where crm_id like '00QNEW%'")) == 2
     check = equal_to_full(settings, hour, root / "check_hour_3")
     assert check["equal"], check

@@ -41,6 +41,19 @@ def json_object_properties(relation, json_column):
 
 
 
+def stg_map_marketo_activities_columns(rows):
+    # the real macro selects the staging columns of a raw MAP table (macros/map_staging.sql)
+    return f"select marketoguid as activity_id, _batch_id as batch_id from {rows}"
+
+
+def stg_map_events_columns(rows):
+    return f"select event_id as activity_id, _batch_id as batch_id from {rows}"
+
+
+def map_newest_copies(rows):
+    return f"select * from ({rows}) as copies"
+
+
 def pilot_challenger():
     # the real macro returns the active pilot's relations, or none without a pilot: render
     # the pilot branch so the linter checks it

@@ -49,12 +49,14 @@
 {%- set mode = lead_scoring.activity_match_mode(this, ref('marketo_activity_types')) %}
 {%- set build_number = lead_scoring.activity_match_build_number(this) %}
 with
+{%- if mode != 'incremental' %}
 
 marketo_activities as (
 
     select * from {{ ref('stg_map__marketo_activities') }}
 
 ),
+{%- endif %}
 
 marketo_leads as (
 
@@ -68,11 +70,14 @@ marketo_activity_types as (
 
 ),
 
+{%- if mode != 'incremental' %}
+
 events as (
 
     select * from {{ ref('stg_map__events') }}
 
 ),
+{%- endif %}
 
 people as (
 
@@ -210,45 +215,80 @@ marketo_leads_changed as (
 
 ),
 
-marketo_candidates as (
-
-    -- activities to (re)match: of a changed Marketo lead, from a batch the last build did
-    -- not see, or that became due since its as_of
-    select marketo_activities.*
-    from marketo_activities
+{#- A candidate is an activity whose newest copy passes these conditions. Any copy of it
+    passing them names it, so the newest copies are ranked among the named activities' copies
+    only (not the whole raw table, as the staging views do), then filtered again: the same
+    rows as filtering the staging view, read with a hash join instead of a sort. #}
+{%- set marketo_candidate_filter %}
     cross join watermark
     left join marketo_leads_changed
-        on marketo_activities.marketo_lead_id = marketo_leads_changed.marketo_lead_id
+        on copies.marketo_lead_id = marketo_leads_changed.marketo_lead_id
     left join seen_batches
-        on marketo_activities.batch_id = seen_batches.batch_id
-    where marketo_activities.occurred_at <= {{ lead_scoring.as_of() }}
+        on copies.batch_id = seen_batches.batch_id
+    where copies.occurred_at <= {{ lead_scoring.as_of() }}
         and (
             marketo_leads_changed.marketo_lead_id is not null
             or seen_batches.batch_id is null
-            or marketo_activities.occurred_at > watermark.previous_as_of
+            or copies.occurred_at > watermark.previous_as_of
         )
+{%- endset %}
+{%- set event_candidate_filter %}
+    cross join watermark
+    left join records_changed
+        on copies.crm_id = records_changed.person_id
+    left join emails_changed
+        on copies.email = emails_changed.email
+    left join seen_batches
+        on copies.batch_id = seen_batches.batch_id
+    where copies.occurred_at <= {{ lead_scoring.as_of() }}
+        and (
+            records_changed.person_id is not null
+            or emails_changed.email is not null
+            or seen_batches.batch_id is null
+            or copies.occurred_at > watermark.previous_as_of
+        )
+{%- endset %}
+{%- set marketo_copies = lead_scoring.stg_map_marketo_activities_columns(source('map', 'marketo_activities')) %}
+{%- set event_copies = lead_scoring.stg_map_events_columns(source('map', 'events')) %}
+
+marketo_candidate_ids as (
+
+    -- activities to (re)match: of a changed Marketo lead, from a batch the last build did
+    -- not see, or that became due since its as_of
+    select distinct copies.activity_id
+    from ({{ marketo_copies }}) as copies
+    {{ marketo_candidate_filter }}
+
+),
+
+marketo_candidates as (
+
+    select copies.*
+    from ({{ lead_scoring.map_newest_copies(
+        'select all_copies.* from (' ~ marketo_copies ~ ') as all_copies'
+        ~ ' inner join marketo_candidate_ids on all_copies.activity_id = marketo_candidate_ids.activity_id'
+    ) }}) as copies
+    {{ marketo_candidate_filter }}
+
+),
+
+event_candidate_ids as (
+
+    -- the same for events, whose identity is their own CRM id and e-mail
+    select distinct copies.activity_id
+    from ({{ event_copies }}) as copies
+    {{ event_candidate_filter }}
 
 ),
 
 event_candidates as (
 
-    -- the same for events, whose identity is their own CRM id and e-mail
-    select events.*
-    from events
-    cross join watermark
-    left join records_changed
-        on events.crm_id = records_changed.person_id
-    left join emails_changed
-        on events.email = emails_changed.email
-    left join seen_batches
-        on events.batch_id = seen_batches.batch_id
-    where events.occurred_at <= {{ lead_scoring.as_of() }}
-        and (
-            records_changed.person_id is not null
-            or emails_changed.email is not null
-            or seen_batches.batch_id is null
-            or events.occurred_at > watermark.previous_as_of
-        )
+    select copies.*
+    from ({{ lead_scoring.map_newest_copies(
+        'select all_copies.* from (' ~ event_copies ~ ') as all_copies'
+        ~ ' inner join event_candidate_ids on all_copies.activity_id = event_candidate_ids.activity_id'
+    ) }}) as copies
+    {{ event_candidate_filter }}
 
 ),
 {%- set marketo_rows, event_rows = 'marketo_candidates', 'event_candidates' %}

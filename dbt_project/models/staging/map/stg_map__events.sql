@@ -1,43 +1,36 @@
-{#- One row per generic JSONL event (the same event_id re-sent counts once). -#}
+{#- One row per generic JSONL event (the same event_id re-sent counts once). The columns are
+    macros/map_staging.sql's, which the incremental activity match shares. -#}
 with
 
-source as (
+newest as (
 
-    select * from {{ source('map', 'events') }}
-
-),
-
-deduplicated as (
-
-    select
-        *,
-        row_number() over (partition by event_id order by _loaded_at desc, _line asc) as copy_rank
-    from source
+    {{ lead_scoring.map_newest_copies(
+        lead_scoring.stg_map_events_columns(source('map', 'events'))
+    ) }}
 
 ),
 
-renamed as (
+final as (
 
     select
         -- ids
-        event_id as activity_id,
-        _batch_id as batch_id,
-        nullif(trim(crm_id), '') as crm_id,
+        activity_id,
+        batch_id,
+        crm_id,
 
         -- strings
-        {{ lead_scoring.normalize_email('email') }} as email,
-        lower(trim(event_type)) as event_type,
+        email,
+        event_type,
         url,
-        properties as properties_json,
-        _file as source_file,
+        properties_json,
+        source_file,
 
         -- timestamps
         occurred_at,
-        _loaded_at as loaded_at
+        loaded_at
 
-    from deduplicated
-    where copy_rank = 1
+    from newest
 
 )
 
-select * from renamed
+select * from final

@@ -1,42 +1,35 @@
-{#- One row per Marketo activity (the same GUID re-exported in a later file counts once). -#}
+{#- One row per Marketo activity (the same GUID re-exported in a later file counts once).
+    The columns are macros/map_staging.sql's, which the incremental activity match shares. -#}
 with
 
-source as (
+newest as (
 
-    select * from {{ source('map', 'marketo_activities') }}
-
-),
-
-deduplicated as (
-
-    select
-        *,
-        row_number() over (partition by marketoguid order by _loaded_at desc, _line asc) as copy_rank
-    from source
+    {{ lead_scoring.map_newest_copies(
+        lead_scoring.stg_map_marketo_activities_columns(source('map', 'marketo_activities'))
+    ) }}
 
 ),
 
-renamed as (
+final as (
 
     select
         -- ids
-        marketoguid as activity_id,
-        _batch_id as batch_id,
-        cast(leadid as {{ dbt.type_bigint() }}) as marketo_lead_id,
-        cast(activitytypeid as {{ dbt.type_int() }}) as activity_type_id,
+        activity_id,
+        batch_id,
+        marketo_lead_id,
+        activity_type_id,
 
         -- strings
-        primaryattributevalue as primary_attribute_value,
-        attributes as attributes_json,
-        _file as source_file,
+        primary_attribute_value,
+        attributes_json,
+        source_file,
 
         -- timestamps
-        activitydate as occurred_at,
-        _loaded_at as loaded_at
+        occurred_at,
+        loaded_at
 
-    from deduplicated
-    where copy_rank = 1
+    from newest
 
 )
 
-select * from renamed
+select * from final
