@@ -28,6 +28,11 @@ log = logging.getLogger(__name__)
 # ``hourly_run_pending``); after them it runs anyway, so a stopped hourly DAG never stops it.
 GRACE_MINUTES = int(os.environ.get("LEADSCORE_FAST_LANE_GRACE_MINUTES", "15"))
 
+# Hourly models the fast lane does not build: nothing it writes or alerts on reads them (the
+# nurture Campaign members are left to the hour; duplicate_people is a table for RevOps). They
+# keep the last hourly run's rows until the next one.
+SKIPPED_MODELS = ("sync_salesforce__campaign_members", "duplicate_people")
+
 # Each raw table whose new batch touches people, and the SQL naming them (``{batches}`` is
 # the run's new batch ids). Activities name their person through the activity match, so they
 # are read after the dbt build.

@@ -75,6 +75,17 @@ def test_warning_is_reported_not_raised(con, tmp_path):
     raise_on_critical(results)
 
 
+def test_with_keys_a_keyed_suite_checks_only_those_rows(con, tmp_path):
+    # the fast lane checks the scores it is about to write: the touched people's
+    con.execute("update marts.lead_scores set composite_score = 150 where crm_id = '00Q2'")
+    clean = run_suites(con, [SCORE_SUITE], "k1", tmp_path / "k1", keys=["00Q1"])
+    assert [(r.status, r.rows) for r in clean] == [("pass", 1)]
+    bad = run_suites(con, [SCORE_SUITE], "k2", tmp_path / "k2", keys=["00Q2", "001ACCOUNT"])
+    assert [(r.status, r.rows) for r in bad] == [("fail", 1)]
+    assert run_suites(con, [SCORE_SUITE], "k3", tmp_path / "k3", keys=["001ACCOUNT"]) == []
+    assert run_suites(con, [SCORE_SUITE], "k4", tmp_path / "k4")[0].status == "fail"
+
+
 def test_a_suite_without_severity_is_refused(tmp_path):
     path = tmp_path / "bad.json"
     path.write_text(

@@ -148,8 +148,10 @@ def is_row_wise(spec: dict) -> bool:
     return bool(spec["expectations"]) and all(e["type"] in ROW_WISE for e in spec["expectations"])
 
 
-def frame_query(spec: dict, batch_ids: list[str] | None) -> tuple[str, list]:
-    """The select that reads the suite's rows (only its columns) from DuckDB, and its parameters."""
+def frame_query(spec: dict, batch_ids: list[str] | None, keys: list[str] | None = None) -> tuple[str, list]:
+    """The select that reads the suite's rows (only its columns) from DuckDB, and its
+    parameters. With ``keys``, a suite whose meta names a ``key`` column reads only the rows
+    with those keys (the fast lane checks the scores it is about to write)."""
     target = spec["meta"]["leadscore"]
     table = target["table"]
     columns = suite_columns(spec)
@@ -159,11 +161,15 @@ def frame_query(spec: dict, batch_ids: list[str] | None) -> tuple[str, list]:
             return f"select {select} from {table} limit 0", []
         marks = ", ".join("?" for _ in batch_ids)
         return f"select {select} from {table} where _batch_id in ({marks})", list(batch_ids)
+    if keys is not None and target.get("key"):
+        return f'select {select} from {table} where list_contains(?, "{target["key"]}")', [list(keys)]
     return f"select {select} from {table}", []
 
 
-def read_frame(con: duckdb.DuckDBPyConnection, spec: dict, batch_ids: list[str] | None) -> pd.DataFrame:
-    sql, params = frame_query(spec, batch_ids)
+def read_frame(
+    con: duckdb.DuckDBPyConnection, spec: dict, batch_ids: list[str] | None, keys: list[str] | None = None
+) -> pd.DataFrame:
+    sql, params = frame_query(spec, batch_ids, keys)
     return con.execute(sql, params).df()
 
 
@@ -310,18 +316,29 @@ def run_suites(
     run_id: str,
     out_dir: Path,
     batch_ids: list[str] | None = None,
+    keys: list[str] | None = None,
 ) -> list[SuiteResult]:
     """Run each suite, store outcomes in ``ops.gx_results`` and ``out_dir/<suite>.json``, and
     the GX Data Docs of the run in ``out_dir/data_docs/index.html`` (built once, after the
     suites: rendering is most of a small run's validation time, and GX's UpdateDataDocsAction
-    in each checkpoint re-rendered the index once per suite)."""
+    in each checkpoint re-rendered the index once per suite). With ``keys``, a suite with a
+    ``key`` column checks only those rows (``frame_query``), and is skipped when none is
+    there (no outcome: its table-level expectations, a row count, would judge an empty
+    subset)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     context = gx_context(out_dir / "data_docs")
     results = []
     docs_resources: list = []
     for path in suite_paths:
         spec = load_suite_spec(path)
-        if is_row_wise(spec):
+        keyed = keys is not None and bool(spec["meta"]["leadscore"].get("key"))
+        if keyed:
+            frame = read_frame(con, spec, batch_ids, keys)
+            if frame.empty:
+                log.info("GX suite %s: none of the %d keys has a row: skipped", spec["name"], len(keys))
+                continue
+            suite_result = validate_frame(spec, frame, context, docs_resources)
+        elif is_row_wise(spec):
             frames = read_chunks(con, spec, batch_ids, chunk_rows())
             suite_result = validate_chunks(spec, frames, context, docs_resources)
         else:

@@ -14,12 +14,15 @@ def _suites(ctx: RunContext, prefix: str) -> list[Path]:
     return sorted(ctx.settings.expectations_dir.glob(f"{prefix}*.json"))
 
 
-def validate(ctx: RunContext, prefix: str, batch_ids: list[str] | None = None) -> dict:
-    """Run the GX suites whose file name starts with ``prefix``; raise on a critical failure."""
+def validate(
+    ctx: RunContext, prefix: str, batch_ids: list[str] | None = None, keys: list[str] | None = None
+) -> dict:
+    """Run the GX suites whose file name starts with ``prefix`` (with ``keys``, on those rows:
+    gx_checks.run_suites); raise on a critical failure."""
 
     with warehouse.connect(ctx.settings.warehouse) as con:
         warehouse.ensure_schema(con)
-        results = run_suites(con, _suites(ctx, prefix), ctx.run_id, ctx.run_dir / "gx", batch_ids)
+        results = run_suites(con, _suites(ctx, prefix), ctx.run_id, ctx.run_dir / "gx", batch_ids, keys)
         held = hold_failed_batches(con, results, batch_ids or [])  # raw checks: never score a failing batch
     summary = {
         "suites": {r.suite: r.status for r in results},
