@@ -70,6 +70,7 @@ class LandingFile:
     path: Path
     fd: int
     size: int
+    mtime_ns: int = 0  # its modification time when opened (lead_scoring.load.files.content_digest)
 
     @property
     def read_path(self) -> str:
@@ -146,7 +147,8 @@ def open_file(path: Path, root: Path) -> Iterator[LandingFile]:
     ``RefusedFile`` naming why not. The file stays open until the block ends."""
     fd = _open_below(path, root)
     try:
-        yield LandingFile(path, fd, os.fstat(fd).st_size)
+        status = os.fstat(fd)
+        yield LandingFile(path, fd, status.st_size, status.st_mtime_ns)
     finally:
         os.close(fd)
 

@@ -132,6 +132,9 @@ OPS_COLUMNS_ADDED = [
     ("ops.batches", "notes varchar"),
     ("ops.batches", "rows_erased bigint default 0"),
     ("ops.batches", "rows_already_loaded bigint default 0"),
+    # a landing file's size and modification time when last seen with the batch's bytes
+    ("ops.batches", "file_size bigint"),
+    ("ops.batches", "file_mtime_ns bigint"),
     ("ops.model_versions", "calibration_slope double"),
     ("ops.model_versions", "calibration_intercept double"),
     ("ops.model_points", "is_categorical boolean"),

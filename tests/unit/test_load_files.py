@@ -77,6 +77,40 @@ def test_reloading_the_same_file_changes_nothing(con, tmp_path):
     assert con.execute("select count(*) from ops.batches").fetchall() == [(1,)]
 
 
+def test_a_loaded_file_unchanged_since_is_not_read_again(con, tmp_path, monkeypatch):
+    import os
+
+    from lead_scoring import landing
+
+    path = tmp_path / "events_20261102.jsonl"
+    event = {"event_id": "e1", "occurred_at": "2026-10-30T10:00:00Z", "email": "a@x", "event_type": "demo"}
+    path.write_text(json.dumps(event) + "\n")
+    assert not load_map_file(con, path, run_id="r1", as_of=AS_OF).skipped
+    hashed = []
+    real_sha256 = landing.LandingFile.sha256
+    monkeypatch.setattr(
+        landing.LandingFile, "sha256", lambda self: hashed.append(self.path) or real_sha256(self)
+    )
+    # same path, size and modification time: the recorded hash, the file not read
+    assert load_map_file(con, path, run_id="r2", as_of=AS_OF).skipped and hashed == []
+    # touched (same bytes): read and hashed, still the batch already loaded
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert load_map_file(con, path, run_id="r3", as_of=AS_OF).skipped and hashed == [path]
+    assert load_map_file(con, path, run_id="r3b", as_of=AS_OF).skipped and hashed == [path]
+    # a batch recorded before sizes and times were (an earlier version): hashed once, then known
+    con.execute("update ops.batches set file_size = null, file_mtime_ns = null")
+    assert load_map_file(con, path, run_id="r3c", as_of=AS_OF).skipped and hashed == [path, path]
+    assert load_map_file(con, path, run_id="r3d", as_of=AS_OF).skipped and hashed == [path, path]
+    # new bytes of the same size, written later: a new batch
+    path.write_text(json.dumps({**event, "event_id": "e2"}) + "\n")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
+    assert not load_map_file(con, path, run_id="r4", as_of=AS_OF).skipped
+    assert con.execute("select count(*) from raw_map.events").fetchall() == [(2,)]
+    recorded = "select count(*) from ops.batches where file_mtime_ns is not null"
+    assert con.execute(recorded).fetchall() == [(2,)]
+
+
 def test_jsonl_garbage_lines_are_accounted_for(con, tmp_path):
     good = {
         "event_id": "e1",

@@ -31,6 +31,8 @@ class Batch:
     window_start: datetime | None = None
     window_end: datetime | None = None
     content_hash: str | None = None
+    file_size: int | None = None  # a landing file's size and modification time when last seen
+    file_mtime_ns: int | None = None  # with these bytes: files.content_digest reuses the hash
 
 
 @dataclass(frozen=True)
@@ -68,10 +70,11 @@ def record_batch(
     con.execute(
         "insert into ops.batches (batch_id, source, object, file, content_hash, window_start, window_end, "
         "rows_read, rows_loaded, rows_quarantined, status, run_id, loaded_at, notes, rows_erased, "
-        "rows_already_loaded) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "rows_already_loaded, file_size, file_mtime_ns) "
+        f"values ({', '.join('?' for _ in range(18))})",
         [batch.batch_id, batch.source, batch.object, batch.file, batch.content_hash, batch.window_start,
          batch.window_end, rows_read, rows_loaded, rows_quarantined, status, batch.run_id, now, notes,
-         rows_erased, rows_already_loaded],
+         rows_erased, rows_already_loaded, batch.file_size, batch.file_mtime_ns],
     )  # fmt: skip
 
 
