@@ -215,10 +215,13 @@ marketo_leads_changed as (
 
 ),
 
-{#- A candidate is an activity whose newest copy passes these conditions. Any copy of it
-    passing them names it, so the newest copies are ranked among the named activities' copies
-    only (not the whole raw table, as the staging views do), then filtered again: the same
-    rows as filtering the staging view, read with a hash join instead of a sort. #}
+{#- A candidate is an activity whose newest copy passes its source's rules: a Marketo
+    activity of a changed Marketo lead, from a batch the last build did not see, or that
+    became due since its as_of; an event the same, its identity being its own CRM id and
+    e-mail. Any copy passing them names the activity (<source>_candidate_ids), so the newest
+    copies are ranked among the named activities' copies only (not the whole raw table, as
+    the staging views do), then filtered again (<source>_candidates): the same rows as
+    filtering the staging view, read with a hash join instead of a sort. #}
 {%- set marketo_candidate_filter %}
     cross join watermark
     left join marketo_leads_changed
@@ -248,49 +251,30 @@ marketo_leads_changed as (
             or copies.occurred_at > watermark.previous_as_of
         )
 {%- endset %}
-{%- set marketo_copies = lead_scoring.stg_map_marketo_activities_columns(source('map', 'marketo_activities')) %}
-{%- set event_copies = lead_scoring.stg_map_events_columns(source('map', 'events')) %}
+{%- for name, copies, candidate_filter in [
+    ('marketo', lead_scoring.stg_map_marketo_activities_columns(source('map', 'marketo_activities')), marketo_candidate_filter),
+    ('event', lead_scoring.stg_map_events_columns(source('map', 'events')), event_candidate_filter),
+] %}
 
-marketo_candidate_ids as (
+{{ name }}_candidate_ids as (
 
-    -- activities to (re)match: of a changed Marketo lead, from a batch the last build did
-    -- not see, or that became due since its as_of
     select distinct copies.activity_id
-    from ({{ marketo_copies }}) as copies
-    {{ marketo_candidate_filter }}
+    from ({{ copies }}) as copies
+    {{ candidate_filter }}
 
 ),
 
-marketo_candidates as (
+{{ name }}_candidates as (
 
     select copies.*
     from ({{ lead_scoring.map_newest_copies(
-        'select all_copies.* from (' ~ marketo_copies ~ ') as all_copies'
-        ~ ' inner join marketo_candidate_ids on all_copies.activity_id = marketo_candidate_ids.activity_id'
+        'select all_copies.* from (' ~ copies ~ ') as all_copies inner join ' ~ name ~ '_candidate_ids'
+        ~ ' on all_copies.activity_id = ' ~ name ~ '_candidate_ids.activity_id'
     ) }}) as copies
-    {{ marketo_candidate_filter }}
+    {{ candidate_filter }}
 
 ),
-
-event_candidate_ids as (
-
-    -- the same for events, whose identity is their own CRM id and e-mail
-    select distinct copies.activity_id
-    from ({{ event_copies }}) as copies
-    {{ event_candidate_filter }}
-
-),
-
-event_candidates as (
-
-    select copies.*
-    from ({{ lead_scoring.map_newest_copies(
-        'select all_copies.* from (' ~ event_copies ~ ') as all_copies'
-        ~ ' inner join event_candidate_ids on all_copies.activity_id = event_candidate_ids.activity_id'
-    ) }}) as copies
-    {{ event_candidate_filter }}
-
-),
+{%- endfor %}
 {%- set marketo_rows, event_rows = 'marketo_candidates', 'event_candidates' %}
 {%- else %}
 {%- set marketo_rows, event_rows = 'marketo_activities', 'events' %}
