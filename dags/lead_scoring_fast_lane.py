@@ -5,10 +5,10 @@ Every minute: a new hot lead to its owner in about a minute. The hourly run's ow
 (`lead_scoring.pipeline.run_fast_lane`) as of the run's `data_interval_end`, on what arrived
 since the last run: extract the CRM's changes and the MAP files waiting, load them, and stop
 when nothing arrived (early in an hour, it first waits for that hour's run to write back).
-Otherwise validate them (GX), build the hourly models (their data tests stay with the hourly
-run), check the scores, write back only the people touched (new and edited Leads and
-Contacts, people with new activity or Tasks, and their Accounts), create their handoff Tasks,
-and raise the alerts due.
+Otherwise validate them (GX), find the people touched (new and edited Leads and Contacts,
+people with new activity or Tasks, and their Accounts), score and route them alone (the
+narrow dbt build; the data tests stay with the hourly run), check their scores, write back
+only them, create their handoff Tasks, and raise the alerts due.
 
 One task (a task per stage would pay Airflow's start-up several times a minute), in the
 one-slot `duckdb_writer` pool beside the hourly DAG: the lanes never write at once. An hourly

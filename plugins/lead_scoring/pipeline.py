@@ -13,6 +13,8 @@ moves through files and DuckDB. Each stage's work lives in its own package:
     shadow_score               versions/shadow.py (a challenger's seeds scored beside, when one is active)
     pilot_record               versions/pilot.py (both scores per pilot member, reporting.rpt_pilot)
     alert_sla                  sla_monitor.py (SLA breaches; owner alerts: owner_alerts.py)
+    build_fast_lane, find_touched, score_touched
+                               fast_lane.py (the fast lane's builds: first, then narrow)
     summarize                  run_summary.py
 
 Every stage scores and extracts "as of" the run's ``as_of`` (the DAG's data_interval_end),
@@ -119,6 +121,28 @@ def write_back_crm(
 
 
 @timed
+@writes_warehouse
+def build_fast_lane(ctx: RunContext, narrow: bool) -> dict:
+    """The fast lane's first dbt build: with ``narrow`` (fast_lane.can_narrow), the models the
+    touched people are found by (fast_lane.first_build); else the hourly models without their
+    data tests, as build_scores."""
+    if not narrow:
+        return build_scores(ctx, data_tests=False, skip=fast_lane.SKIPPED_MODELS)
+    nodes = fast_lane.first_build(ctx)
+    return {"nodes": len(nodes), "failed": [n["node"] for n in nodes if n["status"] in {"error", "fail"}]}
+
+
+@timed
+@writes_warehouse
+def score_touched(ctx: RunContext, ids: list[str], narrow: bool) -> dict:
+    """With ``narrow``, the touched people scored, routed and alerted over their own rows of
+    the hourly tables (fast_lane.narrow_build); without, a no-op (the build did everyone)."""
+    if not narrow or not ids:
+        return {"narrow": False}
+    return {"narrow": True, **fast_lane.narrow_build(ctx, ids)}
+
+
+@timed
 def find_touched(ctx: RunContext, load: dict) -> dict:
     """The fast lane's people: those the run's new batches touched (fast_lane.touched)."""
     ids = fast_lane.touched(ctx, load["new_batch_ids"])
@@ -189,8 +213,9 @@ def run_stages(ctx: RunContext, plan: list[tuple[str, Callable[[], dict]]], stag
 
 def run_fast_lane(ctx: RunContext) -> dict:
     """One fast-lane run (fast_lane.py): extract and load what arrived since the last run; when
-    something did, validate it, build the hourly models without their data tests, write back
-    only the people it touched, raise the alerts due, and summarize. Holds the writer lock
+    something did, validate it, find the people it touched and score them alone (the narrow
+    build; the whole hourly graph without its data tests until an hourly run has built it),
+    write back only them, raise the alerts due, and summarize. Holds the writer lock
     throughout, as ``run_all`` does: the two lanes never write at once."""
 
     started = time.time()
@@ -202,8 +227,9 @@ def run_fast_lane(ctx: RunContext) -> dict:
     ]
     act: list[tuple[str, Callable[[], dict]]] = [
         ("validate_raw", lambda: validate_raw(ctx, stages["load_raw"])),
-        ("dbt_build", lambda: build_scores(ctx, data_tests=False, skip=fast_lane.SKIPPED_MODELS)),
+        ("dbt_build", lambda: build_fast_lane(ctx, narrow)),
         ("touched", lambda: find_touched(ctx, stages["load_raw"])),
+        ("narrow_build", lambda: score_touched(ctx, stages["touched"]["ids"], narrow)),
         ("validate_scores", lambda: validate_scores(ctx, touched=stages["touched"]["ids"])),
         ("write_back", lambda: write_back_crm(ctx, touched=set(stages["touched"]["ids"]))),
         ("alert_sla", lambda: alert_sla(ctx)),
@@ -222,6 +248,7 @@ def run_fast_lane(ctx: RunContext) -> dict:
                 "nothing_new": True,
                 "duration_s": round(time.time() - started, 1),
             }
+        narrow = fast_lane.can_narrow(ctx)
         run_stages(ctx, act, stages)
         stages["touched"].pop("ids")
         with run_logging.bound(stage="summarize"):

@@ -74,6 +74,9 @@ def summarize(ctx: RunContext, stages: dict, started: float | None = None) -> di
         # the fast lane (lead_scoring.fast_lane) writes back only the people it touched
         "lane": "fast" if "touched" in stages else "hourly",
         "touched_people": (stages.get("touched") or {}).get("touched_people"),
+        # the fast lane's narrow build: the records it scored and read (fast_lane.narrow_build)
+        "narrow_build": {k: v for k, v in (stages.get("narrow_build") or {}).items() if k != "duration_s"}
+        or None,
         # records = Leads + Contacts; people = records merged by e-mail (one score each)
         "records_scored": sum(tier_counts.values()),
         "leads_scored": records.get("Lead", 0),

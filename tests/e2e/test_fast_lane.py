@@ -8,7 +8,10 @@ the next hour writes back, keeps the new Lead's owner and creates no second hand
 
 from __future__ import annotations
 
+import shutil
+from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -29,7 +32,22 @@ def world(tmp_path_factory):
         yield made
 
 
-def test_a_new_hot_lead_reaches_its_owner_in_the_next_minute(world):
+def whole_build_copy(settings, as_of: datetime, root: Path):
+    """A copy of the warehouse with the whole hourly graph built as of ``as_of``: what the
+    narrow build must equal for the people it scored."""
+    from lead_scoring import pipeline
+    from lead_scoring.run_context import make_context
+
+    root.mkdir(parents=True)
+    copy = replace(settings, warehouse=root / settings.warehouse.name)
+    shutil.copy(settings.warehouse, copy.warehouse)
+    with pytest.MonkeyPatch.context() as mp:  # dbt's profile reads the warehouse from the environment
+        mp.setenv("LEADSCORE_WAREHOUSE", str(copy.warehouse))
+        pipeline.build_scores(make_context("whole_build", as_of, copy), data_tests=False)
+    return copy
+
+
+def test_a_new_hot_lead_reaches_its_owner_in_the_next_minute(world, tmp_path):
     from crm_sandbox.store import query_sql
     from lead_scoring import pipeline, warehouse
     from lead_scoring.pipeline import write_back_crm
@@ -52,12 +70,33 @@ def test_a_new_hot_lead_reaches_its_owner_in_the_next_minute(world):
     assert quiet.get("nothing_new") is True, quiet
     assert rows(settings, "select run_id from ops.runs where run_id = 'fast_quiet'") == []
 
-    # a Lead like a well-fitting one routed to a rep is created, then requests a demo
+    # a Lead like a well-fitting one routed to a rep is created, then requests a demo, as
+    # does a Contact with colleagues at their Account (whose intent its account bonus reads)
     create_lead(db, best_fitting_routed_lead(settings), NEW_LEAD, END + timedelta(minutes=3))
     land_demo_request(settings.landing, NEW_LEAD, END + timedelta(minutes=4))
+    ((contact, account),) = rows(
+        settings,
+        "select crm_id, account_id from marts.lead_scores where crm_object = 'Contact' and account_id in "
+        "(select account_id from marts.lead_scores group by account_id having count(*) >= 3) "
+        "order by crm_id limit 1",
+    )
+    land_demo_request(settings.landing, contact, END + timedelta(minutes=4))
     fast = pipeline.run_fast_lane(make_context("fast1", END + timedelta(minutes=5)))
     assert fast["lane"] == "fast" and fast["crm_write_skipped"] is None
-    assert fast["touched_people"] >= 1
+    assert fast["touched_people"] >= 2
+    # the narrow build: the touched people (and the Contact's colleagues, read, not written)
+    narrow = fast["narrow_build"]
+    assert narrow["narrow"] and narrow["scored_records"] >= 2 and narrow["context_records"] >= 4, narrow
+    # it scored and routed them as a whole build of that minute does, row for row
+    full = whole_build_copy(settings, END + timedelta(minutes=5), root=tmp_path / "whole_build")
+    for table, column, ids in [
+        ("lead_scores", "crm_id", [NEW_LEAD, contact]),
+        ("lead_routing", "crm_id", [NEW_LEAD]),
+        ("account_scores", "account_id", [account]),
+    ]:
+        sql = f"select * from marts.{table} where {column} in (?, ?) order by {column}"
+        expected = rows(full, sql, (ids * 2)[:2])
+        assert len(expected) == len(ids) and rows(settings, sql, (ids * 2)[:2]) == expected, table
 
     # scored, tiered and routed in the warehouse; the same tier, score and owner in the CRM
     score, tier, tier_label = rows(

@@ -20,7 +20,9 @@ def weighted_round_robin(prefix, pool_leads, pool_reps, prior_counts, max_slots)
     )
 
 
-def pool_round_robin(prefix, pool_leads, pool_members, rep_capacity, earlier_assignments, prior_counts, max_slots):
+def pool_round_robin(
+    prefix, pool_leads, pool_members, rep_capacity, earlier_assignments, prior_counts, max_slots
+):
     # the real macro renders several CTEs ending in <prefix>_routed (the step's output columns)
     earlier = "".join(f" cross join {step}" for step in earlier_assignments)
     return (
@@ -37,8 +39,6 @@ def json_object_properties(relation, json_column):
         f"select {relation}.*, 'name' as property_name, cast({json_column} as varchar) as property_text"
         f" from {relation}"
     )
-
-
 
 
 def stg_map_marketo_activities_columns(rows):
@@ -63,6 +63,15 @@ def pilot_challenger():
         "scores": "pilot_marts.lead_scores",
         "columns": ["crm_id", "composite_score", "tier", "scored_at"],
     }
+
+
+def fast_lane_narrow():
+    return True
+
+
+def fast_lane_scope(column, scope="context"):
+    # the narrow build's filter (macros/fast_lane.sql), so the linter checks it
+    return f"where {column} in (select crm_id from fast_intermediate.int_fast_lane_scope where scope = '{scope}')"
 
 
 def __getattr__(name):

@@ -5,6 +5,7 @@ with
 activities as (
 
     select * from {{ ref('int_activities_matched_to_people') }}
+    {{ lead_scoring.fast_lane_scope('person_key', 'context') }}
 
 ),
 

@@ -10,6 +10,7 @@ with
 activities as (
 
     select * from {{ ref('int_activities_classified') }}
+    {{ lead_scoring.fast_lane_scope('person_key', 'context') }}
 
 ),
 

@@ -27,6 +27,7 @@ alert_rules as (
 lead_score_history as (
 
     select * from {{ ref('lead_score_history') }}
+    {{ lead_scoring.fast_lane_scope('crm_id', 'scored') }}
 
 ),
 
@@ -39,6 +40,7 @@ lead_scores as (
 activities as (
 
     select * from {{ ref('int_activities_classified') }}
+    {{ lead_scoring.fast_lane_scope('person_key', 'scored') }}
 
 ),
 

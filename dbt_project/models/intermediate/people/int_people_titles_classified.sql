@@ -4,6 +4,7 @@ with
 people as (
 
     select * from {{ ref('int_people_unified') }}
+    {{ lead_scoring.fast_lane_scope('person_id', 'context') }}
 
 ),
 

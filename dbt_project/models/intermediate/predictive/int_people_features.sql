@@ -40,6 +40,7 @@ grouped as (
 activities as (
 
     select * from {{ ref('int_activities_matched_to_people') }}
+    {{ lead_scoring.fast_lane_scope('person_key', 'context') }}
 
 ),
 
@@ -52,6 +53,7 @@ events as (
 classified_activities as (
 
     select * from {{ ref('int_activities_classified') }}
+    {{ lead_scoring.fast_lane_scope('person_key', 'context') }}
 
 ),
 

@@ -27,6 +27,7 @@ lead_assignments as (
 lead_score_history as (
 
     select * from {{ ref('lead_score_history') }}
+    {{ lead_scoring.fast_lane_scope('crm_id', 'scored') }}
 
 ),
 

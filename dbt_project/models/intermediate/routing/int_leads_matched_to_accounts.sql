@@ -7,6 +7,7 @@ with
 leads as (
 
     select * from {{ ref('stg_salesforce__leads') }}
+    {{ lead_scoring.fast_lane_scope('lead_id', 'scored') }}
 
 ),
 

@@ -7,6 +7,7 @@ with
 activities_decayed as (
 
     select * from {{ ref('int_activities_decayed') }}
+    {{ lead_scoring.fast_lane_scope('person_key', 'context') }}
 
 ),
 

@@ -7,6 +7,7 @@ with
 accounts as (
 
     select * from {{ ref('stg_salesforce__accounts') }}
+    {{ lead_scoring.fast_lane_scope('account_id', 'account') }}
 
 ),
 

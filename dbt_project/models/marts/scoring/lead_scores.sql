@@ -23,6 +23,7 @@ with
 people as (
 
     select * from {{ ref('int_people_titles_classified') }}
+    {{ lead_scoring.fast_lane_scope('person_id', 'scored') }}
 
 ),
 
