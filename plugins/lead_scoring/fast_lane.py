@@ -38,9 +38,9 @@ SKIPPED_MODELS = ("sync_salesforce__campaign_members", "duplicate_people")
 
 # The narrow build (docs/fast-lane.md#the-narrow-build). First, in the hourly tables, the
 # models the touched people are found by (the people, their e-mail groups and the activity
-# match, with the kept signals and caps) and the routing state read as the hour left it (the
-# reps' availability, the ledger's earlier assignments and round-robin counts), with the
-# hourly views outside the narrow build: a view keeps the as_of it was created with.
+# match, with the kept signals and caps), the routing state that is not per person (the
+# reps' availability at the minute, the ledger's round-robin counts), and the hourly views
+# outside the narrow build: a view keeps the as_of it was created with.
 FIRST_VIEWS = ("config.materialized:view,tag:hourly", "--exclude", "tag:fast_lane")
 FIRST_MODELS = (
     "int_people_unified",
@@ -49,7 +49,6 @@ FIRST_MODELS = (
     "int_activities_signalled",
     "int_activities_capped",
     "int_reps_availability_evaluated",
-    "int_leads_previously_routed",
     "int_routing_pools_counted",
 )
 # Then, with the var fast_lane, the models tagged fast_lane over the touched people only, in
@@ -151,12 +150,18 @@ def touched(ctx: RunContext, batch_ids: list[str]) -> set[str]:
     return ids
 
 
+def narrow_ready(con) -> bool:
+    """Whether an hourly run has built the tables the narrow build reads and writes over (and
+    the two ledgers it adds to); until one has, the fast lane builds the whole hourly graph."""
+    ledgers = [("marts", "lead_score_history"), ("marts", "lead_assignments")]
+    needed = [("marts", table) for table in MERGED] + ledgers + [HOURLY_ONLY]
+    return all(warehouse.table_exists(con, schema, table) for schema, table in needed)
+
+
 def can_narrow(ctx: RunContext) -> bool:
-    """Whether an hourly run has built the tables the narrow build reads and writes over;
-    until one has, the fast lane builds the whole hourly graph."""
+    """``narrow_ready`` on the run's warehouse."""
     with warehouse.connect(ctx.settings.warehouse) as con:
-        needed = [("marts", table) for table in MERGED] + [HOURLY_ONLY]
-        return all(warehouse.table_exists(con, schema, table) for schema, table in needed)
+        return narrow_ready(con)
 
 
 def first_build(ctx: RunContext) -> list[dict]:

@@ -2,6 +2,11 @@
     the latest assignment before var('as_of'), the CRM owner it replaced, and whether this
     as_of is recorded already (a re-run). Empty on the first run. -#}
 {%- set ledger = lead_scoring.routing_ledger_relation() %}
+{#- the fast lane's filter below is rendered only when the ledger exists, which dbt does not
+    know while parsing: name its one input here -#}
+{%- if lead_scoring.fast_lane_narrow() %}
+-- depends_on: {{ ref('int_fast_lane_scope') }}
+{%- endif %}
 with
 
 ledger as (
@@ -16,6 +21,7 @@ ledger as (
         routing_pool,
         assigned_at
     from {{ ledger }}
+    {{ lead_scoring.fast_lane_scope('crm_id', 'scored') }}
     {%- else -%}
     select
         cast(null as {{ dbt.type_string() }}) as crm_id,
