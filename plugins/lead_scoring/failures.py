@@ -29,6 +29,10 @@ FIX_HINTS: list[tuple[str, str]] = [
         "DbtBuildError",
         "a dbt model or test failed: run `dbt build --select <node>` in dbt_project/ with the run's as_of",
     ),
+    (
+        "NarrowBuildMismatch",
+        "run the hourly run (`leadscore run`, or let the hourly DAG run): the fast lane resumes after it",
+    ),
     ("PayloadError", "the payload model has a column that is not an allow-listed CRM field: fix the model"),
     ("FileLayoutError", "a landing file lacks a required column: fix the export and drop it again"),
     ("SalesforceExpiredSession", CREDENTIALS),

@@ -75,8 +75,25 @@ def test_a_failing_table_leaves_every_hourly_table_as_it_was(tmp_path):
     with warehouse.connect(tmp_path / "w.duckdb") as con:
         hourly_tables(con)
         narrow_rows(con)
-        con.execute("drop table fast_marts.sync_salesforce__tasks")  # the last one fails
+        # the last table fails while its rows are inserted
+        con.execute(
+            "create or replace table fast_marts.sync_salesforce__tasks as select 'P1' as WhoId, 'x' as value"
+        )
         before = con.execute("select crm_id, value from marts.lead_scores order by crm_id").fetchall()
-        with pytest.raises(duckdb.CatalogException):
+        with pytest.raises(duckdb.ConversionException):
             fast_lane.merge(con)
+        assert con.execute("select crm_id, value from marts.lead_scores order by crm_id").fetchall() == before
+
+
+def test_an_hourly_table_of_other_columns_stops_the_merge_before_any_write(tmp_path):
+    from lead_scoring.failures import failure_hint
+
+    with warehouse.connect(tmp_path / "w.duckdb") as con:
+        hourly_tables(con)
+        narrow_rows(con)
+        con.execute("alter table fast_marts.lead_sla add column sla_paused boolean")
+        before = con.execute("select crm_id, value from marts.lead_scores order by crm_id").fetchall()
+        with pytest.raises(fast_lane.NarrowBuildMismatch, match=r"marts.lead_sla .*\(sla_paused\)") as raised:
+            fast_lane.merge(con)
+        assert "hourly run" in failure_hint(raised.value)
         assert con.execute("select crm_id, value from marts.lead_scores order by crm_id").fetchall() == before
