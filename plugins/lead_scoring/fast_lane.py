@@ -206,20 +206,13 @@ class NarrowBuildMismatch(Exception):
     """An hourly table and the narrow build's copy of it have different columns."""
 
 
-def _columns(con, schema: str, table: str) -> set[str]:
-    rows = con.execute(
-        "select lower(column_name) from information_schema.columns where table_schema = ? and table_name = ?",
-        [schema, table],
-    ).fetchall()
-    return {row[0] for row in rows}
-
-
 def merge(con) -> int:
     """Each ``MERGED`` table's rows of its scope replaced by the narrow build's, in one
     transaction; returns the rows written. Tables whose columns differ (models changed since
     the hourly run built them) stop it before anything is written."""
     for table in MERGED:
-        hourly, narrow = _columns(con, "marts", table), _columns(con, "fast_marts", table)
+        hourly = {column.lower() for column in warehouse.table_columns(con, "marts", table)}
+        narrow = {column.lower() for column in warehouse.table_columns(con, "fast_marts", table)}
         if hourly != narrow:
             raise NarrowBuildMismatch(
                 f"marts.{table} and the fast lane's narrow build differ in columns "

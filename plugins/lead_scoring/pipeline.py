@@ -95,7 +95,11 @@ def build_scores(ctx: RunContext, data_tests: bool = True, skip: tuple[str, ...]
     if skip:
         at = args.index("tag:weekly") + 1
         args = [*args[:at], *skip, *args[at:]]
-    nodes = run_dbt(ctx.settings, args, ctx.as_of)
+    return _built(run_dbt(ctx.settings, args, ctx.as_of))
+
+
+def _built(nodes: list[dict]) -> dict:
+    """A dbt build stage's result: its node count and the nodes that failed."""
     return {"nodes": len(nodes), "failed": [n["node"] for n in nodes if n["status"] in {"error", "fail"}]}
 
 
@@ -128,8 +132,7 @@ def build_fast_lane(ctx: RunContext, narrow: bool) -> dict:
     data tests, as build_scores."""
     if not narrow:
         return build_scores(ctx, data_tests=False, skip=fast_lane.SKIPPED_MODELS)
-    nodes = fast_lane.first_build(ctx)
-    return {"nodes": len(nodes), "failed": [n["node"] for n in nodes if n["status"] in {"error", "fail"}]}
+    return _built(fast_lane.first_build(ctx))
 
 
 @timed

@@ -309,6 +309,16 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
     )
 
 
+def table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
+    """The table's column names, in order (none when it does not exist)."""
+    rows = con.execute(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+        "order by ordinal_position",
+        [schema, table],
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the raw and ops schemas and tables if they do not exist (idempotent)."""
     for schema in ("raw_salesforce", "raw_map", "ops"):

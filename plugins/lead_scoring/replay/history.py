@@ -56,15 +56,6 @@ RESET_AT_CREATION: dict[str, dict[str, str]] = {
 }
 
 
-def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
-    rows = con.execute(
-        "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
-        "order by ordinal_position",
-        [schema, table],
-    ).fetchall()
-    return [r[0] for r in rows]
-
-
 def prepare(source_warehouse: Path, scratch: Path) -> dict[str, int]:
     """Copy the raw tables of ``source_warehouse`` into ``scratch`` (replaced) with created
     versions added; returns the number of created versions added per CRM table."""
@@ -106,7 +97,7 @@ def prepare(source_warehouse: Path, scratch: Path) -> dict[str, int]:
         for schema, table in tables:
             if schema != "raw_salesforce" or table not in RESET_AT_CREATION:
                 continue
-            columns = _columns(con, schema, table)
+            columns = warehouse.table_columns(con, schema, table)
             if not {"id", "createddate", "systemmodstamp"} <= set(columns):
                 continue
             resets = {c: v for c, v in RESET_AT_CREATION[table].items() if c in columns}
