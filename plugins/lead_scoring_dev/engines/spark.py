@@ -30,7 +30,7 @@ def conf(root: Path | None = None) -> dict[str, str]:
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={root}",
         "spark.sql.shuffle.partitions": "2",
         "spark.sql.catalogImplementation": os.environ.get("LEADSCORE_SPARK_CATALOG") or "hive",
-        "spark.driver.memory": os.environ.get("LEADSCORE_SPARK_DRIVER_MEMORY") or "1g",
+        "spark.driver.memory": os.environ.get("LEADSCORE_SPARK_DRIVER_MEMORY") or "2g",
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
