@@ -101,7 +101,7 @@ def check_reasons_add_up(text: str, composite: float) -> dict[str, int]:
         found = re.match(r"^(Fit|Intent|Model|Negative) (-?\d+)(?: \[(.*)\])?$", part)
         assert found, (part, text)
         name, points, listed = found.group(1), int(found.group(2)), found.group(3) or ""
-        items = [int(p) for p in re.findall(r" ([+-]\d+)(?: \(\d+d ago\))?(?=, |$)", listed)]
+        items = [int(p) for p in re.findall(r" ([+-]\d+)(?: \(\d{4}-\d{2}-\d{2}\))?(?=, |$)", listed)]
         assert sum(items) == points, (name, text)
         components[name] = points
     assert list(components)[:2] == ["Fit", "Intent"], text

@@ -86,8 +86,8 @@ def test_hot_lead_matches_a_hand_computation_from_the_seeds(scored):
     # the sequence 9.7 -> +5, the recency bonus 5 -> +3 unlisted); 48 + 33 = 81
     assert lead["score_reasons"] == (
         "81 = Fit 48 [Employees 200-999 +10, Industry: Software +10, Country: United States +6, "
-        "4 more +22] + Intent 33 [Demo request +19 (1d ago), Pricing page visit +6 (2d ago), "
-        "Journey: pricing > demo request +5 (1d ago), 1 more +3]"
+        "4 more +22] + Intent 33 [Demo request +19 (2026-10-31), Pricing page visit +6 (2026-10-30), "
+        "Journey: pricing > demo request +5 (2026-10-31), 1 more +3]"
     )
 
 

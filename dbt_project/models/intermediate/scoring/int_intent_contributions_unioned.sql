@@ -1,7 +1,9 @@
 {#- The behavioural part of the score per merged person (person_key), before the account
     bonus: one row per signal (its decayed, capped occurrences summed), the recency bonus and
     each completed sequence. Account engagement is rolled up from these rows, so the account
-    bonus a person inherits never feeds back into it. -#}
+    bonus a person inherits never feeds back into it. age_days is the latest occurrence's age as
+    of var('as_of'); latest_on its UTC date, which the score's reasons show (a date stays true,
+    an age written to the CRM goes stale and would rewrite the record every day). -#}
 with
 
 activities_decayed as (
@@ -31,7 +33,8 @@ signal_contributions as (
         signal_id as rule_id,
         max(label) as label,
         sum(decayed_points) as points,
-        min(age_days) as age_days
+        min(age_days) as age_days,
+        cast(max(occurred_at) as date) as latest_on
     from activities_decayed
     group by person_key, signal_id
 
@@ -45,7 +48,8 @@ recency_bonus as (
         'recency_bonus' as rule_id,
         'Recent activity bonus' as label,
         max(parameters.recency_bonus_points) as points,
-        min(activities_decayed.age_days) as age_days
+        min(activities_decayed.age_days) as age_days,
+        cast(max(activities_decayed.occurred_at) as date) as latest_on
     from activities_decayed
     cross join parameters
     where activities_decayed.base_points > 0
@@ -62,7 +66,8 @@ sequence_contributions as (
         sequence_id as rule_id,
         label,
         decayed_points as points,
-        age_days
+        age_days,
+        cast(completed_at as date) as latest_on
     from sequences_completed
 
 ),

@@ -49,6 +49,7 @@ fit_contributions as (
         label,
         points,
         cast(null as {{ dbt.type_float() }}) as age_days,
+        cast(null as date) as latest_on,
         false as is_disqualifier
     from fit_rules_matched
 
@@ -63,6 +64,7 @@ behaviour_contributions as (
         label,
         points,
         age_days,
+        latest_on,
         false as is_disqualifier
     from intent_contributions
 
@@ -85,6 +87,7 @@ account_bonus as (
             parameters.account_bonus_max_points
         ) as points,
         cast(null as {{ dbt.type_float() }}) as age_days,
+        cast(null as date) as latest_on,
         false as is_disqualifier
     from account_engagement
     cross join parameters
@@ -102,6 +105,7 @@ negative_contributions as (
         label,
         points,
         cast(null as {{ dbt.type_float() }}) as age_days,
+        cast(null as date) as latest_on,
         is_disqualifier
     from negative_rules_matched
 
@@ -129,6 +133,7 @@ final as (
         unioned.label,
         unioned.points,
         unioned.age_days,
+        unioned.latest_on,
         unioned.is_disqualifier
     from unioned
     inner join grouped

@@ -25,7 +25,7 @@ ranked as (
         rule_id,
         label,
         points,
-        age_days,
+        latest_on,
         row_number() over (
             partition by person_id, component
             order by abs(points) desc, rule_id
@@ -49,7 +49,7 @@ final as (
 
         -- numerics
         ranked.points,
-        ranked.age_days,
+        ranked.latest_on,
         ranked.reason_rank,
         ranked.component_reasons
 

@@ -195,7 +195,7 @@ reason_items as (
         reasons_ranked.person_id,
         reasons_ranked.component,
         reasons_ranked.label,
-        reasons_ranked.age_days,
+        reasons_ranked.latest_on,
         reasons_ranked.reason_rank,
         reasons_ranked.component_reasons,
         {{ lead_scoring.round_to(
@@ -220,7 +220,7 @@ reason_lists as (
                 'label',
                 "' '",
                 lead_scoring.signed_int_text('composite_points'),
-                "coalesce(" ~ dbt.concat(["' ('", lead_scoring.int_text('floor(age_days)'), "'d ago)'"]) ~ ", '')",
+                "coalesce(" ~ dbt.concat(["' ('", "cast(latest_on as " ~ dbt.type_string() ~ ")", "')'"]) ~ ", '')",
             ]) ~ " end",
             ', ', 'reason_rank') }}, '') as listed,
         sum(composite_points) as listed_points,
