@@ -50,10 +50,10 @@ def test_the_fixture_exercises_every_part_of_the_score(warehouse):
             (select count(*) from marts.lead_scores where duplicate_count > 1),
             (select count(*) from marts.lead_scores where is_disqualified),
             (select count(distinct tier) from marts.lead_scores),
-            (select count(*) from intermediate.int_score_contributions_unioned
+            (select count(*) from intermediate.int_score_contributions_merged
              where rule_id = 'account_engagement_bonus'),
             (select count(*) from intermediate.int_sequences_completed),
-            (select count(*) from intermediate.int_score_contributions_unioned
+            (select count(*) from intermediate.int_score_contributions_merged
              where rule_id = 'recency_bonus')"""
     ).fetchall()[0]
     assert all(parts), dict(

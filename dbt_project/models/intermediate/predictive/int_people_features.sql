@@ -117,7 +117,7 @@ rule_points as (
 
     {% for component in ['fit', 'intent', 'negative'] %}
     select
-        person_id,
+        person_key,
         'rules:{{ component }}' as feature,
         cast(null as {{ dbt.type_string() }}) as value_text,
         cast({{ component }}_points as {{ dbt.type_float() }}) as value_number
@@ -244,6 +244,8 @@ person_features as (
         cast(null as {{ dbt.type_string() }}) as value_text,
         value_number
     from kind_measures
+    union all
+    select * from rule_points
 
 ),
 
@@ -257,8 +259,6 @@ final as (
     from person_features
     inner join grouped
         on person_features.person_key = grouped.person_key
-    union all
-    select * from rule_points
 
 )
 

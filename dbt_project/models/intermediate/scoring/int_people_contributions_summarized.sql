@@ -1,12 +1,13 @@
-{#- One row per CRM person with score contributions: the points per component (fit, intent,
-    negative; not yet clamped) and whether a disqualifying rule matched. lead_scores clamps,
-    weighs and tiers them; the reasons come from int_score_reasons_ranked. A view:
-    lead_scores reads it once, and DuckDB plans it inside that query. -#}
+{#- One row per merged person (person_key) with score contributions: the points per
+    component (fit, intent, negative; not yet clamped) and whether a disqualifying rule
+    matched. lead_scores clamps, weighs and tiers them; the reasons come from
+    int_score_reasons_ranked. A view: lead_scores reads it once, and DuckDB plans it inside
+    that query. -#}
 with
 
 contributions as (
 
-    select * from {{ ref('int_score_contributions_unioned') }}
+    select * from {{ ref('int_score_contributions_merged') }}
 
 ),
 
@@ -14,7 +15,7 @@ final as (
 
     select
         -- ids
-        person_id,
+        person_key,
 
         -- numerics
         sum(case when component = 'fit' then points else 0 end) as fit_points,
@@ -25,7 +26,7 @@ final as (
         {{ dbt.bool_or('is_disqualifier') }} as has_disqualifier
 
     from contributions
-    group by person_id
+    group by person_key
 
 )
 

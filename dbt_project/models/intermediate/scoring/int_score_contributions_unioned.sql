@@ -1,7 +1,8 @@
-{#- The long table every score and every reason reads from: one row per CRM record
-    (person_id), score component (fit | intent | negative) and rule, with the points it
-    contributes. Rules are matched on the merged person (person_key): records merged as
-    duplicates carry the same rows, each under its own person_id. -#}
+{#- The score contributions per CRM record: one row per record (person_id), score component
+    (fit | intent | negative) and rule, with the points it contributes. Rules are matched on
+    the merged person (int_score_contributions_merged, per person_key): records merged as
+    duplicates carry the same rows, each under its own person_id. leadscore explain and the
+    checks read it; lead_scores reads the merged rows. -#}
 with
 
 grouped as (
@@ -10,116 +11,9 @@ grouped as (
 
 ),
 
-fit_rules_matched as (
+merged as (
 
-    select * from {{ ref('int_fit_rules_matched') }}
-
-),
-
-intent_contributions as (
-
-    select * from {{ ref('int_intent_contributions_unioned') }}
-
-),
-
-account_engagement as (
-
-    select * from {{ ref('int_account_engagement_rolled_up') }}
-
-),
-
-negative_rules_matched as (
-
-    select * from {{ ref('int_negative_rules_matched') }}
-
-),
-
-parameters as (
-
-    select * from {{ ref('int_scoring_parameters_pivoted') }}
-
-),
-
-fit_contributions as (
-
-    select
-        person_key,
-        'fit' as component,
-        rule_id,
-        label,
-        points,
-        cast(null as {{ dbt.type_float() }}) as age_days,
-        cast(null as date) as latest_on,
-        false as is_disqualifier
-    from fit_rules_matched
-
-),
-
-behaviour_contributions as (
-
-    select
-        person_key,
-        component,
-        rule_id,
-        label,
-        points,
-        age_days,
-        latest_on,
-        false as is_disqualifier
-    from intent_contributions
-
-),
-
-account_bonus as (
-
-    select
-        account_engagement.person_key,
-        'intent' as component,
-        'account_engagement_bonus' as rule_id,
-        {{ dbt.concat([
-            "'Account engagement (engaged colleagues: '",
-            "cast(account_engagement.engaged_colleagues as " ~ dbt.type_string() ~ ")",
-            "')'",
-        ]) }} as label,
-        least(
-            parameters.account_bonus_weight
-            * {{ lead_scoring.clamp('account_engagement.colleague_intent_points', 0, 100) }},
-            parameters.account_bonus_max_points
-        ) as points,
-        cast(null as {{ dbt.type_float() }}) as age_days,
-        cast(null as date) as latest_on,
-        false as is_disqualifier
-    from account_engagement
-    cross join parameters
-    where account_engagement.engaged_colleagues >= 1
-        and account_engagement.colleague_intent_points >= parameters.account_bonus_min_engagement
-
-),
-
-negative_contributions as (
-
-    select
-        person_key,
-        'negative' as component,
-        rule_id,
-        label,
-        points,
-        cast(null as {{ dbt.type_float() }}) as age_days,
-        cast(null as date) as latest_on,
-        is_disqualifier
-    from negative_rules_matched
-
-),
-
-unioned as (
-
-    select * from fit_contributions
-    union all
-    select * from behaviour_contributions
-    union all
-    select * from account_bonus
-    union all
-    select * from negative_contributions
+    select * from {{ ref('int_score_contributions_merged') }}
 
 ),
 
@@ -127,17 +21,17 @@ final as (
 
     select
         grouped.person_id,
-        unioned.person_key,
-        unioned.component,
-        unioned.rule_id,
-        unioned.label,
-        unioned.points,
-        unioned.age_days,
-        unioned.latest_on,
-        unioned.is_disqualifier
-    from unioned
+        merged.person_key,
+        merged.component,
+        merged.rule_id,
+        merged.label,
+        merged.points,
+        merged.age_days,
+        merged.latest_on,
+        merged.is_disqualifier
+    from merged
     inner join grouped
-        on unioned.person_key = grouped.person_key
+        on merged.person_key = grouped.person_key
 
 )
 

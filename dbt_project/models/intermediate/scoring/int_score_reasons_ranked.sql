@@ -1,13 +1,15 @@
-{#- The contributions a score's reasons list: per CRM person and component (fit, intent,
-    negative), the reasons_count largest by absolute points (a negative one ranks by its
-    size; ties by rule_id), with component_reasons, how many non-zero contributions the
-    component has. lead_scores turns their points into composite points (after the
-    component's clamp and weight) and writes score_reasons. A view, read once by lead_scores. -#}
+{#- The contributions a score's reasons list: per merged person (person_key) and component
+    (fit, intent, negative), the reasons_count largest by absolute points (a negative one
+    ranks by its size; ties by rule_id), with component_reasons, how many non-zero
+    contributions the component has. Ranked once per person, not per CRM record (the
+    records of a person share its contributions). lead_scores turns their points into
+    composite points (after the component's clamp and weight) and writes score_reasons. A
+    view, read once by lead_scores. -#}
 with
 
 contributions as (
 
-    select * from {{ ref('int_score_contributions_unioned') }}
+    select * from {{ ref('int_score_contributions_merged') }}
 
 ),
 
@@ -20,17 +22,17 @@ parameters as (
 ranked as (
 
     select
-        person_id,
+        person_key,
         component,
         rule_id,
         label,
         points,
         latest_on,
         row_number() over (
-            partition by person_id, component
+            partition by person_key, component
             order by abs(points) desc, rule_id
         ) as reason_rank,
-        count(*) over (partition by person_id, component) as component_reasons
+        count(*) over (partition by person_key, component) as component_reasons
     from contributions
     where points <> 0
 
@@ -40,7 +42,7 @@ final as (
 
     select
         -- ids
-        ranked.person_id,
+        ranked.person_key,
         ranked.rule_id,
 
         -- strings

@@ -67,6 +67,7 @@ scored as (
 
     select
         people.person_id,
+        people_groups.person_key as merged_person_key,
         people.crm_object,
         people.email,
         people.account_id,
@@ -86,8 +87,10 @@ scored as (
         {{ lead_scoring.round_to('coalesce(contribution_totals.negative_points, 0)', 0) }} as negative_score,
         coalesce(contribution_totals.has_disqualifier, false) as is_disqualified
     from people
+    left join grouped as people_groups
+        on people.person_id = people_groups.person_id
     left join contribution_totals
-        on people.person_id = contribution_totals.person_id
+        on people_groups.person_key = contribution_totals.person_key
     left join predictive
         on people.person_id = predictive.person_id
 
@@ -192,7 +195,7 @@ shares as (
 reason_items as (
 
     select
-        reasons_ranked.person_id,
+        shares.person_id,
         reasons_ranked.component,
         reasons_ranked.label,
         reasons_ranked.latest_on,
@@ -204,7 +207,7 @@ reason_items as (
             0) }} as composite_points
     from reasons_ranked
     inner join shares
-        on reasons_ranked.person_id = shares.person_id
+        on reasons_ranked.person_key = shares.merged_person_key
 
 ),
 
