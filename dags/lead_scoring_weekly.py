@@ -14,7 +14,9 @@ First, `retrain_model` trains a new points table when the newest is older than
 Runs after every hourly scoring run (the `marts/lead_scores` Asset) and every Monday 07:00
 UTC. Everything is computed as of the run's `data_interval_end` (asset-triggered runs: the
 run's `run_after`). The models and their data tests run as one cosmos `dbt build` task
-(`dbt_reports`, one dbt invocation), not one task per model. All tasks run in the one-slot
+(`dbt_reports`, one dbt invocation), not one task per model, with the data tests of hourly
+models tagged `weekly` (those that recompute a view or scan a whole activity table), kept
+off the hourly run's path to the CRM. All tasks run in the one-slot
 `duckdb_writer` pool (DuckDB takes one writer); `max_active_runs=1`. Logic lives in
 `plugins/lead_scoring/reporting`.
 """
