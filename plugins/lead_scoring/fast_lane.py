@@ -55,7 +55,8 @@ FIRST_MODELS = (
 # fast_intermediate and fast_marts (dbt_project/macros/fast_lane.sql), and the two ledgers,
 # which take the touched people's new rows in the hourly tables.
 NARROW_VARS = {"fast_lane": "true"}
-NARROW_SELECT = ("tag:fast_lane", "lead_score_history", "lead_assignments")
+LEDGERS = ("lead_score_history", "lead_assignments")
+NARROW_SELECT = ("tag:fast_lane", *LEDGERS)
 NARROW_SCHEMAS = ("fast_intermediate", "fast_marts")
 # The narrow build's tables written over the hourly ones: per table, the column naming the
 # record and the scope (int_fast_lane_scope) whose rows are replaced. An Account's owner
@@ -153,8 +154,7 @@ def touched(ctx: RunContext, batch_ids: list[str]) -> set[str]:
 def narrow_ready(con) -> bool:
     """Whether an hourly run has built the tables the narrow build reads and writes over (and
     the two ledgers it adds to); until one has, the fast lane builds the whole hourly graph."""
-    ledgers = [("marts", "lead_score_history"), ("marts", "lead_assignments")]
-    needed = [("marts", table) for table in MERGED] + ledgers + [HOURLY_ONLY]
+    needed = [("marts", table) for table in (*MERGED, *LEDGERS)] + [HOURLY_ONLY]
     return all(warehouse.table_exists(con, schema, table) for schema, table in needed)
 
 

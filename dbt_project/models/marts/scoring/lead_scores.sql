@@ -67,7 +67,9 @@ scored as (
 
     select
         people.person_id,
-        people_groups.person_key as merged_person_key,
+        grouped.person_key,
+        grouped.duplicate_group,
+        grouped.duplicate_count,
         people.crm_object,
         people.email,
         people.account_id,
@@ -87,10 +89,10 @@ scored as (
         {{ lead_scoring.round_to('coalesce(contribution_totals.negative_points, 0)', 0) }} as negative_score,
         coalesce(contribution_totals.has_disqualifier, false) as is_disqualified
     from people
-    left join grouped as people_groups
-        on people.person_id = people_groups.person_id
+    left join grouped
+        on people.person_id = grouped.person_id
     left join contribution_totals
-        on people_groups.person_key = contribution_totals.person_key
+        on grouped.person_key = contribution_totals.person_key
     left join predictive
         on people.person_id = predictive.person_id
 
@@ -207,7 +209,7 @@ reason_items as (
             0) }} as composite_points
     from reasons_ranked
     inner join shares
-        on reasons_ranked.person_key = shares.merged_person_key
+        on reasons_ranked.person_key = shares.person_key
 
 ),
 
@@ -312,7 +314,7 @@ champion as (
         explained.crm_object,
         explained.account_id,
         explained.owner_id,
-        grouped.person_key,
+        explained.person_key,
 
         -- strings
         explained.email,
@@ -324,7 +326,7 @@ champion as (
             else 'Disqualified'
         end as tier_label,
         explained.score_reasons,
-        grouped.duplicate_group,
+        explained.duplicate_group,
         case
             when explained.model_weight > 0
                 then {{ dbt.concat([
@@ -341,7 +343,7 @@ champion as (
         explained.predictive_score,
         explained.conversion_probability,
         explained.tier,
-        grouped.duplicate_count,
+        explained.duplicate_count,
 
         -- booleans
         explained.is_mql,
@@ -354,8 +356,6 @@ champion as (
 
     from explained
     cross join model_version
-    left join grouped
-        on explained.person_id = grouped.person_id
 
 ),
 {%- set pilot = lead_scoring.pilot_challenger() %}
