@@ -3,7 +3,8 @@
 
 Every hour: extract changed CRM records (Salesforce through simple-salesforce, or Data
 Loader files) and new MAP activity files, load them into the DuckDB warehouse, check them
-with Great Expectations, score with one cosmos `dbt build` task (`dbt_build`; with
+with Great Expectations, load the seeds and run their tests if they changed
+(`build_seeds`), score with one cosmos `dbt build` task (`dbt_build`; with
 `LEADSCORE_DBT_TASKS=per_model`, a task per model rendered from the manifest), check the
 scores, write the changed scores, owners and SLA fields back to the CRM and create each
 handoff Task once (a rep's newly routed Tier 1-2 Lead), score an active shadow challenger
@@ -62,6 +63,12 @@ def lead_scoring_hourly():
         from lead_scoring import pipeline
 
         return pipeline.validate_raw(run_context(context), load)
+
+    @task(retries=0)
+    def build_seeds(**context) -> dict:
+        from lead_scoring import pipeline
+
+        return pipeline.build_seeds(run_context(context))
 
     @task
     def validate_scores(**context) -> dict:
@@ -137,7 +144,8 @@ def lead_scoring_hourly():
     shadow = shadow_score()
     pilot = pilot_record()
     alerts = alert_sla()
-    raw_checks >> pilot_prepare() >> dbt_build >> score_checks >> write >> shadow >> pilot >> alerts
+    raw_checks >> pilot_prepare() >> build_seeds() >> dbt_build
+    dbt_build >> score_checks >> write >> shadow >> pilot >> alerts
     publish_summary(crm, map_files, loaded, raw_checks, score_checks, write, shadow, pilot, alerts)
 
 

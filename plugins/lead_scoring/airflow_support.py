@@ -64,13 +64,14 @@ def on_task_failure(context: dict) -> None:
 
 # How the hourly DAG runs dbt (read when the DAG file is parsed):
 #   build      one cosmos `dbt build` task (default): one dbt invocation, as `leadscore run` does
-#   per_model  a cosmos task group with a task per seed and model, then one test task
+#   per_model  a cosmos task group with a task per model, then one test task
 DBT_TASKS_ENV = "LEADSCORE_DBT_TASKS"
 DBT_TASK_MODES = ("build", "per_model")
 HOURLY_SELECT = "tag:hourly"
 # The data tests tagged weekly (on views whose test recomputes them) run with the weekly build,
-# after every hourly run: off the path from the extract to the CRM.
-HOURLY_EXCLUDE = "tag:weekly"
+# after every hourly run: off the path from the extract to the CRM. The seeds and their tests
+# run before, in the build_seeds task, when they changed (lead_scoring/seed_build.py).
+HOURLY_EXCLUDE = ["tag:weekly", "resource_type:seed"]
 # Unit tests check the SQL on fixed fixtures: CI runs them (`make test`), not each DAG run.
 NO_UNIT_TESTS = {"DBT_EXCLUDE_RESOURCE_TYPES": "unit_test"}
 
@@ -88,13 +89,14 @@ def dbt_task_mode() -> str:
 def hourly_dbt_step(pool: str, task_id: str = "dbt_build"):
     """The hourly DAG's dbt step, as ``LEADSCORE_DBT_TASKS`` says.
 
-    ``build`` (default) runs ``dbt build --select tag:hourly`` (unit tests excluded) in one
-    task: the same single dbt invocation as ``leadscore run``, so the DAG costs about what
-    the command line does. One task per model paid ~1.5–2.6 s of task and dbt start-up for
+    ``build`` (default) runs ``dbt build --select tag:hourly`` (unit tests, the weekly-tagged
+    tests and the seeds, which ``build_seeds`` loads when they change, excluded) in one task:
+    the same single dbt invocation as ``leadscore run``, so the DAG costs about what the
+    command line does. One task per model paid ~1.5–2.6 s of task and dbt start-up for
     each of the 60-odd nodes (101 s on top of a 26 s run at bench scale S); a failed model or
     test still fails the task with dbt's message naming it, and the task log has dbt's line
     and time for every node. ``per_model`` renders the cosmos task group instead (a task per
-    seed and model in the UI, retried one by one) for whoever prefers that view to the time."""
+    model in the UI, retried one by one) for whoever prefers that view to the time."""
     if dbt_task_mode() == "per_model":
         return dbt_task_group(pool=pool, group_id=task_id)
     # no retries, as in the task group: a failed model or test fails the same way again
@@ -195,7 +197,7 @@ def dbt_task_group(
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
             select=[select],
-            exclude=[HOURLY_EXCLUDE] if select == HOURLY_SELECT else [],
+            exclude=HOURLY_EXCLUDE if select == HOURLY_SELECT else [],
             test_behavior=TestBehavior.AFTER_ALL,
         ),
         execution_config=ExecutionConfig(

@@ -7,6 +7,7 @@ moves through files and DuckDB. Each stage's work lives in its own package:
     load_raw                   load/stage.py
     validate_raw               quality/stage.py (GX suites raw_*)
     pilot_prepare              versions/pilot.py (an active pilot's challenger scored, arms assigned)
+    build_seeds                seed_build.py (the seeds and their tests, when they changed)
     build_scores               dbt_runner.py (``dbt build`` of the hourly models)
     validate_scores            quality/stage.py (GX suite lead_scores)
     write_back_crm             reverse_etl/sync.py
@@ -28,7 +29,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from lead_scoring import fast_lane, run_logging
+from lead_scoring import fast_lane, run_logging, seed_build
 from lead_scoring.dbt_runner import run_dbt
 from lead_scoring.extract import stage as extract_stage
 from lead_scoring.failures import record_failure
@@ -70,13 +71,15 @@ def validate_raw(ctx: RunContext, load: dict) -> dict:
     return quality_stage.validate(ctx, "raw_", load["new_batch_ids"])
 
 
-# The hourly models and their data tests, but the tests tagged weekly and the unit tests
+# The hourly models and their data tests, but the tests tagged weekly, the unit tests and the
+# seeds (loaded with their tests when they change: build_seeds)
 HOURLY_BUILD = [
     "build",
     "--select",
     "tag:hourly",
     "--exclude",
     "tag:weekly",
+    "resource_type:seed",
     "--exclude-resource-type",
     "unit_test",
 ]
@@ -84,18 +87,30 @@ HOURLY_BUILD = [
 
 @timed
 @writes_warehouse
+def build_seeds(ctx: RunContext) -> dict:
+    """The seeds and their data tests, when they changed since their last load
+    (seed_build.py); else nothing. The hourly build reads the tables it keeps current."""
+    return seed_build.build_if_changed(ctx)
+
+
+@timed
+@writes_warehouse
 def build_scores(ctx: RunContext, data_tests: bool = True, skip: tuple[str, ...] = ()) -> dict:
-    """``dbt build`` of the hourly models as of the run (outside Airflow; the DAG uses cosmos).
+    """``dbt build`` of the hourly models as of the run (outside Airflow; the DAG uses cosmos),
+    after the seeds if they changed (``build_seeds``, a task of its own in the DAG).
     Unit tests check the SQL on fixed fixtures, not the data: they run in CI (``make test``),
     not every hour; the data tests tagged weekly (on views their test recomputes) run with the
-    weekly build. The fast lane leaves the data tests to the hourly run (``data_tests``) and
-    skips the models it does not read (``skip``, fast_lane.SKIPPED_MODELS)."""
+    weekly build. The fast lane leaves the data tests to the hourly run (``data_tests``; a
+    changed seed's tests still run) and skips the models it does not read (``skip``,
+    fast_lane.SKIPPED_MODELS)."""
 
+    seeds = seed_build.build_if_changed(ctx)
     args = HOURLY_BUILD + ([] if data_tests else ["--exclude-resource-type", "test"])
     if skip:
         at = args.index("tag:weekly") + 1
         args = [*args[:at], *skip, *args[at:]]
-    return _built(run_dbt(ctx.settings, args, ctx.as_of))
+    built = _built(run_dbt(ctx.settings, args, ctx.as_of))
+    return {**built, "nodes": built["nodes"] + seeds["nodes"], "seeds": seeds["seeds"]}
 
 
 def _built(nodes: list[dict]) -> dict:

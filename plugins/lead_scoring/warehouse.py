@@ -126,6 +126,10 @@ OPS_DDL = [
     """create table if not exists ops.model_bin_values (
         version_id varchar, feature varchar, bin_index integer, value_text varchar,
         primary key (version_id, feature, value_text))""",
+    # each load of the seeds into the warehouse (seed_build.py), passed once their tests pass
+    """create table if not exists ops.seed_builds (
+        fingerprint varchar, run_id varchar, as_of timestamp, started_at timestamp, reason varchar,
+        passed boolean)""",
 ]
 # columns added to tables of an earlier version of this file
 OPS_COLUMNS_ADDED = [

@@ -55,6 +55,8 @@ def test_task_order(dagbag):
 
     assert {"extract_crm", "extract_map"} <= upstream("load_raw")
     assert "validate_raw" in upstream("dbt_build")
+    # the seeds (when they changed) before the build that reads them and leaves them out
+    assert "build_seeds" in upstream("dbt_build")
     assert "dbt_build" in upstream("validate_scores")
     assert "validate_scores" in upstream("write_back_crm")
     assert "write_back_crm" in upstream("publish_summary")
@@ -68,7 +70,8 @@ def test_hourly_dbt_step_is_one_dbt_build(dagbag):
     # one dbt invocation, as `leadscore run` does: not a task per model (see LEADSCORE_DBT_TASKS)
     assert type(build).__name__ == "DbtBuildLocalOperator"
     assert build.select == "tag:hourly"
-    assert build.exclude == "tag:weekly"  # the data tests that recompute a view: weekly build
+    # the data tests that recompute a view: weekly build; the seeds: the build_seeds task
+    assert build.exclude == ["tag:weekly", "resource_type:seed"]
     assert build.env["DBT_EXCLUDE_RESOURCE_TYPES"] == "unit_test"  # unit tests run in CI
     assert "data_interval_end" in build.env["LEADSCORE_AS_OF"]  # not --vars: partial parsing holds
     assert build.retries == 0
@@ -90,6 +93,8 @@ def test_per_model_mode_renders_a_task_per_model_from_the_manifest(monkeypatch):
     for model in ("stg_salesforce__leads", "lead_scores", "sync_salesforce__leads"):
         assert f"dbt_build.{model}_run" in task_ids, model
     assert "dbt_build" not in task_ids
+    # the seeds are the build_seeds task's, not a task each
+    assert not any(task_id.endswith("_seed") for task_id in task_ids)
 
     def upstream(task_id):
         return dag.get_task(task_id).get_flat_relative_ids(upstream=True)
@@ -232,4 +237,4 @@ def test_the_tests_off_the_hourly_path_run_with_the_weekly_build_only():
     }
     from lead_scoring.pipeline import HOURLY_BUILD
 
-    assert HOURLY_BUILD[HOURLY_BUILD.index("--exclude") + 1] == "tag:weekly"
+    assert HOURLY_BUILD[HOURLY_BUILD.index("--exclude") + 1 :][:2] == ["tag:weekly", "resource_type:seed"]
