@@ -70,7 +70,7 @@ DBT_TASK_MODES = ("build", "per_model")
 HOURLY_SELECT = "tag:hourly"
 # The data tests tagged weekly (on views whose test recomputes them) run with the weekly build,
 # after every hourly run: off the path from the extract to the CRM. The seeds and their tests
-# run before, in the build_seeds task, when they changed (lead_scoring/seed_build.py).
+# run before, in the build_seeds task, when they changed (plugins/lead_scoring/seed_build.py).
 HOURLY_EXCLUDE = ["tag:weekly", "resource_type:seed"]
 # Unit tests check the SQL on fixed fixtures: CI runs them (`make test`), not each DAG run.
 NO_UNIT_TESTS = {"DBT_EXCLUDE_RESOURCE_TYPES": "unit_test"}

@@ -57,7 +57,7 @@ def why_build(con, project_dir: Path, current: str) -> str | None:
         return "never loaded into this warehouse"
     fingerprint_then, passed, run_id = rows[0]
     if not passed:
-        return f"their last load (run {run_id}) did not pass its tests"
+        return f"their last load (run {run_id}) did not finish with its tests passed"
     if fingerprint_then != current:
         return "the seed files, dbt_project.yml or dbt changed"
     present = {

@@ -97,7 +97,7 @@ def test_a_failing_seed_test_stops_the_run_and_every_run_loads_them_until_they_p
     signals.write_text(text)
     fixed = build(settings, "fixed")
     assert fixed["seeds"] == "built"
-    assert fixed["reason"] == "their last load (run broken) did not pass its tests"
+    assert fixed["reason"] == "their last load (run broken) did not finish with its tests passed"
     demo_requests = "select count(*) from seeds.intent_signals where signal_id = 'demo_request'"
     assert query(settings, demo_requests) == [(1,)]
     assert query(settings, "select run_id, passed from ops.seed_builds order by started_at") == [
