@@ -38,7 +38,7 @@ def build(settings, run: str) -> dict:
     return seed_build.build_if_changed(RunContext(run, AS_OF, settings))
 
 
-def test_seeds_load_when_new_edited_or_missing_and_not_otherwise(settings):
+def test_seeds_load_only_when_new_edited_missing_or_their_tests_failed(settings):
     seeds = sorted(path.stem for path in (settings.dbt_project_dir / "seeds").glob("*.csv"))
 
     first = build(settings, "first")
@@ -82,10 +82,7 @@ def test_seeds_load_when_new_edited_or_missing_and_not_otherwise(settings):
     assert query(settings, "select count(*) from seeds.title_patterns")[0][0] > 0
     assert build(settings, "fifth")["seeds"] == "unchanged"
 
-
-def test_a_failing_seed_test_stops_the_run_and_every_run_loads_them_until_they_pass(settings):
-    build(settings, "first")
-    signals = settings.dbt_project_dir / "seeds" / "intent_signals.csv"
+    # a failing seed test stops the run, and every run loads them until they pass
     text = signals.read_text()
     duplicate = next(line for line in text.splitlines()[1:] if line.startswith("demo_request,"))
     signals.write_text(text.rstrip("\n") + "\n" + duplicate + "\n")  # signal_id is unique
@@ -93,7 +90,7 @@ def test_a_failing_seed_test_stops_the_run_and_every_run_loads_them_until_they_p
     with pytest.raises(DbtBuildError, match="intent_signals"):
         build(settings, "broken")
     # the load replaced the table before its test failed: the next run loads again, even
-    # with the files back as the first load had them
+    # with the files back as the last load that passed had them
     signals.write_text(text)
     fixed = build(settings, "fixed")
     assert fixed["seeds"] == "built"
@@ -102,6 +99,8 @@ def test_a_failing_seed_test_stops_the_run_and_every_run_loads_them_until_they_p
     assert query(settings, demo_requests) == [(1,)]
     assert query(settings, "select run_id, passed from ops.seed_builds order by started_at") == [
         ("first", True),
+        ("third", True),
+        ("fourth", True),
         ("broken", False),
         ("fixed", True),
     ]
