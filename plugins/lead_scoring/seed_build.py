@@ -44,10 +44,6 @@ def fingerprint(project_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def seed_names(project_dir: Path) -> set[str]:
-    return {path.stem for path in (project_dir / "seeds").rglob("*.csv")}
-
-
 def why_build(con, project_dir: Path, current: str) -> str | None:
     """Why the seeds must be loaded, or None when the warehouse holds them as they are."""
     rows = con.execute(
@@ -60,13 +56,11 @@ def why_build(con, project_dir: Path, current: str) -> str | None:
         return f"their last load (run {run_id}) did not finish with its tests passed"
     if fingerprint_then != current:
         return "the seed files, dbt_project.yml or dbt changed"
-    present = {
-        name
-        for (name,) in con.execute(
-            "select table_name from information_schema.tables where table_schema = ?", [SEEDS_SCHEMA]
-        ).fetchall()
-    }
-    missing = sorted(seed_names(project_dir) - present)
+    missing = sorted(
+        csv.stem
+        for csv in (project_dir / "seeds").rglob("*.csv")
+        if not warehouse.table_exists(con, SEEDS_SCHEMA, csv.stem)
+    )
     if missing:
         return f"missing from the {SEEDS_SCHEMA} schema: {', '.join(missing)}"
     return None
